@@ -1,0 +1,433 @@
+//! The request and response bodies of reef's REST API, shared by the server (reef-api), the
+//! typed client (reef-client) and the CLI, with the OpenAPI schemas generated from them.
+//!
+//! Requests reject unknown fields, so a misspelt option is an error rather than silently
+//! ignored. This crate holds data shapes only: no behaviour, no dependency on other reef crates.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// An error, as RFC 9457 `application/problem+json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem: `https://reef.dev/problems/<code>`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong in this case, and what to do about it.
+    pub detail: String,
+    /// A stable, machine-readable code (`not_found`, `invalid_secret`, ...).
+    pub code: String,
+    /// Problems with individual fields, when the input had several.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<FieldProblem>,
+}
+
+/// A problem with one field of the input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FieldProblem {
+    /// The field.
+    pub field: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// A member's role in an organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads metadata; never secret values.
+    Viewer,
+    /// Creates and changes resources.
+    Member,
+    /// Also reads secret values, manages members and reads the audit log.
+    Admin,
+    /// Everything.
+    Owner,
+}
+
+/// `POST /api/v1/login`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The user name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest").field("username", &self.username).finish_non_exhaustive()
+    }
+}
+
+/// A session token from a password login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LoginResponse {
+    /// The bearer token for `Authorization: Bearer ...`.
+    pub token: String,
+    /// When it stops working.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UserView {
+    /// The user's id.
+    pub id: Uuid,
+    /// The login name.
+    pub username: String,
+    /// Whether the user administers this server.
+    pub server_admin: bool,
+    /// Whether the user can log in with a password.
+    pub has_password: bool,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/users`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    /// The login name: 1 to 64 of `a-z 0-9 . _ - @`.
+    pub username: String,
+    /// The password (8 to 1024 characters); without one, the user logs in with tokens only.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Whether the new user administers the server.
+    #[serde(default)]
+    pub server_admin: bool,
+}
+
+impl std::fmt::Debug for CreateUserRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateUserRequest")
+            .field("username", &self.username)
+            .field("server_admin", &self.server_admin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `PUT /api/v1/user/password`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPasswordRequest {
+    /// The current password, required when the account has one.
+    #[serde(default)]
+    pub current_password: Option<String>,
+    /// The new password, 8 to 1024 characters.
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for SetPasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetPasswordRequest").finish_non_exhaustive()
+    }
+}
+
+/// `POST /api/v1/tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenRequest {
+    /// A label to recognise the token by.
+    pub name: String,
+    /// When it stops working; 90 days from now when omitted.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// An API token's metadata; its secret is never shown again after creation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TokenView {
+    /// The token's id.
+    pub id: Uuid,
+    /// Its label.
+    pub name: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was last used, to within a minute.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Whether it authenticates now.
+    pub active: bool,
+}
+
+/// A token just created, with its secret, shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CreatedToken {
+    /// The token's metadata.
+    #[serde(flatten)]
+    pub token: TokenView,
+    /// The bearer value.
+    pub secret: String,
+}
+
+/// `POST /api/v1/orgs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrgRequest {
+    /// The name: a DNS label (1 to 63 of `a-z 0-9 -`).
+    pub name: String,
+}
+
+/// An organization, with the caller's role in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrgView {
+    /// The organization's id.
+    pub id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// The caller's role in it.
+    pub role: Role,
+}
+
+/// `POST /api/v1/orgs/{org}/members`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddMemberRequest {
+    /// The user to add.
+    pub username: String,
+    /// The role to give.
+    pub role: Role,
+}
+
+/// `PUT /api/v1/orgs/{org}/members/{username}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMemberRequest {
+    /// The new role.
+    pub role: Role,
+}
+
+/// A member of an organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MemberView {
+    /// The user's id.
+    pub user_id: Uuid,
+    /// The user's login name.
+    pub username: String,
+    /// The member's role.
+    pub role: Role,
+    /// When the user joined.
+    pub joined_at: DateTime<Utc>,
+}
+
+/// A kind of secret and its fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SecretTypeView {
+    /// The type's name, as used in `type` when creating a secret.
+    pub name: String,
+    /// What it holds.
+    pub description: String,
+    /// Its fields; empty for `generic`, which takes any.
+    pub fields: Vec<SecretFieldView>,
+}
+
+/// One field of a secret type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SecretFieldView {
+    /// The field's name.
+    pub name: String,
+    /// Whether a secret of this type must have it.
+    pub required: bool,
+    /// Whether its value is sensitive.
+    pub sensitive: bool,
+    /// What it holds.
+    pub description: String,
+}
+
+/// `POST /api/v1/orgs/{org}/secrets`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSecretRequest {
+    /// The name, unique in the organization.
+    pub name: String,
+    /// The type (see `GET /api/v1/secret-types`).
+    #[serde(rename = "type")]
+    pub secret_type: String,
+    /// The values by field name.
+    pub values: BTreeMap<String, String>,
+    /// Tags for grouping and search.
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+impl std::fmt::Debug for CreateSecretRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateSecretRequest")
+            .field("name", &self.name)
+            .field("secret_type", &self.secret_type)
+            .field("fields", &self.values.keys().collect::<Vec<_>>())
+            .field("tags", &self.tags)
+            .finish()
+    }
+}
+
+/// `PATCH /api/v1/orgs/{org}/secrets/{secret}`: values replace all values (a new version);
+/// tags replace all tags.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSecretRequest {
+    /// The new values.
+    #[serde(default)]
+    pub values: Option<BTreeMap<String, String>>,
+    /// The new tags.
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// Update only if this is still the current version.
+    #[serde(default)]
+    pub expected_version: Option<u32>,
+}
+
+impl std::fmt::Debug for UpdateSecretRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpdateSecretRequest")
+            .field("fields", &self.values.as_ref().map(|v| v.keys().collect::<Vec<_>>()))
+            .field("tags", &self.tags)
+            .field("expected_version", &self.expected_version)
+            .finish()
+    }
+}
+
+/// A secret's metadata and, when asked for by an admin, its values.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SecretView {
+    /// The secret's id.
+    pub id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub secret_type: String,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// Its field names.
+    pub fields: Vec<String>,
+    /// The current version.
+    pub version: u32,
+    /// Who created it.
+    pub created_by: Uuid,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When the current version was written.
+    pub updated_at: DateTime<Utc>,
+    /// The values, only with `?reveal=true` and the admin role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<BTreeMap<String, String>>,
+}
+
+impl std::fmt::Debug for SecretView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretView")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("secret_type", &self.secret_type)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One version of a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SecretVersionView {
+    /// The version number.
+    pub version: u32,
+    /// Who wrote it.
+    pub created_by: Uuid,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// How an audited call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// It did what was asked.
+    Success,
+    /// The caller's role did not allow it.
+    Denied,
+    /// It failed.
+    Failure,
+}
+
+/// One audit log entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditEventView {
+    /// The entry's id.
+    pub id: Uuid,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who acted (login name), or `reef` for the server itself.
+    pub actor: String,
+    /// The actor's user id.
+    pub actor_id: Option<Uuid>,
+    /// What was done, e.g. `secret.create`.
+    pub operation: String,
+    /// The kind of object acted on.
+    pub target_kind: String,
+    /// The object acted on.
+    pub target: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The error code when it did not succeed.
+    pub error_code: Option<String>,
+}
+
+/// `GET /healthz` and `/readyz`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// `ok`, or what is not.
+    pub status: String,
+}
+
+macro_rules! list_type {
+    ($(#[$doc:meta])* $name:ident, $item:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+        pub struct $name {
+            /// The items of this page.
+            pub items: Vec<$item>,
+            /// Pass as `cursor` to get the next page; absent on the last page.
+            pub next_cursor: Option<String>,
+        }
+    };
+}
+
+list_type!(
+    /// A page of organizations.
+    OrgList,
+    OrgView
+);
+list_type!(
+    /// A page of members.
+    MemberList,
+    MemberView
+);
+list_type!(
+    /// A page of API tokens.
+    TokenList,
+    TokenView
+);
+list_type!(
+    /// A page of secrets.
+    SecretList,
+    SecretView
+);
+list_type!(
+    /// A page of audit log entries.
+    AuditList,
+    AuditEventView
+);

@@ -1,0 +1,9 @@
+//! One module per resource, each exposing `router()`.
+
+pub mod audit;
+pub mod auth;
+pub mod health;
+pub mod members;
+pub mod orgs;
+pub mod secrets;
+pub mod tokens;

@@ -1,0 +1,91 @@
+use reef_core::Role;
+use reef_core::secret_type::FieldProblem;
+use reef_store::StoreError;
+use thiserror::Error;
+
+/// Why an operation did not happen. Each variant has a stable [`code`](AppError::code) that
+/// API clients can match on; messages are for people and never contain a secret.
+#[derive(Debug, Error)]
+pub enum AppError {
+    /// No valid credential came with the call.
+    #[error("authentication required: {0}")]
+    Unauthenticated(&'static str),
+    /// A login's user name or password is wrong (which of the two is not said).
+    #[error("invalid user name or password")]
+    InvalidCredentials,
+    /// The object does not exist, or the caller may not know that it does.
+    #[error("{kind} not found")]
+    NotFound {
+        /// What kind of object.
+        kind: &'static str,
+    },
+    /// The caller's role does not allow the operation.
+    #[error("your role in this organization ({role}) does not allow this; it needs {needed}")]
+    Forbidden {
+        /// The caller's role.
+        role: Role,
+        /// The least role that would do.
+        needed: Role,
+    },
+    /// Only a server administrator may do this.
+    #[error("only a server administrator may do this")]
+    ServerAdminRequired,
+    /// The operation conflicts with the current state.
+    #[error("{message}")]
+    Conflict {
+        /// The stable code.
+        code: &'static str,
+        /// What conflicts, and what to do.
+        message: String,
+    },
+    /// The input is well-formed but not acceptable.
+    #[error("{message}")]
+    Invalid {
+        /// The stable code.
+        code: &'static str,
+        /// What is wrong.
+        message: String,
+        /// Problems with individual fields, if any.
+        problems: Vec<FieldProblem>,
+    },
+    /// The database cannot be reached right now; the call may succeed later.
+    #[error("the database is unavailable; try again later")]
+    Unavailable(#[source] StoreError),
+    /// Something that should not happen did; details are logged, not returned.
+    #[error("internal error")]
+    Internal(#[source] StoreError),
+}
+
+impl AppError {
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated(_) => "unauthenticated",
+            AppError::InvalidCredentials => "invalid_credentials",
+            AppError::NotFound { .. } => "not_found",
+            AppError::Forbidden { .. } => "forbidden",
+            AppError::ServerAdminRequired => "server_admin_required",
+            AppError::Conflict { code, .. } | AppError::Invalid { code, .. } => code,
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    pub(crate) fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Invalid { code, message: message.into(), problems: Vec::new() }
+    }
+
+    pub(crate) fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Conflict { code, message: message.into() }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) | StoreError::Connect(_) => AppError::Unavailable(e),
+            StoreError::Duplicate => AppError::conflict("already_exists", "an object with that name already exists"),
+            _ => AppError::Internal(e),
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! reef's application layer: one method per operation.
+//!
+//! Every method that acts on behalf of a caller takes the caller's [`Actor`], decides whether
+//! the caller may act (roles are checked here, never in handlers), does the work through the
+//! store, and records every mutating call in the audit log, whatever its outcome.
+//!
+//! This crate must not depend on axum, HTTP types or a database driver: reef-api adapts it to
+//! HTTP, reef-store to a database.
+
+mod audit;
+mod auth;
+mod error;
+mod members;
+mod orgs;
+mod secrets;
+mod tokens;
+mod users;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reef_core::Actor;
+use reef_store::Store;
+use reef_store::crypto::SecretCipher;
+
+pub use audit::AuditQuery;
+pub use auth::{Bootstrap, IssuedToken};
+pub use error::AppError;
+pub use reef_core as core;
+pub use reef_store::secrets::{SecretFilter, SecretRef, SecretVersion};
+pub use secrets::{NewSecret, SecretChange, SecretView};
+
+/// Settings the application layer needs, decided once by the composition root.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// How long a session token from a password login lasts.
+    pub session_ttl: Duration,
+    /// How long a new API token lasts when its creator gives no expiry.
+    pub default_token_ttl: Duration,
+    /// The longest an API token may last.
+    pub max_token_ttl: Duration,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            session_ttl: Duration::from_secs(12 * 3600),
+            default_token_ttl: Duration::from_secs(90 * 24 * 3600),
+            max_token_ttl: Duration::from_secs(2 * 365 * 24 * 3600),
+        }
+    }
+}
+
+/// The application: the store, the secret cipher and settings. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct App {
+    store: Store,
+    cipher: SecretCipher,
+    config: AppConfig,
+}
+
+impl App {
+    /// Builds the application over a store and the cipher for secret values.
+    pub fn new(store: Store, cipher: SecretCipher, config: AppConfig) -> Self {
+        App { store, cipher, config }
+    }
+
+    /// Whether the store answers; `/readyz` asks this.
+    pub async fn ready(&self) -> Result<(), AppError> {
+        self.store.ping().await.map_err(AppError::from)
+    }
+
+    /// The store (for the composition root's shutdown).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A caller, for methods that take one.
+pub type Caller<'a> = &'a Actor;

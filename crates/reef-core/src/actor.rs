@@ -1,0 +1,37 @@
+//! The caller of an operation. Every application-layer method takes an [`Actor`] and decides
+//! from it, and from the caller's membership in the target organization, whether to proceed.
+
+use crate::id::{TokenId, UserId};
+use crate::name::UserName;
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The user acting.
+    pub user_id: UserId,
+    /// The user's login name, for the audit log.
+    pub username: UserName,
+    /// Server administrators create users; they get no access to an organization's data
+    /// unless they are also its members.
+    pub server_admin: bool,
+    /// How the caller proved who they are.
+    pub credential: Credential,
+}
+
+/// The credential a request carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// A personal API token.
+    ApiToken(TokenId),
+    /// A short-lived session token from a password login.
+    Session(TokenId),
+}
+
+impl Credential {
+    /// The token's id, whichever kind it is.
+    pub fn token_id(self) -> TokenId {
+        match self {
+            Credential::ApiToken(id) | Credential::Session(id) => id,
+        }
+    }
+}

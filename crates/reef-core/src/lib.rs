@@ -1,0 +1,25 @@
+//! reef's domain: typed ids, validated names, organization roles and what each may do, the
+//! caller of an operation ([`Actor`]), secret types and pagination.
+//!
+//! This crate does no IO. It must not depend on tokio, sqlx, axum, kube or any cloud SDK:
+//! every other reef crate depends on it, and it depends on none of them.
+
+pub mod actor;
+pub mod audit;
+pub mod id;
+pub mod name;
+pub mod org;
+pub mod page;
+pub mod role;
+pub mod secret;
+pub mod secret_type;
+pub mod user;
+
+pub use actor::Actor;
+pub use id::{AuditId, OrgId, SecretId, TokenId, UserId};
+pub use name::{InvalidName, OrgName, SecretName, TokenName, UserName};
+pub use org::{Member, OrgRef, Organization};
+pub use page::{Cursor, Page, PageRequest};
+pub use role::{Operation, Role};
+pub use secret_type::SecretType;
+pub use user::{TokenKind, TokenMeta, User};

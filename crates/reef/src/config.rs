@@ -1,0 +1,194 @@
+//! Server configuration: flags, `REEF_*` environment variables and an optional TOML file,
+//! merged once at start. A flag or variable wins over the file; the file wins over defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, ValueEnum};
+use serde::Deserialize;
+
+/// The log format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `reef server` flags. Every flag can also be set by its environment variable or in the
+/// TOML file given by `--config` (keys are the flag names with `_` for `-`).
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// A TOML file with any of the settings below.
+    #[arg(long, env = "REEF_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where reef keeps its SQLite database, master key and first-start token
+    /// [default: the platform's data directory for reef, e.g. ~/.local/share/reef].
+    #[arg(long, env = "REEF_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The address to listen on; port 0 picks a free port [default: 127.0.0.1:9090].
+    #[arg(long, env = "REEF_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// A PostgreSQL URL (postgres://user:pass@host/db) to use instead of the embedded SQLite
+    /// database [default: sqlite in the data directory].
+    #[arg(long, env = "REEF_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The file holding the key that encrypts secret values; replicas sharing a database must
+    /// share it [default: master.key in the data directory, created on first start].
+    #[arg(long, env = "REEF_MASTER_KEY_FILE", value_name = "FILE")]
+    pub master_key_file: Option<PathBuf>,
+    /// Log format [default: pretty].
+    #[arg(long, env = "REEF_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Log filter, e.g. `info` or `reef=debug,tower_http=info` [default: info].
+    #[arg(long, env = "REEF_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+    /// How long a password login's session lasts, in minutes [default: 720].
+    #[arg(long, env = "REEF_SESSION_TTL_MINUTES", value_name = "MINUTES")]
+    pub session_ttl_minutes: Option<u64>,
+    /// How long to wait for requests in flight when asked to stop, in seconds [default: 30].
+    #[arg(long, env = "REEF_SHUTDOWN_GRACE_SECONDS", value_name = "SECONDS")]
+    pub shutdown_grace_seconds: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    database_url: Option<String>,
+    master_key_file: Option<PathBuf>,
+    log_format: Option<LogFormat>,
+    log: Option<String>,
+    session_ttl_minutes: Option<u64>,
+    shutdown_grace_seconds: Option<u64>,
+}
+
+/// The server's settings after merging every source.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub master_key_file: PathBuf,
+    pub log_format: LogFormat,
+    pub log: String,
+    pub session_ttl: Duration,
+    pub shutdown_grace: Duration,
+}
+
+/// The platform's data directory for reef.
+pub fn default_data_dir() -> anyhow::Result<PathBuf> {
+    dirs::data_dir().map(|d| d.join("reef")).context("no data directory on this platform: pass --data-dir")
+}
+
+impl ServerConfig {
+    pub fn resolve(args: ServerArgs) -> anyhow::Result<ServerConfig> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = match args.data_dir.or(file.data_dir) {
+            Some(d) => d,
+            None => default_data_dir()?,
+        };
+        let database_url = args.database_url.or(file.database_url).unwrap_or_else(|| sqlite_url(&data_dir));
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres:")
+            || database_url.starts_with("postgresql:"))
+        {
+            bail!("--database-url must start with postgres://, postgresql:// or sqlite:");
+        }
+        let session_minutes = args.session_ttl_minutes.or(file.session_ttl_minutes).unwrap_or(720);
+        if !(1..=60 * 24 * 30).contains(&session_minutes) {
+            bail!("--session-ttl-minutes must be between 1 and 43200 (30 days)");
+        }
+        Ok(ServerConfig {
+            listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9090))),
+            master_key_file: args
+                .master_key_file
+                .or(file.master_key_file)
+                .unwrap_or_else(|| data_dir.join("master.key")),
+            log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Pretty),
+            log: args.log.or(file.log).unwrap_or_else(|| "info".to_owned()),
+            session_ttl: Duration::from_secs(session_minutes * 60),
+            shutdown_grace: Duration::from_secs(
+                args.shutdown_grace_seconds.or(file.shutdown_grace_seconds).unwrap_or(30),
+            ),
+            database_url,
+            data_dir,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading the configuration file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing the configuration file {}", path.display()))
+}
+
+fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", data_dir.join("reef.db").display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> ServerArgs {
+        ServerArgs {
+            config: None,
+            data_dir: Some(PathBuf::from("/d")),
+            listen: None,
+            database_url: None,
+            master_key_file: None,
+            log_format: None,
+            log: None,
+            session_ttl_minutes: None,
+            shutdown_grace_seconds: None,
+        }
+    }
+
+    #[test]
+    fn defaults_put_everything_in_the_data_directory() {
+        let c = ServerConfig::resolve(args()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:9090");
+        assert_eq!(c.database_url, "sqlite:///d/reef.db?mode=rwc");
+        assert_eq!(c.master_key_file, PathBuf::from("/d/master.key"));
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("reef.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:7000\"\nlog = \"debug\"\n").unwrap();
+        let mut a = args();
+        a.config = Some(file);
+        a.log = Some("warn".into());
+        let c = ServerConfig::resolve(a).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:7000");
+        assert_eq!(c.log, "warn");
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("reef.toml");
+        std::fs::write(&file, "lisen = \"127.0.0.1:7000\"\n").unwrap();
+        let mut a = args();
+        a.config = Some(file);
+        let err = ServerConfig::resolve(a).unwrap_err();
+        assert!(format!("{err:#}").contains("unknown field"), "{err:#}");
+    }
+
+    #[test]
+    fn a_database_url_of_another_kind_is_refused() {
+        let mut a = args();
+        a.database_url = Some("mysql://x".into());
+        assert!(ServerConfig::resolve(a).is_err());
+    }
+}

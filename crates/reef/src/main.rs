@@ -1,0 +1,33 @@
+//! The `reef` binary: `reef server` runs the control plane; every other subcommand is a
+//! client of a running server. This is reef's composition root: the only place that reads
+//! the environment and configuration, and builds and wires every dependency.
+
+#![allow(clippy::print_stderr)] // A command-line program reports errors on stderr.
+
+mod cli;
+mod config;
+mod server;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // One TLS crypto provider for every client in the process (database, HTTP).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args = cli::Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the async runtime failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

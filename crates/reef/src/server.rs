@@ -1,0 +1,131 @@
+//! `reef server`: builds every dependency from the configuration and serves the API until
+//! SIGTERM or Ctrl-C, then drains requests in flight.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use reef_api::ApiState;
+use reef_app::{App, AppConfig};
+use reef_store::Store;
+use reef_store::crypto::SecretCipher;
+use tokio::net::TcpListener;
+
+use crate::config::{LogFormat, ServerConfig};
+
+/// The file in the data directory that holds the first start's API token.
+pub const ADMIN_TOKEN_FILE: &str = "admin-token";
+
+fn init_tracing(config: &ServerConfig) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log).context("parsing --log")?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Pretty => builder.try_init(),
+    }
+    .map_err(|e| anyhow::anyhow!("installing the logger failed: {e}"))
+}
+
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).with_context(|| format!("creating the data directory {}", dir.display()))
+}
+
+fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(contents.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
+    init_tracing(&config)?;
+    create_private_dir(&config.data_dir)?;
+    let cipher = SecretCipher::load_or_create(&config.master_key_file)?;
+    let store = Store::connect(&config.database_url).await.context("opening the database")?;
+    tracing::info!(backend = ?store.backend(), key_id = cipher.key_id(), "database ready");
+    let app_config = AppConfig { session_ttl: config.session_ttl, ..AppConfig::default() };
+    let app = App::new(store.clone(), cipher, app_config);
+
+    if let Some(boot) = app.bootstrap().await? {
+        let path = config.data_dir.join(ADMIN_TOKEN_FILE);
+        write_private_file(&path, &format!("{}\n", boot.token.secret.as_str()))?;
+        // Shown once, on standard output only: it never goes through the logger.
+        println!("First start: created the owner account `admin` and the organization `default`.");
+        println!("API token for `admin` (shown once; also saved to {}):", path.display());
+        println!("{}", boot.token.secret.as_str());
+    }
+
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| anyhow::anyhow!("installing the metrics recorder failed: {e}"))?;
+    let router = reef_api::router(ApiState { app: app.clone(), metrics: Some(metrics) });
+
+    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    println!("reef listening on http://{addr}");
+    tracing::info!(%addr, "listening");
+
+    let purge = tokio::spawn(purge_expired_sessions(app.clone()));
+    let grace = config.shutdown_grace;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: draining requests in flight");
+        let _ = stop_tx.send(());
+    });
+    let serving = tokio::spawn(async move { server.await });
+    // Once asked to stop, requests in flight get `grace` to finish.
+    let result = tokio::select! {
+        r = serving => r.context("the server task failed")?.context("serving HTTP failed"),
+        () = async {
+            let _ = stop_rx.await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(grace_seconds = grace.as_secs(), "requests still in flight after the grace period; stopping anyway");
+            Ok(())
+        }
+    };
+    purge.abort();
+    store.close().await;
+    tracing::info!("stopped");
+    result
+}
+
+async fn purge_expired_sessions(app: App) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        if let Err(e) = app.purge_expired_sessions().await {
+            tracing::warn!(error = %e, "purging expired sessions failed");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
