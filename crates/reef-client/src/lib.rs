@@ -57,6 +57,13 @@ impl ClientError {
     }
 }
 
+/// Selects ring as the process's TLS crypto provider unless one is already selected. reef
+/// builds rustls without a default provider (one provider for the whole process keeps the
+/// build lean); [`Client::new`] calls this, and so should anyone building another HTTP client.
+pub fn ensure_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// A client for one reef server.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -93,6 +100,7 @@ impl Client {
     /// A client for the server at `base` (e.g. `http://127.0.0.1:9090`), with an optional
     /// bearer token.
     pub fn new(base: &str, token: Option<String>) -> Result<Self, ClientError> {
+        ensure_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
             .build()
@@ -211,7 +219,9 @@ impl Client {
     pub async fn set_password(&self, current: Option<&str>, new: &str) -> Result<(), ClientError> {
         let body = SetPasswordRequest { current_password: current.map(str::to_owned), new_password: new.to_owned() };
         let resp = self.send::<_, ()>(Method::PUT, "/api/v1/user/password", None, Some(&body)).await?;
-        let _ = resp;
+        if resp.status() != StatusCode::NO_CONTENT {
+            return Err(ClientError::Unexpected { url: resp.url().to_string(), status: resp.status().as_u16() });
+        }
         Ok(())
     }
 

@@ -14,7 +14,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     // One TLS crypto provider for every client in the process (database, HTTP).
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    reef_client::ensure_crypto_provider();
     let args = cli::Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

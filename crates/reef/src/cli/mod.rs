@@ -17,7 +17,7 @@ use output::{Format, Table, opt_time, print, time};
 
 /// reef: a control plane for Kubernetes across clouds.
 #[derive(Debug, Parser)]
-#[command(name = "reef", version, about, propagate_version = true)]
+#[command(name = "reef", version, about)]
 pub struct Args {
     #[command(subcommand)]
     command: Command,

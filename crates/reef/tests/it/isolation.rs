@@ -1,0 +1,104 @@
+//! An organization never sees another's data: every organization-scoped endpoint, walked from
+//! the live OpenAPI document, answers 404 to a caller from another organization, exactly as
+//! for an organization that does not exist.
+
+use reef_api_types::{CreateSecretRequest, Role};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::Reef;
+
+/// A body the operation accepts, so that only authorization can refuse the call.
+fn body_for(method: &Method, path: &str) -> Option<Value> {
+    match (method.as_str(), path) {
+        (_, _) if matches!(*method, Method::GET | Method::DELETE) => None,
+        ("POST", "/api/v1/orgs/{org}/members") => Some(json!({"username": "mallory", "role": "owner"})),
+        ("PUT", "/api/v1/orgs/{org}/members/{username}") => Some(json!({"role": "owner"})),
+        ("POST", "/api/v1/orgs/{org}/secrets") => {
+            Some(json!({"name": "planted", "type": "password", "values": {"username": "u", "password": "p-12345678"}}))
+        }
+        ("PATCH", "/api/v1/orgs/{org}/secrets/{secret}") => Some(json!({"tags": ["tampered"]})),
+        _ => panic!("no request body known for {method} {path}: add one to isolation.rs"),
+    }
+}
+
+fn fill(path: &str, org: &str) -> String {
+    path.replace("{org}", org).replace("{secret}", "victim-secret").replace("{username}", "admin")
+}
+
+#[tokio::test]
+async fn every_organization_endpoint_answers_404_to_another_organizations_caller() {
+    let reef = Reef::start();
+    let admin = reef.admin();
+    let victim_org = admin.create_org("victim").await.unwrap();
+    admin
+        .create_secret(
+            "victim",
+            &CreateSecretRequest {
+                name: "victim-secret".into(),
+                secret_type: "password".into(),
+                values: [("username".to_owned(), "u".to_owned()), ("password".to_owned(), "p-12345678".to_owned())].into(),
+                tags: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    // Mallory owns an organization of her own, so she holds every role, just not in `victim`.
+    let mallory = reef.user("mallory").await;
+    mallory.create_org("mallory-org").await.unwrap();
+
+    let (status, doc) = reef.anonymous().raw(Method::GET, "/api/v1/openapi.json", None).await.unwrap();
+    assert_eq!(status, 200);
+    let doc: Value = serde_json::from_str(&doc).unwrap();
+    let mut walked = 0;
+    let mut failures = Vec::new();
+    let mut operations = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if !path.contains("{org}") {
+            continue;
+        }
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                operations.push((Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(), path.clone()));
+            }
+        }
+    }
+    // Deleting comes last, so that every other call meets the victim's data intact.
+    operations.sort_by_key(|(m, p)| (*m == Method::DELETE, p.len()));
+    for (method, path) in &operations {
+        for org in ["victim", &victim_org.id.to_string(), "no-such-org"] {
+            let (status, body) = mallory.raw(method.clone(), &fill(path, org), body_for(method, path)).await.unwrap();
+            walked += 1;
+            if status != 404 {
+                failures.push(format!("{method} {path} with org={org}: {status} {body}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "another organization's caller got an answer other than 404:\n{}", failures.join("\n"));
+    assert!(walked >= 3 * 10, "only {walked} calls: did the OpenAPI document lose the organization endpoints?");
+
+    // Nothing was changed: the victim still has its organization, secret and only member.
+    let secret = admin.get_secret("victim", "victim-secret", true, None).await.unwrap();
+    assert_eq!(secret.version, 1);
+    assert!(secret.tags.is_empty());
+    let members = admin.list_members("victim", &Default::default()).await.unwrap();
+    assert_eq!(members.items.len(), 1);
+    assert_eq!(members.items[0].role, Role::Owner);
+    let secrets = admin.list_secrets("victim", None, None, &Default::default()).await.unwrap();
+    assert_eq!(secrets.items.len(), 1);
+}
+
+#[tokio::test]
+async fn a_caller_sees_only_their_own_organizations_and_tokens() {
+    let reef = Reef::start();
+    let admin = reef.admin();
+    admin.create_org("hidden").await.unwrap();
+    let eve = reef.user("eve").await;
+    let orgs = eve.list_orgs(&Default::default()).await.unwrap();
+    assert!(orgs.items.is_empty(), "eve sees {orgs:?}");
+    let admin_tokens = admin.list_tokens(&Default::default()).await.unwrap();
+    let id = admin_tokens.items[0].id.to_string();
+    let err = eve.revoke_token(&id).await.unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    assert!(eve.list_tokens(&Default::default()).await.unwrap().items.is_empty());
+}
