@@ -177,6 +177,7 @@ impl Store {
         role: Role,
     ) -> Result<MemberChange, StoreError> {
         let mut tx = self.pool().begin().await.map_err(StoreError::from_sqlx)?;
+        lock_org(&mut tx, org_id).await?;
         let current: Option<(String,)> =
             sqlx::query_as("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
                 .bind(org_id.to_string())
@@ -202,6 +203,7 @@ impl Store {
     /// Removes a member, unless they are the organization's last owner.
     pub async fn remove_member(&self, org_id: OrgId, user_id: UserId) -> Result<MemberChange, StoreError> {
         let mut tx = self.pool().begin().await.map_err(StoreError::from_sqlx)?;
+        lock_org(&mut tx, org_id).await?;
         let current: Option<(String,)> =
             sqlx::query_as("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
                 .bind(org_id.to_string())
@@ -233,6 +235,19 @@ pub enum MemberChange {
     NotMember,
     /// The change would leave the organization without an owner; nothing was changed.
     LastOwner,
+}
+
+/// Serializes changes to an organization's memberships until `tx` ends, so that two changes
+/// cannot both count "another owner remains" and together remove every owner. A no-op write
+/// to the org's row: PostgreSQL locks the row, SQLite takes its write lock at once (and waits
+/// for it, instead of failing when a concurrent writer commits first).
+async fn lock_org(tx: &mut sqlx::Transaction<'_, sqlx::Any>, org_id: OrgId) -> Result<(), StoreError> {
+    sqlx::query("UPDATE orgs SET created_at = created_at WHERE id = $1")
+        .bind(org_id.to_string())
+        .execute(&mut **tx)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    Ok(())
 }
 
 async fn owners(tx: &mut sqlx::Transaction<'_, sqlx::Any>, org_id: OrgId) -> Result<i64, StoreError> {

@@ -7,7 +7,7 @@ use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
 use crate::rows::{get_i64, get_parsed, get_str, get_time, millis};
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 
 /// How a caller names a secret: by id or by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,10 +74,10 @@ fn to_json(list: &[String]) -> String {
     serde_json::Value::from(list.to_vec()).to_string()
 }
 
-/// The LIKE pattern that finds `tag` in a JSON list of tags.
-fn tag_pattern(tag: &str) -> String {
-    let escaped = tag.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%\"{escaped}\"%")
+/// `tag` as it appears in a JSON list of tags, quotes included: a list holds that text exactly
+/// when it holds that tag.
+fn tag_needle(tag: &str) -> String {
+    serde_json::Value::from(tag).to_string()
 }
 
 impl Store {
@@ -170,8 +170,13 @@ impl Store {
             sql.push_str(&format!(" AND type = ${}", args.len()));
         }
         if let Some(tag) = &filter.tag {
-            args.push(tag_pattern(tag));
-            sql.push_str(&format!(" AND tags LIKE ${} ESCAPE '\\'", args.len()));
+            // A case-sensitive search for the plain text (LIKE ignores case on SQLite).
+            args.push(tag_needle(tag));
+            let position = match self.backend() {
+                Backend::Sqlite => "instr",
+                Backend::Postgres => "strpos",
+            };
+            sql.push_str(&format!(" AND {position}(tags, ${}) > 0", args.len()));
         }
         sql.push_str(&format!(" ORDER BY id LIMIT ${}", args.len() + 1));
         let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -243,12 +248,15 @@ impl Store {
     /// Deletes a secret and all its versions, unless something uses it.
     pub async fn delete_secret(&self, org_id: OrgId, secret_id: SecretId) -> Result<SecretDeletion, StoreError> {
         let mut tx = self.pool().begin().await.map_err(StoreError::from_sqlx)?;
-        let uses: Vec<(String,)> =
-            sqlx::query_as("SELECT used_by FROM secret_uses WHERE secret_id = $1 ORDER BY used_by")
-                .bind(secret_id.to_string())
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(StoreError::from_sqlx)?;
+        let uses: Vec<(String,)> = sqlx::query_as(
+            "SELECT u.used_by FROM secret_uses u JOIN secrets s ON s.id = u.secret_id \
+                 WHERE s.org_id = $1 AND u.secret_id = $2 ORDER BY u.used_by",
+        )
+        .bind(org_id.to_string())
+        .bind(secret_id.to_string())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(StoreError::from_sqlx)?;
         if !uses.is_empty() {
             return Ok(SecretDeletion::InUse(uses.into_iter().map(|(u,)| u).collect()));
         }

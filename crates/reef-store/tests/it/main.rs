@@ -4,4 +4,11 @@
 
 mod support;
 
+mod audit;
+mod members;
 mod migrations;
+mod orgs;
+mod plaintext;
+mod secrets;
+mod tokens;
+mod users;

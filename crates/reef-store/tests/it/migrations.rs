@@ -6,8 +6,7 @@ use sqlx::AnyPool;
 use crate::support::{TestDb, store_test, user};
 
 /// Every table the first migration creates.
-const TABLES: [&str; 7] =
-    ["users", "orgs", "memberships", "tokens", "secrets", "secret_versions", "secret_uses"];
+const TABLES: [&str; 7] = ["users", "orgs", "memberships", "tokens", "secrets", "secret_versions", "secret_uses"];
 
 async fn applied_migrations(raw: &AnyPool) -> Vec<i64> {
     sqlx::query_as::<_, (i64,)>("SELECT version FROM _sqlx_migrations ORDER BY version")

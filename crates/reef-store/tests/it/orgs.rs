@@ -23,7 +23,7 @@ store_test! {
         assert_eq!(by_name, Some((created.clone(), Role::Owner)));
 
         let member = store.member(id, alice.id).await.expect("member").expect("the creator is a member");
-        assert_eq!((member.role, member.username, member.joined_at), (Role::Owner, alice.username.clone(), t));
+        assert_eq!((member.role, &member.username, member.joined_at), (Role::Owner, &alice.username, t));
         let members = store.members(id, &reef_core::PageRequest::first()).await.expect("members");
         assert_eq!(members.items, vec![member]);
         assert_eq!(members.next, None);

@@ -7,7 +7,7 @@ use reef_core::{OrgId, PageRequest, SecretId, SecretName, SecretType};
 use reef_store::secrets::{SecretDeletion, SecretFilter, SecretRef};
 use reef_store::{Store, StoreError};
 
-use crate::support::{all_pages, now, open, org, seal, secret, secret_meta, store_test, user, values};
+use crate::support::{all_pages, open, org, seal, secret, secret_meta, store_test, user, values};
 
 fn by_name(s: &str) -> SecretRef {
     SecretRef::Name(SecretName::parse(s).expect("a valid secret name"))
@@ -330,7 +330,7 @@ store_test! {
             assert_eq!(store.secret(b.id, &SecretRef::Name(s.name.clone())).await.expect("by name"), None);
         }
         for filter in [SecretFilter::default(), tagged("shared-tag"), SecretFilter { secret_type: Some(SecretType::Generic), tag: None }] {
-            assert_eq!(list(&store, b.id, filter, 1).await, [in_b.clone()]);
+            assert_eq!(list(&store, b.id, filter, 1).await, std::slice::from_ref(&in_b));
         }
 
         // Writing to org A's secrets through org B changes and reveals nothing.

@@ -89,30 +89,21 @@ impl TestDb {
     pub async fn postgres() -> Option<TestDb> {
         let url = Self::postgres_url().await?;
         let store = Store::connect(&url).await.expect("opening a fresh PostgreSQL database");
-        let Some(server) = reef_testkit::shared_postgres() else { unreachable!("the server was started above") };
+        let server = reef_testkit::shared_postgres().expect("the server was started above");
         Some(TestDb { store, url, target: Target::Postgres { server } })
     }
 
-    /// A fresh, empty (unmigrated) database on the shared PostgreSQL server.
+    /// A fresh, empty (unmigrated) database on the shared PostgreSQL server; `None` when
+    /// PostgreSQL is not installed: `shared_postgres` then calls `missing_peer`, which notes
+    /// the skip, or fails the test when `REEF_REQUIRE_PEERS=1`.
     pub async fn postgres_url() -> Option<String> {
         // Starting the server (once) and `createdb` block: keep them off the runtime's thread.
         tokio::task::spawn_blocking(|| {
-            let Some(server) = reef_testkit::shared_postgres() else {
-                reef_testkit::missing_peer("PostgreSQL", "scripts/test installs it");
-                return None;
-            };
+            let server = reef_testkit::shared_postgres()?;
             Some(server.create_database().expect("creating a PostgreSQL test database"))
         })
         .await
-        .expect("the database setup task panicked")
-    }
-
-    /// The SQLite database file, for a test that inspects what is on disk.
-    pub fn sqlite_file(&self) -> Option<PathBuf> {
-        match &self.target {
-            Target::Sqlite { dir } => Some(dir.path().join("reef.db")),
-            Target::Postgres { .. } => None,
-        }
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     }
 
     /// A connection pool of the test's own on the same database, for looking underneath the
@@ -356,7 +347,19 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Whether `needle` occurs in `haystack`.
-pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+/// The bytes of every file under `dir` (or of `dir` itself, if a file) for which `keep`
+/// holds, as text: invalid UTF-8 becomes U+FFFD, and every ASCII byte stays as it was, so an
+/// ASCII marker on disk is found with `str::contains`.
+pub fn dump_files(dir: &Path, keep: impl Fn(&Path) -> bool) -> (String, usize) {
+    let files: Vec<PathBuf> = if dir.is_file() { vec![dir.to_path_buf()] } else { files_under(dir) };
+    let mut text = String::new();
+    let mut read = 0;
+    for file in files.iter().filter(|f| keep(f)) {
+        // A file may vanish while we list (a WAL segment recycled, the -wal file checkpointed).
+        let Ok(bytes) = std::fs::read(file) else { continue };
+        text.push_str(&String::from_utf8_lossy(&bytes));
+        text.push('\n');
+        read += 1;
+    }
+    (text, read)
 }
