@@ -108,11 +108,8 @@ pub async fn refuse_declared_oversized_bodies(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Result<Response, ApiError> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > crate::MAX_BODY_BYTES as u64) {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

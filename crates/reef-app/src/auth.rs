@@ -139,10 +139,14 @@ impl App {
         if !(bearer.starts_with(API_PREFIX) || bearer.starts_with(SESSION_PREFIX)) || bearer.len() > 128 {
             return Err(AppError::Unauthenticated("the bearer token is not a reef token"));
         }
-        let Some((meta, user)) = self.store.token_by_hash(&token_hash(bearer)).await? else {
+        let hash = token_hash(bearer);
+        let now = self.now();
+        if let Some(actor) = self.tokens.get(&hash, now) {
+            return Ok(actor);
+        }
+        let Some((meta, user)) = self.store.token_by_hash(&hash).await? else {
             return Err(AppError::Unauthenticated("the token is unknown or was revoked"));
         };
-        let now = self.now();
         if meta.revoked_at.is_some() {
             return Err(AppError::Unauthenticated("the token is unknown or was revoked"));
         }
@@ -158,7 +162,9 @@ impl App {
             TokenKind::Api => Credential::ApiToken(meta.id),
             TokenKind::Session => Credential::Session(meta.id),
         };
-        Ok(Actor { user_id: user.id, username: user.username, server_admin: user.server_admin, credential })
+        let actor = Actor { user_id: user.id, username: user.username, server_admin: user.server_admin, credential };
+        self.tokens.insert(hash, actor.clone(), meta.expires_at);
+        Ok(actor)
     }
 
     /// Logs a user in with a password and returns a short-lived session token.
@@ -189,6 +195,7 @@ impl App {
     /// Ends the caller's session (or revokes the API token it used).
     pub async fn logout(&self, actor: &Actor) -> Result<(), AppError> {
         self.store.revoke_token(actor.user_id, actor.credential.token_id(), self.now()).await?;
+        self.tokens.forget(actor.credential.token_id());
         Ok(())
     }
 

@@ -11,8 +11,10 @@ mod audit;
 mod auth;
 mod error;
 mod members;
+mod membership_cache;
 mod orgs;
 mod secrets;
+mod token_cache;
 mod tokens;
 mod users;
 
@@ -39,6 +41,11 @@ pub struct AppConfig {
     pub default_token_ttl: Duration,
     /// The longest an API token may last.
     pub max_token_ttl: Duration,
+    /// How long an authenticated token, and a caller's membership in an organization, are
+    /// remembered in this process before they are looked up again; zero looks them up on every
+    /// request. A token revoked, or a membership changed, through another replica takes effect
+    /// here within this time.
+    pub auth_cache_ttl: Duration,
 }
 
 impl Default for AppConfig {
@@ -47,6 +54,7 @@ impl Default for AppConfig {
             session_ttl: Duration::from_secs(12 * 3600),
             default_token_ttl: Duration::from_secs(90 * 24 * 3600),
             max_token_ttl: Duration::from_secs(2 * 365 * 24 * 3600),
+            auth_cache_ttl: Duration::from_secs(5),
         }
     }
 }
@@ -57,12 +65,16 @@ pub struct App {
     store: Store,
     cipher: SecretCipher,
     config: AppConfig,
+    tokens: std::sync::Arc<token_cache::TokenCache>,
+    memberships: std::sync::Arc<membership_cache::MembershipCache>,
 }
 
 impl App {
     /// Builds the application over a store and the cipher for secret values.
     pub fn new(store: Store, cipher: SecretCipher, config: AppConfig) -> Self {
-        App { store, cipher, config }
+        let tokens = std::sync::Arc::new(token_cache::TokenCache::new(config.auth_cache_ttl));
+        let memberships = std::sync::Arc::new(membership_cache::MembershipCache::new(config.auth_cache_ttl));
+        App { store, cipher, config, tokens, memberships }
     }
 
     /// Whether the store answers; `/readyz` asks this.

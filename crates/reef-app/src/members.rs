@@ -43,6 +43,7 @@ impl App {
             let (_, actor_role) = self.authorize(actor, org, Operation::ManageMembers).await?;
             check_owner_rules(actor_role, None, Some(role))?;
             let user = self.store.user_by_name(username).await?.ok_or(AppError::NotFound { kind: "user" })?;
+            self.memberships.forget_org(found.id);
             self.store.add_member(found.id, user.id, role, self.now()).await.map_err(|e| match e {
                 reef_store::StoreError::Duplicate => {
                     AppError::conflict("already_member", format!("`{username}` is already a member"))
@@ -70,7 +71,9 @@ impl App {
             let user = self.store.user_by_name(username).await?.ok_or(AppError::NotFound { kind: "member" })?;
             let current = self.store.member(found.id, user.id).await?.ok_or(AppError::NotFound { kind: "member" })?;
             check_owner_rules(actor_role, Some(current.role), Some(role))?;
-            match self.store.set_member_role(found.id, user.id, role).await? {
+            let changed = self.store.set_member_role(found.id, user.id, role).await;
+            self.memberships.forget_org(found.id);
+            match changed? {
                 MemberChange::Done => {}
                 MemberChange::NotMember => return Err(AppError::NotFound { kind: "member" }),
                 MemberChange::LastOwner => return Err(last_owner()),
@@ -90,7 +93,9 @@ impl App {
             let user = self.store.user_by_name(username).await?.ok_or(AppError::NotFound { kind: "member" })?;
             let current = self.store.member(found.id, user.id).await?.ok_or(AppError::NotFound { kind: "member" })?;
             check_owner_rules(actor_role, Some(current.role), None)?;
-            match self.store.remove_member(found.id, user.id).await? {
+            let removed = self.store.remove_member(found.id, user.id).await;
+            self.memberships.forget_org(found.id);
+            match removed? {
                 MemberChange::Done => Ok(()),
                 MemberChange::NotMember => Err(AppError::NotFound { kind: "member" }),
                 MemberChange::LastOwner => Err(last_owner()),

@@ -14,8 +14,15 @@ impl App {
         org: &OrgRef,
         op: Operation,
     ) -> Result<(Organization, Role), AppError> {
-        let Some((org, role)) = self.store.org_membership(org, actor.user_id).await? else {
-            return Err(AppError::NotFound { kind: "organization" });
+        let (org, role) = match self.memberships.get(actor.user_id, org) {
+            Some(found) => found,
+            None => {
+                let Some((found, role)) = self.store.org_membership(org, actor.user_id).await? else {
+                    return Err(AppError::NotFound { kind: "organization" });
+                };
+                self.memberships.insert(actor.user_id, org, &found, role);
+                (found, role)
+            }
         };
         if !role.allows(op) {
             return Err(AppError::Forbidden { role, needed: op.minimum_role() });
@@ -50,7 +57,11 @@ impl App {
     pub async fn delete_org(&self, actor: &Actor, org: &OrgRef) -> Result<(), AppError> {
         let (found, _) = self.authorize(actor, org, Operation::ReadOrganization).await?;
         let result = match self.authorize(actor, org, Operation::DeleteOrganization).await {
-            Ok(_) => self.store.delete_org(found.id).await.map(|_| ()).map_err(AppError::from),
+            Ok(_) => {
+                let deleted = self.store.delete_org(found.id).await.map(|_| ()).map_err(AppError::from);
+                self.memberships.forget_org(found.id);
+                deleted
+            }
             Err(e) => Err(e),
         };
         self.record(actor, Some(found.id), "organization.delete", "organization", found.name.as_str(), &result).await;

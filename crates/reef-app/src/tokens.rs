@@ -58,6 +58,7 @@ impl App {
                 return Err(AppError::NotFound { kind: "token" });
             }
             self.store.revoke_token(actor.user_id, id, self.now()).await?;
+            self.tokens.forget(id);
             self.store.token_of_user(actor.user_id, id).await?.ok_or(AppError::NotFound { kind: "token" })
         }
         .await;

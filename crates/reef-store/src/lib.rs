@@ -62,7 +62,7 @@ impl Store {
         };
         let options = AnyConnectOptions::from_str(url).map_err(StoreError::Connect)?;
         let pool_options = match backend {
-            Backend::Sqlite => AnyPoolOptions::new().max_connections(8).after_connect(|conn, _| {
+            Backend::Sqlite => AnyPoolOptions::new().max_connections(4).after_connect(|conn, _| {
                 Box::pin(async move {
                     // WAL lets readers proceed while one writer commits; a busy timeout
                     // makes concurrent writers wait instead of failing.
@@ -76,7 +76,7 @@ impl Store {
             Backend::Postgres => AnyPoolOptions::new().max_connections(16),
         };
         let pool = pool_options
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
             .map_err(StoreError::Connect)?;

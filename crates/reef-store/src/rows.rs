@@ -44,3 +44,17 @@ pub(crate) fn parse<T: std::str::FromStr>(s: &str, column: &'static str) -> Resu
 pub(crate) fn get_parsed<T: std::str::FromStr>(row: &AnyRow, column: &'static str) -> Result<T, StoreError> {
     parse(&get_str(row, column)?, column)
 }
+
+/// Wraps a query so that it returns its rows as one JSON array of arrays (one array per row,
+/// `columns` in order), in a single text column named `page`. The order of the rows is not
+/// guaranteed: callers sort what they decode.
+pub(crate) fn aggregate(backend: crate::Backend, inner: &str, columns: &str) -> String {
+    match backend {
+        crate::Backend::Sqlite => {
+            format!("SELECT json_group_array(json_array({columns})) AS page FROM ({inner}) AS page_rows")
+        }
+        crate::Backend::Postgres => format!(
+            "SELECT COALESCE(json_agg(json_build_array({columns})), '[]'::json)::text AS page FROM ({inner}) AS page_rows"
+        ),
+    }
+}

@@ -50,6 +50,11 @@ pub struct ServerArgs {
     /// How long a password login's session lasts, in minutes [default: 720].
     #[arg(long, env = "REEF_SESSION_TTL_MINUTES", value_name = "MINUTES")]
     pub session_ttl_minutes: Option<u64>,
+    /// How long an authenticated token is remembered before it is looked up again, in seconds;
+    /// a token revoked through another replica stops working within this time; 0 disables
+    /// [default: 5].
+    #[arg(long, env = "REEF_AUTH_CACHE_SECONDS", value_name = "SECONDS")]
+    pub auth_cache_seconds: Option<u64>,
     /// How long to wait for requests in flight when asked to stop, in seconds [default: 30].
     #[arg(long, env = "REEF_SHUTDOWN_GRACE_SECONDS", value_name = "SECONDS")]
     pub shutdown_grace_seconds: Option<u64>,
@@ -65,6 +70,7 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     log: Option<String>,
     session_ttl_minutes: Option<u64>,
+    auth_cache_seconds: Option<u64>,
     shutdown_grace_seconds: Option<u64>,
 }
 
@@ -78,6 +84,7 @@ pub struct ServerConfig {
     pub log_format: LogFormat,
     pub log: String,
     pub session_ttl: Duration,
+    pub auth_cache_ttl: Duration,
     pub shutdown_grace: Duration,
 }
 
@@ -116,6 +123,9 @@ impl ServerConfig {
             log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Pretty),
             log: args.log.or(file.log).unwrap_or_else(|| "info".to_owned()),
             session_ttl: Duration::from_secs(session_minutes * 60),
+            auth_cache_ttl: Duration::from_secs(
+                args.auth_cache_seconds.or(file.auth_cache_seconds).unwrap_or(5).min(300),
+            ),
             shutdown_grace: Duration::from_secs(
                 args.shutdown_grace_seconds.or(file.shutdown_grace_seconds).unwrap_or(30),
             ),
@@ -149,6 +159,7 @@ mod tests {
             log_format: None,
             log: None,
             session_ttl_minutes: None,
+            auth_cache_seconds: None,
             shutdown_grace_seconds: None,
         }
     }

@@ -51,7 +51,8 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     let cipher = SecretCipher::load_or_create(&config.master_key_file)?;
     let store = Store::connect(&config.database_url).await.context("opening the database")?;
     tracing::info!(backend = ?store.backend(), key_id = cipher.key_id(), "database ready");
-    let app_config = AppConfig { session_ttl: config.session_ttl, ..AppConfig::default() };
+    let app_config =
+        AppConfig { session_ttl: config.session_ttl, auth_cache_ttl: config.auth_cache_ttl, ..AppConfig::default() };
     let app = App::new(store.clone(), cipher, app_config);
 
     if let Some(boot) = app.bootstrap().await? {

@@ -1,6 +1,9 @@
 //! reef-testkit's integration tests: the helpers against the real PostgreSQL server and real
 //! processes.
 
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::print_stderr)]
+
 mod executables;
 mod peers;
 mod ports;

@@ -34,7 +34,8 @@ async fn a_restart_keeps_the_data_and_prints_no_new_token() {
     let second = Reef::start_with(crate::harness::Options { data_dir: Some(data), ..Default::default() });
     assert!(second.admin_token.is_empty(), "a second token was printed: {:?}", second.stdout);
     let client = second.anonymous().with_token(token);
-    let names: Vec<_> = client.list_orgs(&Default::default()).await.unwrap().items.into_iter().map(|o| o.name).collect();
+    let names: Vec<_> =
+        client.list_orgs(&Default::default()).await.unwrap().items.into_iter().map(|o| o.name).collect();
     assert_eq!(names, ["default", "kept"]);
 }
 
@@ -116,8 +117,17 @@ async fn the_cli_creates_reads_updates_and_deletes_secrets() {
     }
 
     let created = cli.json(&[
-        "secret", "create", "db", "--type", "password", "--field", "username=app", "--field", "password=s3cret-value",
-        "--tag", "prod",
+        "secret",
+        "create",
+        "db",
+        "--type",
+        "password",
+        "--field",
+        "username=app",
+        "--field",
+        "password=s3cret-value",
+        "--tag",
+        "prod",
     ]);
     assert_eq!(created["version"], 1);
     assert!(created.get("values").is_none());
@@ -169,7 +179,13 @@ async fn an_expired_or_malformed_token_is_refused() {
     let reef = Reef::start();
     let admin = reef.admin();
     let soon = chrono::Utc::now() + chrono::Duration::seconds(1);
-    let err = admin.create_token(&CreateTokenRequest { name: "past".into(), expires_at: Some(chrono::Utc::now() - chrono::Duration::hours(1)) }).await.unwrap_err();
+    let err = admin
+        .create_token(&CreateTokenRequest {
+            name: "past".into(),
+            expires_at: Some(chrono::Utc::now() - chrono::Duration::hours(1)),
+        })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("invalid_expiry"));
     let t = admin.create_token(&CreateTokenRequest { name: "short".into(), expires_at: Some(soon) }).await.unwrap();
     let client = reef.anonymous().with_token(t.secret);

@@ -28,6 +28,10 @@ pub struct Options {
     pub database_url: Option<String>,
     /// An existing data directory (a restart) instead of a fresh one.
     pub data_dir: Option<PathBuf>,
+    /// Extra `reef server` arguments.
+    pub args: Vec<String>,
+    /// Write the server's standard error (its logs) to this file instead of the test's.
+    pub stderr: Option<PathBuf>,
 }
 
 fn command() -> Command {
@@ -57,11 +61,19 @@ impl Reef {
             }
         };
         let mut cmd = command();
-        cmd.args(["server", "--listen", "127.0.0.1:0", "--log", "warn", "--data-dir"]).arg(&data_dir);
+        cmd.args(["server", "--listen", "127.0.0.1:0", "--data-dir"]).arg(&data_dir);
+        if !options.args.iter().any(|a| a == "--log") {
+            cmd.args(["--log", "warn"]);
+        }
         if let Some(url) = &options.database_url {
             cmd.args(["--database-url", url]);
         }
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawning reef server");
+        cmd.args(&options.args);
+        let stderr = match &options.stderr {
+            Some(path) => Stdio::from(std::fs::File::create(path).expect("creating the log file")),
+            None => Stdio::inherit(),
+        };
+        let mut child = cmd.stdout(Stdio::piped()).stderr(stderr).spawn().expect("spawning reef server");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {

@@ -37,7 +37,8 @@ async fn every_organization_endpoint_answers_404_to_another_organizations_caller
             &CreateSecretRequest {
                 name: "victim-secret".into(),
                 secret_type: "password".into(),
-                values: [("username".to_owned(), "u".to_owned()), ("password".to_owned(), "p-12345678".to_owned())].into(),
+                values: [("username".to_owned(), "u".to_owned()), ("password".to_owned(), "p-12345678".to_owned())]
+                    .into(),
                 tags: vec![],
             },
         )
@@ -74,7 +75,11 @@ async fn every_organization_endpoint_answers_404_to_another_organizations_caller
             }
         }
     }
-    assert!(failures.is_empty(), "another organization's caller got an answer other than 404:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "another organization's caller got an answer other than 404:\n{}",
+        failures.join("\n")
+    );
     assert!(walked >= 3 * 10, "only {walked} calls: did the OpenAPI document lose the organization endpoints?");
 
     // Nothing was changed: the victim still has its organization, secret and only member.

@@ -17,7 +17,8 @@ async fn store_secrets(reef: &Reef) {
             &CreateSecretRequest {
                 name: "db".into(),
                 secret_type: "password".into(),
-                values: [("username".to_owned(), "app".to_owned()), ("password".to_owned(), MARKERS[0].to_owned())].into(),
+                values: [("username".to_owned(), "app".to_owned()), ("password".to_owned(), MARKERS[0].to_owned())]
+                    .into(),
                 tags: vec![],
             },
         )
@@ -36,7 +37,10 @@ async fn store_secrets(reef: &Reef) {
         .await
         .unwrap();
     let values = [("username".to_owned(), "app".to_owned()), ("password".to_owned(), MARKERS[2].to_owned())].into();
-    admin.update_secret("default", "db", &UpdateSecretRequest { values: Some(values), ..Default::default() }).await.unwrap();
+    admin
+        .update_secret("default", "db", &UpdateSecretRequest { values: Some(values), ..Default::default() })
+        .await
+        .unwrap();
     // The values are really there, readable through the API.
     let v = admin.get_secret("default", "db", true, None).await.unwrap();
     assert_eq!(v.values.unwrap()["password"], MARKERS[2]);
@@ -54,7 +58,11 @@ async fn no_secret_value_is_stored_in_plaintext_in_sqlite() {
     store_secrets(&reef).await;
     // A control: a value deliberately stored in the clear (a tag) IS found by the same scan.
     reef.admin()
-        .update_secret("default", "do", &UpdateSecretRequest { tags: Some(vec!["control-tag-93e1".into()]), ..Default::default() })
+        .update_secret(
+            "default",
+            "do",
+            &UpdateSecretRequest { tags: Some(vec!["control-tag-93e1".into()]), ..Default::default() },
+        )
         .await
         .unwrap();
     assert!(reef.stop());
@@ -84,7 +92,13 @@ async fn no_secret_value_is_stored_in_plaintext_in_postgresql() {
     let database = url.rsplit('/').next().unwrap();
     let tables = pg
         .client_command("psql")
-        .args(["-At", "-d", database, "-c", "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"])
+        .args([
+            "-At",
+            "-d",
+            database,
+            "-c",
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+        ])
         .output()
         .unwrap();
     assert!(tables.status.success(), "{}", String::from_utf8_lossy(&tables.stderr));

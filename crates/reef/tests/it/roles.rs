@@ -36,12 +36,48 @@ fn role_name(r: Role) -> &'static str {
 fn cases() -> Vec<Case> {
     let password = |p: &str| json!({"username": "u", "password": p});
     vec![
-        Case { name: "read the organization", least: Role::Viewer, method: Method::GET, path: "/api/v1/orgs/{org}", body: None },
-        Case { name: "list members", least: Role::Viewer, method: Method::GET, path: "/api/v1/orgs/{org}/members", body: None },
-        Case { name: "list secrets", least: Role::Viewer, method: Method::GET, path: "/api/v1/orgs/{org}/secrets", body: None },
-        Case { name: "read secret metadata", least: Role::Viewer, method: Method::GET, path: "/api/v1/orgs/{org}/secrets/keep", body: None },
-        Case { name: "list secret versions", least: Role::Viewer, method: Method::GET, path: "/api/v1/orgs/{org}/secrets/keep/versions", body: None },
-        Case { name: "read secret values", least: Role::Admin, method: Method::GET, path: "/api/v1/orgs/{org}/secrets/keep?reveal=true", body: None },
+        Case {
+            name: "read the organization",
+            least: Role::Viewer,
+            method: Method::GET,
+            path: "/api/v1/orgs/{org}",
+            body: None,
+        },
+        Case {
+            name: "list members",
+            least: Role::Viewer,
+            method: Method::GET,
+            path: "/api/v1/orgs/{org}/members",
+            body: None,
+        },
+        Case {
+            name: "list secrets",
+            least: Role::Viewer,
+            method: Method::GET,
+            path: "/api/v1/orgs/{org}/secrets",
+            body: None,
+        },
+        Case {
+            name: "read secret metadata",
+            least: Role::Viewer,
+            method: Method::GET,
+            path: "/api/v1/orgs/{org}/secrets/keep",
+            body: None,
+        },
+        Case {
+            name: "list secret versions",
+            least: Role::Viewer,
+            method: Method::GET,
+            path: "/api/v1/orgs/{org}/secrets/keep/versions",
+            body: None,
+        },
+        Case {
+            name: "read secret values",
+            least: Role::Admin,
+            method: Method::GET,
+            path: "/api/v1/orgs/{org}/secrets/keep?reveal=true",
+            body: None,
+        },
         Case {
             name: "create a secret",
             least: Role::Member,
@@ -56,8 +92,20 @@ fn cases() -> Vec<Case> {
             path: "/api/v1/orgs/{org}/secrets/keep",
             body: Some(json!({"values": password("p-87654321")})),
         },
-        Case { name: "delete a secret", least: Role::Member, method: Method::DELETE, path: "/api/v1/orgs/{org}/secrets/doomed", body: None },
-        Case { name: "read the audit log", least: Role::Admin, method: Method::GET, path: "/api/v1/orgs/{org}/audit", body: None },
+        Case {
+            name: "delete a secret",
+            least: Role::Member,
+            method: Method::DELETE,
+            path: "/api/v1/orgs/{org}/secrets/doomed",
+            body: None,
+        },
+        Case {
+            name: "read the audit log",
+            least: Role::Admin,
+            method: Method::GET,
+            path: "/api/v1/orgs/{org}/audit",
+            body: None,
+        },
         Case {
             name: "add a member",
             least: Role::Admin,
@@ -79,8 +127,20 @@ fn cases() -> Vec<Case> {
             path: "/api/v1/orgs/{org}/members/promoted",
             body: Some(json!({"role": "owner"})),
         },
-        Case { name: "remove a member", least: Role::Admin, method: Method::DELETE, path: "/api/v1/orgs/{org}/members/leaver", body: None },
-        Case { name: "delete the organization", least: Role::Owner, method: Method::DELETE, path: "/api/v1/orgs/{org}", body: None },
+        Case {
+            name: "remove a member",
+            least: Role::Admin,
+            method: Method::DELETE,
+            path: "/api/v1/orgs/{org}/members/leaver",
+            body: None,
+        },
+        Case {
+            name: "delete the organization",
+            least: Role::Owner,
+            method: Method::DELETE,
+            path: "/api/v1/orgs/{org}",
+            body: None,
+        },
     ]
 }
 
@@ -105,8 +165,11 @@ async fn each_role_may_do_exactly_what_its_rank_allows() {
                     &reef_api_types::CreateSecretRequest {
                         name: secret.into(),
                         secret_type: "password".into(),
-                        values: [("username".to_owned(), "u".to_owned()), ("password".to_owned(), "p-12345678".to_owned())]
-                            .into(),
+                        values: [
+                            ("username".to_owned(), "u".to_owned()),
+                            ("password".to_owned(), "p-12345678".to_owned()),
+                        ]
+                        .into(),
                         tags: vec![],
                     },
                 )
@@ -117,11 +180,18 @@ async fn each_role_may_do_exactly_what_its_rank_allows() {
         let client = reef.user(&user).await;
         admin.add_member(&org, &user, role).await.unwrap();
         for case in cases() {
-            let (status, body) = client.raw(case.method.clone(), &case.path.replace("{org}", &org), case.body.clone()).await.unwrap();
+            let (status, body) =
+                client.raw(case.method.clone(), &case.path.replace("{org}", &org), case.body.clone()).await.unwrap();
             let allowed = rank(role) >= rank(case.least);
-            let ok = if allowed { (200..300).contains(&status) } else { status == 403 && body.contains("\"forbidden\"") };
+            let ok =
+                if allowed { (200..300).contains(&status) } else { status == 403 && body.contains("\"forbidden\"") };
             if !ok {
-                failures.push(format!("{} as {}: expected {}, got {status} {body}", case.name, role_name(role), if allowed { "2xx" } else { "403" }));
+                failures.push(format!(
+                    "{} as {}: expected {}, got {status} {body}",
+                    case.name,
+                    role_name(role),
+                    if allowed { "2xx" } else { "403" }
+                ));
             }
         }
     }
@@ -133,7 +203,11 @@ async fn only_server_administrators_create_users() {
     let reef = Reef::start();
     let plain = reef.user("plain").await;
     let err = plain
-        .create_user(&reef_api_types::CreateUserRequest { username: "other".into(), password: None, server_admin: false })
+        .create_user(&reef_api_types::CreateUserRequest {
+            username: "other".into(),
+            password: None,
+            server_admin: false,
+        })
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(403));

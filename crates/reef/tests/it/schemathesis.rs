@@ -27,10 +27,6 @@ fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         .output()
         .expect("running schemathesis");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "schemathesis found problems:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "schemathesis found problems:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("passed") || stdout.contains("Passed") || stdout.contains("PASSED"), "{stdout}");
 }
