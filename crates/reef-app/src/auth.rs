@@ -194,9 +194,12 @@ impl App {
 
     /// Ends the caller's session (or revokes the API token it used).
     pub async fn logout(&self, actor: &Actor) -> Result<(), AppError> {
-        self.store.revoke_token(actor.user_id, actor.credential.token_id(), self.now()).await?;
-        self.tokens.forget(actor.credential.token_id());
-        Ok(())
+        let token = actor.credential.token_id();
+        let result =
+            self.store.revoke_token(actor.user_id, token, self.now()).await.map(|_| ()).map_err(AppError::from);
+        self.tokens.forget(token);
+        self.record(actor, None, "session.logout", "token", &token.to_string(), &result).await;
+        result
     }
 
     async fn dummy_hash(&self) -> Result<String, AppError> {

@@ -1,6 +1,6 @@
 //! reef's application layer: one method per operation.
 //!
-//! Every method that acts on behalf of a caller takes the caller's [`Actor`], decides whether
+//! Every method that acts on behalf of a caller takes the caller's [`Actor`](reef_core::Actor), decides whether
 //! the caller may act (roles are checked here, never in handlers), does the work through the
 //! store, and records every mutating call in the audit log, whatever its outcome.
 //!
@@ -21,7 +21,6 @@ mod users;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use reef_core::Actor;
 use reef_store::Store;
 use reef_store::crypto::SecretCipher;
 
@@ -87,10 +86,10 @@ impl App {
         &self.store
     }
 
+    /// The current time, to the millisecond: what the store keeps, so that a value returned
+    /// on creation is the value read back later.
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        let now = Utc::now();
+        DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
     }
 }
-
-/// A caller, for methods that take one.
-pub type Caller<'a> = &'a Actor;

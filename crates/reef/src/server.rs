@@ -65,6 +65,11 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     }
 
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            metrics_exporter_prometheus::Matcher::Suffix("_duration_seconds".to_owned()),
+            &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
+        )
+        .map_err(|e| anyhow::anyhow!("configuring metrics failed: {e}"))?
         .install_recorder()
         .map_err(|e| anyhow::anyhow!("installing the metrics recorder failed: {e}"))?;
     let router = reef_api::router(ApiState { app: app.clone(), metrics: Some(metrics) });

@@ -117,7 +117,7 @@ async fn health_readiness_and_metrics_answer() {
     assert_eq!(status, 200);
     assert!(text.contains("reef_http_requests_total"), "{text}");
     assert!(text.contains("route=\"/api/v1/orgs\""), "{text}");
-    assert!(text.contains("reef_http_request_duration_seconds"), "{text}");
+    assert!(text.contains("reef_http_request_duration_seconds_bucket"), "latency is not a histogram: {text}");
 }
 
 #[tokio::test]
