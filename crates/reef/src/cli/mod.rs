@@ -3,6 +3,7 @@
 mod context;
 mod output;
 mod secret;
+mod sim;
 
 use std::path::PathBuf;
 
@@ -73,6 +74,9 @@ enum Command {
     Secret(secret::SecretCommand),
     /// The audit log of an organization.
     Audit(AuditArgs),
+    /// Simulated Kubernetes clusters.
+    #[command(subcommand)]
+    Sim(sim::SimCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -346,6 +350,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Token(cmd) => run_token(g, cmd).await,
         Command::Secret(cmd) => secret::run(&session(g)?, g.output, cmd).await,
         Command::Audit(a) => run_audit(g, a).await,
+        Command::Sim(cmd) => sim::run(cmd).await,
     }
 }
 

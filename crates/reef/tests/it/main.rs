@@ -13,4 +13,5 @@ mod raw_storage;
 mod robustness;
 mod roles;
 mod schemathesis;
+mod sim;
 mod unavailable;

@@ -1,0 +1,1002 @@
+//! The simulated cluster: nodes from node pools, and the controllers that make workloads
+//! behave as on a real cluster: Deployments roll out through ReplicaSets, ReplicaSets,
+//! StatefulSets, DaemonSets and Jobs own Pods, the scheduler places Pods on Nodes by capacity,
+//! node selectors and taints (or leaves them Pending with a `FailedScheduling` event), Pods
+//! become Running and Ready after a delay, Services get cluster IPs, load-balancer addresses and
+//! Endpoints, and claims are bound by the default StorageClass.
+//!
+//! Each pass of [`Controllers::reconcile`] looks at the whole store and makes only the writes
+//! that change something, so running it again when nothing changed is free of writes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::quantity::parse_milli;
+use crate::resource::ResourceType;
+use crate::store::{DeleteOptions, ListOptions, Store, WriteOptions};
+
+/// A group of identical simulated nodes.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodePool {
+    /// The pool's name; nodes are called `<name>-<index>`.
+    pub name: String,
+    /// How many nodes.
+    pub count: u32,
+    /// CPU per node, as a quantity (`"4"`).
+    #[serde(default = "default_cpu")]
+    pub cpu: String,
+    /// Memory per node, as a quantity (`"16Gi"`).
+    #[serde(default = "default_memory")]
+    pub memory: String,
+    /// Pods per node.
+    #[serde(default = "default_pods")]
+    pub pods: u32,
+    /// The instance type reported in `node.kubernetes.io/instance-type`.
+    #[serde(default = "default_instance_type")]
+    pub instance_type: String,
+    /// Extra node labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Taints, as Kubernetes writes them (`{"key", "value", "effect"}`).
+    #[serde(default)]
+    pub taints: Vec<Value>,
+}
+
+fn default_cpu() -> String {
+    "4".into()
+}
+fn default_memory() -> String {
+    "16Gi".into()
+}
+fn default_pods() -> u32 {
+    110
+}
+fn default_instance_type() -> String {
+    "sim.large".into()
+}
+
+impl NodePool {
+    /// A pool of `count` default-sized nodes.
+    pub fn new(name: &str, count: u32) -> Self {
+        NodePool {
+            name: name.into(),
+            count,
+            cpu: default_cpu(),
+            memory: default_memory(),
+            pods: default_pods(),
+            instance_type: default_instance_type(),
+            labels: BTreeMap::new(),
+            taints: Vec::new(),
+        }
+    }
+}
+
+/// How the simulated cluster behaves.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// The node pools.
+    pub node_pools: Vec<NodePool>,
+    /// How long a scheduled pod takes to become Running and Ready (and a Job's pod to succeed).
+    pub pod_ready_delay: Duration,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig { node_pools: vec![NodePool::new("default", 1)], pod_ready_delay: Duration::from_millis(300) }
+    }
+}
+
+/// The controllers of one simulated cluster.
+#[derive(Debug, Default)]
+pub struct Controllers {
+    scheduled_at: HashMap<String, Instant>,
+    next_ip: u32,
+}
+
+const W: WriteOptions = WriteOptions { dry_run: false, field_manager: None, force: false };
+
+fn items(store: &Store, t: &ResourceType) -> Vec<Value> {
+    store
+        .list(t, None, &ListOptions::default())
+        .ok()
+        .and_then(|l| l.get("items").cloned())
+        .and_then(|v| match v {
+            Value::Array(a) => Some(a),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn s<'a>(v: &'a Value, pointer: &str) -> &'a str {
+    v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+}
+
+fn ns_of(v: &Value) -> Option<&str> {
+    v.pointer("/metadata/namespace").and_then(Value::as_str)
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A short, stable hash of a pod template, as the Deployment controller names ReplicaSets.
+fn template_hash(template: &Value) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in template.to_string().bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    const CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    (0..10).map(|i| CHARS[((h >> (i * 6)) % CHARS.len() as u64) as usize] as char).collect()
+}
+
+fn owner_ref(owner: &Value, kind: &str, api_version: &str) -> Value {
+    json!({"apiVersion": api_version, "kind": kind, "name": owner["metadata"]["name"], "uid": owner["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true})
+}
+
+fn owned_by<'a>(objects: &'a [Value], owner: &Value) -> Vec<&'a Value> {
+    let uid = owner.pointer("/metadata/uid");
+    objects
+        .iter()
+        .filter(|o| {
+            o.pointer("/metadata/ownerReferences").and_then(Value::as_array).is_some_and(|refs| {
+                refs.iter().any(|r| r.get("uid") == uid && r.get("controller") == Some(&json!(true)))
+            })
+        })
+        .collect()
+}
+
+fn is_ready(pod: &Value) -> bool {
+    pod.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+}
+
+fn is_terminating(v: &Value) -> bool {
+    v.pointer("/metadata/deletionTimestamp").is_some()
+}
+
+fn replicas(v: &Value) -> i64 {
+    v.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1)
+}
+
+impl Controllers {
+    /// Controllers with no memory of the cluster yet.
+    pub fn new() -> Self {
+        Controllers::default()
+    }
+
+    /// One pass over the whole cluster.
+    pub fn reconcile(&mut self, store: &Store, config: &SimConfig) {
+        let reg = store.registry().clone();
+        let Some(find) = (|| {
+            Some((
+                reg.find("", "v1", "nodes")?,
+                reg.find("", "v1", "pods")?,
+                reg.find("apps", "v1", "deployments")?,
+                reg.find("apps", "v1", "replicasets")?,
+                reg.find("apps", "v1", "statefulsets")?,
+                reg.find("apps", "v1", "daemonsets")?,
+                reg.find("batch", "v1", "jobs")?,
+                reg.find("", "v1", "services")?,
+                reg.find("", "v1", "endpoints")?,
+                reg.find("", "v1", "persistentvolumeclaims")?,
+                reg.find("storage.k8s.io", "v1", "storageclasses")?,
+                reg.find("", "v1", "events")?,
+            ))
+        })() else {
+            return;
+        };
+        let (nodes_t, pods_t, deploy_t, rs_t, sts_t, ds_t, job_t, svc_t, ep_t, pvc_t, sc_t, ev_t) = find;
+        self.nodes(store, &nodes_t, &pods_t, config);
+        self.storage(store, &pvc_t, &sc_t);
+        self.deployments(store, &deploy_t, &rs_t, &ev_t);
+        self.replica_sets(store, &rs_t, &pods_t);
+        self.stateful_sets(store, &sts_t, &pods_t);
+        self.daemon_sets(store, &ds_t, &pods_t, &nodes_t);
+        self.jobs(store, &job_t, &pods_t);
+        self.pods(store, &pods_t, &nodes_t, &ev_t, config);
+        self.services(store, &svc_t, &ep_t, &pods_t);
+    }
+
+    /// Records an Event about `object`; `what` is the event's type and reason.
+    fn event(&self, store: &Store, ev_t: &ResourceType, object: &Value, what: (&str, &str), message: &str) {
+        let (event_type, reason) = what;
+        let Some(ns) = ns_of(object).or(Some("default")) else { return };
+        let name = s(object, "/metadata/name");
+        let kind = s(object, "/kind");
+        let ev = json!({
+            "metadata": {"generateName": format!("{name}.")},
+            "involvedObject": {"kind": kind, "name": name, "namespace": ns, "uid": object["metadata"]["uid"], "apiVersion": object["apiVersion"]},
+            "reason": reason, "message": message, "type": event_type,
+            "source": {"component": "reef-kubesim"},
+            "firstTimestamp": now_rfc3339(), "lastTimestamp": now_rfc3339(), "count": 1,
+        });
+        let _ = store.create(ev_t, Some(ns), ev, &W);
+    }
+
+    fn nodes(&mut self, store: &Store, nodes_t: &ResourceType, pods_t: &ResourceType, config: &SimConfig) {
+        let existing = items(store, nodes_t);
+        let mut wanted = Vec::new();
+        for pool in &config.node_pools {
+            for i in 0..pool.count {
+                let name = format!("{}-{i}", pool.name);
+                wanted.push(name.clone());
+                if existing.iter().any(|n| s(n, "/metadata/name") == name) {
+                    continue;
+                }
+                let mut labels = json!({
+                    "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+                    "node.kubernetes.io/instance-type": pool.instance_type, "reef.dev/node-pool": pool.name,
+                });
+                for (k, v) in &pool.labels {
+                    labels[k] = json!(v);
+                }
+                let capacity = json!({"cpu": pool.cpu, "memory": pool.memory, "pods": pool.pods.to_string(), "ephemeral-storage": "100Gi"});
+                let node = json!({
+                    "metadata": {"name": name, "labels": labels},
+                    "spec": {"taints": pool.taints, "podCIDR": format!("10.244.{}.0/24", wanted.len())},
+                });
+                if let Ok(created) = store.create(nodes_t, None, node, &W) {
+                    let mut with_status = created.clone();
+                    with_status["status"] = json!({
+                        "capacity": capacity, "allocatable": capacity,
+                        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status", "lastHeartbeatTime": now_rfc3339(), "lastTransitionTime": now_rfc3339()}],
+                        "addresses": [{"type": "InternalIP", "address": format!("172.18.0.{}", wanted.len() + 1)}, {"type": "Hostname", "address": name}],
+                        "nodeInfo": {"kubeletVersion": crate::KUBERNETES_VERSION, "containerRuntimeVersion": "sim://1.0", "operatingSystem": "linux", "architecture": "amd64", "osImage": "reef-kubesim", "kernelVersion": "sim", "kubeProxyVersion": crate::KUBERNETES_VERSION, "machineID": "", "systemUUID": "", "bootID": ""},
+                    });
+                    let _ = store.update(nodes_t, None, &name, with_status, Some("status"), &W);
+                }
+            }
+        }
+        // A pool that shrank takes its nodes, and the pods on them, with it.
+        for node in &existing {
+            let name = s(node, "/metadata/name");
+            if node.pointer("/metadata/labels/reef.dev~1node-pool").is_some() && !wanted.iter().any(|w| w == name) {
+                let _ = store.delete(nodes_t, None, name, &DeleteOptions::default());
+                for pod in items(store, pods_t).iter().filter(|p| s(p, "/spec/nodeName") == name) {
+                    let _ = store.delete(pods_t, ns_of(pod), s(pod, "/metadata/name"), &DeleteOptions::default());
+                }
+            }
+        }
+    }
+
+    fn storage(&mut self, store: &Store, pvc_t: &ResourceType, sc_t: &ResourceType) {
+        if store.get(sc_t, None, "standard").is_err() {
+            let sc = json!({"metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}, "provisioner": "reef.dev/sim", "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"});
+            let _ = store.create(sc_t, None, sc, &W);
+        }
+        for pvc in items(store, pvc_t) {
+            if s(&pvc, "/status/phase") == "Bound" {
+                continue;
+            }
+            let mut next = pvc.clone();
+            let size = pvc.pointer("/spec/resources/requests/storage").cloned().unwrap_or(json!("1Gi"));
+            next["status"] = json!({"phase": "Bound", "accessModes": pvc.pointer("/spec/accessModes").cloned().unwrap_or(json!(["ReadWriteOnce"])), "capacity": {"storage": size}});
+            let _ = store.update(pvc_t, ns_of(&pvc), s(&pvc, "/metadata/name"), next, Some("status"), &W);
+        }
+    }
+
+    fn deployments(&mut self, store: &Store, deploy_t: &ResourceType, rs_t: &ResourceType, ev_t: &ResourceType) {
+        let all_rs = items(store, rs_t);
+        for d in items(store, deploy_t) {
+            if is_terminating(&d) {
+                continue;
+            }
+            let ns = ns_of(&d);
+            let name = s(&d, "/metadata/name").to_owned();
+            let template = d.pointer("/spec/template").cloned().unwrap_or(json!({}));
+            let hash = template_hash(&template);
+            let rs_name = format!("{name}-{hash}");
+            let want = replicas(&d);
+            let owned = owned_by(&all_rs, &d);
+            let current = owned.iter().find(|r| s(r, "/metadata/name") == rs_name).map(|r| (*r).clone());
+            let current = match current {
+                Some(rs) => rs,
+                None => {
+                    let mut tmpl = template.clone();
+                    tmpl["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+                    let mut selector = d.pointer("/spec/selector").cloned().unwrap_or(json!({}));
+                    selector["matchLabels"]["pod-template-hash"] = json!(hash);
+                    let rs = json!({
+                        "metadata": {"name": rs_name, "labels": tmpl["metadata"]["labels"], "ownerReferences": [owner_ref(&d, "Deployment", "apps/v1")],
+                                     "annotations": {"deployment.kubernetes.io/revision": (owned.len() + 1).to_string()}},
+                        "spec": {"replicas": want, "selector": selector, "template": tmpl},
+                    });
+                    match store.create(rs_t, ns, rs, &W) {
+                        Ok(rs) => {
+                            self.event(
+                                store,
+                                ev_t,
+                                &d,
+                                ("Normal", "ScalingReplicaSet"),
+                                &format!("Scaled up replica set {rs_name} to {want}"),
+                            );
+                            rs
+                        }
+                        Err(_) => continue,
+                    }
+                }
+            };
+            if replicas(&current) != want {
+                let mut next = current.clone();
+                next["spec"]["replicas"] = json!(want);
+                let _ = store.update(rs_t, ns, &rs_name, next, None, &W);
+            }
+            let new_ready = current.pointer("/status/readyReplicas").and_then(Value::as_i64).unwrap_or(0);
+            // Old ReplicaSets go to zero once the new one is fully ready: a rolling update.
+            let mut total = current.pointer("/status/replicas").and_then(Value::as_i64).unwrap_or(0);
+            let mut ready = new_ready;
+            for old in owned.iter().filter(|r| s(r, "/metadata/name") != rs_name) {
+                total += old.pointer("/status/replicas").and_then(Value::as_i64).unwrap_or(0);
+                ready += old.pointer("/status/readyReplicas").and_then(Value::as_i64).unwrap_or(0);
+                if new_ready >= want && replicas(old) != 0 {
+                    let mut next = (*old).clone();
+                    next["spec"]["replicas"] = json!(0);
+                    let _ = store.update(rs_t, ns, s(old, "/metadata/name"), next, None, &W);
+                }
+            }
+            let updated = current.pointer("/status/replicas").and_then(Value::as_i64).unwrap_or(0);
+            let complete = new_ready >= want && total == want;
+            let available = ready.min(want.max(ready));
+            let generation = d.pointer("/metadata/generation").cloned().unwrap_or(json!(1));
+            let old_conditions = d.pointer("/status/conditions").cloned().unwrap_or(json!([]));
+            let condition = |t: &str, status: bool, reason: &str, message: String| {
+                let prior = old_conditions.as_array().and_then(|a| a.iter().find(|c| c["type"] == t)).cloned();
+                let status_s = if status { "True" } else { "False" };
+                let since = match prior {
+                    Some(p) if p["status"] == status_s && p["reason"] == reason => p["lastTransitionTime"].clone(),
+                    _ => json!(now_rfc3339()),
+                };
+                json!({"type": t, "status": status_s, "reason": reason, "message": message, "lastTransitionTime": since, "lastUpdateTime": since})
+            };
+            let status = json!({
+                "observedGeneration": generation,
+                "replicas": total,
+                "updatedReplicas": updated,
+                "readyReplicas": ready,
+                "availableReplicas": available,
+                "unavailableReplicas": (want - available).max(0),
+                "conditions": [
+                    condition("Available", available >= want, if available >= want { "MinimumReplicasAvailable" } else { "MinimumReplicasUnavailable" },
+                        if available >= want { "Deployment has minimum availability.".into() } else { "Deployment does not have minimum availability.".into() }),
+                    condition("Progressing", true, if complete { "NewReplicaSetAvailable" } else { "ReplicaSetUpdated" },
+                        if complete { format!("ReplicaSet \"{rs_name}\" has successfully progressed.") } else { format!("ReplicaSet \"{rs_name}\" is progressing.") }),
+                ],
+            });
+            let mut status = status;
+            if status["readyReplicas"] == 0
+                && let Some(m) = status.as_object_mut()
+            {
+                m.remove("readyReplicas");
+            }
+            if d.get("status") != Some(&status) {
+                let mut next = d.clone();
+                next["status"] = status;
+                let _ = store.update(deploy_t, ns, &name, next, Some("status"), &W);
+            }
+        }
+    }
+
+    /// Makes the owner's pods number `want` (of `candidates`, the pods that may be its);
+    /// returns the pods now owned.
+    fn ensure_pods(
+        &mut self,
+        store: &Store,
+        pods_t: &ResourceType,
+        owner: PodOwner<'_>,
+        want: i64,
+        candidates: &[Value],
+    ) -> Vec<Value> {
+        let PodOwner { owner, kind, ordinal, node } = owner;
+        let all_pods = candidates;
+        let ns = ns_of(owner);
+        let owned: Vec<Value> = owned_by(all_pods, owner).into_iter().filter(|p| !is_terminating(p)).cloned().collect();
+        let mut owned = owned;
+        let owner_name = s(owner, "/metadata/name");
+        let template = owner.pointer("/spec/template").cloned().unwrap_or(json!({}));
+        let api_version = owner["apiVersion"].as_str().unwrap_or("apps/v1");
+        let mut i = 0i64;
+        while (owned.len() as i64) < want {
+            let mut pod = json!({"metadata": template.get("metadata").cloned().unwrap_or(json!({})), "spec": template.get("spec").cloned().unwrap_or(json!({}))});
+            if ordinal {
+                let name = loop {
+                    let candidate = format!("{owner_name}-{i}");
+                    i += 1;
+                    if !owned.iter().any(|p| s(p, "/metadata/name") == candidate) {
+                        break candidate;
+                    }
+                };
+                pod["metadata"]["name"] = json!(name);
+                pod["spec"]["hostname"] = json!(name);
+            } else {
+                pod["metadata"]["generateName"] = json!(format!("{owner_name}-"));
+            }
+            pod["metadata"]["ownerReferences"] = json!([owner_ref(owner, kind, api_version)]);
+            if let Some(node) = node {
+                pod["spec"]["nodeName"] = json!(node);
+            }
+            if pod.pointer("/spec/containers").is_none() {
+                pod["spec"]["containers"] = json!([{"name": "main", "image": "sim"}]);
+            }
+            match store.create(pods_t, ns, pod, &W) {
+                Ok(p) => owned.push(p),
+                Err(_) => break,
+            }
+        }
+        if (owned.len() as i64) > want {
+            // Newest (or highest ordinal) first.
+            owned.sort_by(|a, b| {
+                s(b, "/metadata/name")
+                    .len()
+                    .cmp(&s(a, "/metadata/name").len())
+                    .then(s(b, "/metadata/name").cmp(s(a, "/metadata/name")))
+            });
+            let extra = owned.len() - want.max(0) as usize;
+            for pod in owned.drain(..extra) {
+                let _ = store.delete(pods_t, ns, s(&pod, "/metadata/name"), &DeleteOptions::default());
+            }
+        }
+        owned
+    }
+
+    fn set_status(store: &Store, t: &ResourceType, obj: &Value, status: Value) {
+        let mut merged = obj.get("status").cloned().unwrap_or(json!({}));
+        crate::patch::merge(&mut merged, &status);
+        if obj.get("status") != Some(&merged) {
+            let mut next = obj.clone();
+            next["status"] = merged;
+            let _ = store.update(t, ns_of(obj), s(obj, "/metadata/name"), next, Some("status"), &W);
+        }
+    }
+
+    fn replica_sets(&mut self, store: &Store, rs_t: &ResourceType, pods_t: &ResourceType) {
+        let all_pods = items(store, pods_t);
+        for rs in items(store, rs_t) {
+            if is_terminating(&rs) {
+                continue;
+            }
+            let want = replicas(&rs);
+            let pods = self.ensure_pods(store, pods_t, PodOwner::new(&rs, "ReplicaSet"), want, &all_pods);
+            let ready = pods.iter().filter(|p| is_ready(p)).count() as i64;
+            let generation = rs.pointer("/metadata/generation").cloned().unwrap_or(json!(1));
+            Self::set_status(
+                store,
+                rs_t,
+                &rs,
+                json!({"replicas": pods.len(), "fullyLabeledReplicas": pods.len(), "readyReplicas": ready, "availableReplicas": ready, "observedGeneration": generation}),
+            );
+        }
+    }
+
+    fn stateful_sets(&mut self, store: &Store, sts_t: &ResourceType, pods_t: &ResourceType) {
+        let all_pods = items(store, pods_t);
+        for sts in items(store, sts_t) {
+            if is_terminating(&sts) {
+                continue;
+            }
+            let want = replicas(&sts);
+            let pods = self.ensure_pods(
+                store,
+                pods_t,
+                PodOwner { ordinal: true, ..PodOwner::new(&sts, "StatefulSet") },
+                want,
+                &all_pods,
+            );
+            let ready = pods.iter().filter(|p| is_ready(p)).count() as i64;
+            let revision = format!(
+                "{}-{}",
+                s(&sts, "/metadata/name"),
+                template_hash(sts.pointer("/spec/template").unwrap_or(&Value::Null))
+            );
+            let generation = sts.pointer("/metadata/generation").cloned().unwrap_or(json!(1));
+            Self::set_status(
+                store,
+                sts_t,
+                &sts,
+                json!({"replicas": pods.len(), "readyReplicas": ready, "currentReplicas": pods.len(), "updatedReplicas": pods.len(), "availableReplicas": ready, "currentRevision": revision, "updateRevision": revision, "observedGeneration": generation, "collisionCount": 0}),
+            );
+        }
+    }
+
+    fn daemon_sets(&mut self, store: &Store, ds_t: &ResourceType, pods_t: &ResourceType, nodes_t: &ResourceType) {
+        let all_pods = items(store, pods_t);
+        let nodes = items(store, nodes_t);
+        for ds in items(store, ds_t) {
+            if is_terminating(&ds) {
+                continue;
+            }
+            let template = ds.pointer("/spec/template").cloned().unwrap_or(json!({}));
+            let eligible: Vec<&Value> = nodes.iter().filter(|n| node_accepts(n, &template["spec"])).collect();
+            let owned: Vec<Value> =
+                owned_by(&all_pods, &ds).into_iter().filter(|p| !is_terminating(p)).cloned().collect();
+            let mut pods = Vec::new();
+            for node in &eligible {
+                let node_name = s(node, "/metadata/name");
+                let on_node: Vec<Value> =
+                    owned.iter().filter(|p| s(p, "/spec/nodeName") == node_name).cloned().collect();
+                let created = self.ensure_pods(
+                    store,
+                    pods_t,
+                    PodOwner { node: Some(node_name), ..PodOwner::new(&ds, "DaemonSet") },
+                    1,
+                    &on_node,
+                );
+                pods.extend(created);
+            }
+            for stray in
+                owned.iter().filter(|p| !eligible.iter().any(|n| s(n, "/metadata/name") == s(p, "/spec/nodeName")))
+            {
+                let _ = store.delete(pods_t, ns_of(stray), s(stray, "/metadata/name"), &DeleteOptions::default());
+            }
+            let ready = pods.iter().filter(|p| is_ready(p)).count();
+            let generation = ds.pointer("/metadata/generation").cloned().unwrap_or(json!(1));
+            Self::set_status(
+                store,
+                ds_t,
+                &ds,
+                json!({"desiredNumberScheduled": eligible.len(), "currentNumberScheduled": pods.len(), "updatedNumberScheduled": pods.len(), "numberReady": ready, "numberAvailable": ready, "numberMisscheduled": 0, "observedGeneration": generation}),
+            );
+        }
+    }
+
+    fn jobs(&mut self, store: &Store, job_t: &ResourceType, pods_t: &ResourceType) {
+        let all_pods = items(store, pods_t);
+        for job in items(store, job_t) {
+            if is_terminating(&job) || job.pointer("/status/completionTime").is_some() {
+                continue;
+            }
+            let completions = job.pointer("/spec/completions").and_then(Value::as_i64).unwrap_or(1);
+            let parallelism = job.pointer("/spec/parallelism").and_then(Value::as_i64).unwrap_or(1);
+            let owned: Vec<&Value> = owned_by(&all_pods, &job);
+            let succeeded = owned.iter().filter(|p| s(p, "/status/phase") == "Succeeded").count() as i64;
+            let active =
+                owned.iter().filter(|p| !matches!(s(p, "/status/phase"), "Succeeded" | "Failed")).count() as i64;
+            let want_active = (completions - succeeded).min(parallelism).max(0);
+            if active < want_active {
+                let running: Vec<Value> = owned
+                    .iter()
+                    .filter(|p| !matches!(s(p, "/status/phase"), "Succeeded" | "Failed"))
+                    .map(|p| (*p).clone())
+                    .collect();
+                let mut job_for_pods = job.clone();
+                job_for_pods["spec"]["template"]["spec"]["restartPolicy"] = json!("Never");
+                self.ensure_pods(store, pods_t, PodOwner::new(&job_for_pods, "Job"), want_active, &running);
+            }
+            let mut status = json!({"active": active, "succeeded": succeeded, "startTime": job.pointer("/status/startTime").cloned().unwrap_or(json!(now_rfc3339()))});
+            if succeeded >= completions {
+                status["active"] = json!(0);
+                status["completionTime"] = json!(now_rfc3339());
+                status["conditions"] = json!([{"type": "Complete", "status": "True", "lastProbeTime": now_rfc3339(), "lastTransitionTime": now_rfc3339()}]);
+            }
+            Self::set_status(store, job_t, &job, status);
+        }
+    }
+
+    fn pods(
+        &mut self,
+        store: &Store,
+        pods_t: &ResourceType,
+        nodes_t: &ResourceType,
+        ev_t: &ResourceType,
+        config: &SimConfig,
+    ) {
+        let nodes = items(store, nodes_t);
+        let pods = items(store, pods_t);
+        let mut used: HashMap<String, (i128, i128, i64)> = HashMap::new();
+        for p in pods.iter().filter(|p| !matches!(s(p, "/status/phase"), "Succeeded" | "Failed")) {
+            let node = s(p, "/spec/nodeName");
+            if !node.is_empty() {
+                let (cpu, mem) = requests(p);
+                let e = used.entry(node.to_owned()).or_default();
+                e.0 += cpu;
+                e.1 += mem;
+                e.2 += 1;
+            }
+        }
+        self.scheduled_at.retain(|uid, _| pods.iter().any(|p| s(p, "/metadata/uid") == uid));
+        for pod in pods {
+            if is_terminating(&pod) {
+                continue;
+            }
+            let uid = s(&pod, "/metadata/uid").to_owned();
+            let name = s(&pod, "/metadata/name").to_owned();
+            let ns = ns_of(&pod).map(str::to_owned);
+            let phase = s(&pod, "/status/phase").to_owned();
+            if matches!(phase.as_str(), "Succeeded" | "Failed") {
+                continue;
+            }
+            let mut node_name = s(&pod, "/spec/nodeName").to_owned();
+            if node_name.is_empty() {
+                let (cpu, mem) = requests(&pod);
+                let fits = nodes.iter().find(|n| {
+                    let u = used.get(s(n, "/metadata/name")).cloned().unwrap_or_default();
+                    let cap = |r: &str| {
+                        n.pointer(&format!("/status/allocatable/{r}"))
+                            .and_then(Value::as_str)
+                            .and_then(parse_milli)
+                            .unwrap_or(0)
+                    };
+                    node_accepts(n, &pod["spec"])
+                        && u.0 + cpu <= cap("cpu")
+                        && u.1 + mem <= cap("memory")
+                        && (u.2 + 1) as i128 * 1000 <= cap("pods")
+                });
+                match fits {
+                    Some(n) => {
+                        node_name = s(n, "/metadata/name").to_owned();
+                        let e = used.entry(node_name.clone()).or_default();
+                        e.0 += cpu;
+                        e.1 += mem;
+                        e.2 += 1;
+                        let mut next = pod.clone();
+                        next["spec"]["nodeName"] = json!(node_name);
+                        if let Ok(p) = store.update(pods_t, ns.as_deref(), &name, next, None, &W) {
+                            self.event(
+                                store,
+                                ev_t,
+                                &p,
+                                ("Normal", "Scheduled"),
+                                &format!("Successfully assigned {}/{name} to {node_name}", ns.as_deref().unwrap_or("")),
+                            );
+                        }
+                        continue;
+                    }
+                    None => {
+                        if pod.pointer("/status/conditions").is_none() {
+                            let message = format!(
+                                "0/{} nodes are available: insufficient resources or no matching node.",
+                                nodes.len()
+                            );
+                            Self::set_status(
+                                store,
+                                pods_t,
+                                &pod,
+                                json!({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message, "lastTransitionTime": now_rfc3339()}]}),
+                            );
+                            self.event(store, ev_t, &pod, ("Warning", "FailedScheduling"), &message);
+                        }
+                        continue;
+                    }
+                }
+            }
+            let since = *self.scheduled_at.entry(uid).or_insert_with(Instant::now);
+            let containers = pod.pointer("/spec/containers").and_then(Value::as_array).cloned().unwrap_or_default();
+            if since.elapsed() < config.pod_ready_delay {
+                if phase.is_empty() {
+                    let statuses: Vec<Value> = containers.iter().map(|c| json!({"name": c["name"], "image": c["image"], "imageID": "", "ready": false, "started": false, "restartCount": 0, "state": {"waiting": {"reason": "ContainerCreating"}}})).collect();
+                    Self::set_status(
+                        store,
+                        pods_t,
+                        &pod,
+                        json!({"phase": "Pending", "hostIP": "172.18.0.2", "containerStatuses": statuses,
+                        "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": now_rfc3339()}]}),
+                    );
+                }
+                continue;
+            }
+            let job_pod = pod
+                .pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .is_some_and(|r| r.iter().any(|r| r["kind"] == "Job"));
+            if job_pod {
+                let statuses: Vec<Value> = containers.iter().map(|c| json!({"name": c["name"], "image": c["image"], "imageID": "", "ready": false, "started": false, "restartCount": 0, "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}})).collect();
+                Self::set_status(
+                    store,
+                    pods_t,
+                    &pod,
+                    json!({"phase": "Succeeded", "containerStatuses": statuses,
+                    "conditions": [{"type": "Ready", "status": "False", "reason": "PodCompleted", "lastTransitionTime": now_rfc3339()}]}),
+                );
+                continue;
+            }
+            if phase != "Running" {
+                self.next_ip += 1;
+                let ip = format!("10.244.{}.{}", (self.next_ip / 250) % 250, self.next_ip % 250 + 2);
+                let started = now_rfc3339();
+                let statuses: Vec<Value> = containers.iter().map(|c| json!({"name": c["name"], "image": c["image"], "imageID": format!("sim://{}", c["image"].as_str().unwrap_or("")), "containerID": "sim://container", "ready": true, "started": true, "restartCount": 0, "state": {"running": {"startedAt": started}}})).collect();
+                Self::set_status(
+                    store,
+                    pods_t,
+                    &pod,
+                    json!({
+                        "phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}], "hostIP": "172.18.0.2", "startTime": started, "qosClass": "BestEffort",
+                        "containerStatuses": statuses,
+                        "conditions": [
+                            {"type": "PodScheduled", "status": "True", "lastTransitionTime": started},
+                            {"type": "Initialized", "status": "True", "lastTransitionTime": started},
+                            {"type": "ContainersReady", "status": "True", "lastTransitionTime": started},
+                            {"type": "Ready", "status": "True", "lastTransitionTime": started},
+                        ],
+                    }),
+                );
+            }
+        }
+    }
+
+    fn services(&mut self, store: &Store, svc_t: &ResourceType, ep_t: &ResourceType, pods_t: &ResourceType) {
+        let pods = items(store, pods_t);
+        for (i, svc) in items(store, svc_t).into_iter().enumerate() {
+            let ns = ns_of(&svc).map(str::to_owned);
+            let name = s(&svc, "/metadata/name").to_owned();
+            let mut current = svc.clone();
+            if svc.pointer("/spec/clusterIP").is_none() {
+                let ip = format!("10.96.{}.{}", (i / 250) % 250, i % 250 + 10);
+                current["spec"]["clusterIP"] = json!(ip);
+                current["spec"]["clusterIPs"] = json!([ip]);
+                if current.pointer("/spec/type").is_none() {
+                    current["spec"]["type"] = json!("ClusterIP");
+                }
+                match store.update(svc_t, ns.as_deref(), &name, current, None, &W) {
+                    Ok(v) => current = v,
+                    Err(_) => continue,
+                }
+            }
+            if s(&current, "/spec/type") == "LoadBalancer" && current.pointer("/status/loadBalancer/ingress").is_none()
+            {
+                Self::set_status(
+                    store,
+                    svc_t,
+                    &current,
+                    json!({"loadBalancer": {"ingress": [{"ip": format!("172.18.255.{}", i % 250 + 1)}]}}),
+                );
+            }
+            let Some(selector) = current.pointer("/spec/selector").and_then(Value::as_object) else { continue };
+            if selector.is_empty() {
+                continue;
+            }
+            let selected: Vec<&Value> = pods
+                .iter()
+                .filter(|p| {
+                    ns_of(p) == ns.as_deref()
+                        && selector.iter().all(|(k, v)| p.pointer("/metadata/labels").and_then(|l| l.get(k)) == Some(v))
+                })
+                .collect();
+            let addresses: Vec<Value> = selected.iter().filter(|p| is_ready(p)).map(|p| json!({"ip": p["status"]["podIP"], "nodeName": p["spec"]["nodeName"], "targetRef": {"kind": "Pod", "name": p["metadata"]["name"], "namespace": p["metadata"]["namespace"], "uid": p["metadata"]["uid"]}})).collect();
+            let ports: Vec<Value> = current.pointer("/spec/ports").and_then(Value::as_array).map(|ps| ps.iter().map(|p| json!({"name": p.get("name").cloned().unwrap_or(json!("")), "port": p.get("targetPort").filter(|t| t.is_number()).or(p.get("port")).cloned().unwrap_or(json!(80)), "protocol": p.get("protocol").cloned().unwrap_or(json!("TCP"))})).collect()).unwrap_or_default();
+            let subsets =
+                if addresses.is_empty() { json!([]) } else { json!([{"addresses": addresses, "ports": ports}]) };
+            match store.get(ep_t, ns.as_deref(), &name) {
+                Ok(ep) => {
+                    if ep.get("subsets") != Some(&subsets) {
+                        let mut next = ep.clone();
+                        next["subsets"] = subsets;
+                        let _ = store.update(ep_t, ns.as_deref(), &name, next, None, &W);
+                    }
+                }
+                Err(_) => {
+                    let ep = json!({"metadata": {"name": name, "labels": current.pointer("/metadata/labels").cloned().unwrap_or(json!({}))}, "subsets": subsets});
+                    let _ = store.create(ep_t, ns.as_deref(), ep, &W);
+                }
+            }
+        }
+    }
+}
+
+/// The owner of pods being made.
+#[derive(Clone, Copy)]
+struct PodOwner<'a> {
+    owner: &'a Value,
+    kind: &'a str,
+    /// Pods named `<owner>-<ordinal>` (StatefulSets) rather than with a random suffix.
+    ordinal: bool,
+    /// Pods placed on this node (DaemonSets) rather than by the scheduler.
+    node: Option<&'a str>,
+}
+
+impl<'a> PodOwner<'a> {
+    fn new(owner: &'a Value, kind: &'a str) -> Self {
+        PodOwner { owner, kind, ordinal: false, node: None }
+    }
+}
+
+/// CPU (milli) and memory (milli-bytes) a pod requests.
+fn requests(pod: &Value) -> (i128, i128) {
+    let mut cpu = 0;
+    let mut mem = 0;
+    for c in pod.pointer("/spec/containers").and_then(Value::as_array).into_iter().flatten() {
+        cpu += c.pointer("/resources/requests/cpu").and_then(Value::as_str).and_then(parse_milli).unwrap_or(0);
+        mem += c.pointer("/resources/requests/memory").and_then(Value::as_str).and_then(parse_milli).unwrap_or(0);
+    }
+    (cpu, mem)
+}
+
+/// Whether a node takes a pod: its node selector matches, and it tolerates every
+/// NoSchedule/NoExecute taint.
+fn node_accepts(node: &Value, pod_spec: &Value) -> bool {
+    let labels = node.pointer("/metadata/labels");
+    let selector_ok = pod_spec
+        .get("nodeSelector")
+        .and_then(Value::as_object)
+        .is_none_or(|sel| sel.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v)));
+    let tolerations = pod_spec.get("tolerations").and_then(Value::as_array).cloned().unwrap_or_default();
+    let taints_ok = node.pointer("/spec/taints").and_then(Value::as_array).into_iter().flatten().all(|taint| {
+        if taint["effect"] == "PreferNoSchedule" {
+            return true;
+        }
+        tolerations.iter().any(|t| {
+            let key_ok = t.get("key").is_none_or(|k| k == &taint["key"] || k == "");
+            let op_exists = t.get("operator").and_then(Value::as_str) == Some("Exists");
+            let value_ok = op_exists
+                || t.get("value").cloned().unwrap_or(json!("")) == taint.get("value").cloned().unwrap_or(json!(""));
+            let effect_ok = t.get("effect").is_none_or(|e| e == &taint["effect"] || e == "");
+            key_ok && value_ok && effect_ok
+        })
+    });
+    selector_ok && taints_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup(pools: Vec<NodePool>) -> (Store, Controllers, SimConfig) {
+        let config = SimConfig { node_pools: pools, pod_ready_delay: Duration::ZERO };
+        (Store::new(), Controllers::new(), config)
+    }
+
+    fn t(s: &Store, group: &str, resource: &str) -> ResourceType {
+        let version = if group == "autoscaling" { "v2" } else { "v1" };
+        s.registry().find(group, version, resource).unwrap()
+    }
+
+    /// Runs passes until `done` holds, failing after a bounded number of passes.
+    fn settle(store: &Store, c: &mut Controllers, config: &SimConfig, done: impl Fn(&Store) -> bool) {
+        for _ in 0..20 {
+            c.reconcile(store, config);
+            if done(store) {
+                return;
+            }
+        }
+        panic!("the cluster did not settle");
+    }
+
+    fn deployment(replicas: i64, image: &str) -> Value {
+        json!({"metadata": {"name": "web"}, "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": image, "resources": {"requests": {"cpu": "500m", "memory": "256Mi"}}}]}}}})
+    }
+
+    fn available(store: &Store) -> bool {
+        let d = store.get(&t(store, "apps", "deployments"), Some("default"), "web").unwrap();
+        d.pointer("/status/availableReplicas").and_then(Value::as_i64)
+            == d.pointer("/spec/replicas").and_then(Value::as_i64)
+            && d.pointer("/status/replicas") == d.pointer("/spec/replicas")
+            && d.pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .is_some_and(|c| c.iter().any(|c| c["type"] == "Available" && c["status"] == "True"))
+    }
+
+    #[test]
+    fn node_pools_become_ready_nodes_and_follow_resizes() {
+        let (store, mut c, mut config) = setup(vec![NodePool::new("pool", 3)]);
+        c.reconcile(&store, &config);
+        let nodes = items(&store, &t(&store, "", "nodes"));
+        assert_eq!(nodes.len(), 3);
+        assert!(nodes.iter().all(|n| n.pointer("/status/conditions/0/type") == Some(&json!("Ready"))));
+        config.node_pools[0].count = 1;
+        c.reconcile(&store, &config);
+        assert_eq!(items(&store, &t(&store, "", "nodes")).len(), 1);
+    }
+
+    #[test]
+    fn a_deployment_rolls_out_through_a_replica_set_to_ready_pods() {
+        let (store, mut c, config) = setup(vec![NodePool::new("pool", 2)]);
+        store.create(&t(&store, "apps", "deployments"), Some("default"), deployment(3, "nginx:1"), &W).unwrap();
+        settle(&store, &mut c, &config, available);
+        let pods = items(&store, &t(&store, "", "pods"));
+        assert_eq!(pods.len(), 3);
+        assert!(
+            pods.iter().all(|p| is_ready(p) && !s(p, "/spec/nodeName").is_empty() && !s(p, "/status/podIP").is_empty())
+        );
+
+        // A new template makes a new ReplicaSet; the old one is scaled to zero once it is ready.
+        let deploys = t(&store, "apps", "deployments");
+        store
+            .patch(
+                &deploys,
+                Some("default"),
+                "web",
+                crate::store::Patch::StrategicMerge(
+                    json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:2"}]}}}}),
+                ),
+                None,
+                &W,
+            )
+            .unwrap();
+        settle(&store, &mut c, &config, |s| {
+            available(s)
+                && items(s, &t(s, "", "pods"))
+                    .iter()
+                    .all(|p| p.pointer("/spec/containers/0/image") == Some(&json!("nginx:2")))
+        });
+        let sets = items(&store, &t(&store, "apps", "replicasets"));
+        assert_eq!(sets.len(), 2);
+        assert_eq!(sets.iter().map(replicas).sum::<i64>(), 3);
+    }
+
+    #[test]
+    fn a_pod_that_fits_nowhere_stays_pending_with_a_failed_scheduling_event() {
+        let (store, mut c, config) = setup(vec![NodePool::new("small", 1)]);
+        let huge = json!({"metadata": {"name": "huge"}, "spec": {"containers": [{"name": "c", "image": "x", "resources": {"requests": {"cpu": "64"}}}]}});
+        store.create(&t(&store, "", "pods"), Some("default"), huge, &W).unwrap();
+        c.reconcile(&store, &config);
+        c.reconcile(&store, &config);
+        let pod = store.get(&t(&store, "", "pods"), Some("default"), "huge").unwrap();
+        assert_eq!(pod["status"]["phase"], "Pending");
+        assert_eq!(pod["status"]["conditions"][0]["reason"], "Unschedulable");
+        let events = items(&store, &t(&store, "", "events"));
+        assert!(events.iter().any(|e| e["reason"] == "FailedScheduling" && e["involvedObject"]["name"] == "huge"));
+    }
+
+    #[test]
+    fn taints_keep_pods_away_unless_tolerated() {
+        let mut tainted = NodePool::new("gpu", 1);
+        tainted.taints = vec![json!({"key": "gpu", "value": "true", "effect": "NoSchedule"})];
+        let (store, mut c, config) = setup(vec![tainted]);
+        let pods = t(&store, "", "pods");
+        store
+            .create(
+                &pods,
+                Some("default"),
+                json!({"metadata": {"name": "plain"}, "spec": {"containers": [{"name": "c", "image": "x"}]}}),
+                &W,
+            )
+            .unwrap();
+        store.create(&pods, Some("default"), json!({"metadata": {"name": "tolerant"}, "spec": {"containers": [{"name": "c", "image": "x"}], "tolerations": [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}]}}), &W).unwrap();
+        c.reconcile(&store, &config);
+        c.reconcile(&store, &config);
+        assert_eq!(store.get(&pods, Some("default"), "plain").unwrap()["status"]["phase"], "Pending");
+        assert_eq!(store.get(&pods, Some("default"), "tolerant").unwrap()["spec"]["nodeName"], "gpu-0");
+    }
+
+    #[test]
+    fn a_job_completes_and_a_statefulset_gets_ordinal_pods() {
+        let (store, mut c, config) = setup(vec![NodePool::new("pool", 1)]);
+        let job = json!({"metadata": {"name": "once"}, "spec": {"completions": 2, "template": {"spec": {"containers": [{"name": "c", "image": "x"}]}}}});
+        store.create(&t(&store, "batch", "jobs"), Some("default"), job, &W).unwrap();
+        let sts = json!({"metadata": {"name": "db"}, "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "db"}}, "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}}});
+        store.create(&t(&store, "apps", "statefulsets"), Some("default"), sts, &W).unwrap();
+        settle(&store, &mut c, &config, |s| {
+            let job = s.get(&t(s, "batch", "jobs"), Some("default"), "once").unwrap();
+            let sts = s.get(&t(s, "apps", "statefulsets"), Some("default"), "db").unwrap();
+            job.pointer("/status/conditions/0/type") == Some(&json!("Complete"))
+                && sts.pointer("/status/readyReplicas") == Some(&json!(2))
+        });
+        let pods = t(&store, "", "pods");
+        assert!(store.get(&pods, Some("default"), "db-0").is_ok());
+        assert!(store.get(&pods, Some("default"), "db-1").is_ok());
+    }
+
+    #[test]
+    fn services_get_addresses_and_endpoints_and_claims_are_bound() {
+        let (store, mut c, config) = setup(vec![NodePool::new("pool", 1)]);
+        store.create(&t(&store, "apps", "deployments"), Some("default"), deployment(2, "nginx"), &W).unwrap();
+        let svc = json!({"metadata": {"name": "web"}, "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}});
+        store.create(&t(&store, "", "services"), Some("default"), svc, &W).unwrap();
+        let pvc = json!({"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "5Gi"}}}});
+        store.create(&t(&store, "", "persistentvolumeclaims"), Some("default"), pvc, &W).unwrap();
+        settle(&store, &mut c, &config, |s| {
+            s.get(&t(s, "", "endpoints"), Some("default"), "web").is_ok_and(|e| {
+                e.pointer("/subsets/0/addresses").and_then(Value::as_array).is_some_and(|a| a.len() == 2)
+            })
+        });
+        let svc = store.get(&t(&store, "", "services"), Some("default"), "web").unwrap();
+        assert!(svc.pointer("/spec/clusterIP").and_then(Value::as_str).is_some_and(|ip| ip.starts_with("10.96.")));
+        assert!(svc.pointer("/status/loadBalancer/ingress/0/ip").is_some());
+        let pvc = store.get(&t(&store, "", "persistentvolumeclaims"), Some("default"), "data").unwrap();
+        assert_eq!(pvc["status"]["phase"], "Bound");
+    }
+
+    #[test]
+    fn a_settled_cluster_is_left_alone() {
+        let (store, mut c, config) = setup(vec![NodePool::new("pool", 1)]);
+        store.create(&t(&store, "apps", "deployments"), Some("default"), deployment(2, "nginx"), &W).unwrap();
+        settle(&store, &mut c, &config, available);
+        c.reconcile(&store, &config);
+        let before = store.resource_version();
+        c.reconcile(&store, &config);
+        assert_eq!(store.resource_version(), before, "a pass over a settled cluster wrote something");
+    }
+}

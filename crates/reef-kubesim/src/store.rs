@@ -1,0 +1,1250 @@
+//! The objects of one simulated cluster and the API semantics over them: resource versions
+//! and optimistic concurrency, `generateName`, validation of names, list pagination and
+//! selectors, the `status` and `scale` subresources, patches, finalizers and deletion,
+//! garbage collection by owner references, namespace deletion, dry runs, and watches.
+//!
+//! Everything is in memory behind one lock, with every change also published to watchers.
+//! No IO: the HTTP server (server.rs) and the controllers sit on top.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::Rng as _;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use crate::patch;
+use crate::resource::{Registry, ResourceType};
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::status::ApiStatus;
+
+/// How far back a watch can start: older resource versions get 410 Gone.
+const HISTORY: usize = 10_000;
+
+/// Options of a list or watch.
+#[derive(Debug, Clone, Default)]
+pub struct ListOptions {
+    /// `labelSelector`.
+    pub label_selector: Option<String>,
+    /// `fieldSelector`.
+    pub field_selector: Option<String>,
+    /// `limit`.
+    pub limit: Option<usize>,
+    /// `continue`.
+    pub continue_token: Option<String>,
+    /// `resourceVersion`.
+    pub resource_version: Option<String>,
+    /// `allowWatchBookmarks`.
+    pub allow_watch_bookmarks: bool,
+}
+
+/// Options of a create, update or patch.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions {
+    /// `dryRun=All`: validate and answer, store nothing.
+    pub dry_run: bool,
+    /// `fieldManager`.
+    pub field_manager: Option<String>,
+    /// `force` (server-side apply).
+    pub force: bool,
+}
+
+/// Options of a delete.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteOptions {
+    /// `dryRun=All`.
+    pub dry_run: bool,
+    /// `Background` (default), `Foreground` or `Orphan`.
+    pub propagation_policy: Option<String>,
+}
+
+/// A patch, by its content type.
+#[derive(Debug, Clone)]
+pub enum Patch {
+    /// `application/json-patch+json`.
+    Json(Value),
+    /// `application/merge-patch+json`.
+    Merge(Value),
+    /// `application/strategic-merge-patch+json`.
+    StrategicMerge(Value),
+    /// `application/apply-patch+yaml` (server-side apply).
+    Apply(Value),
+}
+
+impl Patch {
+    /// Picks the patch kind from a request's content type.
+    pub fn from_content_type(content_type: &str, body: Value) -> Result<Patch, ApiStatus> {
+        let base = content_type.split(';').next().unwrap_or("").trim();
+        Ok(match base {
+            "application/json-patch+json" => Patch::Json(body),
+            "application/merge-patch+json" => Patch::Merge(body),
+            "application/strategic-merge-patch+json" => Patch::StrategicMerge(body),
+            "application/apply-patch+yaml" | "application/apply-patch+cbor" => Patch::Apply(body),
+            other => return Err(ApiStatus::unsupported_media_type(other)),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Change {
+    rv: u64,
+    event: &'static str,
+    group: String,
+    resource: String,
+    namespace: Option<String>,
+    object: Value,
+}
+
+type Key = (String, String);
+
+#[derive(Debug, Default)]
+struct State {
+    rv: u64,
+    objects: BTreeMap<Key, BTreeMap<(String, String), Value>>,
+    history: VecDeque<Arc<Change>>,
+}
+
+/// The objects of one simulated cluster. Share it as `Arc<Store>`.
+#[derive(Debug)]
+pub struct Store {
+    registry: Arc<Registry>,
+    state: Mutex<State>,
+    events: broadcast::Sender<Arc<Change>>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::new()
+    }
+}
+
+fn key(t: &ResourceType) -> Key {
+    (t.group.clone(), t.resource.clone())
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn name_of(obj: &Value) -> Option<&str> {
+    obj.pointer("/metadata/name").and_then(Value::as_str)
+}
+
+fn is_dns_subdomain(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && s.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric())
+}
+
+fn is_dns_label(s: &str) -> bool {
+    is_dns_subdomain(s) && s.len() <= 63 && !s.contains('.')
+}
+
+/// Kinds whose names must be DNS labels rather than subdomains.
+fn needs_label_name(t: &ResourceType) -> bool {
+    t.group.is_empty() && matches!(t.resource.as_str(), "namespaces" | "services")
+}
+
+fn random_suffix() -> String {
+    const CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut rng = rand::rng();
+    (0..5).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect()
+}
+
+fn list_kind(t: &ResourceType) -> String {
+    format!("{}List", t.kind)
+}
+
+impl Store {
+    /// A store with the built-in kinds and the namespaces every cluster has.
+    pub fn new() -> Store {
+        let (events, _) = broadcast::channel(4096);
+        let store = Store { registry: Arc::new(Registry::default()), state: Mutex::new(State::default()), events };
+        if let Some(ns) = store.registry.find("", "v1", "namespaces") {
+            for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+                let _ = store.create(&ns, None, json!({"metadata": {"name": name}}), &WriteOptions::default());
+            }
+        }
+        store
+    }
+
+    /// The resource types this cluster serves.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The current resource version of the whole cluster.
+    pub fn resource_version(&self) -> u64 {
+        self.lock().rv
+    }
+
+    fn publish(&self, state: &mut State, event: &'static str, t: &ResourceType, ns: Option<&str>, object: &Value) {
+        let change = Arc::new(Change {
+            rv: state.rv,
+            event,
+            group: t.group.clone(),
+            resource: t.resource.clone(),
+            namespace: ns.map(str::to_owned),
+            object: object.clone(),
+        });
+        if state.history.len() >= HISTORY {
+            state.history.pop_front();
+        }
+        state.history.push_back(change.clone());
+        let _ = self.events.send(change);
+    }
+
+    fn check_scope(&self, t: &ResourceType, ns: Option<&str>, state: &State) -> Result<(), ApiStatus> {
+        match (t.namespaced, ns) {
+            (true, Some(ns)) => {
+                let exists = state
+                    .objects
+                    .get(&(String::new(), "namespaces".to_owned()))
+                    .is_some_and(|m| m.contains_key(&(String::new(), ns.to_owned())));
+                if exists { Ok(()) } else { Err(ApiStatus::not_found("", "namespaces", ns)) }
+            }
+            (true, None) => Err(ApiStatus::bad_request("the namespace of the object is required")),
+            (false, _) => Ok(()),
+        }
+    }
+
+    /// Creates an object.
+    pub fn create(
+        &self,
+        t: &ResourceType,
+        ns: Option<&str>,
+        mut obj: Value,
+        opts: &WriteOptions,
+    ) -> Result<Value, ApiStatus> {
+        if !obj.is_object() {
+            return Err(ApiStatus::bad_request("the body of the request must be an object"));
+        }
+        let api_version = t.api_version();
+        if let Some(given) = obj.get("apiVersion").and_then(Value::as_str)
+            && given != api_version
+        {
+            return Err(ApiStatus::bad_request(format!(
+                "the API version in the data ({given}) does not match the expected API version ({api_version})"
+            )));
+        }
+        if let Some(given) = obj.get("kind").and_then(Value::as_str)
+            && given != t.kind
+        {
+            return Err(ApiStatus::bad_request(format!(
+                "the kind in the data ({given}) does not match the expected kind ({})",
+                t.kind
+            )));
+        }
+        obj["apiVersion"] = json!(api_version);
+        obj["kind"] = json!(t.kind);
+        if !obj.get("metadata").is_some_and(Value::is_object) {
+            obj["metadata"] = json!({});
+        }
+        if let (Some(given), Some(path_ns)) = (obj.pointer("/metadata/namespace").and_then(Value::as_str), ns)
+            && given != path_ns
+        {
+            return Err(ApiStatus::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        let name = match name_of(&obj) {
+            Some(n) => n.to_owned(),
+            None => match obj.pointer("/metadata/generateName").and_then(Value::as_str) {
+                Some(prefix) => format!("{prefix}{}", random_suffix()),
+                None => {
+                    return Err(ApiStatus::invalid(
+                        &t.group,
+                        &t.kind,
+                        "",
+                        &[("metadata.name".into(), "Required value: name or generateName is required".into())],
+                    ));
+                }
+            },
+        };
+        let valid = if needs_label_name(t) {
+            is_dns_label(&name)
+        } else {
+            is_dns_subdomain(&name) || t.resource == "namespaces" && is_dns_label(&name)
+        };
+        if !valid {
+            let rule = if needs_label_name(t) {
+                "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+            } else {
+                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+            };
+            return Err(ApiStatus::invalid(
+                &t.group,
+                &t.kind,
+                &name,
+                &[("metadata.name".into(), format!("Invalid value: \"{name}\": {rule}"))],
+            ));
+        }
+        let mut state = self.lock();
+        self.check_scope(t, ns, &state)?;
+        let k = key(t);
+        let object_key = (ns.unwrap_or("").to_owned(), name.clone());
+        if state.objects.get(&k).is_some_and(|m| m.contains_key(&object_key)) {
+            return Err(ApiStatus::already_exists(&t.group, &t.resource, &name));
+        }
+        let meta = &mut obj["metadata"];
+        meta["name"] = json!(name);
+        if let Some(ns) = ns {
+            meta["namespace"] = json!(ns);
+        }
+        meta["uid"] = json!(uuid::Uuid::new_v4().to_string());
+        meta["creationTimestamp"] = json!(now());
+        if let Some(m) = meta.as_object_mut() {
+            m.remove("resourceVersion");
+            m.remove("deletionTimestamp");
+        }
+        if obj.get("spec").is_some() {
+            obj["metadata"]["generation"] = json!(1);
+        }
+        if let Some(manager) = &opts.field_manager {
+            obj["metadata"]["managedFields"] = json!([{
+                "manager": manager, "operation": "Update", "apiVersion": api_version, "time": now(),
+                "fieldsType": "FieldsV1", "fieldsV1": {}
+            }]);
+        }
+        default_object(t, &mut obj);
+        if opts.dry_run {
+            return Ok(obj);
+        }
+        state.rv += 1;
+        obj["metadata"]["resourceVersion"] = json!(state.rv.to_string());
+        state.objects.entry(k).or_default().insert(object_key, obj.clone());
+        self.publish(&mut state, "ADDED", t, ns, &obj);
+        drop(state);
+        if t.group == "apiextensions.k8s.io" && t.resource == "customresourcedefinitions" {
+            self.register_crd(&obj);
+        }
+        Ok(obj)
+    }
+
+    fn register_crd(&self, crd: &Value) {
+        let Some(spec) = crd.get("spec") else { return };
+        let group = spec.get("group").and_then(Value::as_str).unwrap_or("").to_owned();
+        let names = spec.get("names").cloned().unwrap_or(Value::Null);
+        let plural = names.get("plural").and_then(Value::as_str).unwrap_or("").to_owned();
+        let kind = names.get("kind").and_then(Value::as_str).unwrap_or("").to_owned();
+        let strings = |v: Option<&Value>| -> Vec<String> {
+            v.and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default()
+        };
+        let namespaced = spec.get("scope").and_then(Value::as_str) != Some("Cluster");
+        for version in spec.get("versions").and_then(Value::as_array).into_iter().flatten() {
+            if version.get("served").and_then(Value::as_bool) == Some(false) {
+                continue;
+            }
+            let Some(v) = version.get("name").and_then(Value::as_str) else { continue };
+            let mut subresources = Vec::new();
+            if version.pointer("/subresources/status").is_some() {
+                subresources.push("status".to_owned());
+            }
+            if version.pointer("/subresources/scale").is_some() {
+                subresources.push("scale".to_owned());
+            }
+            self.registry.add(ResourceType {
+                group: group.clone(),
+                version: v.to_owned(),
+                resource: plural.clone(),
+                singular: names
+                    .get("singular")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| kind.to_lowercase()),
+                kind: kind.clone(),
+                namespaced,
+                verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect(),
+                short_names: strings(names.get("shortNames")),
+                categories: strings(names.get("categories")),
+                subresources,
+            });
+        }
+    }
+
+    /// One object.
+    pub fn get(&self, t: &ResourceType, ns: Option<&str>, name: &str) -> Result<Value, ApiStatus> {
+        let state = self.lock();
+        state
+            .objects
+            .get(&key(t))
+            .and_then(|m| m.get(&(ns.unwrap_or("").to_owned(), name.to_owned())))
+            .cloned()
+            .ok_or_else(|| ApiStatus::not_found(&t.group, &t.resource, name))
+    }
+
+    /// A page of objects as a `<Kind>List`.
+    pub fn list(&self, t: &ResourceType, ns: Option<&str>, opts: &ListOptions) -> Result<Value, ApiStatus> {
+        let labels = LabelSelector::parse(opts.label_selector.as_deref().unwrap_or(""))?;
+        let fields = FieldSelector::parse(opts.field_selector.as_deref().unwrap_or(""))?;
+        let after = match &opts.continue_token {
+            Some(token) => Some(decode_continue(token)?),
+            None => None,
+        };
+        let state = self.lock();
+        let rv = state.rv;
+        let mut items = Vec::new();
+        let mut next = None;
+        let mut remaining = 0usize;
+        if let Some(objects) = state.objects.get(&key(t)) {
+            for ((object_ns, name), obj) in objects {
+                if ns.is_some_and(|n| n != object_ns) {
+                    continue;
+                }
+                if after.as_ref().is_some_and(|(a_ns, a_name)| (object_ns, name) <= (a_ns, a_name)) {
+                    continue;
+                }
+                if !labels.matches(obj) || !fields.matches(obj) {
+                    continue;
+                }
+                if opts.limit.is_some_and(|l| l > 0 && items.len() >= l) {
+                    if next.is_none() {
+                        let last: &Value = items.last().unwrap_or(obj);
+                        let last_ns = last.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
+                        next = Some(encode_continue(last_ns, name_of(last).unwrap_or(""), rv));
+                    }
+                    remaining += 1;
+                    continue;
+                }
+                items.push(obj.clone());
+            }
+        }
+        let mut metadata = json!({"resourceVersion": rv.to_string()});
+        if let Some(token) = next {
+            metadata["continue"] = json!(token);
+            metadata["remainingItemCount"] = json!(remaining);
+        }
+        Ok(json!({"apiVersion": t.api_version(), "kind": list_kind(t), "metadata": metadata, "items": items}))
+    }
+
+    fn current(&self, state: &State, t: &ResourceType, ns: Option<&str>, name: &str) -> Result<Value, ApiStatus> {
+        state
+            .objects
+            .get(&key(t))
+            .and_then(|m| m.get(&(ns.unwrap_or("").to_owned(), name.to_owned())))
+            .cloned()
+            .ok_or_else(|| ApiStatus::not_found(&t.group, &t.resource, name))
+    }
+
+    /// Replaces an object (or its `status` or `scale`).
+    pub fn update(
+        &self,
+        t: &ResourceType,
+        ns: Option<&str>,
+        name: &str,
+        obj: Value,
+        subresource: Option<&str>,
+        opts: &WriteOptions,
+    ) -> Result<Value, ApiStatus> {
+        let mut state = self.lock();
+        let current = self.current(&state, t, ns, name)?;
+        if let Some(given) = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+            && current.pointer("/metadata/resourceVersion").and_then(Value::as_str) != Some(given)
+        {
+            return Err(ApiStatus::conflict(
+                &t.group,
+                &t.resource,
+                name,
+                "the object has been modified; please apply your changes to the latest version and try again",
+            ));
+        }
+        if let Some(given) = name_of(&obj)
+            && given != name
+        {
+            return Err(ApiStatus::bad_request(format!(
+                "the name of the object ({given}) does not match the name on the URL ({name})"
+            )));
+        }
+        let next = match subresource {
+            None => {
+                let mut next = obj;
+                next["apiVersion"] = json!(t.api_version());
+                next["kind"] = json!(t.kind);
+                // With a status subresource, the main resource cannot change status.
+                if t.has_subresource("status") {
+                    match current.get("status") {
+                        Some(s) => next["status"] = s.clone(),
+                        None => {
+                            if let Some(m) = next.as_object_mut() {
+                                m.remove("status");
+                            }
+                        }
+                    }
+                }
+                next
+            }
+            Some("status") => {
+                let mut next = current.clone();
+                next["status"] = obj.get("status").cloned().unwrap_or(Value::Null);
+                next
+            }
+            Some("scale") => {
+                let replicas = obj.pointer("/spec/replicas").cloned().unwrap_or(json!(0));
+                let mut next = current.clone();
+                next["spec"]["replicas"] = replicas;
+                next
+            }
+            Some(other) => return Err(ApiStatus::no_route_for(other)),
+        };
+        let stored = self.write(&mut state, t, ns, &current, next, opts)?;
+        Ok(if subresource == Some("scale") { scale_of(t, &stored) } else { stored })
+    }
+
+    /// Keeps identity fields, bumps the version and generation, stores and publishes.
+    fn write(
+        &self,
+        state: &mut State,
+        t: &ResourceType,
+        ns: Option<&str>,
+        current: &Value,
+        mut next: Value,
+        opts: &WriteOptions,
+    ) -> Result<Value, ApiStatus> {
+        if !next.get("metadata").is_some_and(Value::is_object) {
+            next["metadata"] = json!({});
+        }
+        for field in ["name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "generation"] {
+            match current.pointer(&format!("/metadata/{field}")) {
+                Some(v) => next["metadata"][field] = v.clone(),
+                None => {
+                    if let Some(m) = next["metadata"].as_object_mut() {
+                        m.remove(field);
+                    }
+                }
+            }
+        }
+        if next.get("spec") != current.get("spec") && next.get("spec").is_some() {
+            let generation = current.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0) + 1;
+            next["metadata"]["generation"] = json!(generation);
+        }
+        default_object(t, &mut next);
+        let mut unchanged = next.clone();
+        unchanged["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
+        if unchanged == *current || opts.dry_run {
+            return Ok(if opts.dry_run { next } else { current.clone() });
+        }
+        let name = name_of(current).unwrap_or("").to_owned();
+        // An object marked for deletion goes once its last finalizer is removed.
+        let finalizers_left =
+            next.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
+        if next.pointer("/metadata/deletionTimestamp").is_some() && !finalizers_left {
+            state.rv += 1;
+            next["metadata"]["resourceVersion"] = json!(state.rv.to_string());
+            if let Some(m) = state.objects.get_mut(&key(t)) {
+                m.remove(&(ns.unwrap_or("").to_owned(), name));
+            }
+            self.publish(state, "DELETED", t, ns, &next);
+            return Ok(next);
+        }
+        state.rv += 1;
+        next["metadata"]["resourceVersion"] = json!(state.rv.to_string());
+        state.objects.entry(key(t)).or_default().insert((ns.unwrap_or("").to_owned(), name), next.clone());
+        self.publish(state, "MODIFIED", t, ns, &next);
+        Ok(next)
+    }
+
+    /// Patches an object (or its `status` or `scale`). Server-side apply creates the object
+    /// when it does not exist.
+    pub fn patch(
+        &self,
+        t: &ResourceType,
+        ns: Option<&str>,
+        name: &str,
+        patch: Patch,
+        subresource: Option<&str>,
+        opts: &WriteOptions,
+    ) -> Result<Value, ApiStatus> {
+        let mut state = self.lock();
+        let current = match self.current(&state, t, ns, name) {
+            Ok(c) => c,
+            Err(e) => {
+                if let Patch::Apply(body) = patch {
+                    drop(state);
+                    let mut obj = body;
+                    if obj.pointer("/metadata/name").is_none() {
+                        obj["metadata"]["name"] = json!(name);
+                    }
+                    return self.create(t, ns, obj, opts);
+                }
+                return Err(e);
+            }
+        };
+        let mut target = match subresource {
+            Some("scale") => scale_of(t, &current),
+            _ => current.clone(),
+        };
+        match &patch {
+            Patch::Json(ops) => patch::json_patch(&mut target, ops)?,
+            Patch::Merge(p) => patch::merge(&mut target, p),
+            Patch::StrategicMerge(p) | Patch::Apply(p) => patch::strategic_merge(&mut target, p),
+        }
+        if let Some(given) = target.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+            && current.pointer("/metadata/resourceVersion").and_then(Value::as_str) != Some(given)
+        {
+            return Err(ApiStatus::conflict(
+                &t.group,
+                &t.resource,
+                name,
+                "the object has been modified; please apply your changes to the latest version and try again",
+            ));
+        }
+        let next = match subresource {
+            None => {
+                if t.has_subresource("status") {
+                    match current.get("status") {
+                        Some(s) => target["status"] = s.clone(),
+                        None => {
+                            if let Some(m) = target.as_object_mut() {
+                                m.remove("status");
+                            }
+                        }
+                    }
+                }
+                target
+            }
+            Some("status") => {
+                let mut next = current.clone();
+                next["status"] = target.get("status").cloned().unwrap_or(Value::Null);
+                next
+            }
+            Some("scale") => {
+                let mut next = current.clone();
+                next["spec"]["replicas"] = target.pointer("/spec/replicas").cloned().unwrap_or(json!(0));
+                next
+            }
+            Some(other) => return Err(ApiStatus::no_route_for(other)),
+        };
+        let stored = self.write(&mut state, t, ns, &current, next, opts)?;
+        Ok(if subresource == Some("scale") { scale_of(t, &stored) } else { stored })
+    }
+
+    /// Deletes an object: at once, or, while it has finalizers, by marking it. Its dependents
+    /// (by owner reference) go too, unless the policy is `Orphan`; a namespace takes
+    /// everything in it.
+    pub fn delete(
+        &self,
+        t: &ResourceType,
+        ns: Option<&str>,
+        name: &str,
+        opts: &DeleteOptions,
+    ) -> Result<Value, ApiStatus> {
+        let mut state = self.lock();
+        let current = self.current(&state, t, ns, name)?;
+        if opts.dry_run {
+            return Ok(current);
+        }
+        let deleted = self.delete_locked(&mut state, t, ns, current, opts);
+        Ok(deleted)
+    }
+
+    fn delete_locked(
+        &self,
+        state: &mut State,
+        t: &ResourceType,
+        ns: Option<&str>,
+        mut current: Value,
+        opts: &DeleteOptions,
+    ) -> Value {
+        let name = name_of(&current).unwrap_or("").to_owned();
+        let uid = current.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or("").to_owned();
+        let has_finalizers =
+            current.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
+        if has_finalizers && !(t.group.is_empty() && t.resource == "namespaces") {
+            if current.pointer("/metadata/deletionTimestamp").is_none() {
+                state.rv += 1;
+                current["metadata"]["deletionTimestamp"] = json!(now());
+                current["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+                current["metadata"]["resourceVersion"] = json!(state.rv.to_string());
+                state.objects.entry(key(t)).or_default().insert((ns.unwrap_or("").to_owned(), name), current.clone());
+                self.publish(state, "MODIFIED", t, ns, &current);
+            }
+            return current;
+        }
+        state.rv += 1;
+        current["metadata"]["resourceVersion"] = json!(state.rv.to_string());
+        if let Some(m) = state.objects.get_mut(&key(t)) {
+            m.remove(&(ns.unwrap_or("").to_owned(), name.clone()));
+        }
+        self.publish(state, "DELETED", t, ns, &current);
+        if t.group.is_empty() && t.resource == "namespaces" {
+            self.empty_namespace(state, &name);
+        }
+        if t.group == "apiextensions.k8s.io" && t.resource == "customresourcedefinitions" {
+            self.unregister_crd(state, &current);
+        }
+        if opts.propagation_policy.as_deref() != Some("Orphan") && !uid.is_empty() {
+            self.collect_dependents(state, &uid, opts);
+        }
+        current
+    }
+
+    fn empty_namespace(&self, state: &mut State, namespace: &str) {
+        for t in self.registry.all().into_iter().filter(|t| t.namespaced) {
+            let names: Vec<Value> = state
+                .objects
+                .get(&key(&t))
+                .map(|m| m.iter().filter(|((n, _), _)| n == namespace).map(|(_, v)| v.clone()).collect())
+                .unwrap_or_default();
+            for obj in names {
+                let mut obj = obj;
+                if let Some(m) = obj["metadata"].as_object_mut() {
+                    m.remove("finalizers");
+                }
+                self.delete_locked(state, &t, Some(namespace), obj, &DeleteOptions::default());
+            }
+        }
+    }
+
+    fn unregister_crd(&self, state: &mut State, crd: &Value) {
+        let group = crd.pointer("/spec/group").and_then(Value::as_str).unwrap_or("");
+        let plural = crd.pointer("/spec/names/plural").and_then(Value::as_str).unwrap_or("");
+        state.objects.remove(&(group.to_owned(), plural.to_owned()));
+        self.registry.remove(group, plural);
+    }
+
+    fn collect_dependents(&self, state: &mut State, owner_uid: &str, opts: &DeleteOptions) {
+        let mut dependents = Vec::new();
+        for t in self.registry.all() {
+            if let Some(objects) = state.objects.get(&key(&t)) {
+                for ((ns, _), obj) in objects {
+                    let owned =
+                        obj.pointer("/metadata/ownerReferences").and_then(Value::as_array).is_some_and(|refs| {
+                            refs.iter().any(|r| r.get("uid").and_then(Value::as_str) == Some(owner_uid))
+                        });
+                    if owned {
+                        dependents.push((t.clone(), (!ns.is_empty()).then(|| ns.clone()), obj.clone()));
+                    }
+                }
+            }
+        }
+        for (t, ns, obj) in dependents {
+            self.delete_locked(state, &t, ns.as_deref(), obj, opts);
+        }
+    }
+
+    /// Deletes every object a list would return; returns them as a `<Kind>List`.
+    pub fn delete_collection(
+        &self,
+        t: &ResourceType,
+        ns: Option<&str>,
+        list: &ListOptions,
+        opts: &DeleteOptions,
+    ) -> Result<Value, ApiStatus> {
+        let mut all = list.clone();
+        all.limit = None;
+        all.continue_token = None;
+        let found = self.list(t, ns, &all)?;
+        let mut deleted = Vec::new();
+        for obj in found["items"].as_array().cloned().unwrap_or_default() {
+            let name = name_of(&obj).unwrap_or("").to_owned();
+            let object_ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_owned);
+            match self.delete(t, object_ns.as_deref(), &name, opts) {
+                Ok(d) => deleted.push(d),
+                Err(e) if e.code == 404 => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(
+            json!({"apiVersion": t.api_version(), "kind": list_kind(t), "metadata": {"resourceVersion": self.resource_version().to_string()}, "items": deleted}),
+        )
+    }
+
+    /// Starts a watch. Without a resource version (or with "0"), every current object comes
+    /// first as ADDED; with one, the changes after it, or 410 when they are no longer kept.
+    pub fn watch(&self, t: &ResourceType, ns: Option<&str>, opts: &ListOptions) -> Result<Watch, ApiStatus> {
+        let labels = LabelSelector::parse(opts.label_selector.as_deref().unwrap_or(""))?;
+        let fields = FieldSelector::parse(opts.field_selector.as_deref().unwrap_or(""))?;
+        let state = self.lock();
+        let rx = self.events.subscribe();
+        let mut initial = VecDeque::new();
+        let from = match opts.resource_version.as_deref() {
+            None | Some("") | Some("0") => None,
+            Some(rv) => {
+                Some(rv.parse::<u64>().map_err(|_| ApiStatus::bad_request(format!("invalid resourceVersion {rv:?}")))?)
+            }
+        };
+        let filter = Filter {
+            group: t.group.clone(),
+            resource: t.resource.clone(),
+            namespace: ns.map(str::to_owned),
+            labels,
+            fields,
+        };
+        match from {
+            None => {
+                if let Some(objects) = state.objects.get(&key(t)) {
+                    for ((object_ns, _), obj) in objects {
+                        if ns.is_some_and(|n| n != object_ns)
+                            || !filter.labels.matches(obj)
+                            || !filter.fields.matches(obj)
+                        {
+                            continue;
+                        }
+                        initial.push_back(json!({"type": "ADDED", "object": obj}));
+                    }
+                }
+            }
+            Some(rv) => {
+                let oldest = state.history.front().map(|c| c.rv).unwrap_or(state.rv + 1);
+                if rv + 1 < oldest && rv < state.rv {
+                    return Err(ApiStatus::gone(format!(
+                        "too old resource version: {rv} ({})",
+                        oldest.saturating_sub(1)
+                    )));
+                }
+                for change in state.history.iter().filter(|c| c.rv > rv) {
+                    if filter.accepts(change) {
+                        initial.push_back(json!({"type": change.event, "object": change.object}));
+                    }
+                }
+            }
+        }
+        let last_rv = state.rv;
+        Ok(Watch {
+            initial,
+            rx,
+            filter,
+            last_rv,
+            bookmarks: opts.allow_watch_bookmarks,
+            api_version: t.api_version(),
+            kind: t.kind.clone(),
+        })
+    }
+}
+
+impl Store {
+    /// Every object and the cluster's resource version, as one JSON document: what
+    /// [`Store::restore`] reads back, so that a simulated cluster survives a restart.
+    pub fn snapshot(&self) -> Value {
+        let state = self.lock();
+        let mut objects = Vec::new();
+        for ((group, resource), by_name) in &state.objects {
+            for obj in by_name.values() {
+                objects.push(json!({"group": group, "resource": resource, "object": obj}));
+            }
+        }
+        json!({"format": 1, "resourceVersion": state.rv, "objects": objects})
+    }
+
+    /// A store holding what [`Store::snapshot`] saved. CustomResourceDefinitions are
+    /// registered again before their custom resources are restored.
+    pub fn restore(snapshot: &Value) -> Result<Store, ApiStatus> {
+        if snapshot.get("format") != Some(&json!(1)) {
+            return Err(ApiStatus::internal("unknown simulated cluster snapshot format"));
+        }
+        let store = Store {
+            registry: Arc::new(Registry::default()),
+            state: Mutex::new(State::default()),
+            events: broadcast::channel(4096).0,
+        };
+        let entries = snapshot.get("objects").and_then(Value::as_array).cloned().unwrap_or_default();
+        for e in entries
+            .iter()
+            .filter(|e| e["group"] == "apiextensions.k8s.io" && e["resource"] == "customresourcedefinitions")
+        {
+            store.register_crd(&e["object"]);
+        }
+        {
+            let mut state = store.lock();
+            for e in entries {
+                let group = e["group"].as_str().unwrap_or("").to_owned();
+                let resource = e["resource"].as_str().unwrap_or("").to_owned();
+                let obj = e["object"].clone();
+                let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("").to_owned();
+                let name = name_of(&obj).unwrap_or("").to_owned();
+                state.objects.entry((group, resource)).or_default().insert((ns, name), obj);
+            }
+            state.rv = snapshot.get("resourceVersion").and_then(Value::as_u64).unwrap_or(0);
+        }
+        Ok(store)
+    }
+}
+
+#[derive(Debug)]
+struct Filter {
+    group: String,
+    resource: String,
+    namespace: Option<String>,
+    labels: LabelSelector,
+    fields: FieldSelector,
+}
+
+impl Filter {
+    fn accepts(&self, c: &Change) -> bool {
+        c.group == self.group
+            && c.resource == self.resource
+            && (self.namespace.is_none() || c.namespace == self.namespace)
+            && self.labels.matches(&c.object)
+            && self.fields.matches(&c.object)
+    }
+}
+
+/// A running watch.
+#[derive(Debug)]
+pub struct Watch {
+    initial: VecDeque<Value>,
+    rx: broadcast::Receiver<Arc<Change>>,
+    filter: Filter,
+    last_rv: u64,
+    bookmarks: bool,
+    api_version: String,
+    kind: String,
+}
+
+impl Watch {
+    /// The next event as the wire object `{"type": ..., "object": ...}`; `None` when the
+    /// watch has ended. A watcher that falls too far behind gets a 410 ERROR event and the end.
+    pub async fn next(&mut self) -> Option<Value> {
+        if let Some(e) = self.initial.pop_front() {
+            return Some(e);
+        }
+        loop {
+            match self.rx.recv().await {
+                Ok(change) => {
+                    if change.rv <= self.last_rv {
+                        continue;
+                    }
+                    self.last_rv = change.rv;
+                    if self.filter.accepts(&change) {
+                        return Some(json!({"type": change.event, "object": change.object}));
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    self.initial.clear();
+                    return Some(
+                        json!({"type": "ERROR", "object": ApiStatus::gone("the watch fell too far behind; start again from a new list").to_json()}),
+                    );
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    /// A BOOKMARK event at the latest resource version seen, when the client allowed them.
+    pub fn bookmark(&self) -> Option<Value> {
+        self.bookmarks.then(|| {
+            json!({"type": "BOOKMARK", "object": {"kind": self.kind, "apiVersion": self.api_version, "metadata": {"resourceVersion": self.last_rv.to_string()}}})
+        })
+    }
+}
+
+fn encode_continue(ns: &str, name: &str, rv: u64) -> String {
+    URL_SAFE_NO_PAD.encode(json!({"ns": ns, "name": name, "rv": rv}).to_string())
+}
+
+fn decode_continue(token: &str) -> Result<(String, String), ApiStatus> {
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| ApiStatus::bad_request("invalid continue token"))?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|_| ApiStatus::bad_request("invalid continue token"))?;
+    let ns = v.get("ns").and_then(Value::as_str).unwrap_or("").to_owned();
+    let name = v
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiStatus::bad_request("invalid continue token"))?
+        .to_owned();
+    Ok((ns, name))
+}
+
+/// The `autoscaling/v1` Scale of a scalable object.
+fn scale_of(t: &ResourceType, obj: &Value) -> Value {
+    let selector = obj
+        .pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)
+        .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(","))
+        .unwrap_or_default();
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            "name": obj.pointer("/metadata/name"),
+            "namespace": obj.pointer("/metadata/namespace"),
+            "uid": obj.pointer("/metadata/uid"),
+            "resourceVersion": obj.pointer("/metadata/resourceVersion"),
+            "creationTimestamp": obj.pointer("/metadata/creationTimestamp"),
+        },
+        "spec": {"replicas": obj.pointer("/spec/replicas").cloned().unwrap_or(json!(if t.kind == "Deployment" { 1 } else { 0 }))},
+        "status": {"replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)), "selector": selector},
+    })
+}
+
+/// Defaults the real server fills in that clients rely on.
+fn default_object(t: &ResourceType, obj: &mut Value) {
+    match (t.group.as_str(), t.resource.as_str()) {
+        ("", "namespaces") => {
+            if obj.pointer("/spec/finalizers").is_none() {
+                obj["spec"]["finalizers"] = json!(["kubernetes"]);
+            }
+            if obj.pointer("/status/phase").is_none() {
+                obj["status"]["phase"] = json!("Active");
+            }
+        }
+        ("apps", "deployments" | "replicasets" | "statefulsets")
+            if obj.pointer("/spec/replicas").is_none() && obj.get("spec").is_some() =>
+        {
+            obj["spec"]["replicas"] = json!(1);
+        }
+        ("apiextensions.k8s.io", "customresourcedefinitions") if obj.pointer("/status/conditions").is_none() => {
+            let names = obj.pointer("/spec/names").cloned().unwrap_or(Value::Null);
+            obj["status"] = json!({
+                "conditions": [
+                    {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": now()},
+                    {"type": "Established", "status": "True", "reason": "InitialNamesAccepted", "message": "the initial names have been accepted", "lastTransitionTime": now()},
+                ],
+                "acceptedNames": names,
+                "storedVersions": obj.pointer("/spec/versions").and_then(Value::as_array).map(|vs| vs.iter().filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true)).filter_map(|v| v.get("name").cloned()).collect::<Vec<_>>()).unwrap_or_default(),
+            });
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> Store {
+        Store::new()
+    }
+
+    fn t(s: &Store, group: &str, version: &str, resource: &str) -> ResourceType {
+        s.registry().find(group, version, resource).unwrap()
+    }
+
+    fn cm(name: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"a": "1"}})
+    }
+
+    const W: WriteOptions = WriteOptions { dry_run: false, field_manager: None, force: false };
+
+    #[test]
+    fn a_created_object_gets_identity_and_a_resource_version() {
+        let s = store();
+        let cms = t(&s, "", "v1", "configmaps");
+        let created = s.create(&cms, Some("default"), cm("a"), &W).unwrap();
+        assert!(created.pointer("/metadata/uid").is_some());
+        assert!(created.pointer("/metadata/creationTimestamp").is_some());
+        assert_eq!(created.pointer("/metadata/namespace"), Some(&json!("default")));
+        assert_eq!(s.get(&cms, Some("default"), "a").unwrap(), created);
+        let err = s.create(&cms, Some("default"), cm("a"), &W).unwrap_err();
+        assert_eq!((err.code, err.reason), (409, "AlreadyExists"));
+        assert_eq!(err.message, "configmaps \"a\" already exists");
+    }
+
+    #[test]
+    fn names_are_validated_and_generated() {
+        let s = store();
+        let cms = t(&s, "", "v1", "configmaps");
+        let err = s.create(&cms, Some("default"), cm("Bad_Name"), &W).unwrap_err();
+        assert_eq!((err.code, err.reason), (422, "Invalid"));
+        let generated = s.create(&cms, Some("default"), json!({"metadata": {"generateName": "gen-"}}), &W).unwrap();
+        let name = generated.pointer("/metadata/name").and_then(Value::as_str).unwrap();
+        assert!(name.starts_with("gen-") && name.len() == 9, "{name}");
+        let err = s.create(&cms, Some("nowhere"), cm("a"), &W).unwrap_err();
+        assert_eq!(err.message, "namespaces \"nowhere\" not found");
+    }
+
+    #[test]
+    fn a_stale_resource_version_is_a_conflict() {
+        let s = store();
+        let cms = t(&s, "", "v1", "configmaps");
+        let v1 = s.create(&cms, Some("default"), cm("a"), &W).unwrap();
+        let mut change = v1.clone();
+        change["data"]["a"] = json!("2");
+        let v2 = s.update(&cms, Some("default"), "a", change.clone(), None, &W).unwrap();
+        assert_ne!(v1["metadata"]["resourceVersion"], v2["metadata"]["resourceVersion"]);
+        let err = s.update(&cms, Some("default"), "a", change, None, &W).unwrap_err();
+        assert_eq!((err.code, err.reason), (409, "Conflict"));
+    }
+
+    #[test]
+    fn status_changes_only_through_the_status_subresource() {
+        let s = store();
+        let deploys = t(&s, "apps", "v1", "deployments");
+        let d = json!({"metadata": {"name": "web"}, "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}}, "status": {"replicas": 9}});
+        let created = s.create(&deploys, Some("default"), d, &W).unwrap();
+        assert_eq!(created["metadata"]["generation"], 1);
+        let mut with_status = created.clone();
+        with_status["status"] = json!({"replicas": 2});
+        let updated = s.update(&deploys, Some("default"), "web", with_status.clone(), Some("status"), &W).unwrap();
+        assert_eq!(updated["status"]["replicas"], 2);
+        assert_eq!(updated["metadata"]["generation"], 1, "a status change is not a new generation");
+        let mut spec_change = updated.clone();
+        spec_change["spec"]["replicas"] = json!(3);
+        spec_change["status"] = json!({"replicas": 100});
+        let updated = s.update(&deploys, Some("default"), "web", spec_change, None, &W).unwrap();
+        assert_eq!(updated["status"]["replicas"], 2, "the main resource cannot change status");
+        assert_eq!(updated["metadata"]["generation"], 2);
+        let scale = s
+            .patch(&deploys, Some("default"), "web", Patch::Merge(json!({"spec": {"replicas": 5}})), Some("scale"), &W)
+            .unwrap();
+        assert_eq!(scale["kind"], "Scale");
+        assert_eq!(scale["spec"]["replicas"], 5);
+        assert_eq!(scale["status"]["selector"], "app=web");
+        assert_eq!(s.get(&deploys, Some("default"), "web").unwrap()["spec"]["replicas"], 5);
+    }
+
+    #[test]
+    fn lists_page_with_continue_tokens_and_filter_by_labels() {
+        let s = store();
+        let cms = t(&s, "", "v1", "configmaps");
+        for i in 0..5 {
+            let mut obj = cm(&format!("c{i}"));
+            obj["metadata"]["labels"] = json!({"parity": if i % 2 == 0 { "even" } else { "odd" }});
+            s.create(&cms, Some("default"), obj, &W).unwrap();
+        }
+        let mut names = Vec::new();
+        let mut opts = ListOptions { limit: Some(2), ..Default::default() };
+        loop {
+            let page = s.list(&cms, Some("default"), &opts).unwrap();
+            assert_eq!(page["kind"], "ConfigMapList");
+            for item in page["items"].as_array().unwrap() {
+                names.push(item["metadata"]["name"].as_str().unwrap().to_owned());
+            }
+            match page.pointer("/metadata/continue").and_then(Value::as_str) {
+                Some(c) => opts.continue_token = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(names, ["c0", "c1", "c2", "c3", "c4"]);
+        let odd = s
+            .list(&cms, None, &ListOptions { label_selector: Some("parity=odd".into()), ..Default::default() })
+            .unwrap();
+        assert_eq!(odd["items"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn finalizers_hold_an_object_until_they_are_removed() {
+        let s = store();
+        let cms = t(&s, "", "v1", "configmaps");
+        let mut obj = cm("held");
+        obj["metadata"]["finalizers"] = json!(["example.com/hold"]);
+        s.create(&cms, Some("default"), obj, &W).unwrap();
+        let marked = s.delete(&cms, Some("default"), "held", &DeleteOptions::default()).unwrap();
+        assert!(marked.pointer("/metadata/deletionTimestamp").is_some());
+        assert!(s.get(&cms, Some("default"), "held").is_ok());
+        s.patch(&cms, Some("default"), "held", Patch::Merge(json!({"metadata": {"finalizers": null}})), None, &W)
+            .unwrap();
+        assert_eq!(s.get(&cms, Some("default"), "held").unwrap_err().code, 404);
+    }
+
+    #[test]
+    fn deleting_an_owner_deletes_its_dependents_unless_orphaned() {
+        let s = store();
+        let cms = t(&s, "", "v1", "configmaps");
+        let owner = s.create(&cms, Some("default"), cm("owner"), &W).unwrap();
+        let uid = owner["metadata"]["uid"].clone();
+        for name in ["dep1", "dep2"] {
+            let mut d = cm(name);
+            d["metadata"]["ownerReferences"] =
+                json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": uid}]);
+            s.create(&cms, Some("default"), d, &W).unwrap();
+        }
+        s.delete(&cms, Some("default"), "owner", &DeleteOptions::default()).unwrap();
+        assert_eq!(s.get(&cms, Some("default"), "dep1").unwrap_err().code, 404);
+        assert_eq!(s.get(&cms, Some("default"), "dep2").unwrap_err().code, 404);
+    }
+
+    #[test]
+    fn deleting_a_namespace_empties_it() {
+        let s = store();
+        let ns = t(&s, "", "v1", "namespaces");
+        let cms = t(&s, "", "v1", "configmaps");
+        s.create(&ns, None, json!({"metadata": {"name": "team"}}), &W).unwrap();
+        s.create(&cms, Some("team"), cm("a"), &W).unwrap();
+        s.create(&cms, Some("default"), cm("a"), &W).unwrap();
+        s.delete(&ns, None, "team", &DeleteOptions::default()).unwrap();
+        assert_eq!(s.get(&cms, Some("team"), "a").unwrap_err().code, 404);
+        assert!(s.get(&cms, Some("default"), "a").is_ok());
+    }
+
+    #[test]
+    fn a_dry_run_stores_nothing() {
+        let s = store();
+        let cms = t(&s, "", "v1", "configmaps");
+        let answer =
+            s.create(&cms, Some("default"), cm("dry"), &WriteOptions { dry_run: true, ..Default::default() }).unwrap();
+        assert_eq!(answer["metadata"]["name"], "dry");
+        assert_eq!(s.get(&cms, Some("default"), "dry").unwrap_err().code, 404);
+    }
+
+    #[test]
+    fn a_crd_adds_a_kind_that_can_be_stored() {
+        let s = store();
+        let crds = t(&s, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
+        let crd = json!({"metadata": {"name": "widgets.example.com"}, "spec": {
+            "group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "shortNames": ["wd"]},
+            "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {"type": "object"}}}]}});
+        s.create(&crds, None, crd, &W).unwrap();
+        let widgets = s.registry().find("example.com", "v1", "widgets").unwrap();
+        s.create(&widgets, Some("default"), json!({"metadata": {"name": "w"}, "spec": {"size": 1}}), &W).unwrap();
+        s.delete(&crds, None, "widgets.example.com", &DeleteOptions::default()).unwrap();
+        assert!(s.registry().find("example.com", "v1", "widgets").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_watch_replays_from_a_resource_version_and_follows_changes() {
+        let s = store();
+        let cms = t(&s, "", "v1", "configmaps");
+        let first = s.create(&cms, Some("default"), cm("a"), &W).unwrap();
+        let rv = first["metadata"]["resourceVersion"].as_str().unwrap().to_owned();
+        s.create(&cms, Some("default"), cm("b"), &W).unwrap();
+        let mut w =
+            s.watch(&cms, Some("default"), &ListOptions { resource_version: Some(rv), ..Default::default() }).unwrap();
+        let e = w.next().await.unwrap();
+        assert_eq!((e["type"].as_str(), e["object"]["metadata"]["name"].as_str()), (Some("ADDED"), Some("b")));
+        s.delete(&cms, Some("default"), "a", &DeleteOptions::default()).unwrap();
+        let e = w.next().await.unwrap();
+        assert_eq!((e["type"].as_str(), e["object"]["metadata"]["name"].as_str()), (Some("DELETED"), Some("a")));
+        let mut fresh = s.watch(&cms, None, &ListOptions::default()).unwrap();
+        let e = fresh.next().await.unwrap();
+        assert_eq!((e["type"].as_str(), e["object"]["metadata"]["name"].as_str()), (Some("ADDED"), Some("b")));
+    }
+
+    #[test]
+    fn a_snapshot_restores_every_object_and_custom_kind() {
+        let s = store();
+        let crds = t(&s, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
+        let crd = json!({"metadata": {"name": "widgets.example.com"}, "spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "widgets", "kind": "Widget"}, "versions": [{"name": "v1", "served": true, "storage": true}]}});
+        s.create(&crds, None, crd, &W).unwrap();
+        let widgets = s.registry().find("example.com", "v1", "widgets").unwrap();
+        s.create(&widgets, Some("default"), json!({"metadata": {"name": "w"}}), &W).unwrap();
+        let cms = t(&s, "", "v1", "configmaps");
+        s.create(&cms, Some("default"), cm("a"), &W).unwrap();
+        let text = s.snapshot().to_string();
+        let restored = Store::restore(&serde_json::from_str(&text).unwrap()).unwrap();
+        assert_eq!(restored.get(&cms, Some("default"), "a").unwrap(), s.get(&cms, Some("default"), "a").unwrap());
+        let widgets = restored.registry().find("example.com", "v1", "widgets").unwrap();
+        assert!(restored.get(&widgets, Some("default"), "w").is_ok());
+        assert_eq!(restored.resource_version(), s.resource_version());
+        // New writes continue after the restored resource version.
+        let created = restored.create(&cms, Some("default"), cm("b"), &W).unwrap();
+        let rv: u64 = created["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap();
+        assert!(rv > s.resource_version());
+    }
+
+    #[test]
+    fn a_watch_from_a_forgotten_resource_version_is_gone() {
+        let s = store();
+        let cms = t(&s, "", "v1", "configmaps");
+        for i in 0..(HISTORY + 10) {
+            s.create(&cms, Some("default"), cm(&format!("c{i}")), &W).unwrap();
+        }
+        let err =
+            s.watch(&cms, None, &ListOptions { resource_version: Some("1".into()), ..Default::default() }).unwrap_err();
+        assert_eq!(err.code, 410);
+    }
+}
