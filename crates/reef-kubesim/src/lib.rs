@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod controllers;
 pub mod discovery;
 pub mod kubeconfig;
+pub mod logs;
 pub mod openapi;
 pub mod patch;
 pub mod protobuf;
@@ -19,6 +20,7 @@ pub mod selector;
 pub mod server;
 pub mod status;
 pub mod store;
+pub mod table;
 pub mod tls;
 
 pub use controllers::{Controllers, NodePool, SimConfig};

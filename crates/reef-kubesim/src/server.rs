@@ -41,6 +41,7 @@ use crate::protobuf;
 use crate::resource::ResourceType;
 use crate::status::ApiStatus;
 use crate::store::{DeleteOptions, ListOptions, Patch, Store, WriteOptions};
+use crate::table::{self, IncludeObject, Printer};
 use crate::tls::ClusterTls;
 
 /// The largest request body accepted (the real server's limit is about 3 MiB).
@@ -299,6 +300,25 @@ impl Params {
         })
     }
 
+    fn log_options(&self) -> Result<crate::logs::LogOptions, ApiStatus> {
+        let number = |name: &str| -> Result<Option<i64>, ApiStatus> {
+            match self.get(name) {
+                None | Some("") => Ok(None),
+                Some(v) => {
+                    v.parse::<i64>().map(Some).map_err(|_| ApiStatus::bad_request(format!("invalid {name}: {v:?}")))
+                }
+            }
+        };
+        Ok(crate::logs::LogOptions {
+            container: self.get("container").filter(|v| !v.is_empty()).map(str::to_owned),
+            follow: self.flag("follow"),
+            previous: self.flag("previous"),
+            timestamps: self.flag("timestamps"),
+            tail_lines: number("tailLines")?,
+            limit_bytes: number("limitBytes")?,
+        })
+    }
+
     fn write_options(&self) -> Result<WriteOptions, ApiStatus> {
         Ok(WriteOptions {
             dry_run: self.dry_run()?,
@@ -456,6 +476,18 @@ fn openapi_v2(state: &AppState, headers: &HeaderMap) -> Result<Response, ApiStat
     Err(not_acceptable(&format!("application/json, {}", openapi::V2_PROTOBUF)))
 }
 
+/// A custom resource's `additionalPrinterColumns` for the version served, from its CRD.
+fn crd_printer_columns(store: &Store, t: &ResourceType) -> Option<Vec<Value>> {
+    if t.group.is_empty() || !t.group.contains('.') || t.group.ends_with(".k8s.io") {
+        return None;
+    }
+    let crds = store.registry().find("apiextensions.k8s.io", "v1", "customresourcedefinitions")?;
+    let crd = store.get(&crds, None, &format!("{}.{}", t.resource, t.group)).ok()?;
+    let versions = crd.pointer("/spec/versions").and_then(Value::as_array)?;
+    let version = versions.iter().find(|v| v.get("name").and_then(Value::as_str) == Some(t.version.as_str()))?;
+    version.get("additionalPrinterColumns").and_then(Value::as_array).cloned()
+}
+
 /// Works out which type, namespace, object and subresource a resource path names.
 fn resolve(state: &AppState, group: &str, version: &str, rest: &[&str]) -> Result<Target, ApiStatus> {
     let registry = state.store.registry();
@@ -559,6 +591,13 @@ async fn resource_request(state: &AppState, target: Target, req: Request) -> Res
         return Err(ApiStatus::no_route_for(sub));
     }
     let sub = target.subresource.as_deref();
+    let printer = match table::negotiate(&header_str(req.headers(), header::ACCEPT)) {
+        Some(version) if method == Method::GET && matches!(sub, None | Some("status")) => {
+            let include = IncludeObject::parse(params.get("includeObject"))?;
+            Some(Printer::new(&t, crd_printer_columns(store, &t).as_deref(), version, include))
+        }
+        _ => None,
+    };
     match (method, target.name.as_deref(), target.watch) {
         (Method::GET, name, true) => {
             verb_ok("watch")?;
@@ -569,27 +608,37 @@ async fn resource_request(state: &AppState, target: Target, req: Request) -> Res
             if sub.is_some() {
                 return Err(ApiStatus::no_route());
             }
-            watch_response(state, &t, ns, opts, &params)
+            watch_response(state, &t, ns, opts, &params, printer)
         }
         (Method::GET, None, false) => {
             let opts = params.list_options()?;
             if params.flag("watch") {
                 verb_ok("watch")?;
-                return watch_response(state, &t, ns, opts, &params);
+                return watch_response(state, &t, ns, opts, &params, printer);
             }
             verb_ok("list")?;
-            Ok(json_response(200, &store.list(&t, ns, &opts)?))
+            let list = store.list(&t, ns, &opts)?;
+            Ok(json_response(200, &printer.map_or(list.clone(), |p| p.list(&list))))
         }
         (Method::GET, Some(name), false) => {
             verb_ok("get")?;
             let obj = store.get(&t, ns, name)?;
             match sub {
-                None | Some("status") => Ok(json_response(200, &obj)),
+                None | Some("status") => {
+                    let mut obj = obj;
+                    if obj.is_object() {
+                        obj["apiVersion"] = json!(t.api_version());
+                        obj["kind"] = json!(t.kind);
+                    }
+                    Ok(json_response(200, &printer.map_or(obj.clone(), |p| p.object(&obj))))
+                }
                 Some("scale") => Ok(json_response(200, &scale_of(&t, &obj))),
                 Some("log") => {
-                    let mut r = (StatusCode::OK, "").into_response();
-                    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-                    Ok(r)
+                    let (store, t, ns, name) = (store.clone(), t.clone(), ns.map(str::to_owned), name.to_owned());
+                    let closing = state.closing.clone();
+                    crate::logs::pod_log(&obj, &params.log_options()?, move || {
+                        !*closing.borrow() && store.get(&t, ns.as_deref(), &name).is_ok()
+                    })
                 }
                 Some(other) => Err(ApiStatus::no_route_for(other)),
             }
@@ -757,6 +806,7 @@ fn watch_response(
     ns: Option<&str>,
     mut opts: ListOptions,
     params: &Params,
+    printer: Option<Printer>,
 ) -> Result<Response, ApiStatus> {
     let seconds = match params.get("timeoutSeconds") {
         None | Some("") => DEFAULT_WATCH_SECONDS,
@@ -791,31 +841,42 @@ fn watch_response(
         }
         Err(e) => return Err(e),
     };
+    if let Some(p) = &printer {
+        first = first.iter().map(|e| p.event(e)).collect();
+    }
+    let printer = printer.map(Arc::new);
     let closing = state.closing.clone();
     let stream = futures_util::stream::unfold(
         (first.into_iter(), watch, closing, false),
-        move |(mut first, mut watch, mut closing, done)| async move {
-            if done {
-                return None;
-            }
-            if let Some(e) = first.next() {
-                return Some((Ok::<Bytes, Infallible>(event_line(&e)), (first, watch, closing, false)));
-            }
-            let w = watch.as_mut()?;
-            if *closing.borrow() {
-                return None;
-            }
-            tokio::select! {
-                event = w.next() => {
-                    let event = event?;
-                    let ends = event.get("type").and_then(Value::as_str) == Some("ERROR");
-                    Some((Ok(event_line(&event)), (first, watch, closing, ends)))
+        move |(mut first, mut watch, mut closing, done)| {
+            let printer = printer.clone();
+            async move {
+                if done {
+                    return None;
                 }
-                _ = tokio::time::sleep_until(deadline) => {
-                    let bookmark = w.bookmark()?;
-                    Some((Ok(event_line(&bookmark)), (first, watch, closing, true)))
+                if let Some(e) = first.next() {
+                    return Some((Ok::<Bytes, Infallible>(event_line(&e)), (first, watch, closing, false)));
                 }
-                _ = closing.changed() => None,
+                let w = watch.as_mut()?;
+                if *closing.borrow() {
+                    return None;
+                }
+                tokio::select! {
+                    event = w.next() => {
+                        let event = event?;
+                        let ends = event.get("type").and_then(Value::as_str) == Some("ERROR");
+                        let event = match &printer {
+                            Some(p) => p.event(&event),
+                            None => event,
+                        };
+                        Some((Ok(event_line(&event)), (first, watch, closing, ends)))
+                    }
+                    _ = tokio::time::sleep_until(deadline) => {
+                        let bookmark = w.bookmark()?;
+                        Some((Ok(event_line(&bookmark)), (first, watch, closing, true)))
+                    }
+                    _ = closing.changed() => None,
+                }
             }
         },
     );

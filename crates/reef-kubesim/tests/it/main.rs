@@ -8,4 +8,5 @@
 mod helm;
 mod http;
 mod kubectl;
+mod printing;
 mod support;

@@ -35,11 +35,7 @@ impl Cluster {
     /// A kubectl for this cluster, or `None` (and the test is skipped, or fails in CI) when
     /// kubectl is not installed.
     pub fn kubectl(&self) -> Option<Kubectl> {
-        let Some(path) = reef_testkit::find_executable("kubectl", "REEF_KUBECTL", &[]) else {
-            reef_testkit::missing_peer("kubectl", "scripts/test installs it");
-            return None;
-        };
-        Some(Kubectl { path, kubeconfig: self.kubeconfig.clone(), home: self.dir.path().to_path_buf() })
+        kubectl_for(self.kubeconfig.clone(), self.dir.path().to_path_buf())
     }
 
     /// A raw HTTPS client for this cluster, with the right token.
@@ -50,6 +46,16 @@ impl Cluster {
             token: Some(self.server.token().to_owned()),
         }
     }
+}
+
+/// A kubectl for the cluster of `kubeconfig`, with `home` as its HOME, or `None` when kubectl
+/// is not installed.
+pub fn kubectl_for(kubeconfig: PathBuf, home: PathBuf) -> Option<Kubectl> {
+    let Some(path) = reef_testkit::find_executable("kubectl", "REEF_KUBECTL", &[]) else {
+        reef_testkit::missing_peer("kubectl", "scripts/test installs it");
+        return None;
+    };
+    Some(Kubectl { path, kubeconfig, home })
 }
 
 /// The real kubectl, isolated from the user's configuration and caches.
