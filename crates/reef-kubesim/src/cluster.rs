@@ -126,10 +126,20 @@ async fn run_controllers(store: Arc<Store>, config: Arc<Mutex<SimConfig>>, data_
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut saved_rv = store.resource_version();
     let mut last_save = tokio::time::Instant::now();
+    let mut last_pass: Option<(u64, SimConfig)> = None;
     loop {
         tick.tick().await;
         let current = config.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        controllers.reconcile(&store, &current);
+        // A pass over a cluster where nothing changed, and nothing waits on time, would find
+        // nothing to do: skip it, so that idle clusters cost no CPU.
+        let unchanged = last_pass.as_ref().is_some_and(|(rv, c)| *rv == store.resource_version() && *c == current);
+        if !unchanged || controllers.waiting() {
+            // The version before the pass: a pass that wrote something leaves the store at a
+            // newer version, so the next pass runs and sees its own writes' consequences.
+            let before = store.resource_version();
+            controllers.reconcile(&store, &current);
+            last_pass = Some((before, current));
+        }
         if let Some(dir) = &data_dir {
             let rv = store.resource_version();
             if rv != saved_rv && last_save.elapsed() >= SAVE_EVERY {

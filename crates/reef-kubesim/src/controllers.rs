@@ -74,7 +74,7 @@ impl NodePool {
 }
 
 /// How the simulated cluster behaves.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SimConfig {
     /// The node pools.
     pub node_pools: Vec<NodePool>,
@@ -92,6 +92,9 @@ impl Default for SimConfig {
 #[derive(Debug, Default)]
 pub struct Controllers {
     scheduled_at: HashMap<String, Instant>,
+    /// Whether the last pass left a pod waiting for its readiness delay: the cluster will
+    /// change with time alone, so the next pass must run even if nothing was written.
+    waiting: bool,
     next_ip: u32,
 }
 
@@ -168,8 +171,16 @@ impl Controllers {
         Controllers::default()
     }
 
+    /// Whether a pass would change something with time alone (a pod waiting to become ready).
+    /// When it would not, and neither the store nor the configuration changed since the last
+    /// pass, the next pass can be skipped: that is what keeps an idle cluster free.
+    pub fn waiting(&self) -> bool {
+        self.waiting
+    }
+
     /// One pass over the whole cluster.
     pub fn reconcile(&mut self, store: &Store, config: &SimConfig) {
+        self.waiting = false;
         let reg = store.registry().clone();
         let Some(find) = (|| {
             Some((
@@ -665,6 +676,7 @@ impl Controllers {
             let since = *self.scheduled_at.entry(uid).or_insert_with(Instant::now);
             let containers = pod.pointer("/spec/containers").and_then(Value::as_array).cloned().unwrap_or_default();
             if since.elapsed() < config.pod_ready_delay {
+                self.waiting = true;
                 if phase.is_empty() {
                     let statuses: Vec<Value> = containers.iter().map(|c| json!({"name": c["name"], "image": c["image"], "imageID": "", "ready": false, "started": false, "restartCount": 0, "state": {"waiting": {"reason": "ContainerCreating"}}})).collect();
                     Self::set_status(
