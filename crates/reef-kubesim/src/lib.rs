@@ -11,6 +11,7 @@ pub mod controllers;
 pub mod discovery;
 pub mod kubeconfig;
 pub mod logs;
+pub mod managed_fields;
 pub mod openapi;
 pub mod patch;
 pub mod protobuf;

@@ -579,6 +579,12 @@ fn decode_body(content_type: &str, bytes: &[u8]) -> Result<Value, ApiStatus> {
 
 async fn resource_request(state: &AppState, target: Target, req: Request) -> Result<Response, ApiStatus> {
     let params = Params::from_uri(req.uri())?;
+    // Writes without a fieldManager are managed by the user agent's first part, as on a real server.
+    let agent = header_str(req.headers(), header::USER_AGENT);
+    let default_manager = match agent.split('/').next().unwrap_or("") {
+        "" => "unknown".to_owned(),
+        prefix => prefix.chars().take(128).collect(),
+    };
     let method = req.method().clone();
     let store = &state.store;
     let t = target.t.clone();
@@ -648,14 +654,16 @@ async fn resource_request(state: &AppState, target: Target, req: Request) -> Res
             if t.namespaced && ns.is_none() {
                 return Err(method_not_allowed());
             }
-            let opts = params.write_options()?;
+            let mut opts = params.write_options()?;
+            opts.field_manager.get_or_insert(default_manager);
             let (headers, bytes) = read_body(req).await?;
             let obj = decode_body(&media_type(&headers), &bytes)?;
             Ok(json_response(201, &store.create(&t, ns, obj, &opts)?))
         }
         (Method::PUT, Some(name), false) => {
             verb_ok("update")?;
-            let opts = params.write_options()?;
+            let mut opts = params.write_options()?;
+            opts.field_manager.get_or_insert(default_manager);
             let (headers, bytes) = read_body(req).await?;
             let mut obj = decode_body(&media_type(&headers), &bytes)?;
             if sub != Some("scale") {
@@ -674,7 +682,7 @@ async fn resource_request(state: &AppState, target: Target, req: Request) -> Res
         }
         (Method::PATCH, Some(name), false) => {
             verb_ok("patch")?;
-            let opts = params.write_options()?;
+            let mut opts = params.write_options()?;
             let (headers, bytes) = read_body(req).await?;
             let content_type = media_type(&headers);
             // Unknown patch types are refused before the body is looked at.
@@ -696,6 +704,9 @@ async fn resource_request(state: &AppState, target: Target, req: Request) -> Res
                     Patch::Apply(body)
                 }
             };
+            if !matches!(patch, Patch::Apply(_)) {
+                opts.field_manager.get_or_insert(default_manager);
+            }
             let creates = matches!(patch, Patch::Apply(_)) && sub.is_none() && store.get(&t, ns, name).is_err();
             let out = store.patch(&t, ns, name, patch, sub, &opts)?;
             Ok(json_response(if creates { 201 } else { 200 }, &out))

@@ -15,6 +15,7 @@ use rand::Rng as _;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
+use crate::managed_fields;
 use crate::patch;
 use crate::resource::{Registry, ResourceType};
 use crate::selector::{FieldSelector, LabelSelector};
@@ -95,6 +96,9 @@ struct Change {
     resource: String,
     namespace: Option<String>,
     object: Value,
+    /// For MODIFIED: the object's labels before the change, so that a watch with a label
+    /// selector sees an object that moves out of (or into) its selection as DELETED (ADDED).
+    previous_labels: Option<Value>,
 }
 
 type Key = (String, String);
@@ -187,6 +191,18 @@ impl Store {
     }
 
     fn publish(&self, state: &mut State, event: &'static str, t: &ResourceType, ns: Option<&str>, object: &Value) {
+        self.publish_change(state, event, t, ns, object, None);
+    }
+
+    fn publish_change(
+        &self,
+        state: &mut State,
+        event: &'static str,
+        t: &ResourceType,
+        ns: Option<&str>,
+        object: &Value,
+        previous: Option<&Value>,
+    ) {
         let change = Arc::new(Change {
             rv: state.rv,
             event,
@@ -194,6 +210,7 @@ impl Store {
             resource: t.resource.clone(),
             namespace: ns.map(str::to_owned),
             object: object.clone(),
+            previous_labels: previous.map(|p| p.pointer("/metadata/labels").cloned().unwrap_or(Value::Null)),
         });
         if state.history.len() >= HISTORY {
             state.history.pop_front();
@@ -221,8 +238,21 @@ impl Store {
         &self,
         t: &ResourceType,
         ns: Option<&str>,
+        obj: Value,
+        opts: &WriteOptions,
+    ) -> Result<Value, ApiStatus> {
+        self.create_inner(t, ns, obj, opts, false)
+    }
+
+    /// Creates an object; `applied` when it comes from a server-side apply that already set
+    /// its managedFields.
+    fn create_inner(
+        &self,
+        t: &ResourceType,
+        ns: Option<&str>,
         mut obj: Value,
         opts: &WriteOptions,
+        applied: bool,
     ) -> Result<Value, ApiStatus> {
         if !obj.is_object() {
             return Err(ApiStatus::bad_request("the body of the request must be an object"));
@@ -308,13 +338,15 @@ impl Store {
         if obj.get("spec").is_some() {
             obj["metadata"]["generation"] = json!(1);
         }
-        if let Some(manager) = &opts.field_manager {
-            obj["metadata"]["managedFields"] = json!([{
-                "manager": manager, "operation": "Update", "apiVersion": api_version, "time": now(),
-                "fieldsType": "FieldsV1", "fieldsV1": {}
-            }]);
-        }
         default_object(t, &mut obj);
+        if !applied {
+            if let Some(m) = obj["metadata"].as_object_mut() {
+                m.remove("managedFields");
+            }
+            if let Some(manager) = &opts.field_manager {
+                managed_fields::record_update(&json!({}), &mut obj, manager, &api_version, None, &now());
+            }
+        }
         if opts.dry_run {
             return Ok(obj);
         }
@@ -499,6 +531,10 @@ impl Store {
             }
             Some(other) => return Err(ApiStatus::no_route_for(other)),
         };
+        let mut next = next;
+        if let Some(manager) = &opts.field_manager {
+            managed_fields::record_update(&current, &mut next, manager, &t.api_version(), subresource, &now());
+        }
         let stored = self.write(&mut state, t, ns, &current, next, opts)?;
         Ok(if subresource == Some("scale") { scale_of(t, &stored) } else { stored })
     }
@@ -552,7 +588,7 @@ impl Store {
         state.rv += 1;
         next["metadata"]["resourceVersion"] = json!(state.rv.to_string());
         state.objects.entry(key(t)).or_default().insert((ns.unwrap_or("").to_owned(), name), next.clone());
-        self.publish(state, "MODIFIED", t, ns, &next);
+        self.publish_change(state, "MODIFIED", t, ns, &next, Some(current));
         Ok(next)
     }
 
@@ -571,13 +607,26 @@ impl Store {
         let current = match self.current(&state, t, ns, name) {
             Ok(c) => c,
             Err(e) => {
-                if let Patch::Apply(body) = patch {
+                if let Patch::Apply(body) = patch
+                    && subresource.is_none()
+                {
                     drop(state);
-                    let mut obj = body;
-                    if obj.pointer("/metadata/name").is_none() {
-                        obj["metadata"]["name"] = json!(name);
+                    let mut config = apply_config(t, body, subresource)?;
+                    if config.pointer("/metadata/name").is_none() {
+                        config["metadata"]["name"] = json!(name);
                     }
-                    return self.create(t, ns, obj, opts);
+                    let manager = apply_manager(opts)?;
+                    let obj = managed_fields::apply(
+                        &json!({}),
+                        &config,
+                        manager,
+                        &t.api_version(),
+                        None,
+                        opts.force,
+                        &now(),
+                        patch::strategic_merge,
+                    )?;
+                    return self.create_inner(t, ns, obj, opts, true);
                 }
                 return Err(e);
             }
@@ -586,10 +635,26 @@ impl Store {
             Some("scale") => scale_of(t, &current),
             _ => current.clone(),
         };
-        match &patch {
-            Patch::Json(ops) => patch::json_patch(&mut target, ops)?,
-            Patch::Merge(p) => patch::merge(&mut target, p),
-            Patch::StrategicMerge(p) | Patch::Apply(p) => patch::strategic_merge(&mut target, p),
+        let applied = matches!(patch, Patch::Apply(_)) && subresource != Some("scale");
+        match patch {
+            Patch::Json(ops) => patch::json_patch(&mut target, &ops)?,
+            Patch::Merge(p) => patch::merge(&mut target, &p),
+            Patch::StrategicMerge(p) => patch::strategic_merge(&mut target, &p),
+            Patch::Apply(p) if subresource == Some("scale") => patch::strategic_merge(&mut target, &p),
+            Patch::Apply(p) => {
+                let config = apply_config(t, p, subresource)?;
+                let manager = apply_manager(opts)?;
+                target = managed_fields::apply(
+                    &current,
+                    &config,
+                    manager,
+                    &t.api_version(),
+                    subresource,
+                    opts.force,
+                    &now(),
+                    patch::strategic_merge,
+                )?;
+            }
         }
         if let Some(given) = target.pointer("/metadata/resourceVersion").and_then(Value::as_str)
             && current.pointer("/metadata/resourceVersion").and_then(Value::as_str) != Some(given)
@@ -627,6 +692,10 @@ impl Store {
             }
             Some(other) => return Err(ApiStatus::no_route_for(other)),
         };
+        let mut next = next;
+        if !applied && let Some(manager) = &opts.field_manager {
+            managed_fields::record_update(&current, &mut next, manager, &t.api_version(), subresource, &now());
+        }
         let stored = self.write(&mut state, t, ns, &current, next, opts)?;
         Ok(if subresource == Some("scale") { scale_of(t, &stored) } else { stored })
     }
@@ -806,8 +875,8 @@ impl Store {
                     )));
                 }
                 for change in state.history.iter().filter(|c| c.rv > rv) {
-                    if filter.accepts(change) {
-                        initial.push_back(json!({"type": change.event, "object": change.object}));
+                    if let Some(event) = filter.event_for(change) {
+                        initial.push_back(json!({"type": event, "object": change.object}));
                     }
                 }
             }
@@ -883,12 +952,28 @@ struct Filter {
 }
 
 impl Filter {
-    fn accepts(&self, c: &Change) -> bool {
-        c.group == self.group
+    /// The event this watch sees for a change, if any: a modification that moves an object
+    /// into the selection is ADDED, one that moves it out is DELETED.
+    fn event_for(&self, c: &Change) -> Option<&'static str> {
+        let in_scope = c.group == self.group
             && c.resource == self.resource
-            && (self.namespace.is_none() || c.namespace == self.namespace)
-            && self.labels.matches(&c.object)
-            && self.fields.matches(&c.object)
+            && (self.namespace.is_none() || c.namespace == self.namespace);
+        if !in_scope {
+            return None;
+        }
+        let now = self.labels.matches(&c.object) && self.fields.matches(&c.object);
+        let before = match (&c.previous_labels, c.event) {
+            (Some(labels), "MODIFIED") => {
+                self.labels.matches(&json!({"metadata": {"labels": labels}})) && self.fields.matches(&c.object)
+            }
+            _ => now,
+        };
+        match (before, now) {
+            (true, true) => Some(c.event),
+            (false, true) => Some("ADDED"),
+            (true, false) => Some("DELETED"),
+            (false, false) => None,
+        }
     }
 }
 
@@ -918,8 +1003,8 @@ impl Watch {
                         continue;
                     }
                     self.last_rv = change.rv;
-                    if self.filter.accepts(&change) {
-                        return Some(json!({"type": change.event, "object": change.object}));
+                    if let Some(event) = self.filter.event_for(&change) {
+                        return Some(json!({"type": event, "object": change.object}));
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => {
@@ -976,6 +1061,54 @@ fn scale_of(t: &ResourceType, obj: &Value) -> Value {
         },
         "spec": {"replicas": obj.pointer("/spec/replicas").cloned().unwrap_or(json!(if t.kind == "Deployment" { 1 } else { 0 }))},
         "status": {"replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)), "selector": selector},
+    })
+}
+
+/// The configuration of a server-side apply, checked as the real server checks it: its
+/// kind and apiVersion must be the resource's, and what it cannot set (managedFields, and
+/// status on the main resource of a kind with a status subresource) is left out.
+fn apply_config(t: &ResourceType, mut config: Value, subresource: Option<&str>) -> Result<Value, ApiStatus> {
+    if !config.is_object() {
+        return Err(ApiStatus::bad_request("the body of the request must be an object"));
+    }
+    let api_version = t.api_version();
+    if let Some(given) = config.get("apiVersion").and_then(Value::as_str)
+        && given != api_version
+    {
+        return Err(ApiStatus::bad_request(format!(
+            "the API version in the data ({given}) does not match the expected API version ({api_version})"
+        )));
+    }
+    if let Some(given) = config.get("kind").and_then(Value::as_str)
+        && given != t.kind
+    {
+        return Err(ApiStatus::bad_request(format!(
+            "the kind in the data ({given}) does not match the expected kind ({})",
+            t.kind
+        )));
+    }
+    if let Some(m) = config.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("managedFields");
+    }
+    if let Some(m) = config.as_object_mut() {
+        if subresource.is_none() && t.has_subresource("status") {
+            m.remove("status");
+        }
+        m.remove("apiVersion");
+        m.remove("kind");
+    }
+    Ok(config)
+}
+
+/// The manager of a server-side apply, which must name one.
+fn apply_manager(opts: &WriteOptions) -> Result<&str, ApiStatus> {
+    opts.field_manager.as_deref().ok_or_else(|| {
+        ApiStatus::invalid(
+            "meta.k8s.io",
+            "PatchOptions",
+            "",
+            &[("fieldManager".to_owned(), "Required value: is required for apply patch".to_owned())],
+        )
     })
 }
 
@@ -1234,6 +1367,24 @@ mod tests {
         let created = restored.create(&cms, Some("default"), cm("b"), &W).unwrap();
         let rv: u64 = created["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap();
         assert!(rv > s.resource_version());
+    }
+
+    #[tokio::test]
+    async fn an_object_relabelled_out_of_a_selection_is_deleted_for_that_watch() {
+        let s = store();
+        let cms = t(&s, "", "v1", "configmaps");
+        let mut obj = cm("a");
+        obj["metadata"]["labels"] = json!({"team": "blue"});
+        s.create(&cms, Some("default"), obj, &W).unwrap();
+        let blue = ListOptions { label_selector: Some("team=blue".into()), ..Default::default() };
+        let mut w = s.watch(&cms, None, &blue).unwrap();
+        assert_eq!(w.next().await.unwrap()["type"], "ADDED");
+        s.patch(&cms, Some("default"), "a", Patch::Merge(json!({"metadata": {"labels": {"team": "red"}}})), None, &W)
+            .unwrap();
+        assert_eq!(w.next().await.unwrap()["type"], "DELETED");
+        s.patch(&cms, Some("default"), "a", Patch::Merge(json!({"metadata": {"labels": {"team": "blue"}}})), None, &W)
+            .unwrap();
+        assert_eq!(w.next().await.unwrap()["type"], "ADDED");
     }
 
     #[test]

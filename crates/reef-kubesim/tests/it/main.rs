@@ -6,7 +6,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helm;
+mod helm_chart;
 mod http;
+mod kube_client;
 mod kubectl;
 mod printing;
+mod ssa;
 mod support;
