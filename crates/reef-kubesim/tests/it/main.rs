@@ -10,6 +10,7 @@ mod helm_chart;
 mod http;
 mod kube_client;
 mod kubectl;
+mod kubectl_workloads;
 mod printing;
 mod ssa;
 mod support;

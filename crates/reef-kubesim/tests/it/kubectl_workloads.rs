@@ -1,0 +1,95 @@
+//! kubectl's workload commands against a whole simulated cluster: describe, patch in each
+//! format, and cascading deletion.
+
+use reef_kubesim::SimConfig;
+use reef_kubesim::cluster::{ClusterOptions, SimCluster};
+
+use crate::support::{DEADLINE, Kubectl, kubectl_for};
+
+async fn start() -> Option<(SimCluster, tempfile::TempDir, Kubectl)> {
+    let cluster =
+        SimCluster::start(ClusterOptions { name: "sim".into(), config: SimConfig::default(), data_dir: None })
+            .await
+            .expect("start the simulated cluster");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, cluster.kubeconfig()).expect("write the kubeconfig");
+    let kubectl = kubectl_for(kubeconfig, dir.path().to_path_buf())?;
+    Some((cluster, dir, kubectl))
+}
+
+/// Polls `kubectl get ... -o jsonpath` until it prints `want`, within the deadline.
+async fn eventually(kubectl: &Kubectl, args: &[&str], want: &str) {
+    let until = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let out = kubectl.run(args).await;
+        let got = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if got == want {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < until, "kubectl {args:?} printed {got:?}, not {want:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn kubectl_describes_patches_and_deletes_with_cascade() {
+    let Some((_cluster, _dir, kubectl)) = start().await else { return };
+    kubectl.ok(&["create", "deployment", "web", "--image=nginx:1.25", "--replicas=2"]).await;
+    kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=60s"]).await;
+
+    let described = kubectl.ok(&["describe", "deployment", "web"]).await;
+    for expected in ["Name:", "web", "Replicas:", "2 desired", "nginx:1.25", "NewReplicaSet:"] {
+        assert!(described.contains(expected), "describe lacks {expected:?}:\n{described}");
+    }
+    let pods = kubectl.ok(&["describe", "pods", "-l", "app=web"]).await;
+    assert!(pods.contains("Status:") && pods.contains("Running"), "{pods}");
+
+    // Merge, JSON and strategic merge patches.
+    kubectl
+        .ok(&["patch", "deployment", "web", "--type=merge", "-p", r#"{"metadata":{"labels":{"tier":"front"}}}"#])
+        .await;
+    eventually(&kubectl, &["get", "deployment", "web", "-o", "jsonpath={.metadata.labels.tier}"], "front").await;
+    kubectl
+        .ok(&[
+            "patch",
+            "deployment",
+            "web",
+            "--type=json",
+            "-p",
+            r#"[{"op":"replace","path":"/spec/replicas","value":3}]"#,
+        ])
+        .await;
+    kubectl
+        .ok(&[
+            "patch",
+            "deployment",
+            "web",
+            "-p",
+            r#"{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":"nginx:1.26"}]}}}}"#,
+        ])
+        .await;
+    kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=60s"]).await;
+    eventually(&kubectl, &["get", "deployment", "web", "-o", "jsonpath={.status.readyReplicas}"], "3").await;
+    eventually(
+        &kubectl,
+        &["get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].spec.containers[0].image}"],
+        "nginx:1.26 nginx:1.26 nginx:1.26",
+    )
+    .await;
+    let bad = kubectl
+        .run(&["patch", "deployment", "web", "--type=json", "-p", r#"[{"op":"remove","path":"/spec/nothing"}]"#])
+        .await;
+    assert!(!bad.status.success(), "a JSON patch on a missing path succeeded");
+
+    // Deleting with the default (background) cascade takes the ReplicaSets and pods along;
+    // with --cascade=orphan they stay.
+    kubectl.ok(&["delete", "deployment", "web", "--wait=true"]).await;
+    eventually(&kubectl, &["get", "replicasets,pods", "-l", "app=web", "-o", "name"], "").await;
+
+    kubectl.ok(&["create", "deployment", "kept", "--image=nginx", "--replicas=1"]).await;
+    kubectl.ok(&["rollout", "status", "deployment/kept", "--timeout=60s"]).await;
+    kubectl.ok(&["delete", "deployment", "kept", "--cascade=orphan"]).await;
+    let left = kubectl.ok(&["get", "replicasets", "-l", "app=kept", "-o", "name"]).await;
+    assert_eq!(left.lines().count(), 1, "an orphaned ReplicaSet was deleted: {left:?}");
+}
