@@ -638,7 +638,7 @@ async fn resource_request(state: &AppState, target: Target, req: Request) -> Res
                     }
                     Ok(json_response(200, &printer.map_or(obj.clone(), |p| p.object(&obj))))
                 }
-                Some("scale") => Ok(json_response(200, &scale_of(&t, &obj))),
+                Some("scale") => Ok(json_response(200, &crate::store::scale_of(&t, &obj))),
                 Some("log") => {
                     let (store, t, ns, name) = (store.clone(), t.clone(), ns.map(str::to_owned), name.to_owned());
                     let closing = state.closing.clone();
@@ -770,29 +770,6 @@ async fn delete_options(params: &Params, req: Request) -> Result<DeleteOptions, 
         return Err(ApiStatus::bad_request(format!("Unsupported propagation policy: {p:?}")));
     }
     Ok(opts)
-}
-
-/// The `autoscaling/v1` Scale of a scalable object, as `GET .../scale` answers.
-fn scale_of(t: &ResourceType, obj: &Value) -> Value {
-    let selector = obj
-        .pointer("/spec/selector/matchLabels")
-        .and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(","))
-        .unwrap_or_default();
-    let default_replicas = if t.kind == "Deployment" { 1 } else { 0 };
-    json!({
-        "kind": "Scale",
-        "apiVersion": "autoscaling/v1",
-        "metadata": {
-            "name": obj.pointer("/metadata/name"),
-            "namespace": obj.pointer("/metadata/namespace"),
-            "uid": obj.pointer("/metadata/uid"),
-            "resourceVersion": obj.pointer("/metadata/resourceVersion"),
-            "creationTimestamp": obj.pointer("/metadata/creationTimestamp"),
-        },
-        "spec": {"replicas": obj.pointer("/spec/replicas").cloned().unwrap_or(json!(default_replicas))},
-        "status": {"replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)), "selector": selector},
-    })
 }
 
 // ---------------------------------------------------------------------------------------

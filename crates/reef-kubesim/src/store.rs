@@ -500,38 +500,10 @@ impl Store {
                 "the name of the object ({given}) does not match the name on the URL ({name})"
             )));
         }
-        let next = match subresource {
-            None => {
-                let mut next = obj;
-                next["apiVersion"] = json!(t.api_version());
-                next["kind"] = json!(t.kind);
-                // With a status subresource, the main resource cannot change status.
-                if t.has_subresource("status") {
-                    match current.get("status") {
-                        Some(s) => next["status"] = s.clone(),
-                        None => {
-                            if let Some(m) = next.as_object_mut() {
-                                m.remove("status");
-                            }
-                        }
-                    }
-                }
-                next
-            }
-            Some("status") => {
-                let mut next = current.clone();
-                next["status"] = obj.get("status").cloned().unwrap_or(Value::Null);
-                next
-            }
-            Some("scale") => {
-                let replicas = obj.pointer("/spec/replicas").cloned().unwrap_or(json!(0));
-                let mut next = current.clone();
-                next["spec"]["replicas"] = replicas;
-                next
-            }
-            Some(other) => return Err(ApiStatus::no_route_for(other)),
-        };
-        let mut next = next;
+        let mut obj = obj;
+        obj["apiVersion"] = json!(t.api_version());
+        obj["kind"] = json!(t.kind);
+        let mut next = next_version(t, &current, obj, subresource)?;
         if let Some(manager) = &opts.field_manager {
             managed_fields::record_update(&current, &mut next, manager, &t.api_version(), subresource, &now());
         }
@@ -666,33 +638,7 @@ impl Store {
                 "the object has been modified; please apply your changes to the latest version and try again",
             ));
         }
-        let next = match subresource {
-            None => {
-                if t.has_subresource("status") {
-                    match current.get("status") {
-                        Some(s) => target["status"] = s.clone(),
-                        None => {
-                            if let Some(m) = target.as_object_mut() {
-                                m.remove("status");
-                            }
-                        }
-                    }
-                }
-                target
-            }
-            Some("status") => {
-                let mut next = current.clone();
-                next["status"] = target.get("status").cloned().unwrap_or(Value::Null);
-                next
-            }
-            Some("scale") => {
-                let mut next = current.clone();
-                next["spec"]["replicas"] = target.pointer("/spec/replicas").cloned().unwrap_or(json!(0));
-                next
-            }
-            Some(other) => return Err(ApiStatus::no_route_for(other)),
-        };
-        let mut next = next;
+        let mut next = next_version(t, &current, target, subresource)?;
         if !applied && let Some(manager) = &opts.field_manager {
             managed_fields::record_update(&current, &mut next, manager, &t.api_version(), subresource, &now());
         }
@@ -1042,8 +988,47 @@ fn decode_continue(token: &str) -> Result<(String, String), ApiStatus> {
     Ok((ns, name))
 }
 
-/// The `autoscaling/v1` Scale of a scalable object.
-fn scale_of(t: &ResourceType, obj: &Value) -> Value {
+/// The object that an update or patch of `subresource` makes of `current`, given the
+/// `changed` object (the request body, or `current` with the patch applied):
+/// - the main resource takes everything but `status` when the kind has a status subresource;
+/// - `status` takes only the status;
+/// - `scale` takes only `spec.replicas`.
+fn next_version(
+    t: &ResourceType,
+    current: &Value,
+    mut changed: Value,
+    subresource: Option<&str>,
+) -> Result<Value, ApiStatus> {
+    match subresource {
+        None => {
+            if t.has_subresource("status") {
+                match current.get("status") {
+                    Some(s) => changed["status"] = s.clone(),
+                    None => {
+                        if let Some(m) = changed.as_object_mut() {
+                            m.remove("status");
+                        }
+                    }
+                }
+            }
+            Ok(changed)
+        }
+        Some("status") => {
+            let mut next = current.clone();
+            next["status"] = changed.get("status").cloned().unwrap_or(Value::Null);
+            Ok(next)
+        }
+        Some("scale") => {
+            let mut next = current.clone();
+            next["spec"]["replicas"] = changed.pointer("/spec/replicas").cloned().unwrap_or(json!(0));
+            Ok(next)
+        }
+        Some(other) => Err(ApiStatus::no_route_for(other)),
+    }
+}
+
+/// The `autoscaling/v1` Scale of a scalable object, as `GET .../scale` answers.
+pub(crate) fn scale_of(t: &ResourceType, obj: &Value) -> Value {
     let selector = obj
         .pointer("/spec/selector/matchLabels")
         .and_then(Value::as_object)
