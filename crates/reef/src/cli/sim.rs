@@ -41,7 +41,7 @@ pub async fn run(cmd: SimCommand) -> anyhow::Result<()> {
             let cluster = SimCluster::start(ClusterOptions { name: name.clone(), config, data_dir })
                 .await
                 .context("starting the simulated cluster")?;
-            write_private(&kubeconfig, &cluster.kubeconfig())?;
+            crate::server::write_private_file(&kubeconfig, &cluster.kubeconfig())?;
             println!("Simulated cluster `{name}` is serving at {}.", cluster.url());
             println!(
                 "Its kubeconfig is in {}: kubectl --kubeconfig {} get nodes",
@@ -54,14 +54,4 @@ pub async fn run(cmd: SimCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("writing {}", path.display()))?;
-    file.write_all(contents.as_bytes()).with_context(|| format!("writing {}", path.display()))
 }
