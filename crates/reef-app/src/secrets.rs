@@ -236,3 +236,45 @@ impl App {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use reef_core::OrgName;
+    use reef_store::Store;
+    use reef_store::crypto::SecretCipher;
+
+    use super::*;
+    use crate::AppConfig;
+
+    #[tokio::test]
+    async fn a_secret_in_use_is_not_deleted_and_answers_secret_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("reef.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        let app = App::new(store.clone(), SecretCipher::new(&[1u8; 32]), AppConfig::default());
+        let boot = app.bootstrap().await.unwrap().unwrap();
+        let actor = app.authenticate(&boot.token.secret).await.unwrap();
+        let org = OrgRef::Name(OrgName::parse("default").unwrap());
+        let values =
+            BTreeMap::from([("username".to_owned(), "u".to_owned()), ("password".to_owned(), "p-12345678".to_owned())]);
+        let new = NewSecret {
+            name: SecretName::parse("db").unwrap(),
+            secret_type: SecretType::Password,
+            values: SecretValues::new(values),
+            tags: vec![],
+        };
+        let meta = app.create_secret(&actor, &org, new).await.unwrap();
+        store.add_secret_use(meta.id, "cluster/test").await.unwrap();
+
+        let secret = SecretRef::Id(meta.id);
+        let err = app.delete_secret(&actor, &org, &secret).await.unwrap_err();
+        assert_eq!(err.code(), "secret_in_use");
+        assert!(err.to_string().contains("cluster/test"), "{err}");
+        assert!(app.get_secret(&actor, &org, &secret, false, None).await.is_ok(), "the secret was deleted");
+
+        store.remove_secret_use(meta.id, "cluster/test").await.unwrap();
+        app.delete_secret(&actor, &org, &secret).await.unwrap();
+    }
+}
