@@ -136,6 +136,17 @@ fn name_of(obj: &Value) -> Option<&str> {
     obj.pointer("/metadata/name").and_then(Value::as_str)
 }
 
+fn uid_of(obj: &Value) -> &str {
+    obj.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or("")
+}
+
+fn owner_refs(obj: &Value) -> impl Iterator<Item = &Value> {
+    obj.pointer("/metadata/ownerReferences").and_then(Value::as_array).into_iter().flatten()
+}
+
+/// The finalizer that holds an owner being deleted in the foreground.
+const FOREGROUND_DELETION: &str = "foregroundDeletion";
+
 fn is_dns_subdomain(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
@@ -549,13 +560,7 @@ impl Store {
         let finalizers_left =
             next.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
         if next.pointer("/metadata/deletionTimestamp").is_some() && !finalizers_left {
-            state.rv += 1;
-            next["metadata"]["resourceVersion"] = json!(state.rv.to_string());
-            if let Some(m) = state.objects.get_mut(&key(t)) {
-                m.remove(&(ns.unwrap_or("").to_owned(), name));
-            }
-            self.publish(state, "DELETED", t, ns, &next);
-            return Ok(next);
+            return Ok(self.remove_locked(state, t, ns, next, "Background"));
         }
         state.rv += 1;
         next["metadata"]["resourceVersion"] = json!(state.rv.to_string());
@@ -670,24 +675,128 @@ impl Store {
         state: &mut State,
         t: &ResourceType,
         ns: Option<&str>,
-        mut current: Value,
+        current: Value,
         opts: &DeleteOptions,
     ) -> Value {
-        let name = name_of(&current).unwrap_or("").to_owned();
-        let uid = current.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or("").to_owned();
+        let policy = opts.propagation_policy.as_deref().unwrap_or("Background");
+        let is_namespace = t.group.is_empty() && t.resource == "namespaces";
+        let uid = uid_of(&current).to_owned();
+        if policy == "Foreground" && !is_namespace && !self.dependents(state, &uid).is_empty() {
+            return self.delete_foreground(state, t, ns, current);
+        }
         let has_finalizers =
             current.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
-        if has_finalizers && !(t.group.is_empty() && t.resource == "namespaces") {
-            if current.pointer("/metadata/deletionTimestamp").is_none() {
-                state.rv += 1;
-                current["metadata"]["deletionTimestamp"] = json!(now());
-                current["metadata"]["deletionGracePeriodSeconds"] = json!(0);
-                current["metadata"]["resourceVersion"] = json!(state.rv.to_string());
-                state.objects.entry(key(t)).or_default().insert((ns.unwrap_or("").to_owned(), name), current.clone());
-                self.publish(state, "MODIFIED", t, ns, &current);
+        if has_finalizers && !is_namespace {
+            return self.mark_deleted(state, t, ns, current, None);
+        }
+        if policy == "Orphan" {
+            self.orphan_dependents(state, &uid);
+        }
+        self.remove_locked(state, t, ns, current, policy)
+    }
+
+    /// Marks an object for deletion (`deletionTimestamp`), adding `finalizer` if given; it
+    /// goes once its finalizers are removed.
+    fn mark_deleted(
+        &self,
+        state: &mut State,
+        t: &ResourceType,
+        ns: Option<&str>,
+        mut current: Value,
+        finalizer: Option<&str>,
+    ) -> Value {
+        let before = current.clone();
+        if current.pointer("/metadata/deletionTimestamp").is_none() {
+            current["metadata"]["deletionTimestamp"] = json!(now());
+            current["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+        }
+        if let Some(finalizer) = finalizer {
+            let finalizers = &mut current["metadata"]["finalizers"];
+            if !finalizers.is_array() {
+                *finalizers = json!([]);
             }
+            if let Some(list) = finalizers.as_array_mut()
+                && !list.iter().any(|f| f == finalizer)
+            {
+                list.push(json!(finalizer));
+            }
+        }
+        if current == before {
             return current;
         }
+        state.rv += 1;
+        current["metadata"]["resourceVersion"] = json!(state.rv.to_string());
+        let name = name_of(&current).unwrap_or("").to_owned();
+        state.objects.entry(key(t)).or_default().insert((ns.unwrap_or("").to_owned(), name), current.clone());
+        self.publish_change(state, "MODIFIED", t, ns, &current, Some(&before));
+        current
+    }
+
+    /// Foreground cascading deletion: the owner is marked with the `foregroundDeletion`
+    /// finalizer, its dependents are deleted (in the foreground too), and the owner goes once
+    /// no dependent that blocks owner deletion is left.
+    fn delete_foreground(&self, state: &mut State, t: &ResourceType, ns: Option<&str>, current: Value) -> Value {
+        let uid = uid_of(&current).to_owned();
+        let marked = self.mark_deleted(state, t, ns, current, Some(FOREGROUND_DELETION));
+        let foreground = DeleteOptions { dry_run: false, propagation_policy: Some("Foreground".to_owned()) };
+        for (dt, dns, dependent) in self.dependents(state, &uid) {
+            if dependent.pointer("/metadata/deletionTimestamp").is_none() {
+                self.delete_locked(state, &dt, dns.as_deref(), dependent, &foreground);
+            }
+        }
+        self.finish_foreground(state, t, ns, &marked).unwrap_or(marked)
+    }
+
+    /// Removes the `foregroundDeletion` finalizer of an owner whose blocking dependents are
+    /// all gone, and the owner with it when no other finalizer holds it. Returns the owner as
+    /// it is afterwards, or `None` when nothing changed.
+    fn finish_foreground(&self, state: &mut State, t: &ResourceType, ns: Option<&str>, owner: &Value) -> Option<Value> {
+        let holds = owner
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| f.iter().any(|x| x == FOREGROUND_DELETION));
+        if !holds || owner.pointer("/metadata/deletionTimestamp").is_none() {
+            return None;
+        }
+        let uid = uid_of(owner);
+        let blocked = self.dependents(state, uid).iter().any(|(_, _, d)| {
+            owner_refs(d).any(|r| r.get("uid").and_then(Value::as_str) == Some(uid) && r["blockOwnerDeletion"] == true)
+        });
+        if blocked {
+            return None;
+        }
+        let mut next = owner.clone();
+        if let Some(list) = next["metadata"]["finalizers"].as_array_mut() {
+            list.retain(|f| f != FOREGROUND_DELETION);
+            if list.is_empty()
+                && let Some(m) = next["metadata"].as_object_mut()
+            {
+                m.remove("finalizers");
+            }
+        }
+        if next.pointer("/metadata/finalizers").is_none() {
+            return Some(self.remove_locked(state, t, ns, next, "Background"));
+        }
+        state.rv += 1;
+        next["metadata"]["resourceVersion"] = json!(state.rv.to_string());
+        let name = name_of(&next).unwrap_or("").to_owned();
+        state.objects.entry(key(t)).or_default().insert((ns.unwrap_or("").to_owned(), name), next.clone());
+        self.publish_change(state, "MODIFIED", t, ns, &next, Some(owner));
+        Some(next)
+    }
+
+    /// Takes an object out of the store for good, and what goes with it: a namespace's
+    /// contents, a CRD's custom resources, and (unless `policy` is `Orphan`) the dependents.
+    /// Owners waiting in the foreground for this object are released.
+    fn remove_locked(
+        &self,
+        state: &mut State,
+        t: &ResourceType,
+        ns: Option<&str>,
+        mut current: Value,
+        policy: &str,
+    ) -> Value {
+        let name = name_of(&current).unwrap_or("").to_owned();
         state.rv += 1;
         current["metadata"]["resourceVersion"] = json!(state.rv.to_string());
         if let Some(m) = state.objects.get_mut(&key(t)) {
@@ -700,10 +809,74 @@ impl Store {
         if t.group == "apiextensions.k8s.io" && t.resource == "customresourcedefinitions" {
             self.unregister_crd(state, &current);
         }
-        if opts.propagation_policy.as_deref() != Some("Orphan") && !uid.is_empty() {
-            self.collect_dependents(state, &uid, opts);
+        let uid = uid_of(&current).to_owned();
+        if policy != "Orphan" && !uid.is_empty() {
+            let background = DeleteOptions { dry_run: false, propagation_policy: Some(policy.to_owned()) };
+            for (dt, dns, dependent) in self.dependents(state, &uid) {
+                self.delete_locked(state, &dt, dns.as_deref(), dependent, &background);
+            }
         }
+        self.release_owners(state, &current);
         current
+    }
+
+    /// After `removed` went: each of its owners that waits in the foreground for its
+    /// dependents is looked at again.
+    fn release_owners(&self, state: &mut State, removed: &Value) {
+        let dependent_ns = removed.pointer("/metadata/namespace").and_then(Value::as_str);
+        for r in owner_refs(removed).cloned().collect::<Vec<_>>() {
+            let (Some(api_version), Some(kind), Some(name), Some(uid)) = (
+                r.get("apiVersion").and_then(Value::as_str),
+                r.get("kind").and_then(Value::as_str),
+                r.get("name").and_then(Value::as_str),
+                r.get("uid").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            let Some(owner_t) = self.registry.by_kind(api_version, kind) else { continue };
+            let owner_ns = if owner_t.namespaced { dependent_ns } else { None };
+            let Ok(owner) = self.current(state, &owner_t, owner_ns, name) else { continue };
+            if uid_of(&owner) == uid {
+                self.finish_foreground(state, &owner_t, owner_ns, &owner);
+            }
+        }
+    }
+
+    /// The objects that name `owner_uid` in their ownerReferences.
+    fn dependents(&self, state: &State, owner_uid: &str) -> Vec<(ResourceType, Option<String>, Value)> {
+        let mut found = Vec::new();
+        if owner_uid.is_empty() {
+            return found;
+        }
+        for t in self.registry.all() {
+            let Some(objects) = state.objects.get(&key(&t)) else { continue };
+            for ((ns, _), obj) in objects {
+                if owner_refs(obj).any(|r| r.get("uid").and_then(Value::as_str) == Some(owner_uid)) {
+                    found.push((t.clone(), (!ns.is_empty()).then(|| ns.clone()), obj.clone()));
+                }
+            }
+        }
+        found
+    }
+
+    /// Orphan deletion: the dependents lose their reference to the owner and stay.
+    fn orphan_dependents(&self, state: &mut State, owner_uid: &str) {
+        for (t, ns, dependent) in self.dependents(state, owner_uid) {
+            let mut next = dependent.clone();
+            if let Some(refs) = next["metadata"]["ownerReferences"].as_array_mut() {
+                refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(owner_uid));
+                if refs.is_empty()
+                    && let Some(m) = next["metadata"].as_object_mut()
+                {
+                    m.remove("ownerReferences");
+                }
+            }
+            state.rv += 1;
+            next["metadata"]["resourceVersion"] = json!(state.rv.to_string());
+            let name = name_of(&next).unwrap_or("").to_owned();
+            state.objects.entry(key(&t)).or_default().insert((ns.clone().unwrap_or_default(), name), next.clone());
+            self.publish_change(state, "MODIFIED", &t, ns.as_deref(), &next, Some(&dependent));
+        }
     }
 
     fn empty_namespace(&self, state: &mut State, namespace: &str) {
@@ -728,26 +901,6 @@ impl Store {
         let plural = crd.pointer("/spec/names/plural").and_then(Value::as_str).unwrap_or("");
         state.objects.remove(&(group.to_owned(), plural.to_owned()));
         self.registry.remove(group, plural);
-    }
-
-    fn collect_dependents(&self, state: &mut State, owner_uid: &str, opts: &DeleteOptions) {
-        let mut dependents = Vec::new();
-        for t in self.registry.all() {
-            if let Some(objects) = state.objects.get(&key(&t)) {
-                for ((ns, _), obj) in objects {
-                    let owned =
-                        obj.pointer("/metadata/ownerReferences").and_then(Value::as_array).is_some_and(|refs| {
-                            refs.iter().any(|r| r.get("uid").and_then(Value::as_str) == Some(owner_uid))
-                        });
-                    if owned {
-                        dependents.push((t.clone(), (!ns.is_empty()).then(|| ns.clone()), obj.clone()));
-                    }
-                }
-            }
-        }
-        for (t, ns, obj) in dependents {
-            self.delete_locked(state, &t, ns.as_deref(), obj, opts);
-        }
     }
 
     /// Deletes every object a list would return; returns them as a `<Kind>List`.
@@ -1272,6 +1425,90 @@ mod tests {
         s.delete(&cms, Some("default"), "owner", &DeleteOptions::default()).unwrap();
         assert_eq!(s.get(&cms, Some("default"), "dep1").unwrap_err().code, 404);
         assert_eq!(s.get(&cms, Some("default"), "dep2").unwrap_err().code, 404);
+    }
+
+    /// An owner ConfigMap and `dependents` ConfigMaps that reference it; returns the owner's uid.
+    fn owner_with_dependents(s: &Store, dependents: &[(&str, bool, bool)]) -> Value {
+        let cms = t(s, "", "v1", "configmaps");
+        let owner = s.create(&cms, Some("default"), cm("owner"), &W).unwrap();
+        let uid = owner["metadata"]["uid"].clone();
+        for (name, block, held) in dependents {
+            let mut d = cm(name);
+            d["metadata"]["ownerReferences"] = json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": uid, "blockOwnerDeletion": block}]);
+            if *held {
+                d["metadata"]["finalizers"] = json!(["example.com/hold"]);
+            }
+            s.create(&cms, Some("default"), d, &W).unwrap();
+        }
+        uid
+    }
+
+    #[test]
+    fn an_orphaned_dependent_stays_without_its_owner_reference() {
+        let s = store();
+        let cms = t(&s, "", "v1", "configmaps");
+        owner_with_dependents(&s, &[("dep", true, false)]);
+        let orphan = DeleteOptions { propagation_policy: Some("Orphan".into()), ..Default::default() };
+        s.delete(&cms, Some("default"), "owner", &orphan).unwrap();
+        let dep = s.get(&cms, Some("default"), "dep").unwrap();
+        assert!(dep.pointer("/metadata/ownerReferences").is_none(), "{dep}");
+    }
+
+    #[test]
+    fn a_foreground_delete_waits_for_blocking_dependents() {
+        let s = store();
+        let cms = t(&s, "", "v1", "configmaps");
+        owner_with_dependents(&s, &[("blocking", true, true), ("loose", false, true), ("plain", true, false)]);
+        let foreground = DeleteOptions { propagation_policy: Some("Foreground".into()), ..Default::default() };
+        let marked = s.delete(&cms, Some("default"), "owner", &foreground).unwrap();
+        assert!(marked.pointer("/metadata/deletionTimestamp").is_some());
+        assert_eq!(marked["metadata"]["finalizers"], json!(["foregroundDeletion"]));
+        // Dependents without finalizers go at once; the held ones are marked.
+        assert_eq!(s.get(&cms, Some("default"), "plain").unwrap_err().code, 404);
+        for name in ["blocking", "loose"] {
+            assert!(s.get(&cms, Some("default"), name).unwrap().pointer("/metadata/deletionTimestamp").is_some());
+        }
+        let release = |name: &str| {
+            s.patch(&cms, Some("default"), name, Patch::Merge(json!({"metadata": {"finalizers": null}})), None, &W)
+                .unwrap();
+        };
+        // A dependent that does not block owner deletion does not hold the owner ...
+        release("loose");
+        assert!(s.get(&cms, Some("default"), "owner").is_ok());
+        // ... the last blocking one does.
+        release("blocking");
+        assert_eq!(s.get(&cms, Some("default"), "owner").unwrap_err().code, 404);
+    }
+
+    #[test]
+    fn a_foreground_delete_cascades_through_generations_and_keeps_other_finalizers() {
+        let s = store();
+        let cms = t(&s, "", "v1", "configmaps");
+        owner_with_dependents(&s, &[("child", true, false)]);
+        let child_uid = s.get(&cms, Some("default"), "child").unwrap()["metadata"]["uid"].clone();
+        let mut grandchild = cm("grandchild");
+        grandchild["metadata"]["ownerReferences"] = json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": "child", "uid": child_uid, "blockOwnerDeletion": true}]);
+        grandchild["metadata"]["finalizers"] = json!(["example.com/hold"]);
+        s.create(&cms, Some("default"), grandchild, &W).unwrap();
+        s.patch(
+            &cms,
+            Some("default"),
+            "owner",
+            Patch::Merge(json!({"metadata": {"finalizers": ["example.com/own"]}})),
+            None,
+            &W,
+        )
+        .unwrap();
+        let foreground = DeleteOptions { propagation_policy: Some("Foreground".into()), ..Default::default() };
+        s.delete(&cms, Some("default"), "owner", &foreground).unwrap();
+        let child = s.get(&cms, Some("default"), "child").unwrap();
+        assert_eq!(child["metadata"]["finalizers"], json!(["foregroundDeletion"]));
+        s.patch(&cms, Some("default"), "grandchild", Patch::Merge(json!({"metadata": {"finalizers": null}})), None, &W)
+            .unwrap();
+        assert_eq!(s.get(&cms, Some("default"), "child").unwrap_err().code, 404);
+        // The owner's own finalizer still holds it once the foreground wait is over.
+        let owner = s.get(&cms, Some("default"), "owner").unwrap();
+        assert_eq!(owner["metadata"]["finalizers"], json!(["example.com/own"]));
     }
 
     #[test]

@@ -92,4 +92,23 @@ async fn kubectl_describes_patches_and_deletes_with_cascade() {
     kubectl.ok(&["delete", "deployment", "kept", "--cascade=orphan"]).await;
     let left = kubectl.ok(&["get", "replicasets", "-l", "app=kept", "-o", "name"]).await;
     assert_eq!(left.lines().count(), 1, "an orphaned ReplicaSet was deleted: {left:?}");
+    let owners = kubectl
+        .ok(&["get", "replicasets", "-l", "app=kept", "-o", "jsonpath={.items[*].metadata.ownerReferences}"])
+        .await;
+    assert_eq!(owners, "", "an orphaned ReplicaSet still names its owner");
+
+    // With --cascade=foreground the Deployment waits, marked with the foregroundDeletion
+    // finalizer, until the last dependent is gone: here a pod held by a finalizer.
+    kubectl.ok(&["create", "deployment", "fg", "--image=nginx", "--replicas=1"]).await;
+    kubectl.ok(&["rollout", "status", "deployment/fg", "--timeout=60s"]).await;
+    let pod = kubectl.ok(&["get", "pods", "-l", "app=fg", "-o", "name"]).await;
+    let pod = pod.trim();
+    kubectl.ok(&["patch", pod, "--type=merge", "-p", r#"{"metadata":{"finalizers":["example.com/hold"]}}"#]).await;
+    kubectl.ok(&["delete", "deployment", "fg", "--cascade=foreground", "--wait=false"]).await;
+    let finalizers = kubectl.ok(&["get", "deployment", "fg", "-o", "jsonpath={.metadata.finalizers}"]).await;
+    assert_eq!(finalizers, r#"["foregroundDeletion"]"#);
+    kubectl.ok(&["patch", pod, "--type=json", "-p", r#"[{"op":"remove","path":"/metadata/finalizers"}]"#]).await;
+    eventually(&kubectl, &["get", "deployments,replicasets,pods", "-l", "app=fg", "-o", "name"], "").await;
+    let gone = kubectl.run(&["get", "deployment", "fg"]).await;
+    assert!(!gone.status.success(), "the Deployment outlived its dependents");
 }
