@@ -1,9 +1,10 @@
 //! The simulated cluster: nodes from node pools, and the controllers that make workloads
 //! behave as on a real cluster: Deployments roll out through ReplicaSets, ReplicaSets,
-//! StatefulSets, DaemonSets and Jobs own Pods, the scheduler places Pods on Nodes by capacity,
-//! node selectors and taints (or leaves them Pending with a `FailedScheduling` event), Pods
-//! become Running and Ready after a delay, Services get cluster IPs, load-balancer addresses and
-//! Endpoints, and claims are bound by the default StorageClass.
+//! StatefulSets, DaemonSets and Jobs own Pods, CronJobs start Jobs on their schedule, the
+//! scheduler places Pods on Nodes by capacity, node selectors and taints (or leaves them Pending
+//! with a `FailedScheduling` event), Pods become Running and Ready after a delay, Services get
+//! cluster IPs, load-balancer addresses, Endpoints and EndpointSlices, and claims are bound by
+//! the default StorageClass.
 //!
 //! Each pass of [`Controllers::reconcile`] looks at the whole store and makes only the writes
 //! that change something, so running it again when nothing changed is free of writes.
@@ -11,8 +12,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use crate::cron::Schedule;
 use crate::quantity::parse_milli;
 use crate::resource::ResourceType;
 use crate::store::{DeleteOptions, ListOptions, Store, WriteOptions};
@@ -96,6 +99,8 @@ pub struct Controllers {
     /// change with time alone, so the next pass must run even if nothing was written.
     waiting: bool,
     next_ip: u32,
+    /// When the next CronJob is due: the cluster changes with time then, too.
+    wake_at: Option<DateTime<Utc>>,
 }
 
 const W: WriteOptions = WriteOptions { dry_run: false, field_manager: None, force: false };
@@ -175,11 +180,16 @@ impl Controllers {
     /// When it would not, and neither the store nor the configuration changed since the last
     /// pass, the next pass can be skipped: that is what keeps an idle cluster free.
     pub fn waiting(&self) -> bool {
-        self.waiting
+        self.waiting || self.wake_at.is_some_and(|at| at <= Utc::now())
     }
 
     /// One pass over the whole cluster.
     pub fn reconcile(&mut self, store: &Store, config: &SimConfig) {
+        self.reconcile_at(store, config, Utc::now());
+    }
+
+    /// One pass, with `now` as the time CronJobs are scheduled against.
+    fn reconcile_at(&mut self, store: &Store, config: &SimConfig, now: DateTime<Utc>) {
         self.waiting = false;
         let reg = store.registry().clone();
         let Some(find) = (|| {
@@ -191,8 +201,10 @@ impl Controllers {
                 reg.find("apps", "v1", "statefulsets")?,
                 reg.find("apps", "v1", "daemonsets")?,
                 reg.find("batch", "v1", "jobs")?,
+                reg.find("batch", "v1", "cronjobs")?,
                 reg.find("", "v1", "services")?,
                 reg.find("", "v1", "endpoints")?,
+                reg.find("discovery.k8s.io", "v1", "endpointslices")?,
                 reg.find("", "v1", "persistentvolumeclaims")?,
                 reg.find("storage.k8s.io", "v1", "storageclasses")?,
                 reg.find("", "v1", "events")?,
@@ -200,16 +212,18 @@ impl Controllers {
         })() else {
             return;
         };
-        let (nodes_t, pods_t, deploy_t, rs_t, sts_t, ds_t, job_t, svc_t, ep_t, pvc_t, sc_t, ev_t) = find;
+        let (nodes_t, pods_t, deploy_t, rs_t, sts_t, ds_t, job_t, cj_t, svc_t, ep_t, slice_t, pvc_t, sc_t, ev_t) = find;
         self.nodes(store, &nodes_t, &pods_t, config);
         self.storage(store, &pvc_t, &sc_t);
         self.deployments(store, &deploy_t, &rs_t, &ev_t);
         self.replica_sets(store, &rs_t, &pods_t);
         self.stateful_sets(store, &sts_t, &pods_t);
         self.daemon_sets(store, &ds_t, &pods_t, &nodes_t);
+        self.cron_jobs(store, &cj_t, &job_t, &ev_t, now);
         self.jobs(store, &job_t, &pods_t);
         self.pods(store, &pods_t, &nodes_t, &ev_t, config);
-        self.services(store, &svc_t, &ep_t, &pods_t);
+        self.services(store, &svc_t);
+        self.endpoints(store, &svc_t, &ep_t, &slice_t, &pods_t);
     }
 
     /// Records an Event about `object`; `what` is the event's type and reason.
@@ -728,8 +742,8 @@ impl Controllers {
         }
     }
 
-    fn services(&mut self, store: &Store, svc_t: &ResourceType, ep_t: &ResourceType, pods_t: &ResourceType) {
-        let pods = items(store, pods_t);
+    /// Cluster IPs for every Service, and load-balancer addresses for those that ask.
+    fn services(&mut self, store: &Store, svc_t: &ResourceType) {
         for (i, svc) in items(store, svc_t).into_iter().enumerate() {
             let ns = ns_of(&svc).map(str::to_owned);
             let name = s(&svc, "/metadata/name").to_owned();
@@ -755,36 +769,315 @@ impl Controllers {
                     json!({"loadBalancer": {"ingress": [{"ip": format!("172.18.255.{}", i % 250 + 1)}]}}),
                 );
             }
-            let Some(selector) = current.pointer("/spec/selector").and_then(Value::as_object) else { continue };
-            if selector.is_empty() {
+        }
+    }
+
+    /// The endpoints and endpoint slice controllers: for each Service with a selector, an
+    /// Endpoints object of the same name (ready addresses and not-ready ones) and one
+    /// EndpointSlice owned by the Service. Endpoints of a Service that is gone are removed.
+    fn endpoints(
+        &mut self,
+        store: &Store,
+        svc_t: &ResourceType,
+        ep_t: &ResourceType,
+        slice_t: &ResourceType,
+        pods_t: &ResourceType,
+    ) {
+        let pods = items(store, pods_t);
+        let services = items(store, svc_t);
+        let slices = items(store, slice_t);
+        for svc in &services {
+            let Some(selector) = svc.pointer("/spec/selector").and_then(Value::as_object) else { continue };
+            if selector.is_empty() || is_terminating(svc) {
                 continue;
             }
+            let ns = ns_of(svc);
+            let name = s(svc, "/metadata/name");
             let selected: Vec<&Value> = pods
                 .iter()
                 .filter(|p| {
-                    ns_of(p) == ns.as_deref()
+                    ns_of(p) == ns
+                        && !s(p, "/status/podIP").is_empty()
+                        && !matches!(s(p, "/status/phase"), "Succeeded" | "Failed")
                         && selector.iter().all(|(k, v)| p.pointer("/metadata/labels").and_then(|l| l.get(k)) == Some(v))
                 })
                 .collect();
-            let addresses: Vec<Value> = selected.iter().filter(|p| is_ready(p)).map(|p| json!({"ip": p["status"]["podIP"], "nodeName": p["spec"]["nodeName"], "targetRef": {"kind": "Pod", "name": p["metadata"]["name"], "namespace": p["metadata"]["namespace"], "uid": p["metadata"]["uid"]}})).collect();
-            let ports: Vec<Value> = current.pointer("/spec/ports").and_then(Value::as_array).map(|ps| ps.iter().map(|p| json!({"name": p.get("name").cloned().unwrap_or(json!("")), "port": p.get("targetPort").filter(|t| t.is_number()).or(p.get("port")).cloned().unwrap_or(json!(80)), "protocol": p.get("protocol").cloned().unwrap_or(json!("TCP"))})).collect()).unwrap_or_default();
-            let subsets =
-                if addresses.is_empty() { json!([]) } else { json!([{"addresses": addresses, "ports": ports}]) };
-            match store.get(ep_t, ns.as_deref(), &name) {
+            let ports = endpoint_ports(svc, selected.first().copied());
+            let address = |p: &Value| json!({"ip": p["status"]["podIP"], "nodeName": p["spec"]["nodeName"], "targetRef": {"kind": "Pod", "name": p["metadata"]["name"], "namespace": p["metadata"]["namespace"], "uid": p["metadata"]["uid"]}});
+            let ready: Vec<Value> =
+                selected.iter().filter(|p| is_ready(p) && !is_terminating(p)).map(|p| address(p)).collect();
+            let not_ready: Vec<Value> =
+                selected.iter().filter(|p| !is_ready(p) || is_terminating(p)).map(|p| address(p)).collect();
+            let mut subset = json!({"ports": ports});
+            if !ready.is_empty() {
+                subset["addresses"] = json!(ready);
+            }
+            if !not_ready.is_empty() {
+                subset["notReadyAddresses"] = json!(not_ready);
+            }
+            let subsets = if selected.is_empty() { json!([]) } else { json!([subset]) };
+            match store.get(ep_t, ns, name) {
                 Ok(ep) => {
                     if ep.get("subsets") != Some(&subsets) {
                         let mut next = ep.clone();
                         next["subsets"] = subsets;
-                        let _ = store.update(ep_t, ns.as_deref(), &name, next, None, &W);
+                        next["metadata"]["annotations"][ENDPOINTS_TRIGGER] = json!(now_rfc3339());
+                        let _ = store.update(ep_t, ns, name, next, None, &W);
                     }
                 }
                 Err(_) => {
-                    let ep = json!({"metadata": {"name": name, "labels": current.pointer("/metadata/labels").cloned().unwrap_or(json!({}))}, "subsets": subsets});
-                    let _ = store.create(ep_t, ns.as_deref(), ep, &W);
+                    let ep = json!({"metadata": {"name": name, "labels": svc.pointer("/metadata/labels").cloned().unwrap_or(json!({})), "annotations": {ENDPOINTS_TRIGGER: now_rfc3339()}}, "subsets": subsets});
+                    let _ = store.create(ep_t, ns, ep, &W);
+                }
+            }
+            let endpoints: Vec<Value> = selected
+                .iter()
+                .map(|p| {
+                    let ready = is_ready(p) && !is_terminating(p);
+                    json!({"addresses": [p["status"]["podIP"]], "conditions": {"ready": ready, "serving": is_ready(p), "terminating": is_terminating(p)}, "nodeName": p["spec"]["nodeName"], "targetRef": {"kind": "Pod", "name": p["metadata"]["name"], "namespace": p["metadata"]["namespace"], "uid": p["metadata"]["uid"]}})
+                })
+                .collect();
+            let slice_ports: Vec<Value> = ports
+                .iter()
+                .map(|p| json!({"name": p["name"], "port": p["port"], "protocol": p["protocol"]}))
+                .collect();
+            let existing = slices.iter().find(|sl| {
+                ns_of(sl) == ns
+                    && sl.pointer("/metadata/labels/kubernetes.io~1service-name").and_then(Value::as_str) == Some(name)
+                    && sl.pointer("/metadata/labels/endpointslice.kubernetes.io~1managed-by").and_then(Value::as_str)
+                        == Some(SLICE_MANAGER)
+            });
+            match existing {
+                Some(slice) => {
+                    if slice.get("endpoints") != Some(&json!(endpoints))
+                        || slice.get("ports") != Some(&json!(slice_ports))
+                    {
+                        let mut next = slice.clone();
+                        next["endpoints"] = json!(endpoints);
+                        next["ports"] = json!(slice_ports);
+                        let _ = store.update(slice_t, ns, s(slice, "/metadata/name"), next, None, &W);
+                    }
+                }
+                None => {
+                    let mut labels = svc.pointer("/metadata/labels").cloned().unwrap_or(json!({}));
+                    labels["kubernetes.io/service-name"] = json!(name);
+                    labels["endpointslice.kubernetes.io/managed-by"] = json!(SLICE_MANAGER);
+                    let slice = json!({
+                        "metadata": {"generateName": format!("{name}-"), "labels": labels, "ownerReferences": [owner_ref(svc, "Service", "v1")]},
+                        "addressType": "IPv4", "endpoints": endpoints, "ports": slice_ports,
+                    });
+                    let _ = store.create(slice_t, ns, slice, &W);
                 }
             }
         }
+        // The Endpoints of a deleted Service go with it (slices go by their owner reference).
+        for ep in items(store, ep_t) {
+            let managed = ep.pointer("/metadata/annotations").and_then(|a| a.get(ENDPOINTS_TRIGGER)).is_some();
+            let name = s(&ep, "/metadata/name");
+            let has_service = services.iter().any(|svc| ns_of(svc) == ns_of(&ep) && s(svc, "/metadata/name") == name);
+            if managed && !has_service {
+                let _ = store.delete(ep_t, ns_of(&ep), name, &DeleteOptions::default());
+            }
+        }
     }
+
+    /// The CronJob controller: at each scheduled time a Job from the template (the latest
+    /// missed time, when several were missed), within the starting deadline, by the
+    /// concurrency policy; `status.active`, `lastScheduleTime` and `lastSuccessfulTime`;
+    /// finished Jobs beyond the history limits removed.
+    fn cron_jobs(
+        &mut self,
+        store: &Store,
+        cj_t: &ResourceType,
+        job_t: &ResourceType,
+        ev_t: &ResourceType,
+        now: DateTime<Utc>,
+    ) {
+        self.wake_at = None;
+        let jobs = items(store, job_t);
+        for cj in items(store, cj_t) {
+            if is_terminating(&cj) {
+                continue;
+            }
+            let Ok(schedule) = Schedule::parse(s(&cj, "/spec/schedule")) else { continue };
+            let owned: Vec<&Value> = owned_by(&jobs, &cj);
+            let finished = |j: &Value| job_finished(j).is_some();
+            let mut active: Vec<&Value> = owned.iter().copied().filter(|j| !finished(j)).collect();
+            let since = timestamp(&cj, "/status/lastScheduleTime")
+                .or_else(|| timestamp(&cj, "/metadata/creationTimestamp"))
+                .unwrap_or(now);
+            let suspended = cj.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true);
+            let mut last_schedule = timestamp(&cj, "/status/lastScheduleTime");
+            let mut created = None;
+            if !suspended {
+                let due = schedule.latest_until(now).filter(|at| *at > since);
+                let deadline = cj.pointer("/spec/startingDeadlineSeconds").and_then(Value::as_i64);
+                let too_late = |at: DateTime<Utc>| deadline.is_some_and(|d| now - at > chrono::Duration::seconds(d));
+                if let Some(at) = due.filter(|at| !too_late(*at)) {
+                    let policy = cj.pointer("/spec/concurrencyPolicy").and_then(Value::as_str).unwrap_or("Allow");
+                    if policy == "Forbid" && !active.is_empty() {
+                        // Skipped: the time stays due until the running Job finishes, as
+                        // the real controller does.
+                    } else {
+                        if policy == "Replace" {
+                            for job in active.drain(..) {
+                                let _ = store.delete(job_t, ns_of(job), s(job, "/metadata/name"), &BACKGROUND);
+                                self.event(
+                                    store,
+                                    ev_t,
+                                    &cj,
+                                    ("Normal", "SuccessfulDelete"),
+                                    &format!("Deleted job {}", s(job, "/metadata/name")),
+                                );
+                            }
+                        }
+                        match store.create(job_t, ns_of(&cj), job_for(&cj, at), &W) {
+                            Ok(job) => {
+                                self.event(
+                                    store,
+                                    ev_t,
+                                    &cj,
+                                    ("Normal", "SuccessfulCreate"),
+                                    &format!("Created job {}", s(&job, "/metadata/name")),
+                                );
+                                created = Some(job);
+                            }
+                            Err(e) if e.code == 409 => {}
+                            Err(e) => {
+                                self.event(
+                                    store,
+                                    ev_t,
+                                    &cj,
+                                    ("Warning", "FailedCreate"),
+                                    &format!("Error creating job: {}", e.message),
+                                );
+                            }
+                        }
+                        last_schedule = Some(at);
+                    }
+                }
+                let next = schedule.next_after(last_schedule.unwrap_or(since).max(now));
+                self.wake_at = match (self.wake_at, next) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            active.extend(created.iter());
+            self.trim_history(store, job_t, &cj, &owned);
+            let reference = |j: &Value| json!({"apiVersion": "batch/v1", "kind": "Job", "name": j["metadata"]["name"], "namespace": j["metadata"]["namespace"], "uid": j["metadata"]["uid"], "resourceVersion": j["metadata"]["resourceVersion"]});
+            let mut status = json!({});
+            if !active.is_empty() {
+                status["active"] = json!(active.iter().map(|j| reference(j)).collect::<Vec<_>>());
+            }
+            if let Some(at) = last_schedule {
+                status["lastScheduleTime"] = json!(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            }
+            let last_success =
+                owned.iter().filter_map(|j| job_finished(j).filter(|(ok, _)| *ok).map(|(_, at)| at)).max();
+            if let Some(at) = last_success {
+                status["lastSuccessfulTime"] = json!(at);
+            }
+            if cj.get("status") != Some(&status) {
+                let mut next = cj.clone();
+                next["status"] = status;
+                let _ = store.update(cj_t, ns_of(&cj), s(&cj, "/metadata/name"), next, Some("status"), &W);
+            }
+        }
+    }
+
+    /// Deletes the oldest finished Jobs of a CronJob beyond its history limits.
+    fn trim_history(&self, store: &Store, job_t: &ResourceType, cj: &Value, owned: &[&Value]) {
+        for (succeeded, limit_field, default_limit) in
+            [(true, "/spec/successfulJobsHistoryLimit", 3), (false, "/spec/failedJobsHistoryLimit", 1)]
+        {
+            let limit = cj.pointer(limit_field).and_then(Value::as_u64).unwrap_or(default_limit) as usize;
+            let mut done: Vec<(&Value, String)> = owned
+                .iter()
+                .filter_map(|j| job_finished(j).filter(|(ok, _)| *ok == succeeded).map(|(_, at)| (*j, at)))
+                .collect();
+            if done.len() <= limit {
+                continue;
+            }
+            done.sort_by(|a, b| a.1.cmp(&b.1));
+            for (job, _) in &done[..done.len() - limit] {
+                let _ = store.delete(job_t, ns_of(job), s(job, "/metadata/name"), &BACKGROUND);
+            }
+        }
+    }
+}
+
+const BACKGROUND: DeleteOptions = DeleteOptions { dry_run: false, propagation_policy: None };
+
+/// The annotation the endpoints controller sets on the Endpoints it manages.
+const ENDPOINTS_TRIGGER: &str = "endpoints.kubernetes.io/last-change-trigger-time";
+
+/// The `endpointslice.kubernetes.io/managed-by` value of the slices the controller manages.
+const SLICE_MANAGER: &str = "endpointslice-controller.k8s.io";
+
+/// The ports of a Service's endpoints: each port's target, a named target port resolved
+/// against the container ports of `pod` (the first selected pod).
+fn endpoint_ports(svc: &Value, pod: Option<&Value>) -> Vec<Value> {
+    let container_port = |port_name: &str| {
+        pod.and_then(|p| p.pointer("/spec/containers").and_then(Value::as_array))
+            .into_iter()
+            .flatten()
+            .flat_map(|c| c.get("ports").and_then(Value::as_array).into_iter().flatten())
+            .find(|p| p.get("name").and_then(Value::as_str) == Some(port_name))
+            .and_then(|p| p.get("containerPort").cloned())
+    };
+    svc.pointer("/spec/ports")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let port = match p.get("targetPort") {
+                Some(Value::String(name)) => container_port(name)?,
+                Some(n) if n.is_number() => n.clone(),
+                _ => p.get("port").cloned().unwrap_or(json!(80)),
+            };
+            Some(json!({"name": p.get("name").cloned().unwrap_or(json!("")), "port": port, "protocol": p.get("protocol").cloned().unwrap_or(json!("TCP"))}))
+        })
+        .collect()
+}
+
+/// Whether a Job has finished: `(succeeded, when)`.
+fn job_finished(job: &Value) -> Option<(bool, String)> {
+    let conditions = job.pointer("/status/conditions").and_then(Value::as_array)?;
+    conditions.iter().find_map(|c| {
+        let ok = match c.get("type").and_then(Value::as_str) {
+            Some("Complete") => true,
+            Some("Failed") => false,
+            _ => return None,
+        };
+        (c.get("status").and_then(Value::as_str) == Some("True")).then(|| {
+            let at = job
+                .pointer("/status/completionTime")
+                .or_else(|| c.get("lastTransitionTime"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            (ok, at)
+        })
+    })
+}
+
+fn timestamp(v: &Value, pointer: &str) -> Option<DateTime<Utc>> {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The Job a CronJob starts for the time `at`: named `<cronjob>-<minutes since the epoch>`
+/// as the real controller names it, so that one time never makes two Jobs.
+fn job_for(cj: &Value, at: DateTime<Utc>) -> Value {
+    let template = cj.pointer("/spec/jobTemplate").cloned().unwrap_or(json!({}));
+    let mut metadata = template.get("metadata").cloned().unwrap_or(json!({}));
+    metadata["name"] = json!(format!("{}-{}", s(cj, "/metadata/name"), at.timestamp() / 60));
+    metadata["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"] =
+        json!(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    metadata["ownerReferences"] = json!([owner_ref(cj, "CronJob", "batch/v1")]);
+    json!({"metadata": metadata, "spec": template.get("spec").cloned().unwrap_or(json!({}))})
 }
 
 /// The owner of pods being made.
@@ -999,6 +1292,116 @@ mod tests {
         assert!(svc.pointer("/status/loadBalancer/ingress/0/ip").is_some());
         let pvc = store.get(&t(&store, "", "persistentvolumeclaims"), Some("default"), "data").unwrap();
         assert_eq!(pvc["status"]["phase"], "Bound");
+    }
+
+    fn slices_of(store: &Store, service: &str) -> Vec<Value> {
+        let opts =
+            ListOptions { label_selector: Some(format!("kubernetes.io/service-name={service}")), ..Default::default() };
+        let list = store.list(&t(store, "discovery.k8s.io", "endpointslices"), Some("default"), &opts).unwrap();
+        list["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_service_gets_one_endpoint_slice_with_named_ports_resolved_and_it_goes_with_the_service() {
+        let (store, mut c, config) = setup(vec![NodePool::new("pool", 1)]);
+        let mut d = deployment(2, "nginx");
+        d["spec"]["template"]["spec"]["containers"][0]["ports"] = json!([{"name": "http", "containerPort": 8080}]);
+        store.create(&t(&store, "apps", "deployments"), Some("default"), d, &W).unwrap();
+        let svc = json!({"metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}, "ports": [{"name": "web", "port": 80, "targetPort": "http"}]}});
+        store.create(&t(&store, "", "services"), Some("default"), svc, &W).unwrap();
+        settle(&store, &mut c, &config, |s| {
+            slices_of(s, "web").first().is_some_and(|sl| {
+                sl["endpoints"]
+                    .as_array()
+                    .is_some_and(|e| e.len() == 2 && e.iter().all(|e| e["conditions"]["ready"] == true))
+            })
+        });
+        let slices = slices_of(&store, "web");
+        assert_eq!(slices.len(), 1, "{slices:?}");
+        let slice = &slices[0];
+        assert_eq!(slice["addressType"], "IPv4");
+        assert_eq!(slice["ports"], json!([{"name": "web", "port": 8080, "protocol": "TCP"}]));
+        assert_eq!(slice["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"], SLICE_MANAGER);
+        assert_eq!(slice["metadata"]["ownerReferences"][0]["kind"], "Service");
+        let ep = store.get(&t(&store, "", "endpoints"), Some("default"), "web").unwrap();
+        assert_eq!(ep["subsets"][0]["ports"][0]["port"], 8080);
+
+        store.delete(&t(&store, "", "services"), Some("default"), "web", &DeleteOptions::default()).unwrap();
+        assert!(slices_of(&store, "web").is_empty(), "the slice outlived its Service");
+        c.reconcile(&store, &config);
+        assert_eq!(store.get(&t(&store, "", "endpoints"), Some("default"), "web").unwrap_err().code, 404);
+    }
+
+    fn cron_job(schedule: &str, policy: &str) -> Value {
+        json!({"metadata": {"name": "tick"}, "spec": {"schedule": schedule, "concurrencyPolicy": policy, "successfulJobsHistoryLimit": 2,
+            "jobTemplate": {"metadata": {"labels": {"app": "tick"}}, "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}}}})
+    }
+
+    fn jobs_of(store: &Store) -> Vec<Value> {
+        items(store, &t(store, "batch", "jobs"))
+    }
+
+    #[test]
+    fn a_cron_job_starts_a_job_at_each_scheduled_time_and_keeps_its_history_limit() {
+        let (store, mut c, config) = setup(vec![NodePool::new("pool", 1)]);
+        let cj_t = t(&store, "batch", "cronjobs");
+        let cj = store.create(&cj_t, Some("default"), cron_job("*/5 * * * *", "Allow"), &W).unwrap();
+        let created = timestamp(&cj, "/metadata/creationTimestamp").unwrap();
+        c.reconcile_at(&store, &config, created);
+        assert!(jobs_of(&store).is_empty(), "a job started before its time");
+        let due = Schedule::parse("*/5 * * * *").unwrap().next_after(created).unwrap();
+        assert_eq!(c.wake_at, Some(due));
+        // Four scheduled times, each reached in turn: four Jobs, each run to completion.
+        for i in 0..4 {
+            let at = due + chrono::Duration::minutes(5 * i);
+            c.reconcile_at(&store, &config, at + chrono::Duration::seconds(3));
+            for _ in 0..10 {
+                c.reconcile_at(&store, &config, at + chrono::Duration::seconds(3));
+            }
+            let job_name = format!("tick-{}", at.timestamp() / 60);
+            let job = store.get(&t(&store, "batch", "jobs"), Some("default"), &job_name).unwrap();
+            assert_eq!(job["metadata"]["labels"]["app"], "tick");
+            assert_eq!(job["metadata"]["ownerReferences"][0]["kind"], "CronJob");
+        }
+        let cj = store.get(&cj_t, Some("default"), "tick").unwrap();
+        let last = due + chrono::Duration::minutes(15);
+        assert_eq!(cj["status"]["lastScheduleTime"], last.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        assert!(cj["status"]["lastSuccessfulTime"].is_string(), "{cj}");
+        assert!(cj["status"].get("active").is_none(), "{cj}");
+        // Only the two newest finished Jobs are kept.
+        c.reconcile_at(&store, &config, last + chrono::Duration::seconds(4));
+        assert_eq!(jobs_of(&store).len(), 2, "{:?}", jobs_of(&store));
+    }
+
+    #[test]
+    fn a_cron_job_runs_only_the_latest_missed_time_and_forbid_skips_while_one_runs() {
+        let (store, mut c, config) = setup(vec![NodePool::new("pool", 1)]);
+        let cj_t = t(&store, "batch", "cronjobs");
+        let mut cj = cron_job("* * * * *", "Forbid");
+        // A pod that never becomes ready keeps the first Job running.
+        cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["nodeSelector"] = json!({"missing": "label"});
+        let cj = store.create(&cj_t, Some("default"), cj, &W).unwrap();
+        let created = timestamp(&cj, "/metadata/creationTimestamp").unwrap();
+        let later = created + chrono::Duration::minutes(10);
+        c.reconcile_at(&store, &config, later);
+        let jobs = jobs_of(&store);
+        assert_eq!(jobs.len(), 1, "missed times each started a job: {jobs:?}");
+        c.reconcile_at(&store, &config, later + chrono::Duration::minutes(3));
+        assert_eq!(jobs_of(&store).len(), 1, "Forbid started a second job while one ran");
+        let cj = store.get(&cj_t, Some("default"), "tick").unwrap();
+        assert_eq!(cj["status"]["active"][0]["name"], jobs[0]["metadata"]["name"]);
+    }
+
+    #[test]
+    fn a_suspended_cron_job_starts_nothing() {
+        let (store, mut c, config) = setup(vec![NodePool::new("pool", 1)]);
+        let mut cj = cron_job("* * * * *", "Allow");
+        cj["spec"]["suspend"] = json!(true);
+        let cj = store.create(&t(&store, "batch", "cronjobs"), Some("default"), cj, &W).unwrap();
+        let created = timestamp(&cj, "/metadata/creationTimestamp").unwrap();
+        c.reconcile_at(&store, &config, created + chrono::Duration::minutes(10));
+        assert!(jobs_of(&store).is_empty());
+        assert_eq!(c.wake_at, None);
     }
 
     #[test]

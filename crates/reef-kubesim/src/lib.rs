@@ -8,6 +8,7 @@
 
 pub mod cluster;
 pub mod controllers;
+pub mod cron;
 pub mod discovery;
 pub mod kubeconfig;
 pub mod logs;

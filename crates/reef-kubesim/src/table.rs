@@ -210,6 +210,40 @@ fn selector(o: &Value) -> Value {
     none_if_empty(labels_selector(o.pointer("/spec/selector/matchLabels")))
 }
 
+/// `listWithMoreString` of the printers: the first three, then `+ N more...`; `<unset>`
+/// when there are none.
+fn first_three(list: Vec<String>) -> String {
+    match list.len() {
+        0 => "<unset>".to_owned(),
+        n if n > 3 => format!("{} + {} more...", list[..3].join(","), n - 3),
+        _ => list.join(","),
+    }
+}
+
+/// `formatEndpoints` of the printers: `ip:port` for each ready address and port, the first
+/// three, then `+ N more...`; `<none>` without subsets.
+fn endpoints_cell(o: &Value) -> String {
+    let subsets = arr(o, "/subsets");
+    if subsets.is_empty() {
+        return "<none>".to_owned();
+    }
+    let mut all = Vec::new();
+    for subset in subsets {
+        let ips: Vec<&str> = arr(subset, "/addresses").iter().map(|a| s(a, "/ip")).collect();
+        let ports = arr(subset, "/ports");
+        if ports.is_empty() {
+            all.extend(ips.iter().map(|ip| (*ip).to_owned()));
+        }
+        for port in ports {
+            all.extend(ips.iter().map(|ip| {
+                let host = if ip.contains(':') { format!("[{ip}]") } else { (*ip).to_owned() };
+                format!("{host}:{}", i(port, "/port"))
+            }));
+        }
+    }
+    if all.len() > 3 { format!("{} + {} more...", all[..3].join(","), all.len() - 3) } else { all.join(",") }
+}
+
 fn pod_status(o: &Value) -> String {
     let mut reason = s(o, "/status/reason").to_owned();
     if reason.is_empty() {
@@ -288,7 +322,12 @@ fn service_external_ip(o: &Value) -> String {
 fn columns(t: &ResourceType, crd_columns: Option<&[Value]>) -> Vec<Column> {
     let builtin = matches!(
         t.group.as_str(),
-        "" | "apps" | "batch" | "networking.k8s.io" | "rbac.authorization.k8s.io" | "storage.k8s.io"
+        "" | "apps"
+            | "batch"
+            | "discovery.k8s.io"
+            | "networking.k8s.io"
+            | "rbac.authorization.k8s.io"
+            | "storage.k8s.io"
     );
     let key = if builtin { t.kind.as_str() } else { "" };
     match key {
@@ -637,6 +676,105 @@ fn columns(t: &ResourceType, crd_columns: Option<&[Value]>) -> Vec<Column> {
                 selector(o)
             }),
         ],
+        "CronJob" => vec![
+            name_col(),
+            col(
+                "Schedule",
+                "string",
+                "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron.",
+                0,
+                |o, _| json!(s(o, "/spec/schedule")),
+            ),
+            col(
+                "Timezone",
+                "string",
+                "The time zone name for the given schedule, see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones.",
+                0,
+                |o, _| none_if_empty(s(o, "/spec/timeZone").to_owned()),
+            ),
+            col(
+                "Suspend",
+                "boolean",
+                "This flag tells the controller to suspend subsequent executions, it does not apply to already started executions.  Defaults to false.",
+                0,
+                |o, _| json!(o.pointer("/spec/suspend").and_then(Value::as_bool).unwrap_or(false).to_string()),
+            ),
+            col("Active", "integer", "A list of pointers to currently running jobs.", 0, |o, _| {
+                json!(arr(o, "/status/active").len())
+            }),
+            col(
+                "Last Schedule",
+                "string",
+                "Information when was the last time the job was successfully scheduled.",
+                0,
+                |o, now| match o.pointer("/status/lastScheduleTime") {
+                    Some(t) => json!(age(Some(t), now)),
+                    None => json!("<none>"),
+                },
+            ),
+            age_col(),
+            col("Containers", "string", "Names of each container in the template.", 1, |o, _| {
+                containers(o.pointer("/spec/jobTemplate").unwrap_or(&Value::Null))
+            }),
+            col("Images", "string", "Images referenced by each container in the template.", 1, |o, _| {
+                images(o.pointer("/spec/jobTemplate").unwrap_or(&Value::Null))
+            }),
+            col("Selector", "string", "A label query over pods that should match the pod count.", 1, |o, _| {
+                selector(o.pointer("/spec/jobTemplate").unwrap_or(&Value::Null))
+            }),
+        ],
+        "Endpoints" => vec![
+            name_col(),
+            col(
+                "Endpoints",
+                "string",
+                "The set of all endpoints is the union of all subsets. Addresses are placed into subsets according to the IPs they share. A single address with multiple ports, some of which are ready and some of which are not (because they come from different containers) will result in the address being displayed in different subsets for the different ports. No address will appear in both Addresses and NotReadyAddresses in the same subset. Sets of addresses and ports that comprise a service.",
+                0,
+                |o, _| json!(endpoints_cell(o)),
+            ),
+            age_col(),
+        ],
+        "EndpointSlice" => vec![
+            name_col(),
+            col(
+                "AddressType",
+                "string",
+                "addressType specifies the type of address carried by this EndpointSlice. All addresses in this slice must be the same type. This field is immutable after creation.",
+                0,
+                |o, _| json!(s(o, "/addressType")),
+            ),
+            col(
+                "Ports",
+                "string",
+                "ports specifies the list of network ports exposed by each endpoint in this slice.",
+                0,
+                |o, _| {
+                    let ports: Vec<String> = arr(o, "/ports")
+                        .iter()
+                        .map(|p| match (p.get("port").and_then(Value::as_i64), p.get("name").and_then(Value::as_str)) {
+                            (Some(port), _) => port.to_string(),
+                            (None, Some(name)) => name.to_owned(),
+                            (None, None) => "*".to_owned(),
+                        })
+                        .collect();
+                    json!(first_three(ports))
+                },
+            ),
+            col(
+                "Endpoints",
+                "string",
+                "endpoints is a list of unique endpoints in this slice. Each slice may include a maximum of 1000 endpoints.",
+                0,
+                |o, _| {
+                    let addresses: Vec<String> = arr(o, "/endpoints")
+                        .iter()
+                        .flat_map(|e| arr(e, "/addresses").iter().map(|a| a.as_str().unwrap_or("").to_owned()))
+                        .collect();
+                    json!(first_three(addresses))
+                },
+            ),
+            age_col(),
+        ],
         "ConfigMap" => vec![
             name_col(),
             col("Data", "string", "Data contains the configuration data.", 0, |o, _| {
@@ -939,6 +1077,16 @@ mod tests {
         assert_eq!(negotiate("application/json"), None);
         assert_eq!(negotiate("application/json, application/json;as=Table;v=v1;g=meta.k8s.io"), None);
         assert_eq!(negotiate(""), None);
+    }
+
+    #[test]
+    fn endpoint_cells_list_three_and_count_the_rest() {
+        let ep = json!({"subsets": [{"addresses": [{"ip": "10.0.0.1"}, {"ip": "10.0.0.2"}], "ports": [{"port": 80}, {"port": 443}]}]});
+        assert_eq!(endpoints_cell(&ep), "10.0.0.1:80,10.0.0.2:80,10.0.0.1:443 + 1 more...");
+        assert_eq!(endpoints_cell(&json!({"subsets": [{"addresses": [{"ip": "fd00::1"}], "ports": [{"port": 80}]}]})), "[fd00::1]:80");
+        assert_eq!(endpoints_cell(&json!({})), "<none>");
+        assert_eq!(first_three(vec![]), "<unset>");
+        assert_eq!(first_three(vec!["a".into(), "b".into()]), "a,b");
     }
 
     #[test]

@@ -112,3 +112,35 @@ async fn kubectl_describes_patches_and_deletes_with_cascade() {
     let gone = kubectl.run(&["get", "deployment", "fg"]).await;
     assert!(!gone.status.success(), "the Deployment outlived its dependents");
 }
+
+#[tokio::test]
+async fn kubectl_sees_endpoint_slices_and_runs_a_job_from_a_cron_job() {
+    let Some((_cluster, _dir, kubectl)) = start().await else { return };
+    kubectl.ok(&["create", "deployment", "api", "--image=nginx", "--replicas=2", "--port=8080"]).await;
+    kubectl.ok(&["expose", "deployment", "api", "--port=80", "--target-port=8080"]).await;
+    kubectl.ok(&["rollout", "status", "deployment/api", "--timeout=60s"]).await;
+    let slice = ["get", "endpointslices", "-l", "kubernetes.io/service-name=api"];
+    eventually(
+        &kubectl,
+        &[&slice[..], &["-o", "jsonpath={.items[0].endpoints[*].conditions.ready}"]].concat(),
+        "true true",
+    )
+    .await;
+    let ports = kubectl.ok(&[&slice[..], &["-o", "jsonpath={.items[0].ports[0].port}"]].concat()).await;
+    assert_eq!(ports, "8080");
+    let table = kubectl.ok(&slice).await;
+    assert!(table.starts_with("NAME") && table.contains("IPv4") && table.contains("8080"), "{table}");
+    kubectl.ok(&["delete", "service", "api"]).await;
+    eventually(&kubectl, &[&slice[..], &["-o", "name"]].concat(), "").await;
+
+    kubectl.ok(&["create", "cronjob", "tick", "--image=busybox", "--schedule=*/5 * * * *"]).await;
+    let schedule = kubectl.ok(&["get", "cronjob", "tick", "-o", "jsonpath={.spec.schedule}"]).await;
+    assert_eq!(schedule, "*/5 * * * *");
+    kubectl.ok(&["create", "job", "tick-now", "--from=cronjob/tick"]).await;
+    kubectl.ok(&["wait", "--for=condition=complete", "job/tick-now", "--timeout=60s"]).await;
+    let owner = kubectl.ok(&["get", "job", "tick-now", "-o", "jsonpath={.metadata.ownerReferences[0].name}"]).await;
+    assert_eq!(owner, "tick");
+    // Deleting the CronJob takes its Jobs along.
+    kubectl.ok(&["delete", "cronjob", "tick"]).await;
+    eventually(&kubectl, &["get", "jobs", "-o", "name"], "").await;
+}
