@@ -1,0 +1,186 @@
+//! Template functions: how Go's `text/template` sees a function (its declared parameter
+//! types, which decide how arguments are checked and converted) and how reef implements one.
+//!
+//! Go checks each argument against the function's declared parameter type before the call:
+//! `{{ upper 3 }}` fails with `wrong type for value; expected string; got int`, while
+//! `{{ quote 3 }}` works because `quote` takes `...interface{}`. Matching helm byte for byte
+//! (errors included) means declaring each function with the Go signature it has in Sprig or
+//! Helm, and letting the executor do the checking and conversion Go does
+//! (`text/template`'s `evalArg` and `validateType`).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::rc::Rc;
+
+use crate::value::Value;
+
+/// A declared parameter type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Param {
+    /// `interface{}`: anything, nil included.
+    Any,
+    /// `string`.
+    String,
+    /// `int`.
+    Int,
+    /// `int64`.
+    Int64,
+    /// `float64`.
+    Float64,
+    /// `bool`.
+    Bool,
+    /// `[]byte`.
+    Bytes,
+    /// `[]interface{}`.
+    List,
+    /// `[]string`.
+    StringList,
+    /// `map[string]interface{}`.
+    Map,
+}
+
+impl Param {
+    /// The Go spelling, for error messages (`expected string`).
+    pub fn go_name(self) -> &'static str {
+        match self {
+            Param::Any => "interface {}",
+            Param::String => "string",
+            Param::Int => "int",
+            Param::Int64 => "int64",
+            Param::Float64 => "float64",
+            Param::Bool => "bool",
+            Param::Bytes => "[]uint8",
+            Param::List => "[]interface {}",
+            Param::StringList => "[]string",
+            Param::Map => "map[string]interface {}",
+        }
+    }
+}
+
+/// A function's Go signature: fixed parameters, then optionally a variadic one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signature {
+    /// The fixed parameters.
+    pub params: &'static [Param],
+    /// The type of `...T`, if the function is variadic.
+    pub variadic: Option<Param>,
+}
+
+impl Signature {
+    /// `func(a, b, ...)`.
+    pub const fn fixed(params: &'static [Param]) -> Signature {
+        Signature { params, variadic: None }
+    }
+
+    /// `func(a, b, rest ...T)`.
+    pub const fn variadic(params: &'static [Param], rest: Param) -> Signature {
+        Signature { params, variadic: Some(rest) }
+    }
+}
+
+/// An error a function returns (Go's `error` result, or a recovered panic). The executor
+/// reports it as `error calling NAME: MESSAGE` at the call's position, as Go does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FuncError(pub String);
+
+impl FuncError {
+    /// An error with Go's message.
+    pub fn new(message: impl Into<String>) -> FuncError {
+        FuncError(message.into())
+    }
+}
+
+impl fmt::Display for FuncError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FuncError {}
+
+/// What a running template offers the functions it calls: rendering another template of the
+/// set (`include`), rendering a string as a template (`tpl`), and the limits that keep a
+/// hostile chart from exhausting the machine.
+pub trait Host {
+    /// Renders the template `name` of the current set with `data` as dot.
+    fn execute_template(&mut self, name: &str, data: Value) -> Result<String, FuncError>;
+    /// Parses `text` as a template named `name`, which may use every template defined in
+    /// the current set, and renders it with `data` as dot.
+    fn execute_text(&mut self, name: &str, text: &str, data: Value) -> Result<String, FuncError>;
+    /// The name of the template being executed (for `tpl`'s and `include`'s error messages).
+    fn current_template(&self) -> &str;
+}
+
+/// The body of a function: checked and converted arguments in, a value or an error out.
+pub type FuncBody = dyn Fn(&mut dyn Host, &[Value]) -> Result<Value, FuncError>;
+
+/// A template function.
+#[derive(Clone)]
+pub struct Func {
+    /// Its Go signature.
+    pub signature: Signature,
+    /// What it does.
+    pub body: Rc<FuncBody>,
+}
+
+impl fmt::Debug for Func {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Func").field("signature", &self.signature).finish_non_exhaustive()
+    }
+}
+
+/// The functions a template can call, by name.
+#[derive(Debug, Clone, Default)]
+pub struct FuncMap {
+    funcs: HashMap<String, Func>,
+}
+
+impl FuncMap {
+    /// An empty map (Go's builtins are always there; they are not in this map).
+    pub fn new() -> FuncMap {
+        FuncMap::default()
+    }
+
+    /// Adds (or replaces) a function that needs the [`Host`].
+    pub fn add_with_host(
+        &mut self,
+        name: &str,
+        signature: Signature,
+        body: impl Fn(&mut dyn Host, &[Value]) -> Result<Value, FuncError> + 'static,
+    ) {
+        self.funcs.insert(name.to_owned(), Func { signature, body: Rc::new(body) });
+    }
+
+    /// Adds (or replaces) a function of its arguments alone.
+    pub fn add(
+        &mut self,
+        name: &str,
+        signature: Signature,
+        body: impl Fn(&[Value]) -> Result<Value, FuncError> + 'static,
+    ) {
+        self.add_with_host(name, signature, move |_, args| body(args));
+    }
+
+    /// Adds every function of `other`, replacing those with the same name.
+    pub fn extend(&mut self, other: FuncMap) {
+        self.funcs.extend(other.funcs);
+    }
+
+    /// The function called `name`.
+    pub fn get(&self, name: &str) -> Option<&Func> {
+        self.funcs.get(name)
+    }
+
+    /// Whether `name` is defined (the parser rejects calls of undefined functions, as Go's does:
+    /// `function "x" not defined`).
+    pub fn contains(&self, name: &str) -> bool {
+        self.funcs.contains_key(name)
+    }
+
+    /// The names, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.funcs.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+}

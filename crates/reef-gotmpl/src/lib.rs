@@ -1,0 +1,13 @@
+//! reef-gotmpl: Go's `text/template` with Sprig's and Helm's functions, rendering what
+//! `helm template` renders, byte for byte. A pure library: no IO, no clock or randomness
+//! except through the functions that Helm defines that way (`now`, `randAlphaNum`, ...).
+//!
+//! The parts:
+//! - [`value`]: values with the Go types Helm gives them, and Go's truthiness;
+//! - [`func`]: how functions are declared (Go signatures) and called;
+
+pub mod func;
+pub mod value;
+
+pub use func::{Func, FuncError, FuncMap, Host, Param, Signature};
+pub use value::{ListType, MapRef, MapType, Object, Value};
