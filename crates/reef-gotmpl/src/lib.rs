@@ -5,7 +5,9 @@
 //! The parts:
 //! - [`value`]: values with the Go types Helm gives them, and Go's truthiness;
 //! - [`func`]: how functions are declared (Go signatures) and called;
+//! - [`format`]: Go's `fmt` formatting of values (`%v`, and `printf`'s verbs).
 
+pub mod format;
 pub mod func;
 pub mod value;
 
