@@ -9,6 +9,7 @@
 
 pub mod format;
 pub mod func;
+pub mod sprig;
 pub mod value;
 
 pub use func::{Func, FuncError, FuncMap, Host, Param, Signature};

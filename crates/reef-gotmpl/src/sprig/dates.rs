@@ -1,0 +1,5 @@
+//! Date functions.
+
+use crate::func::FuncMap;
+
+pub(super) fn register(_map: &mut FuncMap) {}
