@@ -1083,7 +1083,10 @@ mod tests {
     fn endpoint_cells_list_three_and_count_the_rest() {
         let ep = json!({"subsets": [{"addresses": [{"ip": "10.0.0.1"}, {"ip": "10.0.0.2"}], "ports": [{"port": 80}, {"port": 443}]}]});
         assert_eq!(endpoints_cell(&ep), "10.0.0.1:80,10.0.0.2:80,10.0.0.1:443 + 1 more...");
-        assert_eq!(endpoints_cell(&json!({"subsets": [{"addresses": [{"ip": "fd00::1"}], "ports": [{"port": 80}]}]})), "[fd00::1]:80");
+        assert_eq!(
+            endpoints_cell(&json!({"subsets": [{"addresses": [{"ip": "fd00::1"}], "ports": [{"port": 80}]}]})),
+            "[fd00::1]:80"
+        );
         assert_eq!(endpoints_cell(&json!({})), "<none>");
         assert_eq!(first_three(vec![]), "<unset>");
         assert_eq!(first_three(vec!["a".into(), "b".into()]), "a,b");
