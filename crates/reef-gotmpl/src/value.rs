@@ -86,6 +86,12 @@ pub trait Object {
         let _ = (name, args);
         None
     }
+    /// For a Go map type with methods (Helm's `engine.files`, what `.Files` and
+    /// `.Files.Glob` return): its entries, sorted by key, which `range`, `len`, `index` and
+    /// `keys` see as they see a map's. `None` (the default) for structs.
+    fn entries(&self) -> Option<Vec<(String, Value)>> {
+        None
+    }
     /// What `{{ . }}` and `%v` print: the `String()` method when the Go type has one,
     /// otherwise Go's struct formatting (`{a b}`).
     fn display(&self) -> String;
