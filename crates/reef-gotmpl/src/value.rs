@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::rc::Rc;
 
-/// The map behind a Go `map[string]interface{}` (or `map[string]string`, `chartutil.Values`):
+/// The map behind a Go `map[string]interface{}` (or `map[string]string`, Helm's `common.Values`):
 /// keys sorted, as Go prints and ranges over them.
 pub type MapRef = Rc<RefCell<BTreeMap<String, Value>>>;
 
@@ -66,7 +66,7 @@ pub enum MapType {
     Interface,
     /// `map[string]string`: `split`, `splitn`, `.Capabilities`-like string maps.
     String,
-    /// Helm's values type (`.Values`), which prints as `chartutil.Values` in `%T`.
+    /// Helm's values type (`.Values`, `.Template`), which Helm 4 prints as `common.Values` in `%T`.
     Values,
 }
 
@@ -154,7 +154,7 @@ impl Value {
             Value::List(_, ListType::Int) => "[]int".to_owned(),
             Value::Map(_, MapType::Interface) => "map[string]interface {}".to_owned(),
             Value::Map(_, MapType::String) => "map[string]string".to_owned(),
-            Value::Map(_, MapType::Values) => "chartutil.Values".to_owned(),
+            Value::Map(_, MapType::Values) => "common.Values".to_owned(),
             Value::Object(o) => o.type_name().to_owned(),
         }
     }
