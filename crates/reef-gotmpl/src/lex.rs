@@ -1,0 +1,633 @@
+//! The lexer of Go's `text/template` (`text/template/parse/lex.go`), producing the same items,
+//! positions and error messages. The whole input is lexed up front into a vector; an error
+//! item ends it, as Go's lexer stops at its first error.
+
+/// The kind of a lexed item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemType {
+    /// A lexing error; `val` is the message.
+    Error,
+    /// `true` or `false`.
+    Bool,
+    /// A printable ASCII character not otherwise meaningful (`,`).
+    Char,
+    /// A character constant `'a'`.
+    CharConstant,
+    /// A complex constant `1+2i`.
+    Complex,
+    /// `=`.
+    Assign,
+    /// `:=`.
+    Declare,
+    /// End of input.
+    Eof,
+    /// `.name`.
+    Field,
+    /// A function name.
+    Identifier,
+    /// `{{`.
+    LeftDelim,
+    /// `(`.
+    LeftParen,
+    /// A number.
+    Number,
+    /// `|`.
+    Pipe,
+    /// A raw string.
+    RawString,
+    /// `}}`.
+    RightDelim,
+    /// `)`.
+    RightParen,
+    /// Spaces inside an action.
+    Space,
+    /// A quoted string (with quotes).
+    String,
+    /// Plain text.
+    Text,
+    /// `$name`.
+    Variable,
+    /// `{{/* */}}`.
+    Comment,
+    /// Keywords, from here on.
+    Block,
+    /// `break`.
+    Break,
+    /// `continue`.
+    Continue,
+    /// `.` alone.
+    Dot,
+    /// `define`.
+    Define,
+    /// `else`.
+    Else,
+    /// `end`.
+    End,
+    /// `if`.
+    If,
+    /// `nil`.
+    Nil,
+    /// `range`.
+    Range,
+    /// `template`.
+    Template,
+    /// `with`.
+    With,
+}
+
+impl ItemType {
+    fn is_keyword(self) -> bool {
+        matches!(
+            self,
+            ItemType::Block
+                | ItemType::Break
+                | ItemType::Continue
+                | ItemType::Dot
+                | ItemType::Define
+                | ItemType::Else
+                | ItemType::End
+                | ItemType::If
+                | ItemType::Nil
+                | ItemType::Range
+                | ItemType::Template
+                | ItemType::With
+        )
+    }
+}
+
+/// A lexed item: its kind, byte offset, text (or error message) and line.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// The kind.
+    pub typ: ItemType,
+    /// Byte offset in the input.
+    pub pos: usize,
+    /// The text, or the error message.
+    pub val: String,
+    /// The 1-based line where the item starts.
+    pub line: usize,
+}
+
+impl std::fmt::Display for Item {
+    /// Go's `item.String()`, used in parse errors (`unexpected "}" in operand`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.typ {
+            ItemType::Eof => f.write_str("EOF"),
+            ItemType::Error => f.write_str(&self.val),
+            t if t.is_keyword() => write!(f, "<{}>", self.val),
+            _ => {
+                if self.val.chars().count() > 10 {
+                    let head: String = self.val.chars().take(10).collect();
+                    let q = crate::format::go_quote(&head);
+                    write!(f, "{q}...")
+                } else {
+                    f.write_str(&crate::format::go_quote(&self.val))
+                }
+            }
+        }
+    }
+}
+
+const LEFT: &str = "{{";
+const RIGHT: &str = "}}";
+const TRIM_LEN: usize = 2;
+
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+fn is_alnum(c: char) -> bool {
+    c == '_' || c.is_alphabetic() || c.is_numeric()
+}
+
+fn keyword(word: &str) -> Option<ItemType> {
+    Some(match word {
+        "." => ItemType::Dot,
+        "block" => ItemType::Block,
+        "break" => ItemType::Break,
+        "continue" => ItemType::Continue,
+        "define" => ItemType::Define,
+        "else" => ItemType::Else,
+        "end" => ItemType::End,
+        "if" => ItemType::If,
+        "range" => ItemType::Range,
+        "nil" => ItemType::Nil,
+        "template" => ItemType::Template,
+        "with" => ItemType::With,
+        _ => return None,
+    })
+}
+
+fn has_left_trim(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 2 && b[0] == b'-' && is_space(b[1] as char)
+}
+
+fn has_right_trim(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 2 && is_space(b[0] as char) && b[1] == b'-'
+}
+
+struct Lexer<'a> {
+    input: &'a str,
+    pos: usize,
+    start: usize,
+    items: Vec<Item>,
+    paren_depth: i32,
+    /// Line at `line_pos`, for counting lines incrementally.
+    line_pos: usize,
+    line: usize,
+    failed: bool,
+}
+
+/// Lexes `input` into items, ending with `Eof` or an `Error` item.
+pub fn lex(input: &str) -> Vec<Item> {
+    let mut l =
+        Lexer { input, pos: 0, start: 0, items: Vec::new(), paren_depth: 0, line_pos: 0, line: 1, failed: false };
+    l.run();
+    l.items
+}
+
+impl<'a> Lexer<'a> {
+    fn line_at(&mut self, pos: usize) -> usize {
+        if pos >= self.line_pos {
+            self.line += self.input[self.line_pos..pos].bytes().filter(|&b| b == b'\n').count();
+        } else {
+            self.line -= self.input[pos..self.line_pos].bytes().filter(|&b| b == b'\n').count();
+        }
+        self.line_pos = pos;
+        self.line
+    }
+
+    fn emit_val(&mut self, typ: ItemType, pos: usize, val: &str) {
+        let line = self.line_at(pos);
+        self.items.push(Item { typ, pos, val: val.to_owned(), line });
+    }
+
+    fn emit(&mut self, typ: ItemType) {
+        let (s, e) = (self.start, self.pos);
+        let val = &self.input[s..e];
+        self.emit_val(typ, s, val);
+        self.start = self.pos;
+    }
+
+    fn error(&mut self, msg: String) {
+        let line = self.line_at(self.start);
+        self.items.push(Item { typ: ItemType::Error, pos: self.start, val: msg, line });
+        self.failed = true;
+    }
+
+    fn rest(&self) -> &'a str {
+        &self.input[self.pos..]
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.rest().chars().next()
+    }
+
+    fn next(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.pos += c.len_utf8();
+        Some(c)
+    }
+
+    fn accept(&mut self, valid: &str) -> bool {
+        match self.peek() {
+            Some(c) if valid.contains(c) => {
+                self.pos += c.len_utf8();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn accept_run(&mut self, valid: &str) {
+        while self.accept(valid) {}
+    }
+
+    fn at_right_delim(&self) -> (bool, bool) {
+        let rest = self.rest();
+        if has_right_trim(rest) && rest[TRIM_LEN..].starts_with(RIGHT) {
+            return (true, true);
+        }
+        (rest.starts_with(RIGHT), false)
+    }
+
+    fn at_terminator(&self) -> bool {
+        match self.peek() {
+            None => true,
+            Some(c) if is_space(c) => true,
+            Some('.' | ',' | '|' | ':' | ')' | '(') => true,
+            _ => self.rest().starts_with(RIGHT),
+        }
+    }
+
+    fn run(&mut self) {
+        while !self.failed {
+            // Text.
+            match self.rest().find(LEFT) {
+                Some(x) => {
+                    let delim = self.pos + x;
+                    let trim = has_left_trim(&self.input[delim + LEFT.len()..]);
+                    let text_end =
+                        if trim { self.input[..delim].trim_end_matches(is_space).len().max(self.start) } else { delim };
+                    if text_end > self.start {
+                        let val = &self.input[self.start..text_end];
+                        self.emit_val(ItemType::Text, self.start, val);
+                    }
+                    self.pos = delim;
+                    self.start = delim;
+                    self.lex_left_delim(trim);
+                }
+                None => {
+                    self.pos = self.input.len();
+                    if self.pos > self.start {
+                        self.emit(ItemType::Text);
+                    }
+                    self.emit_val(ItemType::Eof, self.pos, "");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn lex_left_delim(&mut self, trim: bool) {
+        self.pos += LEFT.len();
+        let after_marker = if trim { TRIM_LEN } else { 0 };
+        if self.input[self.pos + after_marker..].starts_with("/*") {
+            self.pos += after_marker;
+            self.start = self.pos;
+            self.lex_comment();
+            return;
+        }
+        self.emit(ItemType::LeftDelim);
+        self.pos += after_marker;
+        self.start = self.pos;
+        self.paren_depth = 0;
+        self.lex_inside_action();
+    }
+
+    fn lex_comment(&mut self) {
+        self.pos += 2;
+        let Some(x) = self.rest().find("*/") else {
+            self.error("unclosed comment".to_owned());
+            return;
+        };
+        self.pos += x + 2;
+        let (delim, trim) = self.at_right_delim();
+        if !delim {
+            self.error("comment ends before closing delimiter".to_owned());
+            return;
+        }
+        self.emit(ItemType::Comment);
+        if trim {
+            self.pos += TRIM_LEN;
+        }
+        self.pos += RIGHT.len();
+        if trim {
+            self.pos += self.rest().len() - self.rest().trim_start_matches(is_space).len();
+        }
+        self.start = self.pos;
+    }
+
+    fn lex_right_delim(&mut self) {
+        let (_, trim) = self.at_right_delim();
+        if trim {
+            self.pos += TRIM_LEN;
+            self.start = self.pos;
+        }
+        self.pos += RIGHT.len();
+        self.emit(ItemType::RightDelim);
+        if trim {
+            self.pos += self.rest().len() - self.rest().trim_start_matches(is_space).len();
+            self.start = self.pos;
+        }
+    }
+
+    fn lex_inside_action(&mut self) {
+        loop {
+            if self.failed {
+                return;
+            }
+            let (delim, _) = self.at_right_delim();
+            if delim {
+                if self.paren_depth == 0 {
+                    self.lex_right_delim();
+                    return;
+                }
+                self.error("unclosed left paren".to_owned());
+                return;
+            }
+            let Some(r) = self.next() else {
+                self.error("unclosed action".to_owned());
+                return;
+            };
+            match r {
+                c if is_space(c) => {
+                    self.pos -= 1;
+                    if self.lex_space() {
+                        self.lex_right_delim();
+                        return;
+                    }
+                }
+                '=' => self.emit(ItemType::Assign),
+                ':' => {
+                    if self.next() != Some('=') {
+                        self.error("expected :=".to_owned());
+                        return;
+                    }
+                    self.emit(ItemType::Declare);
+                }
+                '|' => self.emit(ItemType::Pipe),
+                '"' => self.lex_quote(),
+                '`' => self.lex_raw_quote(),
+                '$' => self.lex_variable(),
+                '\'' => self.lex_char(),
+                '.' if !matches!(self.peek(), Some('0'..='9')) => self.lex_field_or_variable(ItemType::Field),
+                '.' | '+' | '-' | '0'..='9' => {
+                    self.pos -= 1;
+                    self.lex_number();
+                }
+                c if is_alnum(c) => {
+                    self.pos -= c.len_utf8();
+                    self.lex_identifier();
+                }
+                '(' => {
+                    self.emit(ItemType::LeftParen);
+                    self.paren_depth += 1;
+                }
+                ')' => {
+                    self.emit(ItemType::RightParen);
+                    self.paren_depth -= 1;
+                    if self.paren_depth < 0 {
+                        self.error("unexpected right paren".to_owned());
+                        return;
+                    }
+                }
+                c if c.is_ascii() && !c.is_ascii_control() => self.emit(ItemType::Char),
+                c => {
+                    self.error(format!("unrecognized character in action: {}", go_unicode(c)));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Lexes spaces; returns true when they were the one space of a ` -}}`.
+    fn lex_space(&mut self) -> bool {
+        let mut n = 0;
+        while let Some(c) = self.peek() {
+            if !is_space(c) {
+                break;
+            }
+            self.pos += 1;
+            n += 1;
+        }
+        let back = &self.input[self.pos - 1..];
+        if has_right_trim(back) && back[TRIM_LEN..].starts_with(RIGHT) {
+            self.pos -= 1;
+            if n == 1 {
+                return true;
+            }
+        }
+        self.emit(ItemType::Space);
+        false
+    }
+
+    fn lex_identifier(&mut self) {
+        while let Some(c) = self.peek() {
+            if !is_alnum(c) {
+                break;
+            }
+            self.pos += c.len_utf8();
+        }
+        if !self.at_terminator() {
+            let c = self.peek().unwrap_or('\u{FFFD}');
+            self.error(format!("bad character {}", go_unicode(c)));
+            return;
+        }
+        let word = &self.input[self.start..self.pos];
+        let typ = match keyword(word) {
+            Some(k) => k,
+            None if word == "true" || word == "false" => ItemType::Bool,
+            None => ItemType::Identifier,
+        };
+        self.emit(typ);
+    }
+
+    fn lex_variable(&mut self) {
+        if self.at_terminator() {
+            self.emit(ItemType::Variable);
+            return;
+        }
+        self.lex_field_or_variable(ItemType::Variable);
+    }
+
+    fn lex_field_or_variable(&mut self, typ: ItemType) {
+        if self.at_terminator() {
+            self.emit(if typ == ItemType::Variable { ItemType::Variable } else { ItemType::Dot });
+            return;
+        }
+        while let Some(c) = self.peek() {
+            if !is_alnum(c) {
+                break;
+            }
+            self.pos += c.len_utf8();
+        }
+        if !self.at_terminator() {
+            let c = self.peek().unwrap_or('\u{FFFD}');
+            self.error(format!("bad character {}", go_unicode(c)));
+            return;
+        }
+        self.emit(typ);
+    }
+
+    fn lex_char(&mut self) {
+        loop {
+            match self.next() {
+                Some('\\') => {
+                    if !matches!(self.next(), None | Some('\n')) {
+                        continue;
+                    }
+                    self.error("unterminated character constant".to_owned());
+                    return;
+                }
+                None | Some('\n') => {
+                    self.error("unterminated character constant".to_owned());
+                    return;
+                }
+                Some('\'') => break,
+                _ => {}
+            }
+        }
+        self.emit(ItemType::CharConstant);
+    }
+
+    fn lex_quote(&mut self) {
+        loop {
+            match self.next() {
+                Some('\\') => {
+                    if !matches!(self.next(), None | Some('\n')) {
+                        continue;
+                    }
+                    self.error("unterminated quoted string".to_owned());
+                    return;
+                }
+                None | Some('\n') => {
+                    self.error("unterminated quoted string".to_owned());
+                    return;
+                }
+                Some('"') => break,
+                _ => {}
+            }
+        }
+        self.emit(ItemType::String);
+    }
+
+    fn lex_raw_quote(&mut self) {
+        match self.rest().find('`') {
+            Some(x) => {
+                self.pos += x + 1;
+                self.emit(ItemType::RawString);
+            }
+            None => {
+                self.pos = self.input.len();
+                self.error("unterminated raw quoted string".to_owned());
+            }
+        }
+    }
+
+    fn lex_number(&mut self) {
+        if !self.scan_number() {
+            let text = self.input[self.start..self.pos].to_owned();
+            self.error(format!("bad number syntax: {}", crate::format::go_quote(&text)));
+            return;
+        }
+        if matches!(self.peek(), Some('+' | '-')) {
+            if !self.scan_number() || !self.input[..self.pos].ends_with('i') {
+                let text = self.input[self.start..self.pos].to_owned();
+                self.error(format!("bad number syntax: {}", crate::format::go_quote(&text)));
+                return;
+            }
+            self.emit(ItemType::Complex);
+        } else {
+            self.emit(ItemType::Number);
+        }
+    }
+
+    fn scan_number(&mut self) -> bool {
+        self.accept("+-");
+        let mut digits = "0123456789_";
+        if self.accept("0") {
+            if self.accept("xX") {
+                digits = "0123456789abcdefABCDEF_";
+            } else if self.accept("oO") {
+                digits = "01234567_";
+            } else if self.accept("bB") {
+                digits = "01_";
+            }
+        }
+        self.accept_run(digits);
+        if self.accept(".") {
+            self.accept_run(digits);
+        }
+        if digits.len() == 11 && self.accept("eE") {
+            self.accept("+-");
+            self.accept_run("0123456789_");
+        }
+        if digits.len() == 23 && self.accept("pP") {
+            self.accept("+-");
+            self.accept_run("0123456789_");
+        }
+        self.accept("i");
+        if self.peek().is_some_and(is_alnum) {
+            self.next();
+            return false;
+        }
+        true
+    }
+}
+
+/// Go's `%#U`: `U+007D '}'`.
+pub(crate) fn go_unicode(c: char) -> String {
+    if c.is_control() { format!("U+{:04X}", c as u32) } else { format!("U+{:04X} '{c}'", c as u32) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn types(s: &str) -> Vec<ItemType> {
+        lex(s).into_iter().map(|i| i.typ).collect()
+    }
+
+    #[test]
+    fn trim_markers_remove_surrounding_space() {
+        let items = lex("a  {{- 3 -}}  b");
+        assert_eq!(items[0].val, "a");
+        assert_eq!(items.last().map(|i| i.typ), Some(ItemType::Eof));
+        assert_eq!(items[items.len() - 2].val, "b");
+    }
+
+    #[test]
+    fn fields_chain_and_keywords_are_items() {
+        use ItemType::*;
+        assert_eq!(types("{{if .a.b}}"), vec![LeftDelim, If, Space, Field, Field, RightDelim, Eof]);
+        assert_eq!(types("{{$x := 1}}"), vec![LeftDelim, Variable, Space, Declare, Space, Number, RightDelim, Eof]);
+    }
+
+    #[test]
+    fn errors_have_gos_messages() {
+        let items = lex("{{ .a }");
+        assert_eq!(items.last().map(|i| i.val.as_str()), Some("unclosed action"));
+        let items = lex("{{ 3x }}");
+        assert_eq!(items.last().map(|i| i.val.as_str()), Some("bad number syntax: \"3x\""));
+        let items = lex("{{/* a */ }}");
+        assert_eq!(items.last().map(|i| i.val.as_str()), Some("comment ends before closing delimiter"));
+    }
+
+    #[test]
+    fn comments_are_one_item() {
+        assert_eq!(types("{{- /* c */ -}}"), vec![ItemType::Comment, ItemType::Eof]);
+    }
+}

@@ -1,0 +1,984 @@
+//! The parse trees of Go's `text/template` and the parser (`text/template/parse/parse.go`):
+//! the same grammar, the same checks (undefined functions and variables, `break` outside
+//! `range`) and the same error messages, with the line where Go reports them.
+
+use std::rc::Rc;
+
+use crate::format::go_quote;
+use crate::lex::{Item, ItemType, lex};
+
+/// A parsed template: its name, the file it came from and its body.
+#[derive(Debug)]
+pub struct Tree {
+    /// The template's name (`define`'s name, or the file's).
+    pub name: String,
+    /// The name of the file it was parsed from, for error locations.
+    pub parse_name: Rc<str>,
+    /// The file's text, for turning byte offsets into lines and columns.
+    pub text: Rc<str>,
+    /// The body.
+    pub root: Vec<Node>,
+}
+
+impl Tree {
+    /// `name:line:col` of a byte offset, as Go's `ErrorContext` writes it (column 0-based).
+    pub fn location(&self, pos: usize) -> String {
+        let pos = pos.min(self.text.len());
+        let before = &self.text[..pos];
+        let (line, col) = match before.rfind('\n') {
+            Some(nl) => (1 + before.bytes().filter(|&b| b == b'\n').count(), pos - nl - 1),
+            None => (1, pos),
+        };
+        format!("{}:{}:{}", self.parse_name, line, col)
+    }
+
+    /// Go's `parse.IsEmptyTree`: only whitespace text and comments.
+    pub fn is_empty(&self) -> bool {
+        self.root.iter().all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()))
+    }
+}
+
+/// A node of a template body.
+#[derive(Debug)]
+pub enum Node {
+    /// Text, printed as is.
+    Text(Box<str>),
+    /// `{{pipeline}}`.
+    Action(Pipe),
+    /// `{{if}}`.
+    If(Branch),
+    /// `{{range}}`.
+    Range(Branch),
+    /// `{{with}}`.
+    With(Branch),
+    /// `{{template "name" pipeline}}`.
+    Template(TemplateCall),
+    /// `{{break}}`.
+    Break(usize),
+    /// `{{continue}}`.
+    Continue(usize),
+}
+
+/// The parts of `if`, `range` and `with`.
+#[derive(Debug)]
+pub struct Branch {
+    /// Position of the keyword's pipeline.
+    pub pos: usize,
+    /// The condition or collection.
+    pub pipe: Pipe,
+    /// The body.
+    pub list: Vec<Node>,
+    /// The `else` body.
+    pub else_list: Option<Vec<Node>>,
+}
+
+/// `{{template "name" pipeline}}`.
+#[derive(Debug)]
+pub struct TemplateCall {
+    /// Position of the name.
+    pub pos: usize,
+    /// The called template.
+    pub name: String,
+    /// Dot for the called template.
+    pub pipe: Option<Pipe>,
+}
+
+/// A pipeline with optional variable declarations.
+#[derive(Debug)]
+pub struct Pipe {
+    /// Position.
+    pub pos: usize,
+    /// `$x = ` rather than `$x := `.
+    pub is_assign: bool,
+    /// Declared or assigned variables (names with `$`), with their positions.
+    pub decl: Vec<(usize, String)>,
+    /// The commands, separated by `|`.
+    pub cmds: Vec<Command>,
+}
+
+/// A command: an operand or a function call with arguments.
+#[derive(Debug)]
+pub struct Command {
+    /// Position.
+    pub pos: usize,
+    /// The operands; the first is the function when there are several.
+    pub args: Vec<Arg>,
+}
+
+/// A number literal, with the interpretations Go's `NumberNode` keeps.
+#[derive(Debug, Clone)]
+pub struct Number {
+    /// The source text.
+    pub text: String,
+    /// Fits an int64.
+    pub int: Option<i64>,
+    /// Fits a uint64.
+    pub uint: Option<u64>,
+    /// Is a float64.
+    pub float: Option<f64>,
+    /// A char constant (`'a'`).
+    pub is_char: bool,
+    /// A complex constant.
+    pub is_complex: bool,
+}
+
+/// An operand.
+#[derive(Debug)]
+pub enum Arg {
+    /// `.a.b`.
+    Field(usize, Vec<String>),
+    /// `$x.a.b`: the variable name first.
+    Variable(usize, Vec<String>),
+    /// `(pipeline).a.b`.
+    Chain(usize, Box<Arg>, Vec<String>),
+    /// A function name.
+    Identifier(usize, String),
+    /// `.`.
+    Dot(usize),
+    /// `nil`.
+    Nil(usize),
+    /// `true` / `false`.
+    Bool(usize, bool),
+    /// A number.
+    Number(usize, Box<Number>),
+    /// A string: the quoted source and the value.
+    String(usize, Box<str>, Rc<str>),
+    /// `(pipeline)`.
+    Pipe(Box<Pipe>),
+}
+
+impl Arg {
+    /// The byte offset.
+    pub fn pos(&self) -> usize {
+        match self {
+            Arg::Field(p, _)
+            | Arg::Variable(p, _)
+            | Arg::Chain(p, _, _)
+            | Arg::Identifier(p, _)
+            | Arg::Dot(p)
+            | Arg::Nil(p)
+            | Arg::Bool(p, _)
+            | Arg::Number(p, _)
+            | Arg::String(p, _, _) => *p,
+            Arg::Pipe(p) => p.pos,
+        }
+    }
+}
+
+impl std::fmt::Display for Arg {
+    /// Go's `Node.String()`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Arg::Field(_, idents) => {
+                for i in idents {
+                    write!(f, ".{i}")?;
+                }
+                Ok(())
+            }
+            Arg::Variable(_, idents) => f.write_str(&idents.join(".")),
+            Arg::Chain(_, node, fields) => {
+                if let Arg::Pipe(p) = &**node {
+                    write!(f, "({p})")?;
+                } else {
+                    write!(f, "{node}")?;
+                }
+                for i in fields {
+                    write!(f, ".{i}")?;
+                }
+                Ok(())
+            }
+            Arg::Identifier(_, n) => f.write_str(n),
+            Arg::Dot(_) => f.write_str("."),
+            Arg::Nil(_) => f.write_str("nil"),
+            Arg::Bool(_, b) => write!(f, "{b}"),
+            Arg::Number(_, n) => f.write_str(&n.text),
+            Arg::String(_, q, _) => f.write_str(q),
+            Arg::Pipe(p) => write!(f, "{p}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, a) in self.args.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            if let Arg::Pipe(p) = a {
+                write!(f, "({p})")?;
+            } else {
+                write!(f, "{a}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for Pipe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.decl.is_empty() {
+            for (i, (_, v)) in self.decl.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                f.write_str(v)?;
+            }
+            f.write_str(" := ")?;
+        }
+        for (i, c) in self.cmds.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" | ")?;
+            }
+            write!(f, "{c}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for TemplateCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.pipe {
+            Some(p) => write!(f, "{{{{template {} {p}}}}}", go_quote(&self.name)),
+            None => write!(f, "{{{{template {}}}}}", go_quote(&self.name)),
+        }
+    }
+}
+
+/// A parse error: the file, line and Go's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// The file name.
+    pub name: String,
+    /// The line.
+    pub line: usize,
+    /// Go's message.
+    pub message: String,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "template: {}:{}: {}", self.name, self.line, self.message)
+    }
+}
+
+enum End {
+    End,
+    Else,
+}
+
+enum Parsed {
+    Node(Node),
+    End(End),
+    None,
+}
+
+struct Parser<'a> {
+    items: Vec<Item>,
+    i: usize,
+    furthest: usize,
+    name: &'a str,
+    text: Rc<str>,
+    parse_name: Rc<str>,
+    has_func: &'a dyn Fn(&str) -> bool,
+    vars: Vec<String>,
+    range_depth: usize,
+    action_line: usize,
+    trees: Vec<Tree>,
+}
+
+type PResult<T> = Result<T, ParseError>;
+
+/// Parses `text` (the file `name`) into its trees: the file's own (named `name`) first, then
+/// every `define` and `block`. `has_func` says whether a function name is defined.
+pub fn parse(name: &str, text: &str, has_func: &dyn Fn(&str) -> bool) -> PResult<Vec<Tree>> {
+    let text: Rc<str> = Rc::from(text);
+    let mut p = Parser {
+        items: lex(&text),
+        i: 0,
+        furthest: 0,
+        name,
+        parse_name: Rc::from(name),
+        text: text.clone(),
+        has_func,
+        vars: vec!["$".to_owned()],
+        range_depth: 0,
+        action_line: 0,
+        trees: Vec::new(),
+    };
+    let root = p.parse_top()?;
+    let top = Tree { name: name.to_owned(), parse_name: p.parse_name.clone(), text, root };
+    p.add(top)?;
+    // The file's own tree first.
+    if let Some(idx) = p.trees.iter().position(|t| t.name == name) {
+        let t = p.trees.remove(idx);
+        p.trees.insert(0, t);
+    }
+    Ok(p.trees)
+}
+
+impl Parser<'_> {
+    fn item(&self, i: usize) -> &Item {
+        &self.items[i.min(self.items.len() - 1)]
+    }
+
+    fn next(&mut self) -> Item {
+        let it = self.item(self.i).clone();
+        if self.i < self.items.len() - 1 || it.typ != ItemType::Eof {
+            self.i += 1;
+        }
+        self.furthest = self.furthest.max(self.i.saturating_sub(1));
+        it
+    }
+
+    fn backup(&mut self) {
+        self.i -= 1;
+    }
+
+    fn peek(&mut self) -> Item {
+        self.furthest = self.furthest.max(self.i);
+        self.item(self.i).clone()
+    }
+
+    fn peek_type(&mut self) -> ItemType {
+        self.furthest = self.furthest.max(self.i);
+        self.item(self.i).typ
+    }
+
+    fn next_non_space(&mut self) -> Item {
+        loop {
+            let it = self.next();
+            if it.typ != ItemType::Space {
+                return it;
+            }
+        }
+    }
+
+    fn peek_non_space(&mut self) -> Item {
+        let it = self.next_non_space();
+        self.backup();
+        it
+    }
+
+    fn err<T>(&self, message: String) -> PResult<T> {
+        Err(ParseError { name: self.name.to_owned(), line: self.item(self.furthest).line, message })
+    }
+
+    fn unexpected<T>(&self, token: &Item, context: &str) -> PResult<T> {
+        if token.typ == ItemType::Error {
+            let mut extra = String::new();
+            if self.action_line != 0 && self.action_line != token.line {
+                extra = format!(" in action started at {}:{}", self.name, self.action_line);
+                if token.val.ends_with(" action") {
+                    extra = extra[" in action".len()..].to_owned();
+                }
+            }
+            return self.err(format!("{token}{extra}"));
+        }
+        self.err(format!("unexpected {token} in {context}"))
+    }
+
+    fn expect(&mut self, typ: ItemType, context: &str) -> PResult<Item> {
+        let t = self.next_non_space();
+        if t.typ != typ {
+            return self.unexpected(&t, context);
+        }
+        Ok(t)
+    }
+
+    fn add(&mut self, tree: Tree) -> PResult<()> {
+        match self.trees.iter().position(|t| t.name == tree.name) {
+            None => self.trees.push(tree),
+            Some(i) if self.trees[i].is_empty() => self.trees[i] = tree,
+            Some(_) => {
+                if !tree.is_empty() {
+                    return self.err(format!("template: multiple definition of template {}", go_quote(&tree.name)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_top(&mut self) -> PResult<Vec<Node>> {
+        let mut root = Vec::new();
+        while self.peek_type() != ItemType::Eof {
+            if self.peek_type() == ItemType::LeftDelim {
+                let at = self.i;
+                self.next();
+                if self.next_non_space().typ == ItemType::Define {
+                    self.parse_definition()?;
+                    continue;
+                }
+                self.i = at;
+            }
+            match self.text_or_action()? {
+                Parsed::Node(n) => root.push(n),
+                Parsed::None => {}
+                Parsed::End(End::End) => return self.err("unexpected {{end}}".to_owned()),
+                Parsed::End(End::Else) => return self.err("unexpected {{else}}".to_owned()),
+            }
+        }
+        Ok(root)
+    }
+
+    fn sub_tree<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
+        let vars = std::mem::replace(&mut self.vars, vec!["$".to_owned()]);
+        let depth = std::mem::replace(&mut self.range_depth, 0);
+        let r = f(self);
+        self.vars = vars;
+        self.range_depth = depth;
+        r
+    }
+
+    fn parse_definition(&mut self) -> PResult<()> {
+        const CONTEXT: &str = "define clause";
+        self.sub_tree(|p| {
+            let t = p.next_non_space();
+            if t.typ != ItemType::String && t.typ != ItemType::RawString {
+                return p.unexpected(&t, CONTEXT);
+            }
+            let name = match unquote(&t.val) {
+                Ok(n) => n,
+                Err(e) => return p.err(e),
+            };
+            p.expect(ItemType::RightDelim, CONTEXT)?;
+            let (root, end) = p.item_list()?;
+            if let End::Else = end {
+                return p.err(format!("unexpected {{{{else}}}} in {CONTEXT}"));
+            }
+            let tree = Tree { name, parse_name: p.parse_name.clone(), text: p.text.clone(), root };
+            p.add(tree)
+        })
+    }
+
+    fn item_list(&mut self) -> PResult<(Vec<Node>, End)> {
+        let mut list = Vec::new();
+        while self.peek_non_space().typ != ItemType::Eof {
+            match self.text_or_action()? {
+                Parsed::Node(n) => list.push(n),
+                Parsed::None => {}
+                Parsed::End(e) => return Ok((list, e)),
+            }
+        }
+        self.err("unexpected EOF".to_owned())
+    }
+
+    fn text_or_action(&mut self) -> PResult<Parsed> {
+        let token = self.next_non_space();
+        match token.typ {
+            ItemType::Text => Ok(Parsed::Node(Node::Text(token.val.into_boxed_str()))),
+            ItemType::LeftDelim => {
+                self.action_line = token.line;
+                let r = self.action();
+                self.action_line = 0;
+                r
+            }
+            ItemType::Comment => Ok(Parsed::None),
+            _ => self.unexpected(&token, "input"),
+        }
+    }
+
+    fn action(&mut self) -> PResult<Parsed> {
+        let token = self.next_non_space();
+        match token.typ {
+            ItemType::Block => return self.block_control().map(Parsed::Node),
+            ItemType::Break | ItemType::Continue => {
+                let t = self.next_non_space();
+                let word = if token.typ == ItemType::Break { "break" } else { "continue" };
+                if t.typ != ItemType::RightDelim {
+                    return self.unexpected(&t, &format!("{{{{{word}}}}}"));
+                }
+                if self.range_depth == 0 {
+                    return self.err(format!("{{{{{word}}}}} outside {{{{range}}}}"));
+                }
+                return Ok(Parsed::Node(if token.typ == ItemType::Break {
+                    Node::Break(token.pos)
+                } else {
+                    Node::Continue(token.pos)
+                }));
+            }
+            ItemType::Else => {
+                let peek = self.peek_non_space();
+                if peek.typ == ItemType::If || peek.typ == ItemType::With {
+                    return Ok(Parsed::End(End::Else));
+                }
+                self.expect(ItemType::RightDelim, "else")?;
+                return Ok(Parsed::End(End::Else));
+            }
+            ItemType::End => {
+                self.expect(ItemType::RightDelim, "end")?;
+                return Ok(Parsed::End(End::End));
+            }
+            ItemType::If => return self.control("if").map(|b| Parsed::Node(Node::If(b))),
+            ItemType::Range => return self.control("range").map(|b| Parsed::Node(Node::Range(b))),
+            ItemType::With => return self.control("with").map(|b| Parsed::Node(Node::With(b))),
+            ItemType::Template => return self.template_control().map(Parsed::Node),
+            _ => {}
+        }
+        self.backup();
+        let pipe = self.pipeline("command", ItemType::RightDelim)?;
+        Ok(Parsed::Node(Node::Action(pipe)))
+    }
+
+    fn control(&mut self, context: &str) -> PResult<Branch> {
+        let mark = self.vars.len();
+        let r = self.control_inner(context);
+        self.vars.truncate(mark);
+        r
+    }
+
+    fn control_inner(&mut self, context: &str) -> PResult<Branch> {
+        let pipe = self.pipeline(context, ItemType::RightDelim)?;
+        if context == "range" {
+            self.range_depth += 1;
+        }
+        let r = self.item_list();
+        if context == "range" {
+            self.range_depth -= 1;
+        }
+        let (list, next) = r?;
+        let mut else_list = None;
+        if let End::Else = next {
+            let pt = self.peek_type();
+            if context == "if" && pt == ItemType::If {
+                self.next();
+                else_list = Some(vec![Node::If(self.control("if")?)]);
+            } else if context == "with" && pt == ItemType::With {
+                self.next();
+                else_list = Some(vec![Node::With(self.control("with")?)]);
+            } else {
+                let (l, n) = self.item_list()?;
+                if let End::Else = n {
+                    return self.err("expected end; found {{else}}".to_owned());
+                }
+                else_list = Some(l);
+            }
+        }
+        Ok(Branch { pos: pipe.pos, pipe, list, else_list })
+    }
+
+    fn template_name(&mut self, token: &Item, context: &str) -> PResult<String> {
+        match token.typ {
+            ItemType::String | ItemType::RawString => match unquote(&token.val) {
+                Ok(s) => Ok(s),
+                Err(e) => self.err(e),
+            },
+            _ => self.unexpected(token, context),
+        }
+    }
+
+    fn template_control(&mut self) -> PResult<Node> {
+        const CONTEXT: &str = "template clause";
+        let token = self.next_non_space();
+        let name = self.template_name(&token, CONTEXT)?;
+        let pipe = if self.next_non_space().typ != ItemType::RightDelim {
+            self.backup();
+            Some(self.pipeline(CONTEXT, ItemType::RightDelim)?)
+        } else {
+            None
+        };
+        Ok(Node::Template(TemplateCall { pos: token.pos, name, pipe }))
+    }
+
+    fn block_control(&mut self) -> PResult<Node> {
+        const CONTEXT: &str = "block clause";
+        let token = self.next_non_space();
+        let name = self.template_name(&token, CONTEXT)?;
+        let pipe = self.pipeline(CONTEXT, ItemType::RightDelim)?;
+        self.sub_tree(|p| {
+            let (root, end) = p.item_list()?;
+            if let End::Else = end {
+                return p.err(format!("unexpected {{{{else}}}} in {CONTEXT}"));
+            }
+            let tree = Tree { name: name.clone(), parse_name: p.parse_name.clone(), text: p.text.clone(), root };
+            p.add(tree)
+        })?;
+        Ok(Node::Template(TemplateCall { pos: token.pos, name, pipe: Some(pipe) }))
+    }
+
+    fn pipeline(&mut self, context: &str, end: ItemType) -> PResult<Pipe> {
+        let token = self.peek_non_space();
+        let mut pipe = Pipe { pos: token.pos, is_assign: false, decl: Vec::new(), cmds: Vec::new() };
+        loop {
+            let v = self.peek_non_space();
+            if v.typ != ItemType::Variable {
+                break;
+            }
+            let at = self.i;
+            self.next_non_space();
+            let after = self.peek();
+            let next = self.peek_non_space();
+            if next.typ == ItemType::Assign || next.typ == ItemType::Declare {
+                pipe.is_assign = next.typ == ItemType::Assign;
+                self.next_non_space();
+                pipe.decl.push((v.pos, v.val.clone()));
+                self.vars.push(v.val);
+                break;
+            } else if next.typ == ItemType::Char && next.val == "," {
+                self.next_non_space();
+                pipe.decl.push((v.pos, v.val.clone()));
+                self.vars.push(v.val);
+                if context == "range" && pipe.decl.len() < 2 {
+                    match self.peek_non_space().typ {
+                        ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => continue,
+                        _ => return self.err("range can only initialize variables".to_owned()),
+                    }
+                }
+                return self.err(format!("too many declarations in {context}"));
+            } else {
+                let _ = after;
+                self.i = at;
+                break;
+            }
+        }
+        loop {
+            let token = self.next_non_space();
+            match token.typ {
+                t if t == end => {
+                    if pipe.cmds.is_empty() {
+                        return self.err(format!("missing value for {context}"));
+                    }
+                    for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
+                        if matches!(
+                            c.args.first(),
+                            Some(Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number(..) | Arg::String(..))
+                        ) {
+                            return self.err(format!("non executable command in pipeline stage {}", i + 1));
+                        }
+                    }
+                    return Ok(pipe);
+                }
+                ItemType::Bool
+                | ItemType::CharConstant
+                | ItemType::Complex
+                | ItemType::Dot
+                | ItemType::Field
+                | ItemType::Identifier
+                | ItemType::Number
+                | ItemType::Nil
+                | ItemType::RawString
+                | ItemType::String
+                | ItemType::Variable
+                | ItemType::LeftParen => {
+                    self.backup();
+                    let c = self.command()?;
+                    pipe.cmds.push(c);
+                }
+                _ => return self.unexpected(&token, context),
+            }
+        }
+    }
+
+    fn command(&mut self) -> PResult<Command> {
+        let pos = self.peek_non_space().pos;
+        let mut cmd = Command { pos, args: Vec::new() };
+        loop {
+            self.peek_non_space();
+            if let Some(op) = self.operand()? {
+                cmd.args.push(op);
+            }
+            let token = self.next();
+            match token.typ {
+                ItemType::Space => continue,
+                ItemType::RightDelim | ItemType::RightParen => self.backup(),
+                ItemType::Pipe => {}
+                _ => return self.unexpected(&token, "operand"),
+            }
+            break;
+        }
+        if cmd.args.is_empty() {
+            return self.err("empty command".to_owned());
+        }
+        Ok(cmd)
+    }
+
+    fn operand(&mut self) -> PResult<Option<Arg>> {
+        let Some(node) = self.term()? else { return Ok(None) };
+        if self.peek_type() != ItemType::Field {
+            return Ok(Some(node));
+        }
+        let chain_pos = self.peek().pos;
+        let mut fields = Vec::new();
+        while self.peek_type() == ItemType::Field {
+            let f = self.next();
+            fields.push(f.val[1..].to_owned());
+        }
+        Ok(Some(match node {
+            Arg::Field(_, mut idents) => {
+                idents.extend(fields);
+                Arg::Field(chain_pos, idents)
+            }
+            Arg::Variable(_, mut idents) => {
+                idents.extend(fields);
+                Arg::Variable(chain_pos, idents)
+            }
+            Arg::Bool(..) | Arg::String(..) | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {
+                return self.err(format!("unexpected . after term {}", go_quote(&node.to_string())));
+            }
+            other => Arg::Chain(chain_pos, Box::new(other), fields),
+        }))
+    }
+
+    fn term(&mut self) -> PResult<Option<Arg>> {
+        let token = self.next_non_space();
+        Ok(Some(match token.typ {
+            ItemType::Identifier => {
+                if !(self.has_func)(&token.val) {
+                    return self.err(format!("function {} not defined", go_quote(&token.val)));
+                }
+                Arg::Identifier(token.pos, token.val)
+            }
+            ItemType::Dot => Arg::Dot(token.pos),
+            ItemType::Nil => Arg::Nil(token.pos),
+            ItemType::Variable => {
+                let idents: Vec<String> = token.val.split('.').map(str::to_owned).collect();
+                if !self.vars.iter().any(|v| *v == idents[0]) {
+                    return self.err(format!("undefined variable {}", go_quote(&idents[0])));
+                }
+                Arg::Variable(token.pos, idents)
+            }
+            ItemType::Field => Arg::Field(token.pos, vec![token.val[1..].to_owned()]),
+            ItemType::Bool => Arg::Bool(token.pos, token.val == "true"),
+            ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
+                match parse_number(&token.val, token.typ) {
+                    Ok(n) => Arg::Number(token.pos, Box::new(n)),
+                    Err(e) => return self.err(e),
+                }
+            }
+            ItemType::LeftParen => Arg::Pipe(Box::new(self.pipeline("parenthesized pipeline", ItemType::RightParen)?)),
+            ItemType::String | ItemType::RawString => match unquote(&token.val) {
+                Ok(s) => Arg::String(token.pos, token.val.into_boxed_str(), Rc::from(s)),
+                Err(e) => return self.err(e),
+            },
+            _ => {
+                self.backup();
+                return Ok(None);
+            }
+        }))
+    }
+}
+
+/// Go's `strconv.Unquote` for `"..."`, `` `...` `` and `'.'` literals.
+pub fn unquote(s: &str) -> Result<String, String> {
+    let syntax = || "invalid syntax".to_owned();
+    if s.len() < 2 {
+        return Err(syntax());
+    }
+    let quote = s.as_bytes()[0];
+    if quote != s.as_bytes()[s.len() - 1] {
+        return Err(syntax());
+    }
+    let body = &s[1..s.len() - 1];
+    if quote == b'`' {
+        if body.contains('`') {
+            return Err(syntax());
+        }
+        return Ok(body.replace('\r', ""));
+    }
+    if quote != b'"' && quote != b'\'' {
+        return Err(syntax());
+    }
+    let mut out = String::new();
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == quote as char || c == '\n' {
+            return Err(syntax());
+        }
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let e = chars.next().ok_or_else(syntax)?;
+        match e {
+            'a' => out.push('\u{7}'),
+            'b' => out.push('\u{8}'),
+            'f' => out.push('\u{c}'),
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
+            'v' => out.push('\u{b}'),
+            '\\' => out.push('\\'),
+            '\'' | '"' => {
+                if e as u32 != quote as u32 {
+                    return Err(syntax());
+                }
+                out.push(e);
+            }
+            'x' | 'u' | 'U' => {
+                let n = match e {
+                    'x' => 2,
+                    'u' => 4,
+                    _ => 8,
+                };
+                let mut v: u32 = 0;
+                for _ in 0..n {
+                    let d = chars.next().and_then(|c| c.to_digit(16)).ok_or_else(syntax)?;
+                    v = v * 16 + d;
+                }
+                if e == 'x' {
+                    if quote == b'\'' {
+                        out.push(char::from_u32(v).ok_or_else(syntax)?);
+                    } else {
+                        // A byte: only valid UTF-8 survives in a Rust string.
+                        out.push(char::from_u32(v).ok_or_else(syntax)?);
+                    }
+                } else {
+                    out.push(char::from_u32(v).ok_or_else(syntax)?);
+                }
+            }
+            '0'..='7' => {
+                let mut v = e.to_digit(8).unwrap_or(0);
+                for _ in 0..2 {
+                    let d = chars.next().and_then(|c| c.to_digit(8)).ok_or_else(syntax)?;
+                    v = v * 8 + d;
+                }
+                if v > 255 {
+                    return Err(syntax());
+                }
+                out.push(char::from_u32(v).ok_or_else(syntax)?);
+            }
+            _ => return Err(syntax()),
+        }
+    }
+    if quote == b'\'' && out.chars().count() != 1 {
+        return Err(syntax());
+    }
+    Ok(out)
+}
+
+fn parse_int_go(text: &str) -> Option<(bool, u64)> {
+    let (neg, rest) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let lower = rest.to_ascii_lowercase();
+    let (radix, digits, prefixed) = if let Some(d) = lower.strip_prefix("0x") {
+        (16, d.to_owned(), true)
+    } else if let Some(d) = lower.strip_prefix("0o") {
+        (8, d.to_owned(), true)
+    } else if let Some(d) = lower.strip_prefix("0b") {
+        (2, d.to_owned(), true)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, lower[1..].to_owned(), true)
+    } else {
+        (10, lower.clone(), false)
+    };
+    // Underscores only between digits, and only with base prefix semantics (Go: base 0).
+    if digits.starts_with('_') && !prefixed || digits.ends_with('_') || digits.contains("__") {
+        return None;
+    }
+    let clean: String = digits.chars().filter(|&c| c != '_').collect();
+    if clean.is_empty() {
+        return if lower == "0" { Some((neg, 0)) } else { None };
+    }
+    u64::from_str_radix(&clean, radix).ok().map(|v| (neg, v))
+}
+
+/// Go's `parse.newNumber`: every interpretation a literal has.
+pub fn parse_number(text: &str, typ: ItemType) -> Result<Number, String> {
+    let mut n = Number { text: text.to_owned(), int: None, uint: None, float: None, is_char: false, is_complex: false };
+    if typ == ItemType::CharConstant {
+        let c = unquote(text).map_err(|_| format!("malformed character constant: {text}"))?;
+        let r = c.chars().next().map_or(0, |c| c as u32);
+        n.int = Some(i64::from(r));
+        n.uint = Some(u64::from(r));
+        n.float = Some(f64::from(r));
+        n.is_char = true;
+        return Ok(n);
+    }
+    if typ == ItemType::Complex || text.ends_with('i') {
+        n.is_complex = true;
+        return Err(format!("illegal number syntax: {}", go_quote(text)));
+    }
+    if let Some((neg, v)) = parse_int_go(text) {
+        if !neg {
+            n.uint = Some(v);
+        }
+        if neg {
+            if v <= (i64::MAX as u64) + 1 {
+                n.int = Some((v as i64).wrapping_neg());
+            }
+        } else if v <= i64::MAX as u64 {
+            n.int = Some(v as i64);
+        }
+        if let Some(i) = n.int {
+            n.float = Some(i as f64);
+        } else if let Some(u) = n.uint {
+            n.float = Some(u as f64);
+        }
+    } else {
+        let clean: String = text.chars().filter(|&c| c != '_').collect();
+        let f = if clean.to_ascii_lowercase().contains("0x") { None } else { clean.parse::<f64>().ok() };
+        if let Some(f) = f {
+            if !text.contains(['.', 'e', 'E', 'p', 'P']) {
+                return Err(format!("integer overflow: {}", go_quote(text)));
+            }
+            n.float = Some(f);
+            if f.fract() == 0.0 && f.abs() < 9.2e18 {
+                n.int = Some(f as i64);
+            }
+            if f.fract() == 0.0 && (0.0..1.8e19).contains(&f) {
+                n.uint = Some(f as u64);
+            }
+        }
+    }
+    if n.int.is_none() && n.uint.is_none() && n.float.is_none() {
+        return Err(format!("illegal number syntax: {}", go_quote(text)));
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> PResult<Vec<Tree>> {
+        parse("t", text, &|n: &str| n == "f")
+    }
+
+    fn err(text: &str) -> String {
+        match p(text) {
+            Ok(_) => "ok".to_owned(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn parse_errors_read_as_gos() {
+        assert_eq!(err("a\n  {{ .Values.a.b }"), "template: t:2: unexpected \"}\" in operand");
+        assert_eq!(err("{{ nope }}"), "template: t:1: function \"nope\" not defined");
+        assert_eq!(err("{{ if 1 }}"), "template: t:1: unexpected EOF");
+        assert_eq!(err("{{ $x }}"), "template: t:1: undefined variable \"$x\"");
+        assert_eq!(err("{{ break }}"), "template: t:1: {{break}} outside {{range}}");
+        assert_eq!(err("{{ end }}"), "template: t:1: unexpected {{end}}");
+        assert_eq!(err("{{ 1 | 2 }}"), "template: t:1: non executable command in pipeline stage 2");
+    }
+
+    #[test]
+    fn defines_become_trees_of_the_set() {
+        let trees = p("a{{define \"x\"}}X{{end}}b").expect("parses");
+        assert_eq!(trees.len(), 2);
+        assert_eq!(trees[0].name, "t");
+        assert_eq!(trees[1].name, "x");
+    }
+
+    #[test]
+    fn node_strings_are_gos() {
+        let trees = p("{{ f (f .a.b $) \"s\" | f }}").expect("parses");
+        match &trees[0].root[0] {
+            Node::Action(pipe) => assert_eq!(pipe.to_string(), "f (f .a.b $) \"s\" | f"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn numbers_keep_gos_interpretations() {
+        let n = parse_number("0x1F", ItemType::Number).expect("number");
+        assert_eq!(n.int, Some(31));
+        let n = parse_number("1_000", ItemType::Number).expect("number");
+        assert_eq!(n.int, Some(1000));
+        let n = parse_number("1.5", ItemType::Number).expect("number");
+        assert_eq!((n.int, n.float), (None, Some(1.5)));
+        assert!(parse_number("99999999999999999999", ItemType::Number).is_err());
+    }
+}

@@ -1,0 +1,187 @@
+//! The public face of the engine: a set of named templates parsed once and rendered many
+//! times, as Go's `*template.Template` is used by Helm (`New(name).Parse(text)` per file, then
+//! `ExecuteTemplate(name, data)`).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::rc::Rc;
+
+use crate::builtins;
+use crate::exec::{self, ExecHost, Shared, TreeSet};
+use crate::format::go_quote;
+use crate::func::{FuncError, FuncMap, Host};
+use crate::parse::{self, Tree};
+use crate::value::Value;
+
+/// Limits that keep a hostile template bounded.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Nesting of `template` calls (and of `include`/`tpl`, which go through [`Host`]).
+    /// Go's limit is 100000; the executor grows its stack on the heap to reach it.
+    pub max_template_depth: usize,
+    /// Bytes one render may write (each `include` buffer counts on its own).
+    pub max_output_bytes: usize,
+    /// `range` iterations in one render, all loops together.
+    pub max_range_iterations: u64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { max_template_depth: 100_000, max_output_bytes: 64 << 20, max_range_iterations: 10_000_000 }
+    }
+}
+
+/// An error of parsing or executing, whose `Display` is Go's error text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// `template: NAME:LINE: MESSAGE`.
+    Parse {
+        /// The file.
+        name: String,
+        /// The line.
+        line: usize,
+        /// Go's message.
+        message: String,
+    },
+    /// `template: FILE:LINE:COL: executing "NAME" at <CONTEXT>: MESSAGE`, or
+    /// `template: NAME: MESSAGE` when no node is known.
+    Exec {
+        /// The executing template's name.
+        template: String,
+        /// `file:line:col`, when known.
+        location: Option<String>,
+        /// The node, as Go prints it.
+        context: String,
+        /// Go's message.
+        message: String,
+    },
+    /// `template: no template "NAME" associated with template "SET"`.
+    NoTemplate {
+        /// The missing template.
+        name: String,
+        /// The set's name.
+        set: String,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Parse { name, line, message } => write!(f, "template: {name}:{line}: {message}"),
+            Error::Exec { template, location: Some(loc), context, message } => {
+                write!(f, "template: {loc}: executing {} at <{context}>: {message}", go_quote(template))
+            }
+            Error::Exec { template, location: None, message, .. } => write!(f, "template: {template}: {message}"),
+            Error::NoTemplate { name, set } => {
+                write!(f, "template: no template {} associated with template {}", go_quote(name), go_quote(set))
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<parse::ParseError> for Error {
+    fn from(e: parse::ParseError) -> Error {
+        Error::Parse { name: e.name, line: e.line, message: e.message }
+    }
+}
+
+/// A set of named templates sharing functions, like a Go `*template.Template` and its
+/// associated templates.
+#[derive(Debug)]
+pub struct Templates {
+    name: String,
+    funcs: Rc<FuncMap>,
+    set: Rc<TreeSet>,
+    opts: Options,
+}
+
+/// Go's `(*Template).associate`: a later definition replaces an earlier one, unless it is
+/// empty (a file holding only `define`s does not erase a template of the file's name).
+pub(crate) fn associate(set: &mut TreeSet, tree: Rc<Tree>) {
+    if tree.is_empty()
+        && let Some(_old) = set.get(&tree.name)
+    {
+        return;
+    }
+    set.insert(tree.name.clone(), tree);
+}
+
+impl Templates {
+    /// An empty set with `funcs` (Go's builtins are always there) and default limits.
+    pub fn new(funcs: FuncMap) -> Templates {
+        Templates::with_options(funcs, Options::default())
+    }
+
+    /// An empty set with `funcs` and `opts`.
+    pub fn with_options(funcs: FuncMap, opts: Options) -> Templates {
+        Templates { name: "gotpl".to_owned(), funcs: Rc::new(funcs), set: Rc::new(HashMap::new()), opts }
+    }
+
+    /// Names the set (Go's outer template name, which appears in `no template "x"
+    /// associated with template "NAME"`). Helm's is `gotpl`, the default.
+    pub fn set_name(&mut self, name: &str) {
+        name.clone_into(&mut self.name);
+    }
+
+    /// Parses `text` as the template `name` (Go's `t.New(name).Parse(text)`): the file's body
+    /// becomes the template `name`, and each `define`/`block` a template of the set.
+    pub fn add(&mut self, name: &str, text: &str) -> Result<(), Error> {
+        let funcs = self.funcs.clone();
+        let has = |n: &str| funcs.contains(n) || builtins::lookup(n).is_some();
+        let trees = parse::parse(name, text, &has)?;
+        let set = Rc::make_mut(&mut self.set);
+        for t in trees {
+            associate(set, Rc::new(t));
+        }
+        Ok(())
+    }
+
+    /// Whether a template called `name` is in the set.
+    pub fn contains(&self, name: &str) -> bool {
+        self.set.contains_key(name)
+    }
+
+    /// The names of the templates, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.set.keys().map(String::as_str).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// The limits in force.
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    fn shared(&self) -> Shared {
+        Shared {
+            set: self.set.clone(),
+            funcs: self.funcs.clone(),
+            opts: self.opts.clone(),
+            out: String::new(),
+            depth: 0,
+            range_iterations: 0,
+        }
+    }
+
+    /// Renders the template `name` with `data` as dot (Go's `ExecuteTemplate`). The output
+    /// keeps Go's `<no value>` for missing values; Helm removes those afterwards.
+    pub fn execute(&self, name: &str, data: Value) -> Result<String, Error> {
+        let Some(tree) = self.set.get(name).cloned() else {
+            return Err(Error::NoTemplate { name: name.to_owned(), set: self.name.clone() });
+        };
+        let mut sh = self.shared();
+        stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || exec::execute(&mut sh, &tree, data)).map_err(|e| *e)?;
+        Ok(sh.out)
+    }
+
+    /// Renders `text` as a template that can use every template of the set (what Helm's
+    /// `tpl` does), without changing the set.
+    pub fn execute_text(&self, name: &str, text: &str, data: Value) -> Result<String, FuncError> {
+        let mut sh = self.shared();
+        let mut host = ExecHost { sh: &mut sh, current: &self.name };
+        host.execute_text(name, text, data)
+    }
+}
