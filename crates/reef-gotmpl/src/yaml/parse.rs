@@ -1,0 +1,540 @@
+//! Reading YAML as `sigs.k8s.io/yaml.Unmarshal` does: go-yaml v2 decodes the first document
+//! into Go values, which are converted to JSON and decoded by `encoding/json`.
+//!
+//! The event parser is `granit-parser` (a YAML 1.2 parser); the resolution of plain scalars,
+//! anchors, merge keys, tags, the key conversion and the error texts are go-yaml v2's and
+//! `sigs.k8s.io/yaml`'s, checked against helm.
+
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+use granit_parser::{ErrorKind, Event, Options, Parser, ScalarStyle, ScanError};
+
+use super::{Resolved, YamlError, resolve_plain};
+use crate::value::{ListType, Value};
+
+/// A node of a parsed document, before go-yaml's decoding.
+#[derive(Debug)]
+enum Node {
+    Scalar { value: String, plain: bool, tag: Option<String> },
+    Seq(Vec<Rc<Node>>),
+    Map(Vec<(Rc<Node>, Rc<Node>)>),
+}
+
+/// A document's root, or `None` for an empty document.
+type Document = Option<Rc<Node>>;
+
+/// How many nodes decoding may produce (aliases can make a small document huge).
+const MAX_DECODED_NODES: usize = 5_000_000;
+/// How deep collections may nest.
+const MAX_NESTING: usize = 5_000;
+
+fn yaml_error(message: impl std::fmt::Display) -> YamlError {
+    YamlError(format!("error converting YAML to JSON: yaml: {message}"))
+}
+
+/// Where go-yaml reports a position: `line N: ` or nothing for the first line.
+fn with_line(line0: usize, scanner: bool, message: &str) -> YamlError {
+    let line = if scanner && line0 != 0 { line0 + 1 } else { line0 };
+    if line == 0 { yaml_error(message) } else { yaml_error(format!("line {line}: {message}")) }
+}
+
+/// The 0-based line of the stream end as libyaml puts it: a last line without a line break
+/// counts as one more line.
+fn stream_end_line(text: &str) -> usize {
+    let breaks = text.matches('\n').count();
+    if text.is_empty() || text.ends_with('\n') { breaks } else { breaks + 1 }
+}
+
+/// libyaml's message for a parse failure that granit reports.
+fn translate(err: &ScanError, text: &str) -> YamlError {
+    let line0 = err.marker().line().saturating_sub(1);
+    let end = stream_end_line(text);
+    match err.kind() {
+        ErrorKind::MappingValueNotAllowed | ErrorKind::InvalidColonPlacement => {
+            with_line(line0, true, "mapping values are not allowed in this context")
+        }
+        ErrorKind::BlockSequenceEntryNotAllowed => {
+            with_line(line0, true, "block sequence entries are not allowed in this context")
+        }
+        ErrorKind::MappingKeyNotAllowed => with_line(line0, true, "mapping keys are not allowed in this context"),
+        ErrorKind::TabInIndentation
+        | ErrorKind::TabNotAllowed
+        | ErrorKind::TabInBlockIndentation
+        | ErrorKind::UnexpectedCharacter { .. } => {
+            with_line(line0, true, "found character that cannot start any token")
+        }
+        ErrorKind::UnclosedQuotedScalar | ErrorKind::UnexpectedEof => with_line(
+            end.saturating_sub(usize::from(!text.ends_with('\n') && end > 0)),
+            true,
+            "found unexpected end of stream",
+        ),
+        ErrorKind::UnknownQuotedScalarEscape => with_line(line0, true, "found unknown escape character"),
+        ErrorKind::InvalidQuotedScalarHexEscape => with_line(line0, true, "did not find expected hexdecimal number"),
+        ErrorKind::SimpleKeyExpected | ErrorKind::InvalidSimpleKey => {
+            with_line(line0, true, "could not find expected ':'")
+        }
+        ErrorKind::ExpectedFlowSequenceSeparator => with_line(end, false, "did not find expected ',' or ']'"),
+        ErrorKind::ExpectedFlowMappingSeparator => with_line(end, false, "did not find expected ',' or '}'"),
+        ErrorKind::UnclosedFlowCollection { open } => {
+            let close = if *open == '[' { ']' } else { '}' };
+            with_line(end, false, &format!("did not find expected ',' or '{close}'"))
+        }
+        ErrorKind::ExpectedBlockMappingKey => with_line(line0, false, "did not find expected key"),
+        ErrorKind::ExpectedBlockSequenceEntry => with_line(line0, false, "did not find expected '-' indicator"),
+        ErrorKind::ExpectedNodeContent => with_line(line0, false, "did not find expected node content"),
+        ErrorKind::InvalidIndentation => with_line(line0, false, "did not find expected key"),
+        other => with_line(line0, true, &other.to_string()),
+    }
+}
+
+/// Reads every document of `text`: each document's root, `None` when it is empty.
+fn documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlError> {
+    // libyaml rejects control characters before it parses anything.
+    if text.chars().any(|c| {
+        !matches!(c as u32, 0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
+    }) {
+        return Err(yaml_error("control characters are not allowed"));
+    }
+    let mut options = Options::default();
+    options.emit_unresolved_aliases = true;
+    options.emit_comments = false;
+    let parser = Parser::new_from_str_with_options(text, options);
+    let mut docs = Vec::new();
+    // Open collections: the items read so far, with the anchor to record when they close.
+    enum Open {
+        Seq(Vec<Rc<Node>>, usize),
+        Map(Vec<Rc<Node>>, usize),
+    }
+    let mut stack: Vec<Open> = Vec::new();
+    let mut anchors: HashMap<usize, Rc<Node>> = HashMap::new();
+    let mut root: Document = None;
+    for next in parser {
+        let (event, _span) = next.map_err(|e| translate(&e, text))?;
+        let node = match event {
+            Event::DocumentStart(..) => {
+                root = None;
+                anchors.clear();
+                continue;
+            }
+            Event::DocumentEnd => {
+                docs.push(root.take());
+                if first_only {
+                    break;
+                }
+                continue;
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                let node = Rc::new(Node::Scalar {
+                    value: value.into_owned(),
+                    plain: style == ScalarStyle::Plain,
+                    tag: tag.map(|t| format!("{}{}", t.handle(), t.suffix())),
+                });
+                if anchor != 0 {
+                    anchors.insert(anchor, node.clone());
+                }
+                node
+            }
+            Event::Alias(id) => match anchors.get(&id) {
+                Some(n) => n.clone(),
+                None => return Err(yaml_error("unknown anchor referenced")),
+            },
+            Event::UnresolvedAlias(name) => {
+                return Err(yaml_error(format!("unknown anchor '{name}' referenced")));
+            }
+            Event::SequenceStart(_, anchor, _) => {
+                if stack.len() >= MAX_NESTING {
+                    return Err(yaml_error("exceeded max depth of 10000"));
+                }
+                stack.push(Open::Seq(Vec::new(), anchor));
+                continue;
+            }
+            Event::MappingStart(_, anchor, _) => {
+                if stack.len() >= MAX_NESTING {
+                    return Err(yaml_error("exceeded max depth of 10000"));
+                }
+                stack.push(Open::Map(Vec::new(), anchor));
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (node, anchor) = match stack.pop() {
+                    Some(Open::Seq(items, anchor)) => (Rc::new(Node::Seq(items)), anchor),
+                    Some(Open::Map(items, anchor)) => {
+                        let mut pairs = Vec::with_capacity(items.len() / 2);
+                        let mut it = items.into_iter();
+                        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                            pairs.push((k, v));
+                        }
+                        (Rc::new(Node::Map(pairs)), anchor)
+                    }
+                    None => continue,
+                };
+                if anchor != 0 {
+                    anchors.insert(anchor, node.clone());
+                }
+                node
+            }
+            _ => continue,
+        };
+        match stack.last_mut() {
+            Some(Open::Seq(items, _) | Open::Map(items, _)) => items.push(node),
+            None => root = Some(node),
+        }
+    }
+    Ok(docs)
+}
+
+const STR_TAG: &str = "tag:yaml.org,2002:str";
+const BINARY_TAG: &str = "tag:yaml.org,2002:binary";
+
+fn short_tag(tag: &str) -> String {
+    match tag.strip_prefix("tag:yaml.org,2002:") {
+        Some(s) => format!("!!{s}"),
+        None => tag.to_owned(),
+    }
+}
+
+fn resolved_tag(r: &Resolved) -> &'static str {
+    match r {
+        Resolved::Null => "tag:yaml.org,2002:null",
+        Resolved::Bool(_) => "tag:yaml.org,2002:bool",
+        Resolved::Int(_) | Resolved::Uint(_) => "tag:yaml.org,2002:int",
+        Resolved::Float(_) => "tag:yaml.org,2002:float",
+        Resolved::Timestamp => "tag:yaml.org,2002:timestamp",
+        Resolved::Merge => "tag:yaml.org,2002:merge",
+        Resolved::Str => STR_TAG,
+    }
+}
+
+/// go-yaml v2's decoding of a scalar into `interface{}`.
+fn scalar(value: &str, plain: bool, tag: Option<&str>) -> Result<Resolved, YamlError> {
+    match tag {
+        None if !plain => Ok(Resolved::Str),
+        None => Ok(resolve_plain(value)),
+        Some(STR_TAG) => Ok(Resolved::Str),
+        Some(BINARY_TAG) => Ok(Resolved::Str),
+        Some(
+            t @ ("tag:yaml.org,2002:bool"
+            | "tag:yaml.org,2002:null"
+            | "tag:yaml.org,2002:int"
+            | "tag:yaml.org,2002:float"
+            | "tag:yaml.org,2002:timestamp"),
+        ) => {
+            let r = resolve_plain(value);
+            let rtag = resolved_tag(&r);
+            if rtag == t {
+                return Ok(r);
+            }
+            if t == "tag:yaml.org,2002:float" {
+                match r {
+                    Resolved::Int(i) => return Ok(Resolved::Float(i as f64)),
+                    Resolved::Uint(u) => return Ok(Resolved::Float(u as f64)),
+                    _ => {}
+                }
+            }
+            Err(yaml_error(format!("cannot decode {} `{value}` as a {}", short_tag(rtag), short_tag(t))))
+        }
+        // Tags go-yaml does not resolve leave the text as it is.
+        Some(_) => Ok(Resolved::Str),
+    }
+}
+
+/// Standard base64 decoding for `!!binary` (whitespace ignored).
+fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for c in s.chars().filter(|c| !c.is_whitespace()) {
+        let v = match c {
+            'A'..='Z' => c as u32 - 'A' as u32,
+            'a'..='z' => c as u32 - 'a' as u32 + 26,
+            '0'..='9' => c as u32 - '0' as u32 + 52,
+            '+' => 62,
+            '/' => 63,
+            '=' => break,
+            _ => return None,
+        };
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// A float64 map key as `sigs.k8s.io/yaml` writes it: `strconv.FormatFloat(f, 'g', -1, 32)`.
+fn float_key(f: f64) -> String {
+    if f.is_nan() {
+        return ".nan".to_owned();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { ".inf" } else { "-.inf" }.to_owned();
+    }
+    let f32v = f as f32;
+    if f32v == 0.0 {
+        return if f32v.is_sign_negative() { "-0" } else { "0" }.to_owned();
+    }
+    let s = format!("{:e}", f32v.abs());
+    let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let mut out = String::new();
+    if f32v < 0.0 {
+        out.push('-');
+    }
+    if !(-4..21).contains(&exp) {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if exp < 0 { '-' } else { '+' });
+        out.push_str(&format!("{:02}", exp.unsigned_abs()));
+        return out;
+    }
+    if exp < 0 {
+        out.push_str("0.");
+        for _ in 0..(-exp - 1) {
+            out.push('0');
+        }
+        out.push_str(&digits);
+    } else if exp as usize + 1 >= digits.len() {
+        out.push_str(&digits);
+        for _ in 0..(exp as usize + 1 - digits.len()) {
+            out.push('0');
+        }
+    } else {
+        out.push_str(&digits[..=exp as usize]);
+        out.push('.');
+        out.push_str(&digits[exp as usize + 1..]);
+    }
+    out
+}
+
+/// Go's `%+#v` of a decoded scalar, for `sigs.k8s.io/yaml`'s key error message.
+fn go_repr(r: &Resolved, text: &str) -> String {
+    match r {
+        Resolved::Null => "<nil>".to_owned(),
+        Resolved::Bool(b) => b.to_string(),
+        Resolved::Int(i) => i.to_string(),
+        Resolved::Uint(u) => format!("0x{u:x}"),
+        Resolved::Float(f) => crate::format::format_float_g(*f),
+        _ => format!("{text:?}"),
+    }
+}
+
+struct Decoder {
+    decoded: usize,
+}
+
+impl Decoder {
+    fn count(&mut self) -> Result<(), YamlError> {
+        self.decoded += 1;
+        if self.decoded > MAX_DECODED_NODES {
+            return Err(yaml_error("document contains excessive aliasing"));
+        }
+        Ok(())
+    }
+
+    /// A node as it reaches a template: go-yaml's value, through JSON.
+    fn value(&mut self, node: &Node, depth: usize) -> Result<Value, YamlError> {
+        self.count()?;
+        match node {
+            Node::Scalar { value, plain, tag } => {
+                let r = scalar(value, *plain, tag.as_deref())?;
+                if tag.as_deref() == Some(BINARY_TAG) {
+                    let bytes = decode_base64(value)
+                        .ok_or_else(|| yaml_error(format!("!!binary value contains invalid base64 data")))?;
+                    return Ok(Value::from(String::from_utf8_lossy(&bytes).into_owned()));
+                }
+                Ok(match r {
+                    Resolved::Null => Value::Nil,
+                    Resolved::Bool(b) => Value::Bool(b),
+                    Resolved::Int(i) => Value::Float(i as f64),
+                    Resolved::Uint(u) => Value::Float(u as f64),
+                    Resolved::Float(f) if f.is_nan() => {
+                        return Err(YamlError(
+                            "error converting YAML to JSON: json: unsupported value: NaN".to_owned(),
+                        ));
+                    }
+                    Resolved::Float(f) if f.is_infinite() => {
+                        let sign = if f > 0.0 { "+" } else { "-" };
+                        return Err(YamlError(format!(
+                            "error converting YAML to JSON: json: unsupported value: {sign}Inf"
+                        )));
+                    }
+                    Resolved::Float(f) => Value::Float(f),
+                    Resolved::Timestamp | Resolved::Merge | Resolved::Str => Value::from(value.as_str()),
+                })
+            }
+            Node::Seq(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(self.value(item, depth + 1)?);
+                }
+                Ok(Value::List(out.into(), ListType::Interface))
+            }
+            Node::Map(_) => {
+                let mut map = BTreeMap::new();
+                self.mapping(node, &mut map, depth)?;
+                Ok(Value::map(map))
+            }
+        }
+    }
+
+    /// Decodes a mapping into `out`, later keys (and merged maps) overwriting earlier ones as
+    /// go-yaml v2 does.
+    fn mapping(&mut self, node: &Node, out: &mut BTreeMap<String, Value>, depth: usize) -> Result<(), YamlError> {
+        if depth > MAX_NESTING {
+            return Err(yaml_error("exceeded max depth of 10000"));
+        }
+        let Node::Map(pairs) = node else {
+            return Err(yaml_error("map merge requires map or sequence of maps as the value"));
+        };
+        for (k, v) in pairs {
+            if let Node::Scalar { value, plain: true, tag: None } = &**k
+                && value == "<<"
+            {
+                match &**v {
+                    Node::Map(_) => self.mapping(v, out, depth + 1)?,
+                    Node::Seq(items) => {
+                        for item in items.iter().rev() {
+                            self.mapping(item, out, depth + 1)?;
+                        }
+                    }
+                    Node::Scalar { .. } => {
+                        return Err(yaml_error("map merge requires map or sequence of maps as the value"));
+                    }
+                }
+                continue;
+            }
+            let key = self.key(k, v)?;
+            let value = self.value(v, depth + 1)?;
+            out.insert(key, value);
+        }
+        Ok(())
+    }
+
+    /// A map key as `sigs.k8s.io/yaml` turns it into a JSON object key.
+    fn key(&mut self, k: &Node, v: &Node) -> Result<String, YamlError> {
+        match k {
+            Node::Scalar { value, plain, tag } => {
+                let r = scalar(value, *plain, tag.as_deref())?;
+                let unsupported = |ty: &str, key: String| -> YamlError {
+                    let shown = match v {
+                        Node::Scalar { value, plain, tag } => match scalar(value, *plain, tag.as_deref()) {
+                            Ok(r) => go_repr(&r, value),
+                            Err(_) => format!("{value:?}"),
+                        },
+                        Node::Seq(_) => "[]interface {}{...}".to_owned(),
+                        Node::Map(_) => "map[interface {}]interface {}{...}".to_owned(),
+                    };
+                    YamlError(format!(
+                        "error converting YAML to JSON: unsupported map key of type: {ty}, key: {key}, value: {shown}"
+                    ))
+                };
+                Ok(match r {
+                    Resolved::Null => return Err(unsupported("%!s(<nil>)", "<nil>".to_owned())),
+                    Resolved::Bool(b) => b.to_string(),
+                    Resolved::Int(i) => i.to_string(),
+                    Resolved::Uint(u) => return Err(unsupported("uint64", format!("0x{u:x}"))),
+                    Resolved::Float(f) => float_key(f),
+                    Resolved::Timestamp | Resolved::Merge | Resolved::Str => value.clone(),
+                })
+            }
+            Node::Seq(_) => Err(yaml_error("invalid map key: []interface {}{...}")),
+            Node::Map(_) => Err(yaml_error("invalid map key: map[interface {}]interface {}{...}")),
+        }
+    }
+}
+
+/// The JSON kind name `encoding/json` uses in a type error.
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Map(..) => "object",
+        Value::List(..) => "array",
+        Value::String(_) => "string",
+        Value::Bool(_) => "bool",
+        Value::Nil => "null",
+        _ => "number",
+    }
+}
+
+fn decode(doc: &Document) -> Result<Value, YamlError> {
+    match doc {
+        None => Ok(Value::Nil),
+        Some(node) => Decoder { decoded: 0 }.value(node, 0),
+    }
+}
+
+/// `yaml.Unmarshal(text, &map[string]interface{}{})`: the first document as a map (an empty
+/// map for an empty document).
+fn unmarshal_map(text: &str) -> Result<Value, YamlError> {
+    let docs = documents(text, true)?;
+    match decode(docs.first().unwrap_or(&None))? {
+        Value::Nil => Ok(Value::empty_map()),
+        v @ Value::Map(..) => Ok(v),
+        v => Err(YamlError(format!(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+            json_kind(&v)
+        ))),
+    }
+}
+
+/// Helm's `fromYaml`: the first document as a map, or a map holding the error message under
+/// `Error`.
+pub fn from_yaml(text: &str) -> Value {
+    unmarshal_map(text).unwrap_or_else(|e| Value::map([("Error".to_owned(), Value::from(e.0))]))
+}
+
+/// Helm's `fromYamlArray`: the first document as a list, or a list holding only the error
+/// message.
+pub fn from_yaml_array(text: &str) -> Value {
+    let result = documents(text, true).and_then(|docs| match decode(docs.first().unwrap_or(&None))? {
+        Value::Nil => Ok(Value::list([])),
+        v @ Value::List(..) => Ok(v),
+        v => Err(YamlError(format!(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type []interface {{}}",
+            json_kind(&v)
+        ))),
+    });
+    result.unwrap_or_else(|e| Value::list([Value::from(e.0)]))
+}
+
+/// Merges `src` into `dst`: maps merge key by key, anything else replaces.
+fn merge_into(dst: &mut BTreeMap<String, Value>, src: &BTreeMap<String, Value>) {
+    for (k, v) in src {
+        if let (Some(Value::Map(d, _)), Value::Map(s, _)) = (dst.get(k), v)
+            && !Rc::ptr_eq(d, s)
+        {
+            let s = s.borrow();
+            merge_into(&mut d.borrow_mut(), &s);
+            continue;
+        }
+        dst.insert(k.clone(), v.clone());
+    }
+}
+
+/// A values file as Helm 4 reads it: each document a map (empty documents are skipped), later
+/// documents merged over earlier ones; an empty file is an empty map. Nulls are kept (Helm's
+/// coalescing removes them later).
+pub fn parse_values(text: &str) -> Result<Value, YamlError> {
+    let docs = documents(text, false)?;
+    let mut out = BTreeMap::new();
+    for doc in &docs {
+        match decode(doc)? {
+            Value::Nil => {}
+            Value::Map(m, _) => merge_into(&mut out, &m.borrow()),
+            v => {
+                return Err(YamlError(format!(
+                    "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                    json_kind(&v)
+                )));
+            }
+        }
+    }
+    Ok(Value::map(out))
+}
