@@ -252,6 +252,10 @@ fn json_node(v: &Value, depth: usize) -> Result<Node, EmitError> {
             let m = m.try_borrow().map_err(|_| EmitError("json: unsupported value: encountered a cycle".to_owned()))?;
             let mut entries = Vec::with_capacity(m.len());
             for (k, x) in m.iter() {
+                // A NEL in a key is a line break inside a JSON key, which go-yaml rejects.
+                if k.contains('\u{85}') {
+                    return Err(EmitError("yaml: could not find expected ':'".to_owned()));
+                }
                 entries.push((reread_json_string(k)?, json_node(x, depth + 1)?));
             }
             Node::Map(sorted(entries))
@@ -319,12 +323,13 @@ fn is_printable(c: char) -> bool {
         0x0A | 0x20..=0x7E => true,
         0xA0..=0xD7FF => true,
         0xE000..=0xFFFD => c != '\u{FEFF}',
-        0x10000..=0x10FFFF => true,
+        // go-yaml checks lead bytes up to 0xEF only: characters beyond the BMP are escaped.
         _ => false,
     }
 }
 
-fn analyze(value: &str) -> Analysis {
+/// `v3` is go-yaml v3's variant, which lets tabs into literal blocks.
+fn analyze(value: &str, v3: bool) -> Analysis {
     if value.is_empty() {
         return Analysis {
             multiline: false,
@@ -338,6 +343,7 @@ fn analyze(value: &str) -> Analysis {
     let mut flow_indicators = false;
     let mut line_breaks = false;
     let mut special_characters = false;
+    let mut tab_characters = false;
     let mut leading_space = false;
     let mut leading_break = false;
     let mut trailing_space = false;
@@ -389,7 +395,9 @@ fn analyze(value: &str) -> Analysis {
                 _ => {}
             }
         }
-        if !is_printable(c) {
+        if v3 && c == '\t' {
+            tab_characters = true;
+        } else if !is_printable(c) {
             special_characters = true;
         }
         if c == ' ' {
@@ -442,10 +450,12 @@ fn analyze(value: &str) -> Analysis {
         a.block_plain_allowed = false;
         a.single_quoted_allowed = false;
     }
-    if space_break || special_characters {
+    if space_break || tab_characters || special_characters {
         a.flow_plain_allowed = false;
         a.block_plain_allowed = false;
         a.single_quoted_allowed = false;
+    }
+    if space_break || special_characters {
         a.block_allowed = false;
     }
     if line_breaks {
@@ -596,9 +606,9 @@ impl Emitter {
     }
 
     /// Whether libyaml would write this key as a simple key (`key: value`).
-    fn is_simple_key(node: &Node) -> bool {
+    fn is_simple_key(&self, node: &Node) -> bool {
         match node {
-            Node::Str(s) => !analyze(s).multiline && s.len() <= 128,
+            Node::Str(s) => !analyze(s, !self.indentless_sequences).multiline && s.len() <= 128,
             Node::Seq(items) => items.is_empty(),
             Node::Map(entries) => entries.is_empty(),
             _ => true,
@@ -637,7 +647,7 @@ impl Emitter {
                 for (k, v) in entries {
                     self.write_indent();
                     let key = Node::Str(k.clone());
-                    if Self::is_simple_key(&key) {
+                    if self.is_simple_key(&key) {
                         self.node(&key, true, true);
                         self.write_indicator(":", false, false, false);
                     } else {
@@ -654,7 +664,7 @@ impl Emitter {
     }
 
     fn scalar(&mut self, value: &str, requested: Style, simple_key: bool) {
-        let a = analyze(value);
+        let a = analyze(value, !self.indentless_sequences);
         let mut style = requested;
         if simple_key && a.multiline {
             style = Style::Double;

@@ -284,7 +284,7 @@ fn float_key(f: f64) -> String {
     if f32v < 0.0 {
         out.push('-');
     }
-    if !(-4..21).contains(&exp) {
+    if !(-4..6).contains(&exp) {
         out.push_str(&digits[..1]);
         if digits.len() > 1 {
             out.push('.');

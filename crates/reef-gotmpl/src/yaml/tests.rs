@@ -410,3 +410,161 @@ fn to_yaml_sorts_keys_like_go_yaml_and_wraps_at_80_columns() {
 fn values_resolve_plain_scalars_as_yaml_1_1() {
     assert_eq!(json::marshal(&values(RESOLUTION)).unwrap() + "\n", RESOLUTION_TO_JSON);
 }
+
+/// `{{ toJson .Values }}` for a values file, or the error after helm's
+/// `cannot load values.yaml: cannot unmarshal yaml document: ` prefix.
+fn values_json(text: &str) -> String {
+    match parse_values(text) {
+        Ok(v) => json::marshal(&v).unwrap(),
+        Err(e) => e.0,
+    }
+}
+
+#[test]
+fn values_files_decode_as_helm_decodes_them() {
+    let mut failures = Vec::new();
+    for (input, want) in [
+        ("1.5: a\n", r#"{"1.5":"a"}"#),
+        ("0.1: a\n", r#"{"0.1":"a"}"#),
+        ("1e7: a\n", r#"{"1e+07":"a"}"#),
+        ("-1: a\n", r#"{"-1":"a"}"#),
+        ("0x1F: a\n", r#"{"31":"a"}"#),
+        ("a: 1\na: 2\n", r#"{"a":2}"#),
+        ("a: &x {b: 1, c: 2}\nd:\n  <<: *x\n  c: 3\n", r#"{"a":{"b":1,"c":2},"d":{"b":1,"c":3}}"#),
+        ("a: &x [1]\nb: *x\nc: &y 3\nd: *y\n", r#"{"a":[1],"b":[1],"c":3,"d":3}"#),
+        ("a: 1\n---\nb: 2\n", r#"{"a":1,"b":2}"#),
+        ("---\na: 1\n", r#"{"a":1}"#),
+        ("a: {x: 1, y: 2}\n---\na: {x: 3}\nb: 1\n---\n\n", r#"{"a":{"true":2,"x":3},"b":1}"#),
+        ("---\n---\na: 1\n", r#"{"a":1}"#),
+        ("a: 1\n...\n---\nb: 2\n", r#"{"a":1,"b":2}"#),
+        ("\n", "{}"),
+        ("# only comment\n", "{}"),
+        ("a: &x 1\na: &x 2\n", r#"{"a":2}"#),
+        ("a: !!str 12\nb: !!float 1\nc: !foo bar\nd: !!binary aGVsbG8=\n", r#"{"a":"12","b":1,"c":"bar","d":"hello"}"#),
+        (
+            "a: |2\n    x\nb: >-\n  folded\n  text\n\n  para\nc: >+\n  k\n\nd: |\n  lit\ne: \"esc \\x41 \\u00e9 \\t \\\\ \\\"q\\\" \\e \\0 \\L \\\n  next\"\nf: 'it''s'\ng: plain\n  continued\nh: [a, {b: c}, d: e]\ni: |-\n  keep\n\nj: \"multi\n  line\n\n  x\"\n",
+            r#"{"a":"  x\n","b":"folded text\npara","c":"k\n\n","d":"lit\n","e":"esc A é \t \\ \"q\" \u001b \u0000 \u2028 next","f":"it's","g":"plain continued","h":["a",{"b":"c"},{"d":"e"}],"i":"keep","j":"multi line\nx"}"#,
+        ),
+        // Errors.
+        ("a: .inf\n", "error converting YAML to JSON: json: unsupported value: +Inf"),
+        ("a: .nan\n", "error converting YAML to JSON: json: unsupported value: NaN"),
+        ("~: 1\n", "error converting YAML to JSON: unsupported map key of type: %!s(<nil>), key: <nil>, value: 1"),
+        (
+            "12345678901234567890: a\n",
+            "error converting YAML to JSON: unsupported map key of type: uint64, key: 0xab54a98ceb1f0ad2, value: \"a\"",
+        ),
+        ("a:\n\tb: 1\n", "error converting YAML to JSON: yaml: line 2: found character that cannot start any token"),
+        ("a: b: c\n", "error converting YAML to JSON: yaml: mapping values are not allowed in this context"),
+        ("a: [1, 2\n", "error converting YAML to JSON: yaml: line 1: did not find expected ',' or ']'"),
+        ("a: \"x\n", "error converting YAML to JSON: yaml: line 2: found unexpected end of stream"),
+        (
+            "- 1\n- 2\n",
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type map[string]interface {}",
+        ),
+        (
+            "x\n",
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal string into Go value of type map[string]interface {}",
+        ),
+        (
+            "a: 1\n---\n- 2\n",
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type map[string]interface {}",
+        ),
+        ("a: *nope\n", "error converting YAML to JSON: yaml: unknown anchor 'nope' referenced"),
+        ("a: !!int abc\n", "error converting YAML to JSON: yaml: cannot decode !!str `abc` as a !!int"),
+    ] {
+        if values_json(input) != want {
+            failures.push(format!("{input:?}\n  got  {}\n  want {want}", values_json(input)));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn from_yaml_json(text: &str) -> String {
+    json::marshal(&from_yaml(text)).unwrap()
+}
+
+// `{{ fromYaml "..." | toJson }}` in helm.
+#[test]
+fn from_yaml_reads_the_first_document_and_reports_errors_in_the_map() {
+    let mut failures = Vec::new();
+    for (input, want) in [
+        ("a: 1\n---\nb: 2", r#"{"a":1}"#),
+        (
+            "a: b: c",
+            r#"{"Error":"error converting YAML to JSON: yaml: mapping values are not allowed in this context"}"#,
+        ),
+        (
+            "- 1",
+            r#"{"Error":"error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type map[string]interface {}"}"#,
+        ),
+        ("", "{}"),
+        (
+            "~: 1",
+            r#"{"Error":"error converting YAML to JSON: unsupported map key of type: %!s(\u003cnil\u003e), key: \u003cnil\u003e, value: 1"}"#,
+        ),
+        ("a: .inf", r#"{"Error":"error converting YAML to JSON: json: unsupported value: +Inf"}"#),
+        ("a: 1\na: 2", r#"{"a":2}"#),
+        ("a: [1, 2", r#"{"Error":"error converting YAML to JSON: yaml: line 1: did not find expected ',' or ']'"}"#),
+        ("a: \"x", r#"{"Error":"error converting YAML to JSON: yaml: found unexpected end of stream"}"#),
+        (
+            "a:\n\tb: 1",
+            r#"{"Error":"error converting YAML to JSON: yaml: line 2: found character that cannot start any token"}"#,
+        ),
+        (
+            "x",
+            r#"{"Error":"error unmarshaling JSON: while decoding JSON: json: cannot unmarshal string into Go value of type map[string]interface {}"}"#,
+        ),
+    ] {
+        if from_yaml_json(input) != want {
+            failures.push(format!("{input:?}\n  got  {}\n  want {want}", from_yaml_json(input)));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(json::marshal(&from_yaml_array("- 1\n- a")).unwrap(), r#"[1,"a"]"#);
+    assert_eq!(
+        json::marshal(&from_yaml_array("a: 1")).unwrap(),
+        r#"["error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go value of type []interface {}"]"#
+    );
+}
+
+#[test]
+fn values_numbers_are_float64() {
+    let v = values("a: 1\nb: 012\n");
+    let Value::Map(m, _) = &v else { panic!("not a map") };
+    assert_eq!(m.borrow()["a"].type_name(), "float64");
+    assert_eq!(sprint(&m.borrow()["b"]), "10");
+}
+
+/// Renders `template` with `values` through reef's engine, with Sprig's functions and these.
+fn render(template: &str, values: &str) -> String {
+    let mut funcs = crate::sprig::functions();
+    funcs.extend(functions());
+    let mut set = crate::Templates::new(funcs);
+    if let Err(e) = set.add("x", template) {
+        panic!("{e}");
+    }
+    let data = Value::map([("Values".to_owned(), super::parse_values(values).unwrap())]);
+    match set.execute("x", data) {
+        Ok(out) => out,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The whole of `testdata/helm_template.txt` over `testdata/helm_values.yaml`, compared with
+/// what helm 4.2.3 rendered (`testdata/helm_output.txt`): every tricky string through
+/// `toYaml`, `toYamlPretty`, as a list item, as a key, and through `toJson`.
+#[test]
+fn rendering_encoders_matches_helm_output() {
+    let got = render(include_str!("testdata/helm_template.txt"), include_str!("testdata/helm_values.yaml"));
+    let want = include_str!("testdata/helm_output.txt");
+    let got_lines: Vec<&str> = got.trim_end().lines().collect();
+    let want_lines: Vec<&str> = want.trim_end().lines().collect();
+    let mut diffs = Vec::new();
+    for (i, (g, w)) in got_lines.iter().zip(&want_lines).enumerate() {
+        if g != w {
+            diffs.push(format!("line {}: got {g:?}\n          want {w:?}", i + 1));
+        }
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    assert_eq!(got.trim_end(), want.trim_end());
+}
