@@ -195,9 +195,12 @@ fn index_arg(index: &Value, cap: usize, inclusive: bool) -> Result<usize, String
         Value::Nil => return Err("cannot index slice/array with nil".to_owned()),
         other => return Err(format!("cannot index slice/array with type {}", other.type_name())),
     };
-    let out = if inclusive { x > cap as i64 } else { x >= cap as i64 };
-    if x < 0 || out {
+    if x < 0 || x > cap as i64 {
         return Err(format!("index out of range: {x}"));
+    }
+    if !inclusive && x == cap as i64 {
+        // Go's check lets this through to reflect, which panics.
+        return Err("reflect: slice index out of range".to_owned());
     }
     Ok(x as usize)
 }
@@ -212,7 +215,10 @@ fn index(a: &[(Value, bool)]) -> Result<Value, String> {
             Value::Nil => return Err("index of nil pointer".to_owned()),
             Value::List(l, _) => l[index_arg(idx, l.len(), false)?].clone(),
             Value::Bytes(b) => Value::Int(i64::from(b[index_arg(idx, b.len(), false)?])),
-            Value::String(s) => Value::Int(i64::from(s.as_bytes()[index_arg(idx, s.len(), false)?])),
+            Value::String(s) => {
+                let i = index_arg(idx, s.len(), false).map_err(|e| e.replace("slice index", "string index"))?;
+                Value::Int(i64::from(s.as_bytes()[i]))
+            }
             Value::Map(m, mt) => {
                 let key = match idx {
                     Value::String(k) => k.clone(),

@@ -25,6 +25,8 @@ pub(crate) struct Shared {
     /// Nesting of `template`, `include` and `tpl`.
     pub depth: usize,
     pub range_iterations: u64,
+    /// The set's own name (Helm's `gotpl`), for `no template "x" associated with ...`.
+    pub set_name: Rc<str>,
 }
 
 /// The node Go's `state.at` last recorded, for error contexts.
@@ -518,7 +520,11 @@ impl<'t> State<'t, '_> {
                     None => Err(self.errorf(format!("can't evaluate field {name} in type {}", o.type_name()))),
                 }
             }
-            other => Err(self.errorf(format!("can't evaluate field {name} in type {}", other.type_name()))),
+            other => {
+                // A value taken out of a map or slice has the static type `interface {}`.
+                let typ = if receiver.typed { "interface {}".to_owned() } else { other.type_name() };
+                Err(self.errorf(format!("can't evaluate field {name} in type {typ}")))
+            }
         }
     }
 
@@ -812,7 +818,7 @@ impl Host for ExecHost<'_> {
             return Err(FuncError::new(format!(
                 "template: no template {} associated with template {}",
                 go_quote(name),
-                go_quote(self.current)
+                go_quote(&self.sh.set_name)
             )));
         };
         self.render(&tree, data)

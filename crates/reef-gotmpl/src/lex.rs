@@ -397,12 +397,12 @@ impl<'a> Lexer<'a> {
                     self.paren_depth += 1;
                 }
                 ')' => {
-                    self.emit(ItemType::RightParen);
                     self.paren_depth -= 1;
                     if self.paren_depth < 0 {
                         self.error("unexpected right paren".to_owned());
                         return;
                     }
+                    self.emit(ItemType::RightParen);
                 }
                 c if c.is_ascii() && !c.is_ascii_control() => self.emit(ItemType::Char),
                 c => {

@@ -163,6 +163,7 @@ impl Templates {
             out: String::new(),
             depth: 0,
             range_iterations: 0,
+            set_name: Rc::from(self.name.as_str()),
         }
     }
 
