@@ -18,6 +18,9 @@ pub(crate) enum BParam {
     Str,
 }
 
+/// Arguments of a builtin: each value, with whether a nil is a typed `interface{}` nil.
+pub(crate) type Args<'a> = &'a [(Value, bool)];
+
 /// A builtin's shape and body. The body gets each argument with whether a nil was typed.
 pub(crate) struct Builtin {
     /// Number of fixed parameters and whether it is variadic.
@@ -27,7 +30,7 @@ pub(crate) struct Builtin {
     /// The variadic parameter.
     pub rest: BParam,
     /// What it does.
-    pub body: fn(&[(Value, bool)]) -> Result<Value, String>,
+    pub body: fn(Args<'_>) -> Result<Value, String>,
 }
 
 const V: BParam = BParam::Value;

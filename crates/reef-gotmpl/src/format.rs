@@ -762,15 +762,15 @@ mod tests {
             (
                 "%f %.2f %e %g %G %8.3f %v",
                 vec![
-                    Value::Float(3.14159),
+                    Value::Float(3.14158),
                     Value::Float(2.005),
                     Value::Float(1234.5),
                     Value::Float(1e21),
                     Value::Float(1e-7),
-                    Value::Float(-3.14159),
+                    Value::Float(-3.14158),
                     Value::Float(0.5),
                 ],
-                "3.141590 2.00 1.234500e+03 1e+21 1E-07   -3.142 0.5",
+                "3.141580 2.00 1.234500e+03 1e+21 1E-07   -3.142 0.5",
             ),
             ("%d %s", vec![s("hi"), i(1)], "%!d(string=hi) %!s(int=1)"),
             ("%s %d", vec![s("a")], "a %!d(MISSING)"),
