@@ -15,6 +15,8 @@ mod dates;
 mod defaults;
 mod dicts;
 mod encoding;
+#[cfg(test)]
+mod end_to_end;
 mod lists;
 mod math;
 mod paths;

@@ -16,7 +16,15 @@ pub(crate) fn compile(pattern: &str) -> Result<Regex, FuncError> {
     Regex::new(&translate(pattern)).map_err(|e| {
         let reason = e.to_string();
         let last = reason.lines().rev().find(|l| l.starts_with("error:")).unwrap_or("invalid");
-        fail(format!("error parsing regexp: {}: `{pattern}`", last.trim_start_matches("error: ")))
+        let reason = last.trim_start_matches("error: ");
+        // Go's wording for the common mistakes.
+        let reason = match reason {
+            "unclosed group" => "missing closing )",
+            "unclosed character class" => "missing closing ]",
+            "unopened group" => "unexpected )",
+            other => other,
+        };
+        fail(format!("error parsing regexp: {reason}: `{pattern}`"))
     })
 }
 

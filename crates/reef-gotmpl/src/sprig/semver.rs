@@ -145,6 +145,25 @@ impl Object for Version {
         })
     }
 
+    fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        let other = match args {
+            [Value::Object(o)] if o.type_name() == "*semver.Version" => Version::parse(&o.display()),
+            _ => None,
+        };
+        let ord = self.compare(&other?);
+        Some(Ok(match name {
+            "Compare" => Value::Int(match ord {
+                Ordering::Less => -1,
+                Ordering::Equal => 0,
+                Ordering::Greater => 1,
+            }),
+            "LessThan" => Value::Bool(ord == Ordering::Less),
+            "GreaterThan" => Value::Bool(ord == Ordering::Greater),
+            "Equal" => Value::Bool(ord == Ordering::Equal),
+            _ => return None,
+        }))
+    }
+
     fn display(&self) -> String {
         let mut s = format!("{}.{}.{}", self.major, self.minor, self.patch);
         if !self.pre.is_empty() {
