@@ -5,12 +5,20 @@
 //! The parts:
 //! - [`value`]: values with the Go types Helm gives them, and Go's truthiness;
 //! - [`func`]: how functions are declared (Go signatures) and called;
-//! - [`format`]: Go's `fmt` formatting of values (`%v`, and `printf`'s verbs).
+//! - [`format`]: Go's `fmt` formatting of values (`%v`, and `printf`'s verbs);
+//! - [`template`]: the engine's entry point, [`Templates`], over [`lex`], [`parse`] and the
+//!   executor.
 
+mod builtins;
+mod exec;
 pub mod format;
 pub mod func;
+pub mod lex;
+pub mod parse;
 pub mod sprig;
+pub mod template;
 pub mod value;
 
 pub use func::{Func, FuncError, FuncMap, Host, Param, Signature};
+pub use template::{Error, Options, Templates};
 pub use value::{ListType, MapRef, MapType, Object, Value};
