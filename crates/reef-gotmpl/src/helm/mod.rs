@@ -1,0 +1,448 @@
+//! Helm's own template functions and built-in objects, as Helm 4 (4.2.3) defines them in
+//! `pkg/engine`: `include`, `tpl`, `required`, `fail`, `lookup`, and the values behind
+//! `.Release`, `.Chart`, `.Capabilities`, `.Template` and `.Files`; plus how Helm turns a
+//! rendered template and an execution error into what `helm template` prints.
+//!
+//! What Helm 4 hands templates (checked with `printf "%T"` against helm 4.2.3):
+//! `.Release`, `.Chart` and `.Subcharts` are `map[string]interface {}` (`.Chart` with Go's
+//! field names: `Name`, `AppVersion`, ...), `.Values` and `.Template` are `common.Values`,
+//! `.Capabilities` is `*common.Capabilities` and `.Files` is `engine.files`.
+
+mod files;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::func::{FuncError, FuncMap, Param, Signature};
+use crate::value::{MapType, Object, Value};
+
+pub use files::Files;
+
+/// Marks an error message that Helm shows without the template's error context
+/// (`required`, `fail`): `execution error at (chart/templates/x.yaml:7:4): message`.
+pub const WARN_START: &str = "HELM_ERR_START";
+/// The end of such a message.
+pub const WARN_END: &str = "HELM_ERR_END";
+
+/// How deep the same template may be included within itself before Helm gives up.
+const RECURSION_MAX: usize = 1000;
+
+/// Answers `lookup apiVersion kind namespace name`. `helm template` has no cluster: the
+/// default answers an empty map, as Helm does.
+pub type LookupFn = dyn Fn(&str, &str, &str, &str) -> Result<Value, String>;
+
+/// Helm's functions: `include`, `tpl`, `required`, `fail` and `lookup` (with `lookup`
+/// answered by `lookup`, or an empty map when `None`). Add them over Sprig's.
+pub fn functions(lookup: Option<Rc<LookupFn>>) -> FuncMap {
+    let mut funcs = FuncMap::new();
+    let included: Rc<RefCell<HashMap<String, usize>>> = Rc::default();
+    funcs.add_with_host("include", Signature::fixed(&[Param::String, Param::Any]), move |host, args| {
+        let name = args[0].as_str().unwrap_or_default().to_owned();
+        {
+            let mut counts = included.borrow_mut();
+            let n = counts.entry(name.clone()).or_insert(0);
+            if *n > RECURSION_MAX {
+                return Err(FuncError::new(format!(
+                    "rendering template has a nested reference name: {name}: unable to execute template"
+                )));
+            }
+            *n += 1;
+        }
+        let result = host.execute_template(&name, args[1].clone());
+        if let Some(n) = included.borrow_mut().get_mut(&name) {
+            *n -= 1;
+        }
+        result.map(Value::from)
+    });
+    funcs.add_with_host("tpl", Signature::fixed(&[Param::String, Param::Any]), |host, args| {
+        let text = args[0].as_str().unwrap_or_default().to_owned();
+        match host.execute_text("gotpl", &text, args[1].clone()) {
+            Ok(out) => Ok(Value::from(out.replace("<no value>", ""))),
+            Err(e) if is_parse_error(&e.0) => {
+                Err(FuncError::new(format!("cannot parse template {}: {}", go_quote(&text), e.0)))
+            }
+            Err(e) => {
+                Err(FuncError::new(format!("error during tpl function execution for {}: {}", go_quote(&text), e.0)))
+            }
+        }
+    });
+    funcs.add("required", Signature::fixed(&[Param::String, Param::Any]), |args| {
+        let warn = args[0].as_str().unwrap_or_default();
+        match &args[1] {
+            Value::Nil => Err(warn_error(warn)),
+            Value::String(s) if s.is_empty() => Err(warn_error(warn)),
+            other => Ok(other.clone()),
+        }
+    });
+    funcs.add("fail", Signature::fixed(&[Param::String]), |args| Err(warn_error(args[0].as_str().unwrap_or_default())));
+    funcs.add("lookup", Signature::fixed(&[Param::String, Param::String, Param::String, Param::String]), move |args| {
+        let s = |i: usize| args[i].as_str().unwrap_or_default().to_owned();
+        match &lookup {
+            Some(f) => f(&s(0), &s(1), &s(2), &s(3)).map_err(FuncError::new),
+            None => Ok(Value::empty_map()),
+        }
+    });
+    funcs
+}
+
+fn warn_error(message: &str) -> FuncError {
+    FuncError::new(format!("{WARN_START}{message}{WARN_END}"))
+}
+
+/// Whether an error from rendering text is a parse error (`template: gotpl:1: ...`, no
+/// column and no `executing`) rather than an execution error.
+fn is_parse_error(message: &str) -> bool {
+    if message.contains(": executing \"") {
+        return false;
+    }
+    let Some(rest) = message.strip_prefix("template: ") else { return false };
+    let Some((loc, _)) = rest.split_once(": ") else { return false };
+    let parts: Vec<&str> = loc.rsplitn(3, ':').collect();
+    // `name:line` (parse) versus `name:line:col` (execution).
+    parts.len() >= 2
+        && parts[0].bytes().all(|b| b.is_ascii_digit())
+        && !(parts.len() == 3 && parts[1].bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Go's `strconv.Quote`.
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `.Release` for a render: Helm 4 passes a plain map.
+#[derive(Debug, Clone, Default)]
+pub struct Release {
+    /// The release name.
+    pub name: String,
+    /// The namespace.
+    pub namespace: String,
+    /// `helm template --is-upgrade`.
+    pub is_upgrade: bool,
+    /// The revision (1 for `helm template`).
+    pub revision: i64,
+}
+
+impl Release {
+    /// The value templates see as `.Release`.
+    pub fn value(&self) -> Value {
+        Value::map([
+            ("IsInstall".to_owned(), Value::Bool(!self.is_upgrade)),
+            ("IsUpgrade".to_owned(), Value::Bool(self.is_upgrade)),
+            ("Name".to_owned(), Value::string(&self.name)),
+            ("Namespace".to_owned(), Value::string(&self.namespace)),
+            ("Revision".to_owned(), Value::Int(self.revision)),
+            ("Service".to_owned(), Value::string("Helm")),
+        ])
+    }
+}
+
+/// `.Template` while rendering `name` (a `common.Values`).
+pub fn template_value(name: &str, base_path: &str) -> Value {
+    let Value::Map(m, _) =
+        Value::map([("BasePath".to_owned(), Value::string(base_path)), ("Name".to_owned(), Value::string(name))])
+    else {
+        return Value::Nil;
+    };
+    Value::Map(m, MapType::Values)
+}
+
+/// The Kubernetes version templates see (`.Capabilities.KubeVersion`).
+#[derive(Debug, Clone)]
+pub struct KubeVersion {
+    version: String,
+    major: String,
+    minor: String,
+}
+
+impl KubeVersion {
+    /// The default of Helm 4.2.3: v1.36.0.
+    pub fn helm_default() -> KubeVersion {
+        KubeVersion { version: "v1.36.0".to_owned(), major: "1".to_owned(), minor: "36".to_owned() }
+    }
+
+    /// Parses `--kube-version` as Helm does (`1.29`, `v1.29.3`); the error is Helm's.
+    pub fn parse(s: &str) -> Result<KubeVersion, String> {
+        let t = s.trim();
+        let bare = t.strip_prefix('v').unwrap_or(t);
+        let core = bare.split(['-', '+']).next().unwrap_or_default();
+        let parts: Vec<&str> = core.split('.').collect();
+        let numeric = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+        if parts.is_empty() || parts.len() > 3 || !parts.iter().all(numeric) {
+            return Err(format!("invalid kube version '{s}': Invalid Semantic Version"));
+        }
+        let num = |i: usize| parts.get(i).map_or(0, |p| p.parse::<u64>().unwrap_or(0));
+        let rest = &bare[core.len()..];
+        Ok(KubeVersion {
+            version: format!("v{}.{}.{}{rest}", num(0), num(1), num(2)),
+            major: num(0).to_string(),
+            minor: num(1).to_string(),
+        })
+    }
+
+    /// `v1.36.0`.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+}
+
+impl Object for KubeVersion {
+    fn type_name(&self) -> &str {
+        "common.KubeVersion"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        match name {
+            "Version" | "GitVersion" | "String" => Some(Value::string(&self.version)),
+            "Major" => Some(Value::string(&self.major)),
+            "Minor" => Some(Value::string(&self.minor)),
+            _ => None,
+        }
+    }
+    fn display(&self) -> String {
+        self.version.clone()
+    }
+}
+
+/// `.Capabilities.APIVersions`: a `common.VersionSet` with its `Has` method.
+#[derive(Debug, Clone)]
+pub struct VersionSet(pub Vec<String>);
+
+impl Object for VersionSet {
+    fn type_name(&self) -> &str {
+        "common.VersionSet"
+    }
+    fn field(&self, _name: &str) -> Option<Value> {
+        None
+    }
+    fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        match name {
+            "Has" => {
+                let want = args.first().and_then(Value::as_str).unwrap_or_default();
+                Some(Ok(Value::Bool(self.0.iter().any(|v| v == want))))
+            }
+            _ => None,
+        }
+    }
+    fn display(&self) -> String {
+        format!("[{}]", self.0.join(" "))
+    }
+}
+
+/// `.Capabilities.HelmVersion`: Helm's build information.
+#[derive(Debug, Clone)]
+pub struct HelmVersion;
+
+const HELM_VERSION: [(&str, &str); 5] = [
+    ("Version", "v4.2.3"),
+    ("GitCommit", "43e8b7feece8beb0fcba47059ec9b522fd929a64"),
+    ("GitTreeState", "clean"),
+    ("GoVersion", "go1.26.5"),
+    ("KubeClientVersion", "v1.36"),
+];
+
+impl Object for HelmVersion {
+    fn type_name(&self) -> &str {
+        "version.BuildInfo"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        HELM_VERSION.iter().find(|(k, _)| *k == name).map(|(_, v)| Value::string(v))
+    }
+    fn display(&self) -> String {
+        let parts: Vec<&str> = HELM_VERSION.iter().map(|(_, v)| *v).collect();
+        format!("{{{}}}", parts.join(" "))
+    }
+}
+
+/// The API versions Helm 4.2.3 assumes without a cluster (`.Capabilities.APIVersions`).
+pub const DEFAULT_API_VERSIONS: &[&str] = &[
+    "v1",
+    "admissionregistration.k8s.io/v1",
+    "admissionregistration.k8s.io/v1alpha1",
+    "admissionregistration.k8s.io/v1beta1",
+    "internal.apiserver.k8s.io/v1alpha1",
+    "apps/v1",
+    "apps/v1beta1",
+    "apps/v1beta2",
+    "authentication.k8s.io/v1",
+    "authentication.k8s.io/v1alpha1",
+    "authentication.k8s.io/v1beta1",
+    "authorization.k8s.io/v1",
+    "authorization.k8s.io/v1beta1",
+    "autoscaling/v1",
+    "autoscaling/v2",
+    "batch/v1",
+    "batch/v1beta1",
+    "certificates.k8s.io/v1",
+    "certificates.k8s.io/v1beta1",
+    "certificates.k8s.io/v1alpha1",
+    "coordination.k8s.io/v1alpha2",
+    "coordination.k8s.io/v1beta1",
+    "coordination.k8s.io/v1",
+    "discovery.k8s.io/v1",
+    "discovery.k8s.io/v1beta1",
+    "events.k8s.io/v1",
+    "events.k8s.io/v1beta1",
+    "extensions/v1beta1",
+    "flowcontrol.apiserver.k8s.io/v1",
+    "flowcontrol.apiserver.k8s.io/v1beta1",
+    "flowcontrol.apiserver.k8s.io/v1beta2",
+    "flowcontrol.apiserver.k8s.io/v1beta3",
+    "networking.k8s.io/v1",
+    "networking.k8s.io/v1beta1",
+    "node.k8s.io/v1",
+    "node.k8s.io/v1alpha1",
+    "node.k8s.io/v1beta1",
+    "policy/v1",
+    "policy/v1beta1",
+    "rbac.authorization.k8s.io/v1",
+    "rbac.authorization.k8s.io/v1beta1",
+    "rbac.authorization.k8s.io/v1alpha1",
+    "resource.k8s.io/v1",
+    "resource.k8s.io/v1beta2",
+    "resource.k8s.io/v1beta1",
+    "resource.k8s.io/v1alpha3",
+    "scheduling.k8s.io/v1alpha2",
+    "scheduling.k8s.io/v1beta1",
+    "scheduling.k8s.io/v1",
+    "storage.k8s.io/v1beta1",
+    "storage.k8s.io/v1",
+    "storage.k8s.io/v1alpha1",
+    "storagemigration.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1",
+];
+
+/// `.Capabilities`.
+#[derive(Debug, Clone)]
+pub struct Capabilities {
+    /// The Kubernetes version.
+    pub kube_version: KubeVersion,
+    /// The API versions (`--api-versions` are added to Helm's defaults).
+    pub api_versions: Vec<String>,
+}
+
+impl Capabilities {
+    /// Helm's defaults for `helm template`, with `extra` API versions added.
+    pub fn new(kube_version: KubeVersion, extra: &[String]) -> Capabilities {
+        let mut api_versions: Vec<String> = DEFAULT_API_VERSIONS.iter().map(|s| (*s).to_owned()).collect();
+        api_versions.extend(extra.iter().cloned());
+        Capabilities { kube_version, api_versions }
+    }
+}
+
+impl Object for Capabilities {
+    fn type_name(&self) -> &str {
+        "*common.Capabilities"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        match name {
+            "KubeVersion" => Some(Value::Object(Rc::new(self.kube_version.clone()))),
+            "APIVersions" => Some(Value::Object(Rc::new(VersionSet(self.api_versions.clone())))),
+            "HelmVersion" => Some(Value::Object(Rc::new(HelmVersion))),
+            _ => None,
+        }
+    }
+    fn display(&self) -> String {
+        format!(
+            "&{{{{{} {} {} {}}} [{}] {}}}",
+            self.kube_version.version,
+            self.kube_version.version,
+            self.kube_version.major,
+            self.kube_version.minor,
+            self.api_versions.join(" "),
+            HelmVersion.display()
+        )
+    }
+}
+
+/// Helm's post-processing of one rendered template: `<no value>` removed.
+pub fn clean_output(rendered: &str) -> String {
+    rendered.replace("<no value>", "")
+}
+
+/// Rewrites an execution error of the template `filename` as Helm does: an error from
+/// `fail` or `required` becomes `execution error at (LOCATION): MESSAGE`; others are kept.
+pub fn rewrite_exec_error(filename: &str, message: &str) -> String {
+    let tokens: Vec<&str> = message.splitn(3, ": ").collect();
+    if tokens.len() != 3 {
+        return format!("execution error in ({filename}): {message}");
+    }
+    let location = tokens[1];
+    if let Some(start) = tokens[2].find(WARN_START) {
+        let after = &tokens[2][start + WARN_START.len()..];
+        if let Some(end) = after.rfind(WARN_END) {
+            return format!("execution error at ({location}): {}", &after[..end]);
+        }
+    }
+    message.to_owned()
+}
+
+/// Rewrites a parse error of the template `filename` as Helm does (`cleanupParseError`):
+/// `parse error at (LOCATION): MESSAGE`.
+pub fn rewrite_parse_error(filename: &str, message: &str) -> String {
+    let tokens: Vec<&str> = message.split(": ").collect();
+    if tokens.len() == 1 {
+        return format!("parse error in ({filename}): {message}");
+    }
+    format!("parse error at ({}): {}", tokens[1], tokens[tokens.len() - 1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The expectations are helm 4.2.3's output for the same templates.
+    #[test]
+    fn fail_and_required_errors_lose_their_context() {
+        let msg = "template: c4/templates/a.yaml:1:6: executing \"c4/templates/a.yaml\" at <fail \"boom\">: error calling fail: HELM_ERR_STARTboomHELM_ERR_END";
+        assert_eq!(
+            rewrite_exec_error("c4/templates/a.yaml", msg),
+            "execution error at (c4/templates/a.yaml:1:6): boom"
+        );
+        let multi =
+            "template: a:1:2: executing \"a\" at <x>: error calling required: HELM_ERR_STARTmulti\nlineHELM_ERR_END";
+        assert_eq!(rewrite_exec_error("a", multi), "execution error at (a:1:2): multi\nline");
+    }
+
+    #[test]
+    fn kube_versions_parse_as_helm_prints_them() {
+        let v = KubeVersion::parse("1.29").expect("valid");
+        assert_eq!(v.version(), "v1.29.0");
+        assert_eq!(v.field("Minor").and_then(|m| m.as_str().map(str::to_owned)).as_deref(), Some("29"));
+        assert!(KubeVersion::parse("banana").is_err());
+    }
+
+    #[test]
+    fn api_versions_has_only_listed_group_versions() {
+        let caps = Capabilities::new(KubeVersion::helm_default(), &["foo/v1".to_owned()]);
+        let Some(Value::Object(set)) = caps.field("APIVersions") else { panic!("an object") };
+        let has = |s: &str| matches!(set.call("Has", &[Value::string(s)]), Some(Ok(Value::Bool(true))));
+        assert!(has("apps/v1"));
+        assert!(has("foo/v1"));
+        assert!(!has("apps/v1/Deployment"));
+    }
+
+    #[test]
+    fn tpl_parse_errors_are_told_from_execution_errors() {
+        assert!(is_parse_error("template: gotpl:1: missing value for if"));
+        assert!(!is_parse_error("template: gotpl:2:10: executing \"gotpl\" at <.Values.x.y>: nil pointer"));
+    }
+}
