@@ -579,6 +579,6 @@ mod tests {
         assert_eq!(crate::format::sprint(&v), "map[a:1 b:[1 2.5 x]]");
         let v = unmarshal("[1,\"\\u00e9\"]", Target::List).unwrap();
         assert_eq!(crate::format::sprint(&v), "[1 é]");
-        assert!(unmarshal("null", Target::Map).unwrap().truthy() == false);
+        assert!(!unmarshal("null", Target::Map).unwrap().truthy());
     }
 }

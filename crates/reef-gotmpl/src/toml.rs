@@ -217,7 +217,7 @@ impl Encoder {
                     continue;
                 }
                 if inline {
-                    self.key_value(&[k.clone()], x, true, depth + 1)?;
+                    self.key_value(std::slice::from_ref(k), x, true, depth + 1)?;
                     if trailing_comma || i != n - 1 {
                         self.out.push_str(", ");
                     }

@@ -209,7 +209,7 @@ fn is_timestamp(s: &str) -> bool {
     i += 1;
     let Some(day) = num(&mut i, 2) else { return false };
     let year: u32 = s[..4].parse().unwrap_or(0);
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
     let days = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,

@@ -347,7 +347,7 @@ impl Decoder {
                 let r = scalar(value, *plain, tag.as_deref())?;
                 if tag.as_deref() == Some(BINARY_TAG) {
                     let bytes = decode_base64(value)
-                        .ok_or_else(|| yaml_error(format!("!!binary value contains invalid base64 data")))?;
+                        .ok_or_else(|| yaml_error("!!binary value contains invalid base64 data"))?;
                     return Ok(Value::from(String::from_utf8_lossy(&bytes).into_owned()));
                 }
                 Ok(match r {

@@ -568,3 +568,161 @@ fn rendering_encoders_matches_helm_output() {
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
     assert_eq!(got.trim_end(), want.trim_end());
 }
+
+/// Pieces of generated strings. U+2028 is left out: go-yaml (YAML 1.1) reads it as a line
+/// break, which the reader here does not (see `readers_never_panic_on_arbitrary_text`).
+const PIECES: &[&str] = &[
+    "a",
+    "b",
+    "Z",
+    "0",
+    "1",
+    "9",
+    " ",
+    "  ",
+    "\n",
+    "\n\n",
+    ":",
+    ": ",
+    "#",
+    " #",
+    "-",
+    "- ",
+    "?",
+    "'",
+    "\"",
+    "\\",
+    "\t",
+    "\r",
+    "é",
+    "😀",
+    "\u{a0}",
+    "\u{feff}",
+    "\u{1}",
+    "yes",
+    "no",
+    "null",
+    "~",
+    "true",
+    "1e3",
+    "0x1F",
+    "012",
+    ".inf",
+    "1:20",
+    "2001-12-14",
+    "<<",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    "&",
+    "*",
+    "!",
+    "|",
+    ">",
+    "%",
+    "@",
+    "`",
+    "---",
+    "...",
+    "word ",
+    "longer words that go on ",
+];
+
+/// A small deterministic generator for the round-trip properties (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn string(&mut self) -> String {
+        self.string_from(PIECES)
+    }
+
+    fn string_from(&mut self, pieces: &[&str]) -> String {
+        let n = self.below(12);
+        (0..n).map(|_| pieces[self.below(pieces.len())]).collect()
+    }
+
+    fn value(&mut self, depth: usize) -> Value {
+        let pick = if depth > 3 { self.below(6) } else { self.below(9) };
+        match pick {
+            0 => Value::Nil,
+            1 => Value::Bool(self.below(2) == 1),
+            2 => Value::Int(self.next() as i64 >> self.below(64)),
+            3 => {
+                let f = f64::from_bits(self.next());
+                if f.is_finite() { Value::Float(f) } else { Value::Float(self.below(1000) as f64 / 8.0) }
+            }
+            4 | 5 => Value::from(self.string()),
+            6 => Value::list((0..self.below(4)).map(|_| self.value(depth + 1)).collect::<Vec<_>>()),
+            _ => self.map(depth + 1),
+        }
+    }
+
+    fn map(&mut self, depth: usize) -> Value {
+        // A key `<<` is written plain and reads back as a merge key, in go-yaml as here.
+        let key = |rng: &mut Rng| Some(rng.string()).filter(|k| k != "<<").unwrap_or_default();
+        Value::map((0..self.below(5)).map(|_| (key(self), self.value(depth))).collect::<Vec<_>>())
+    }
+}
+
+/// The value as it comes back from YAML or JSON: every number a float64.
+fn as_decoded(v: &Value) -> Value {
+    match v {
+        Value::Int(i) | Value::Int64(i) => Value::Float(*i as f64),
+        Value::List(items, _) => Value::list(items.iter().map(as_decoded).collect::<Vec<_>>()),
+        Value::Map(m, _) => Value::map(m.borrow().iter().map(|(k, v)| (k.clone(), as_decoded(v))).collect::<Vec<_>>()),
+        other => other.clone(),
+    }
+}
+
+#[test]
+fn to_yaml_then_from_yaml_gives_the_value_back() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for case in 0..3000 {
+        let v = rng.map(0);
+        let want = json::marshal(&as_decoded(&v)).unwrap();
+        // The untrimmed documents: `toYaml` drops a final line break, which a `|+` block
+        // at the end needs (helm does not round-trip those either).
+        for (name, text) in [("toYaml", marshal(&v).unwrap()), ("toYamlPretty", marshal_pretty(&v).unwrap())] {
+            let back = from_yaml(&text);
+            let got = json::marshal(&back).unwrap();
+            assert_eq!(got, want, "case {case}, {name} wrote:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn to_json_then_from_json_gives_the_value_back() {
+    let mut rng = Rng(0x1234_5678_9ABC_DEF1);
+    for _ in 0..3000 {
+        let v = rng.map(0);
+        let text = json::marshal(&v).unwrap();
+        let back = json::unmarshal(&text, json::Target::Map).unwrap();
+        assert_eq!(json::marshal(&back).unwrap(), json::marshal(&as_decoded(&v)).unwrap(), "{text}");
+    }
+}
+
+#[test]
+fn readers_never_panic_on_arbitrary_text() {
+    let mut rng = Rng(0xDEAD_BEEF_CAFE_F00D);
+    for _ in 0..20_000 {
+        let noise = ["\u{2028}", "\u{85}", "\u{7f}", "\t", "&a", "*a", "!!int", "!!binary", "<<: ", "\n  ", "\n- "];
+        let text = rng.string() + &rng.string_from(&noise) + &rng.string() + &rng.string_from(&noise) + &rng.string();
+        let _ = parse_values(&text);
+        let _ = from_yaml(&text);
+        let _ = from_yaml_array(&text);
+        let _ = json::unmarshal(&text, json::Target::Any);
+    }
+}
