@@ -8,7 +8,7 @@ use std::rc::Rc;
 use crate::builtins;
 use crate::format::{go_quote, sprint};
 use crate::func::{FuncError, FuncMap, Host, Param};
-use crate::parse::{Arg, Branch, Command, Node, Pipe, TemplateCall, Tree};
+use crate::parse::{Arg, Branch, Callee, CalleeKind, Command, Node, Pipe, TemplateCall, Tree};
 use crate::template::{Error, Options};
 use crate::value::{ListType, MapType, Value};
 
@@ -380,8 +380,8 @@ impl<'t> State<'t, '_> {
                 let pipe = self.eval_arg(dot, None, node)?;
                 return self.eval_field_chain(dot, pipe, first, fields, Some(cmd), &cmd.args, final_);
             }
-            Arg::Identifier(_, name) => {
-                return self.eval_function(dot, first, name, Some(cmd), &cmd.args, final_);
+            Arg::Identifier(_, name, callee) => {
+                return self.eval_function(dot, first, name, callee, Some(cmd), &cmd.args, final_);
             }
             Arg::Pipe(p) => {
                 self.not_a_function(&cmd.args, &final_)?;
@@ -533,20 +533,20 @@ impl<'t> State<'t, '_> {
         dot: &Val,
         node: &'t Arg,
         name: &str,
+        callee: &'t Callee,
         cmd: Option<&'t Command>,
         args: &'t [Arg],
         final_: Option<Val>,
     ) -> R<Val> {
         self.at(At::Arg(node));
-        let user = self.sh.funcs.get(name).cloned();
         let call_node = match cmd {
             Some(c) => At::Cmd(c),
             None => At::Arg(node),
         };
         let args = if args.is_empty() { args } else { &args[1..] };
         let num_in = args.len() + usize::from(final_.is_some());
-        match user {
-            Some(f) => {
+        match &callee.0 {
+            CalleeKind::Func(f) => {
                 let sig = f.signature;
                 let num_fixed = sig.params.len();
                 if sig.variadic.is_some() {
@@ -582,10 +582,7 @@ impl<'t> State<'t, '_> {
                     }
                 }
             }
-            None => {
-                let Some(b) = builtins::lookup(name) else {
-                    return Err(self.errorf(format!("{} is not a defined function", go_quote(name))));
-                };
+            CalleeKind::Builtin(b) => {
                 let (fixed, variadic) = b.arity;
                 if variadic {
                     if num_in < fixed {
@@ -680,8 +677,8 @@ impl<'t> State<'t, '_> {
                 let v = self.eval_pipeline(dot, p)?;
                 return self.validate_type(Val::untyped(v), typ);
             }
-            Arg::Identifier(_, name) => {
-                let v = self.eval_function(dot, n, name, None, std::slice::from_ref(n), None)?;
+            Arg::Identifier(_, name, callee) => {
+                let v = self.eval_function(dot, n, name, callee, None, std::slice::from_ref(n), None)?;
                 return self.validate_type(v, typ);
             }
             Arg::Chain(_, node, fields) => {
@@ -826,8 +823,8 @@ impl Host for ExecHost<'_> {
 
     fn execute_text(&mut self, name: &str, text: &str, data: Value) -> Result<String, FuncError> {
         let funcs = self.sh.funcs.clone();
-        let has = |n: &str| funcs.contains(n) || builtins::lookup(n).is_some();
-        let trees = crate::parse::parse(name, text, &has).map_err(|e| FuncError::new(e.to_string()))?;
+        let resolve = |n: &str| Callee::resolve(&funcs, n);
+        let trees = crate::parse::parse(name, text, &resolve).map_err(|e| FuncError::new(e.to_string()))?;
         let mut set: TreeSet = (*self.sh.set).clone();
         let mut top = None;
         for (i, t) in trees.into_iter().enumerate() {

@@ -131,8 +131,8 @@ pub enum Arg {
     Variable(usize, Vec<String>),
     /// `(pipeline).a.b`.
     Chain(usize, Box<Arg>, Vec<String>),
-    /// A function name.
-    Identifier(usize, String),
+    /// A function name, with the function it names (resolved once, at parse time).
+    Identifier(usize, String, Callee),
     /// `.`.
     Dot(usize),
     /// `nil`.
@@ -154,7 +154,7 @@ impl Arg {
             Arg::Field(p, _)
             | Arg::Variable(p, _)
             | Arg::Chain(p, _, _)
-            | Arg::Identifier(p, _)
+            | Arg::Identifier(p, _, _)
             | Arg::Dot(p)
             | Arg::Nil(p)
             | Arg::Bool(p, _)
@@ -187,7 +187,7 @@ impl std::fmt::Display for Arg {
                 }
                 Ok(())
             }
-            Arg::Identifier(_, n) => f.write_str(n),
+            Arg::Identifier(_, n, _) => f.write_str(n),
             Arg::Dot(_) => f.write_str("."),
             Arg::Nil(_) => f.write_str("nil"),
             Arg::Bool(_, b) => write!(f, "{b}"),
@@ -244,6 +244,36 @@ impl std::fmt::Display for TemplateCall {
     }
 }
 
+/// The function a name in a template calls: one of the set's functions, or a Go builtin.
+#[derive(Clone)]
+pub struct Callee(pub(crate) CalleeKind);
+
+#[derive(Clone)]
+pub(crate) enum CalleeKind {
+    Func(crate::func::Func),
+    Builtin(&'static crate::builtins::Builtin),
+}
+
+impl std::fmt::Debug for Callee {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            CalleeKind::Func(_) => "Callee::Func",
+            CalleeKind::Builtin(_) => "Callee::Builtin",
+        })
+    }
+}
+
+impl Callee {
+    /// Resolves `name` as Go does: the function map first (it may replace a builtin), then
+    /// the builtins.
+    pub fn resolve(funcs: &crate::func::FuncMap, name: &str) -> Option<Callee> {
+        if let Some(f) = funcs.get(name) {
+            return Some(Callee(CalleeKind::Func(f.clone())));
+        }
+        crate::builtins::lookup(name).map(|b| Callee(CalleeKind::Builtin(b)))
+    }
+}
+
 /// A parse error: the file, line and Go's message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
@@ -279,7 +309,7 @@ struct Parser<'a> {
     name: &'a str,
     text: Rc<str>,
     parse_name: Rc<str>,
-    has_func: &'a dyn Fn(&str) -> bool,
+    resolve: &'a dyn Fn(&str) -> Option<Callee>,
     vars: Vec<String>,
     range_depth: usize,
     action_line: usize,
@@ -289,8 +319,8 @@ struct Parser<'a> {
 type PResult<T> = Result<T, ParseError>;
 
 /// Parses `text` (the file `name`) into its trees: the file's own (named `name`) first, then
-/// every `define` and `block`. `has_func` says whether a function name is defined.
-pub fn parse(name: &str, text: &str, has_func: &dyn Fn(&str) -> bool) -> PResult<Vec<Tree>> {
+/// every `define` and `block`. `resolve` finds the function a name calls (`None`: not defined).
+pub fn parse(name: &str, text: &str, resolve: &dyn Fn(&str) -> Option<Callee>) -> PResult<Vec<Tree>> {
     let text: Rc<str> = Rc::from(text);
     let mut p = Parser {
         items: lex(&text),
@@ -299,7 +329,7 @@ pub fn parse(name: &str, text: &str, has_func: &dyn Fn(&str) -> bool) -> PResult
         name,
         parse_name: Rc::from(name),
         text: text.clone(),
-        has_func,
+        resolve,
         vars: vec!["$".to_owned()],
         range_depth: 0,
         action_line: 0,
@@ -722,10 +752,10 @@ impl Parser<'_> {
         let token = self.next_non_space();
         Ok(Some(match token.typ {
             ItemType::Identifier => {
-                if !(self.has_func)(&token.val) {
+                let Some(callee) = (self.resolve)(&token.val) else {
                     return self.err(format!("function {} not defined", go_quote(&token.val)));
-                }
-                Arg::Identifier(token.pos, token.val)
+                };
+                Arg::Identifier(token.pos, token.val, callee)
             }
             ItemType::Dot => Arg::Dot(token.pos),
             ItemType::Nil => Arg::Nil(token.pos),
@@ -933,7 +963,8 @@ mod tests {
     use super::*;
 
     fn p(text: &str) -> PResult<Vec<Tree>> {
-        parse("t", text, &|n: &str| n == "f")
+        let funcs = crate::func::FuncMap::new();
+        parse("t", text, &|n: &str| Callee::resolve(&funcs, if n == "f" { "print" } else { n }))
     }
 
     fn err(text: &str) -> String {

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
 
-use crate::builtins;
 use crate::exec::{self, ExecHost, Shared, TreeSet};
 use crate::format::go_quote;
 use crate::func::{FuncError, FuncMap, Host};
@@ -129,8 +128,8 @@ impl Templates {
     /// becomes the template `name`, and each `define`/`block` a template of the set.
     pub fn add(&mut self, name: &str, text: &str) -> Result<(), Error> {
         let funcs = self.funcs.clone();
-        let has = |n: &str| funcs.contains(n) || builtins::lookup(n).is_some();
-        let trees = parse::parse(name, text, &has)?;
+        let resolve = |n: &str| parse::Callee::resolve(&funcs, n);
+        let trees = parse::parse(name, text, &resolve)?;
         let set = Rc::make_mut(&mut self.set);
         for t in trees {
             associate(set, Rc::new(t));
