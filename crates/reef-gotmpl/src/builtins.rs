@@ -153,7 +153,7 @@ fn js_escape(s: &str) -> String {
                 out.push(HEX[b >> 4] as char);
                 out.push(HEX[b & 15] as char);
             }
-            c if (c as u32) >= 0x80 && (c.is_control() || c == '\u{FFFD}') => {
+            c if (c as u32) >= 0x80 && !crate::format::is_go_printable(c) => {
                 out.push_str(&format!("\\u{:04X}", c as u32));
             }
             c => out.push(c),

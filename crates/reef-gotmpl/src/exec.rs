@@ -528,6 +528,7 @@ impl<'t> State<'t, '_> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn eval_function(
         &mut self,
         dot: &Val,

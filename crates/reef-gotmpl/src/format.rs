@@ -159,7 +159,20 @@ pub fn go_quote(s: &str) -> String {
 }
 
 fn quote_into(out: &mut String, s: &str, quote: char) {
+    quote_into_ascii(out, s, quote, false);
+}
+
+/// `strconv.Quote` (or `QuoteToASCII` when `ascii`) of `s` without the quotes.
+fn quote_into_ascii(out: &mut String, s: &str, quote: char, ascii: bool) {
     for c in s.chars() {
+        if ascii && (c as u32) >= 0x80 {
+            if (c as u32) < 0x10000 {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            } else {
+                out.push_str(&format!("\\U{:08x}", c as u32));
+            }
+            continue;
+        }
         match c {
             '\\' => out.push_str("\\\\"),
             c if c == quote => {
@@ -188,7 +201,7 @@ fn quote_into(out: &mut String, s: &str, quote: char) {
 
 /// Go's `unicode.IsPrint`, close enough: no controls, no spaces but U+0020, no format
 /// characters or private use.
-fn is_go_printable(c: char) -> bool {
+pub(crate) fn is_go_printable(c: char) -> bool {
     if (c as u32) < 0x80 {
         return (0x20..0x7f).contains(&(c as u32));
     }
@@ -205,6 +218,8 @@ struct Spec {
     sharp: bool,
     space: bool,
     zero: bool,
+    /// `%#v`: Go syntax.
+    sharp_v: bool,
     width: Option<usize>,
     prec: Option<usize>,
 }
@@ -240,6 +255,7 @@ impl Spec {
 pub fn sprintf(format: &str, args: &[Value]) -> String {
     let mut out = String::with_capacity(format.len() + 16);
     let mut argi = 0;
+    let mut reordered = false;
     let b = format.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -267,6 +283,28 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             }
             i += 1;
         }
+        // An explicit argument index, `%[n]d`.
+        let arg_index = |i: &mut usize, argi: &mut usize, reordered: &mut bool| -> bool {
+            if *i < b.len() && b[*i] == b'[' {
+                *reordered = true;
+                if let Some(close) = format[*i..].find(']') {
+                    match format[*i + 1..*i + close].parse::<usize>() {
+                        Ok(n) if n >= 1 && n <= args.len() => {
+                            *argi = n - 1;
+                            *i += close + 1;
+                            return true;
+                        }
+                        _ => {
+                            *i += close + 1;
+                            return false;
+                        }
+                    }
+                }
+                return false;
+            }
+            true
+        };
+        let mut good_index = arg_index(&mut i, &mut argi, &mut reordered);
         // Width.
         if i < b.len() && b[i] == b'*' {
             i += 1;
@@ -298,6 +336,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         // Precision.
         if i < b.len() && b[i] == b'.' {
             i += 1;
+            good_index &= arg_index(&mut i, &mut argi, &mut reordered);
             if i < b.len() && b[i] == b'*' {
                 i += 1;
                 match args.get(argi) {
@@ -314,6 +353,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                 sp.prec = Some(format[s..i].parse().unwrap_or(0).min(1_000_000));
             }
         }
+        good_index &= arg_index(&mut i, &mut argi, &mut reordered);
         if i >= b.len() {
             out.push_str("%!(NOVERB)");
             break;
@@ -324,6 +364,19 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             out.push('%');
             continue;
         }
+        if !good_index {
+            out.push_str("%!");
+            out.push(verb);
+            out.push_str("(BADINDEX)");
+            continue;
+        }
+        if verb == 'v' {
+            if sp.sharp {
+                sp.sharp = false;
+                sp.sharp_v = true;
+            }
+            sp.plus = false;
+        }
         let Some(arg) = args.get(argi) else {
             out.push_str("%!");
             out.push(verb);
@@ -333,7 +386,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         argi += 1;
         print_arg(&mut out, arg, verb, &sp, 0);
     }
-    if argi < args.len() {
+    if !reordered && argi < args.len() {
         out.push_str("%!(EXTRA ");
         for (k, a) in args[argi..].iter().enumerate() {
             if k > 0 {
@@ -366,7 +419,52 @@ fn bad_verb(out: &mut String, v: &Value, verb: char, sp: &Spec) {
     out.push(')');
 }
 
+/// `%#v`: the value as Go syntax.
+fn go_syntax(out: &mut String, v: &Value, depth: usize) {
+    if depth > MAX_DEPTH {
+        out.push_str("...");
+        return;
+    }
+    match v {
+        Value::String(s) => out.push_str(&go_quote(s)),
+        Value::List(items, _) => {
+            out.push_str(&v.type_name());
+            out.push('{');
+            for (k, item) in items.iter().enumerate() {
+                if k > 0 {
+                    out.push_str(", ");
+                }
+                go_syntax(out, item, depth + 1);
+            }
+            out.push('}');
+        }
+        Value::Map(m, _) => {
+            out.push_str(&v.type_name());
+            out.push('{');
+            if let Ok(m) = m.try_borrow() {
+                for (k, (key, item)) in m.iter().enumerate() {
+                    if k > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(&go_quote(key));
+                    out.push(':');
+                    go_syntax(out, item, depth + 1);
+                }
+            }
+            out.push('}');
+        }
+        Value::Nil if depth > 0 => out.push_str("interface {}(nil)"),
+        other => write_value(out, other, depth),
+    }
+}
+
 fn print_arg(out: &mut String, v: &Value, verb: char, sp: &Spec, depth: usize) {
+    if verb == 'v' && sp.sharp_v {
+        let mut t = String::new();
+        go_syntax(&mut t, v, depth);
+        sp.pad_spaces(out, &t);
+        return;
+    }
     if verb == 'T' {
         sp.pad_spaces(out, &v.type_name());
         return;
@@ -449,7 +547,10 @@ fn fmt_string(out: &mut String, v: &Value, s: &[u8], verb: char, sp: &Spec) {
             if sp.sharp && !t.contains('`') && t.chars().all(|c| c == '\t' || !c.is_control()) {
                 sp.pad(out, &format!("`{t}`"));
             } else {
-                sp.pad(out, &go_quote(&t));
+                let mut q = String::from("\"");
+                quote_into_ascii(&mut q, &t, '"', sp.plus);
+                q.push('"');
+                sp.pad(out, &q);
             }
         }
         'x' | 'X' => {

@@ -904,6 +904,33 @@ fn parse_int_go(text: &str) -> Option<(bool, u64)> {
     u64::from_str_radix(&clean, radix).ok().map(|v| (neg, v))
 }
 
+/// A hexadecimal float (`0x1.8p1`), as `strconv.ParseFloat` reads it.
+fn parse_hex_float(text: &str) -> Option<f64> {
+    let (neg, rest) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let rest = rest.strip_prefix("0x").or_else(|| rest.strip_prefix("0X"))?;
+    let (mant, exp) = rest.split_once(['p', 'P'])?;
+    let exp: i32 = exp.parse().ok()?;
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut v = 0f64;
+    for c in int.chars() {
+        v = v * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac.chars() {
+        v += f64::from(c.to_digit(16)?) * scale;
+        scale /= 16.0;
+    }
+    let v = v * 2f64.powi(exp);
+    Some(if neg { -v } else { v })
+}
+
 /// Go's `parse.newNumber`: every interpretation a literal has.
 pub fn parse_number(text: &str, typ: ItemType) -> Result<Number, String> {
     let mut n = Number { text: text.to_owned(), int: None, uint: None, float: None, is_char: false, is_complex: false };
@@ -938,7 +965,9 @@ pub fn parse_number(text: &str, typ: ItemType) -> Result<Number, String> {
         }
     } else {
         let clean: String = text.chars().filter(|&c| c != '_').collect();
-        let f = if clean.to_ascii_lowercase().contains("0x") { None } else { clean.parse::<f64>().ok() };
+        let f =
+            if clean.to_ascii_lowercase().contains("0x") { parse_hex_float(&clean) } else { clean.parse::<f64>().ok() };
+        let f = f.filter(|f| f.is_finite());
         if let Some(f) = f {
             if !text.contains(['.', 'e', 'E', 'p', 'P']) {
                 return Err(format!("integer overflow: {}", go_quote(text)));

