@@ -1,11 +1,14 @@
-//! Hashes and random values: `sha1sum`, `sha256sum`, `sha512sum`, `adler32sum` (hex or
-//! decimal text of the string's bytes), `uuidv4`, `randBytes` (base64 of random bytes).
+//! Hashes, random values and cryptography: `sha1sum`, `sha256sum`, `sha512sum`,
+//! `adler32sum`, `uuidv4`, `randBytes`, `bcrypt`, `htpasswd`, `encryptAES`, `decryptAES`,
+//! `genPrivateKey`, and the certificate functions (`genCA`, `genSelfSignedCert`,
+//! `genSignedCert`, their `WithKey` forms, `buildCustomCert`), which make RSA 2048 keys and
+//! X.509 certificates shaped like Go's `crypto/x509` ones.
 
 use base64::Engine as _;
 use rand::RngCore;
 use sha2::Digest as _;
 
-use crate::func::FuncMap;
+use crate::func::{FuncError, FuncMap};
 use crate::value::Value;
 
 use super::sig::{INT, STR, fixed};
@@ -48,6 +51,112 @@ pub(super) fn register(map: &mut FuncMap) {
         rand::rng().fill_bytes(&mut bytes);
         Ok(Value::from(base64::engine::general_purpose::STANDARD.encode(bytes)))
     });
+    map.add("bcrypt", fixed(&[STR]), |a| Ok(Value::from(bcrypt(&str_arg(a, 0)))));
+    map.add("htpasswd", fixed(&[STR, STR]), |a| {
+        let user = str_arg(a, 0);
+        if user.contains(':') {
+            return Ok(Value::from(format!("invalid username: {user}")));
+        }
+        Ok(Value::from(format!("{user}:{}", bcrypt(&str_arg(a, 1)))))
+    });
+    map.add("encryptAES", fixed(&[STR, STR]), |a| Ok(Value::from(encrypt_aes(&str_arg(a, 0), &str_arg(a, 1)))));
+    map.add("decryptAES", fixed(&[STR, STR]), |a| decrypt_aes(&str_arg(a, 0), &str_arg(a, 1)).map(Value::from));
+    super::certs::register(map);
+}
+
+/// Go's `bcrypt.GenerateFromPassword(input, 10)`, `$2a$` form.
+fn bcrypt(input: &str) -> String {
+    if input.len() > 72 {
+        return "failed to encrypt string with bcrypt: bcrypt: password length exceeds 72 bytes".to_owned();
+    }
+    match bcrypt::hash_with_result(input, 10) {
+        Ok(parts) => parts.format_for_version(bcrypt::Version::TwoA),
+        Err(e) => format!("failed to encrypt string with bcrypt: {e}"),
+    }
+}
+
+/// The AES-256 key Sprig derives from a password: its bytes, zero-padded or cut to 32.
+fn aes_key(password: &str) -> aes::Aes256 {
+    use aes::cipher::KeyInit as _;
+    let mut key = [0u8; 32];
+    let bytes = password.as_bytes();
+    let n = bytes.len().min(32);
+    key[..n].copy_from_slice(&bytes[..n]);
+    aes::Aes256::new(&key.into())
+}
+
+/// Sprig's `encryptAES`: AES-256-CBC with PKCS#7 padding, a random IV in front, base64.
+fn encrypt_aes(password: &str, plaintext: &str) -> String {
+    use aes::cipher::BlockEncrypt as _;
+    if plaintext.is_empty() {
+        return String::new();
+    }
+    let cipher = aes_key(password);
+    let mut content = plaintext.as_bytes().to_vec();
+    let padding = 16 - content.len() % 16;
+    content.extend(std::iter::repeat_n(padding as u8, padding));
+    let mut out = vec![0u8; 16];
+    rand::rng().fill_bytes(&mut out);
+    let mut prev: [u8; 16] = out[..16].try_into().unwrap_or([0; 16]);
+    for chunk in content.chunks(16) {
+        let mut block = [0u8; 16];
+        for (i, b) in chunk.iter().enumerate() {
+            block[i] = b ^ prev[i];
+        }
+        let mut ga = block.into();
+        cipher.encrypt_block(&mut ga);
+        prev = ga.into();
+        out.extend_from_slice(&prev);
+    }
+    base64::engine::general_purpose::STANDARD.encode(out)
+}
+
+/// Sprig's `decryptAES`, with Go's panics for malformed input as errors.
+fn decrypt_aes(password: &str, crypt64: &str) -> Result<String, FuncError> {
+    use aes::cipher::BlockDecrypt as _;
+    if crypt64.is_empty() {
+        return Ok(String::new());
+    }
+    let crypt = match base64::engine::general_purpose::STANDARD.decode(crypt64) {
+        Ok(c) => c,
+        Err(_) => {
+            let pos = crypt64
+                .char_indices()
+                .find(|(_, c)| !(c.is_ascii_alphanumeric() || "+/=".contains(*c)))
+                .map_or(crypt64.len() / 4 * 4, |(i, _)| i);
+            return Err(fail(format!("illegal base64 data at input byte {pos}")));
+        }
+    };
+    if crypt.len() < 16 {
+        return Err(fail(format!("runtime error: slice bounds out of range [:16] with capacity {}", crypt.len())));
+    }
+    let (iv, body) = crypt.split_at(16);
+    if body.len() % 16 != 0 {
+        return Err(fail("crypto/cipher: input not full blocks"));
+    }
+    let cipher = aes_key(password);
+    let mut prev: [u8; 16] = iv.try_into().unwrap_or([0; 16]);
+    let mut out = Vec::with_capacity(body.len());
+    for chunk in body.chunks(16) {
+        let mut ga: [u8; 16] = chunk.try_into().unwrap_or([0; 16]);
+        let next = ga;
+        let mut block = ga.into();
+        cipher.decrypt_block(&mut block);
+        ga = block.into();
+        for (i, b) in ga.iter().enumerate() {
+            out.push(b ^ prev[i]);
+        }
+        prev = next;
+    }
+    let Some(&last) = out.last() else {
+        return Err(fail("runtime error: index out of range [-1]"));
+    };
+    let end = out.len() as i64 - i64::from(last);
+    if end < 0 {
+        return Err(fail(format!("runtime error: slice bounds out of range [:{end}]")));
+    }
+    out.truncate(end as usize);
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! The JSON and YAML functions (`toJson`, `fromJson`, ...) and Helm's own functions are not
 //! here; they live with the codecs and in `helm`.
 
+mod certs;
 mod conversion;
 mod crypto;
 mod dates;

@@ -1,0 +1,426 @@
+//! Keys and certificates as Sprig makes them with Go's `crypto/x509`: `genPrivateKey`,
+//! `genCA`, `genCAWithKey`, `genSelfSignedCert(WithKey)`, `genSignedCert(WithKey)`,
+//! `buildCustomCert`. Generated keys are RSA 2048 (4096 for `genPrivateKey "rsa"`), PEM as
+//! Go writes it (`RSA PRIVATE KEY` in PKCS#1, `EC PRIVATE KEY` in SEC1, `PRIVATE KEY` in
+//! PKCS#8); certificates are SHA-256 signed, valid from now for the given days, for server
+//! and client auth.
+
+use std::net::IpAddr;
+use std::rc::Rc;
+
+use base64::Engine as _;
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType, SerialNumber,
+};
+use rsa::pkcs1::{DecodeRsaPrivateKey as _, EncodeRsaPrivateKey as _};
+use rsa::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
+
+use crate::func::{FuncError, FuncMap, Param};
+use crate::value::{Object, Value};
+
+use super::sig::{ANY, INT, STR, fixed};
+use super::{arg, fail, int_arg, str_arg};
+
+const LIST: Param = Param::List;
+
+/// Sprig's `certificate` struct.
+#[derive(Debug, Clone)]
+struct Certificate {
+    cert: String,
+    key: String,
+}
+
+impl Object for Certificate {
+    fn type_name(&self) -> &str {
+        "sprig.certificate"
+    }
+
+    fn field(&self, name: &str) -> Option<Value> {
+        match name {
+            "Cert" => Some(Value::from(self.cert.as_str())),
+            "Key" => Some(Value::from(self.key.as_str())),
+            _ => None,
+        }
+    }
+
+    fn display(&self) -> String {
+        format!("{{{} {}}}", self.cert, self.key)
+    }
+}
+
+/// A private key of a kind Sprig handles.
+enum Key {
+    Rsa(Box<rsa::PrivateKey>),
+    /// P-256: the private scalar and the uncompressed public point.
+    Ec {
+        d: Vec<u8>,
+        q: Vec<u8>,
+    },
+    /// Ed25519: the seed.
+    Ed25519(Vec<u8>),
+}
+
+const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
+
+/// A DER element.
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else if len < 0x100 {
+        out.extend([0x81, len as u8]);
+    } else {
+        out.extend([0x82, (len >> 8) as u8, len as u8]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
+    der(0x30, &parts.concat())
+}
+
+/// The bytes following `marker` in `doc`.
+fn after<'a>(doc: &'a [u8], marker: &[u8], len: usize) -> Option<&'a [u8]> {
+    let at = doc.windows(marker.len()).position(|w| w == marker)? + marker.len();
+    doc.get(at..at + len)
+}
+
+impl Key {
+    fn generate_rsa(bits: usize) -> Result<Key, FuncError> {
+        let mut rng = OsRng;
+        rsa::PrivateKey::new(&mut rng, bits)
+            .map(|k| Key::Rsa(Box::new(k)))
+            .map_err(|e| fail(format!("error generating rsa key: {e}")))
+    }
+
+    fn generate_ec() -> Result<Key, FuncError> {
+        let pair = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+            .map_err(|e| fail(format!("failed to generate private key: {e}")))?;
+        let doc = pair.serialize_der();
+        let d = after(&doc, &[0x02, 0x01, 0x01, 0x04, 0x20], 32);
+        let q = after(&doc, &[0x03, 0x42, 0x00], 65);
+        match (d, q) {
+            (Some(d), Some(q)) => Ok(Key::Ec { d: d.to_vec(), q: q.to_vec() }),
+            _ => Err(fail("failed to generate private key: unexpected key encoding")),
+        }
+    }
+
+    fn generate_ed25519() -> Result<Key, FuncError> {
+        let rng = ring::rand::SystemRandom::new();
+        let doc = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng)
+            .map_err(|e| fail(format!("failed to generate private key: {e}")))?;
+        let seed = after(doc.as_ref(), &[0x04, 0x22, 0x04, 0x20], 32)
+            .ok_or_else(|| fail("failed to generate private key: unexpected key encoding"))?;
+        Ok(Key::Ed25519(seed.to_vec()))
+    }
+
+    /// Go's `x509.MarshalECPrivateKey`.
+    fn sec1(d: &[u8], q: &[u8]) -> Vec<u8> {
+        let mut bits = vec![0u8];
+        bits.extend_from_slice(q);
+        seq(&[der(0x02, &[1]), der(0x04, d), der(0xa0, &der(0x06, OID_P256)), der(0xa1, &der(0x03, &bits))])
+    }
+
+    /// PKCS#8 DER, for signing.
+    fn pkcs8(&self) -> Result<Vec<u8>, FuncError> {
+        Ok(match self {
+            Key::Rsa(k) => {
+                k.to_pkcs8_der().map_err(|e| fail(format!("error creating certificate: {e}")))?.as_bytes().to_vec()
+            }
+            Key::Ec { d, q } => seq(&[
+                der(0x02, &[0]),
+                seq(&[der(0x06, OID_EC_PUBLIC_KEY), der(0x06, OID_P256)]),
+                der(0x04, &Key::sec1(d, q)),
+            ]),
+            Key::Ed25519(seed) => seq(&[der(0x02, &[0]), seq(&[der(0x06, OID_ED25519)]), der(0x04, &der(0x04, seed))]),
+        })
+    }
+
+    /// Go's `pemBlockForKey`, encoded.
+    fn pem(&self) -> Result<String, FuncError> {
+        Ok(match self {
+            Key::Rsa(k) => {
+                let der = k.to_pkcs1_der().map_err(|e| fail(format!("error pem-encoding key: {e}")))?;
+                pem_encode("RSA PRIVATE KEY", der.as_bytes())
+            }
+            Key::Ec { d, q } => pem_encode("EC PRIVATE KEY", &Key::sec1(d, q)),
+            Key::Ed25519(_) => pem_encode("PRIVATE KEY", &self.pkcs8()?),
+        })
+    }
+
+    fn key_pair(&self) -> Result<KeyPair, FuncError> {
+        let alg = match self {
+            Key::Rsa(_) => &rcgen::PKCS_RSA_SHA256,
+            Key::Ec { .. } => &rcgen::PKCS_ECDSA_P256_SHA256,
+            Key::Ed25519(_) => &rcgen::PKCS_ED25519,
+        };
+        let der = self.pkcs8()?;
+        KeyPair::from_pkcs8_der_and_sign_algo(&der.as_slice().into(), alg)
+            .map_err(|e| fail(format!("error creating certificate: {e}")))
+    }
+}
+
+/// The operating system's random numbers, for the `rsa` crate.
+struct OsRng;
+
+impl rsa::rand_core::TryRng for OsRng {
+    type Error = std::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(rand::random())
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(rand::random())
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        use rand::RngCore as _;
+        rand::rng().fill_bytes(dst);
+        Ok(())
+    }
+}
+
+impl rsa::rand_core::TryCryptoRng for OsRng {}
+
+/// Go's `pem.EncodeToMemory`: 64-column base64 between the armour lines.
+fn pem_encode(kind: &str, der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {kind}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {kind}-----\n"));
+    out
+}
+
+/// Go's `pem.Decode`: the first block's type and bytes.
+fn pem_decode(text: &str) -> Option<(String, Vec<u8>)> {
+    let start = text.find("-----BEGIN ")?;
+    let rest = &text[start + 11..];
+    let kind_end = rest.find("-----")?;
+    let kind = &rest[..kind_end];
+    let body = &rest[kind_end + 5..];
+    let end_marker = format!("-----END {kind}-----");
+    let end = body.find(&end_marker)?;
+    let b64: String = body[..end]
+        .lines()
+        .filter(|l| !l.contains(':'))
+        .flat_map(|l| l.chars().filter(|c| !c.is_whitespace()))
+        .collect();
+    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    Some((kind.to_owned(), bytes))
+}
+
+/// Sprig's `parsePrivateKeyPEM`.
+fn parse_private_key(text: &str) -> Result<Key, String> {
+    let (kind, der) = pem_decode(text).ok_or("no PEM data in input")?;
+    if kind == "PRIVATE KEY" {
+        if let Ok(k) = rsa::PrivateKey::from_pkcs8_der(&der) {
+            return Ok(Key::Rsa(Box::new(k)));
+        }
+        if let Some(seed) = after(&der, &[0x04, 0x22, 0x04, 0x20], 32)
+            && der.windows(OID_ED25519.len()).any(|w| w == OID_ED25519)
+        {
+            return Ok(Key::Ed25519(seed.to_vec()));
+        }
+        if let (Some(d), Some(q)) =
+            (after(&der, &[0x02, 0x01, 0x01, 0x04, 0x20], 32), after(&der, &[0x03, 0x42, 0x00], 65))
+        {
+            return Ok(Key::Ec { d: d.to_vec(), q: q.to_vec() });
+        }
+        return Err("decoding PEM as PKCS#8: x509: failed to parse private key".to_owned());
+    }
+    let Some(prefix) = kind.strip_suffix(" PRIVATE KEY") else {
+        return Err(format!("no private key data in PEM block of type {kind}"));
+    };
+    match prefix {
+        "RSA" => rsa::PrivateKey::from_pkcs1_der(&der)
+            .map(|k| Key::Rsa(Box::new(k)))
+            .map_err(|e| format!("parsing RSA private key from PEM: {e}")),
+        "EC" => match (after(&der, &[0x02, 0x01, 0x01, 0x04, 0x20], 32), after(&der, &[0x03, 0x42, 0x00], 65)) {
+            (Some(d), Some(q)) => Ok(Key::Ec { d: d.to_vec(), q: q.to_vec() }),
+            _ => Err("parsing EC private key from PEM: x509: failed to parse EC private key".to_owned()),
+        },
+        _ => Err(format!("invalid private key type {kind}")),
+    }
+}
+
+/// Go's `getBaseCertTemplate`: names, validity, usages.
+fn base_params(cn: &str, ips: &Value, dns: &Value, days: i64) -> Result<CertificateParams, FuncError> {
+    let mut params = CertificateParams::default();
+    let mut serial = [0u8; 16];
+    {
+        use rand::RngCore as _;
+        rand::rng().fill_bytes(&mut serial);
+    }
+    params.serial_number = Some(SerialNumber::from_slice(&serial));
+    let mut name = DistinguishedName::new();
+    name.push(DnType::CommonName, cn);
+    params.distinguished_name = name;
+    for ip in super::slice_items(ips).unwrap_or_default() {
+        let Value::String(s) = &ip else {
+            return Err(fail(format!("error parsing ip: {} is not a string", crate::format::sprint(&ip))));
+        };
+        let addr: IpAddr = s.parse().map_err(|_| fail(format!("error parsing ip: {s}")))?;
+        params.subject_alt_names.push(SanType::IpAddress(addr));
+    }
+    for name in super::slice_items(dns).unwrap_or_default() {
+        let Value::String(s) = &name else {
+            return Err(fail(format!(
+                "error processing alternate dns name: {} is not a string",
+                crate::format::sprint(&name)
+            )));
+        };
+        let dns = s.to_string().try_into().map_err(|e| fail(format!("error creating certificate: {e}")))?;
+        params.subject_alt_names.push(SanType::DnsName(dns));
+    }
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now;
+    params.not_after = now + time::Duration::days(days);
+    params.key_usages = vec![KeyUsagePurpose::KeyEncipherment, KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    params.is_ca = IsCa::ExplicitNoCa;
+    Ok(params)
+}
+
+fn certificate(cert: &rcgen::Certificate, key: &Key) -> Result<Value, FuncError> {
+    Ok(Value::Object(Rc::new(Certificate { cert: pem_encode("CERTIFICATE", cert.der()), key: key.pem()? })))
+}
+
+fn generate_ca(cn: &str, days: i64, key: &Key) -> Result<Value, FuncError> {
+    let mut params = base_params(cn, &Value::Nil, &Value::Nil, days)?;
+    params.key_usages.push(KeyUsagePurpose::KeyCertSign);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let pair = key.key_pair()?;
+    let cert = params.self_signed(&pair).map_err(|e| fail(format!("error creating certificate: {e}")))?;
+    certificate(&cert, key)
+}
+
+fn self_signed(a: &[Value], key: &Key) -> Result<Value, FuncError> {
+    let params = base_params(&str_arg(a, 0), arg(a, 1), arg(a, 2), int_arg(a, 3))?;
+    let pair = key.key_pair()?;
+    let cert = params.self_signed(&pair).map_err(|e| fail(format!("error creating certificate: {e}")))?;
+    certificate(&cert, key)
+}
+
+/// The CA a `genSignedCert` call names.
+fn ca_arg(v: &Value) -> Result<(String, String), FuncError> {
+    match v {
+        Value::Object(o) if o.type_name() == "sprig.certificate" => {
+            let get = |f: &str| match o.field(f) {
+                Some(Value::String(s)) => s.to_string(),
+                _ => String::new(),
+            };
+            Ok((get("Cert"), get("Key")))
+        }
+        other => Err(fail(format!("wrong type for value; expected sprig.certificate; got {}", other.type_name()))),
+    }
+}
+
+fn signed(a: &[Value], key: &Key) -> Result<Value, FuncError> {
+    let (ca_cert, ca_key) = ca_arg(arg(a, 4))?;
+    let (kind, _) = pem_decode(&ca_cert).ok_or_else(|| fail("unable to decode certificate"))?;
+    if kind != "CERTIFICATE" {
+        return Err(fail("error parsing certificate: decodedSignerCert.Bytes: x509: malformed certificate"));
+    }
+    let signer_key = parse_private_key(&ca_key).map_err(|e| fail(format!("error parsing private key: {e}")))?;
+    let issuer = Issuer::from_ca_cert_pem(&ca_cert, signer_key.key_pair()?)
+        .map_err(|e| fail(format!("error parsing certificate: decodedSignerCert.Bytes: {e}")))?;
+    let params = base_params(&str_arg(a, 0), arg(a, 1), arg(a, 2), int_arg(a, 3))?;
+    let pair = key.key_pair()?;
+    let cert = params.signed_by(&pair, &issuer).map_err(|e| fail(format!("error creating certificate: {e}")))?;
+    certificate(&cert, key)
+}
+
+fn key_arg(text: &str) -> Result<Key, FuncError> {
+    parse_private_key(text).map_err(|e| fail(format!("parsing private key: {e}")))
+}
+
+pub(super) fn register(map: &mut FuncMap) {
+    map.add("genPrivateKey", fixed(&[STR]), |a| {
+        let typ = str_arg(a, 0);
+        let key = match typ.as_str() {
+            "" | "rsa" => Key::generate_rsa(4096),
+            "ecdsa" => Key::generate_ec(),
+            "ed25519" => Key::generate_ed25519(),
+            "dsa" => return Ok(Value::from("failed to generate private key: dsa keys are not supported")),
+            _ => return Ok(Value::from(format!("Unknown type {typ}"))),
+        };
+        Ok(Value::from(match key.and_then(|k| k.pem()) {
+            Ok(pem) => pem,
+            Err(e) => e.0,
+        }))
+    });
+    map.add("genCA", fixed(&[STR, INT]), |a| generate_ca(&str_arg(a, 0), int_arg(a, 1), &Key::generate_rsa(2048)?));
+    map.add("genCAWithKey", fixed(&[STR, INT, STR]), |a| {
+        generate_ca(&str_arg(a, 0), int_arg(a, 1), &key_arg(&str_arg(a, 2))?)
+    });
+    map.add("genSelfSignedCert", fixed(&[STR, LIST, LIST, INT]), |a| self_signed(a, &Key::generate_rsa(2048)?));
+    map.add("genSelfSignedCertWithKey", fixed(&[STR, LIST, LIST, INT, STR]), |a| {
+        self_signed(a, &key_arg(&str_arg(a, 4))?)
+    });
+    map.add("genSignedCert", fixed(&[STR, LIST, LIST, INT, ANY]), |a| signed(a, &Key::generate_rsa(2048)?));
+    map.add("genSignedCertWithKey", fixed(&[STR, LIST, LIST, INT, ANY, STR]), |a| signed(a, &key_arg(&str_arg(a, 5))?));
+    map.add("buildCustomCert", fixed(&[STR, STR]), |a| {
+        let engine = base64::engine::general_purpose::STANDARD;
+        let cert = engine.decode(str_arg(a, 0)).map_err(|_| fail("unable to decode base64 certificate"))?;
+        let key = engine.decode(str_arg(a, 1)).map_err(|_| fail("unable to decode base64 private key"))?;
+        let (cert, key) = (String::from_utf8_lossy(&cert).into_owned(), String::from_utf8_lossy(&key).into_owned());
+        let Some((_, der)) = pem_decode(&cert) else {
+            return Err(fail("unable to decode certificate"));
+        };
+        if der.first() != Some(&0x30) {
+            return Err(fail("error parsing certificate: decodedCert.Bytes: x509: malformed certificate"));
+        }
+        let parsed = parse_private_key(&key).map_err(|e| fail(format!("error parsing private key: {e}")))?;
+        Issuer::from_ca_cert_pem(&cert, parsed.key_pair()?)
+            .map_err(|e| fail(format!("error parsing certificate: decodedCert.Bytes: {e}")))?;
+        Ok(Value::Object(Rc::new(Certificate { cert, key })))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+
+    fn field(v: &Value, name: &str) -> String {
+        match v {
+            Value::Object(o) => o.field(name).map(|f| crate::format::sprint(&f)).unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+
+    #[test]
+    fn a_ca_signs_a_certificate_with_go_shaped_pem() {
+        let ca = call("genCA", &[s("ca"), i(30)]).expect("CA");
+        assert!(field(&ca, "Cert").starts_with("-----BEGIN CERTIFICATE-----\n"));
+        assert!(field(&ca, "Key").starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
+        let leaf = call("genSignedCert", &[s("x"), l(&[s("10.0.0.1")]), l(&[s("x.svc")]), i(30), ca]).expect("signed");
+        assert!(field(&leaf, "Cert").starts_with("-----BEGIN CERTIFICATE-----\n"));
+        let ec = call("genPrivateKey", &[s("ecdsa")]).expect("ec");
+        let ec = crate::format::sprint(&ec);
+        assert!(ec.starts_with("-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE"), "{ec}");
+        let with_key = call("genSelfSignedCertWithKey", &[s("x"), Value::Nil, Value::Nil, i(1), s(&ec)])
+            .expect("self-signed with an EC key");
+        assert_eq!(field(&with_key, "Key"), ec);
+    }
+
+    /// Checked against `helm template` (Helm 4.2.3).
+    #[test]
+    fn bad_inputs_fail_with_sprigs_messages() {
+        assert_eq!(
+            show("genCAWithKey", &[s("ca"), i(30), s("not a key")]),
+            "ERR: parsing private key: no PEM data in input"
+        );
+        assert_eq!(show("buildCustomCert", &[s("bad"), s("bad")]), "ERR: unable to decode base64 certificate");
+        assert_eq!(show("genPrivateKey", &[s("nope")]), "Unknown type nope");
+    }
+}
