@@ -12,6 +12,12 @@ use crate::parse::{Arg, Branch, Callee, CalleeKind, Command, Node, Pipe, Templat
 use crate::template::{Error, Options};
 use crate::value::{ListType, MapType, Value};
 
+/// Stack left before a nesting step grows the stack (on the heap), and by how much: deep
+/// nesting (Go allows 100000 template calls) must not overflow Rust's stack.
+pub(crate) const RED_ZONE: usize = 128 * 1024;
+/// See [`RED_ZONE`].
+pub(crate) const STACK_GROWTH: usize = 4 * 1024 * 1024;
+
 /// The templates of a set, by name.
 pub(crate) type TreeSet = HashMap<String, Rc<Tree>>;
 
@@ -153,13 +159,6 @@ impl<'t> State<'t, '_> {
         match v {
             Value::Nil => self.write("<no value>"),
             Value::String(s) => self.write(s),
-            Value::Int(i) | Value::Int64(i) => {
-                let mut buf = itoa_buf(*i);
-                let s = buf.as_str();
-                let s = s.to_owned();
-                buf.clear();
-                self.write(&s)
-            }
             other => {
                 let s = sprint(other);
                 self.write(&s)
@@ -168,6 +167,10 @@ impl<'t> State<'t, '_> {
     }
 
     fn walk_if_or_with(&mut self, dot: &Val, b: &'t Branch, with: bool) -> Result<(), Flow> {
+        stacker::maybe_grow(RED_ZONE, STACK_GROWTH, || self.walk_if_or_with_inner(dot, b, with))
+    }
+
+    fn walk_if_or_with_inner(&mut self, dot: &Val, b: &'t Branch, with: bool) -> Result<(), Flow> {
         let mark = self.vars.len();
         let r = (|| {
             let val = self.eval_pipeline(dot, &b.pipe)?;
@@ -187,6 +190,10 @@ impl<'t> State<'t, '_> {
     }
 
     fn walk_range(&mut self, dot: &Val, r: &'t Branch) -> Result<(), Flow> {
+        stacker::maybe_grow(RED_ZONE, STACK_GROWTH, || self.walk_range_outer(dot, r))
+    }
+
+    fn walk_range_outer(&mut self, dot: &Val, r: &'t Branch) -> Result<(), Flow> {
         self.at(At::Pos(r.pos));
         let mark = self.vars.len();
         let res = self.walk_range_inner(dot, r);
@@ -303,7 +310,7 @@ impl<'t> State<'t, '_> {
             None => Value::Nil,
         };
         self.sh.depth += 1;
-        let res = stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || {
+        let res = stacker::maybe_grow(RED_ZONE, STACK_GROWTH, || {
             let mut st =
                 State { tree: &tree, node: At::None, vars: vec![("$", Val::untyped(dot.clone()))], sh: &mut *self.sh };
             st.walk_list(&Val::untyped(dot.clone()), &tree.root)
@@ -340,6 +347,10 @@ impl<'t> State<'t, '_> {
     }
 
     fn eval_pipeline(&mut self, dot: &Val, pipe: &'t Pipe) -> R<Value> {
+        stacker::maybe_grow(RED_ZONE, STACK_GROWTH, || self.eval_pipeline_inner(dot, pipe))
+    }
+
+    fn eval_pipeline_inner(&mut self, dot: &Val, pipe: &'t Pipe) -> R<Value> {
         self.at(At::Pipe(pipe));
         let mut value: Option<Val> = None;
         for cmd in &pipe.cmds {
@@ -780,10 +791,6 @@ fn zero_of(p: Param) -> Value {
     }
 }
 
-fn itoa_buf(i: i64) -> String {
-    i.to_string()
-}
-
 /// The [`Host`] a function gets: renders templates of the running set.
 pub(crate) struct ExecHost<'a> {
     pub sh: &'a mut Shared,
@@ -800,7 +807,7 @@ impl ExecHost<'_> {
         }
         let saved = std::mem::take(&mut self.sh.out);
         self.sh.depth += 1;
-        let res = stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || execute(self.sh, tree, data));
+        let res = stacker::maybe_grow(RED_ZONE, STACK_GROWTH, || execute(self.sh, tree, data));
         self.sh.depth -= 1;
         let out = std::mem::replace(&mut self.sh.out, saved);
         match res {

@@ -72,6 +72,22 @@ pub struct Branch {
     pub else_list: Option<Vec<Node>>,
 }
 
+/// Deeply nested trees are dropped with a stack that grows, as they are built and run.
+impl Drop for Branch {
+    fn drop(&mut self) {
+        let list = std::mem::take(&mut self.list);
+        let else_list = self.else_list.take();
+        stacker::maybe_grow(crate::exec::RED_ZONE, crate::exec::STACK_GROWTH, || drop((list, else_list)));
+    }
+}
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        let cmds = std::mem::take(&mut self.cmds);
+        stacker::maybe_grow(crate::exec::RED_ZONE, crate::exec::STACK_GROWTH, || drop(cmds));
+    }
+}
+
 /// `{{template "name" pipeline}}`.
 #[derive(Debug)]
 pub struct TemplateCall {
@@ -550,6 +566,10 @@ impl Parser<'_> {
     }
 
     fn control(&mut self, context: &str) -> PResult<Branch> {
+        stacker::maybe_grow(crate::exec::RED_ZONE, crate::exec::STACK_GROWTH, || self.control_scoped(context))
+    }
+
+    fn control_scoped(&mut self, context: &str) -> PResult<Branch> {
         let mark = self.vars.len();
         let r = self.control_inner(context);
         self.vars.truncate(mark);
@@ -626,6 +646,10 @@ impl Parser<'_> {
     }
 
     fn pipeline(&mut self, context: &str, end: ItemType) -> PResult<Pipe> {
+        stacker::maybe_grow(crate::exec::RED_ZONE, crate::exec::STACK_GROWTH, || self.pipeline_inner(context, end))
+    }
+
+    fn pipeline_inner(&mut self, context: &str, end: ItemType) -> PResult<Pipe> {
         let token = self.peek_non_space();
         let mut pipe = Pipe { pos: token.pos, is_assign: false, decl: Vec::new(), cmds: Vec::new() };
         loop {

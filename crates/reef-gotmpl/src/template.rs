@@ -173,7 +173,8 @@ impl Templates {
             return Err(Error::NoTemplate { name: name.to_owned(), set: self.name.clone() });
         };
         let mut sh = self.shared();
-        stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || exec::execute(&mut sh, &tree, data)).map_err(|e| *e)?;
+        stacker::maybe_grow(exec::RED_ZONE, exec::STACK_GROWTH, || exec::execute(&mut sh, &tree, data))
+            .map_err(|e| *e)?;
         Ok(sh.out)
     }
 

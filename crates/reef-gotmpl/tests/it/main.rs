@@ -178,3 +178,56 @@ fn missing_templates_are_named_as_go_names_them() {
         Err("template: no template \"nope\" associated with template \"gotpl\"".to_owned())
     );
 }
+
+#[test]
+fn deeply_nested_parentheses_and_blocks_do_not_overflow_the_stack() {
+    let depth = 20_000;
+    let parens = format!("{{{{ {}1{} }}}}", "(".repeat(depth), ")".repeat(depth));
+    assert_eq!(render(&parens, Options::default()).as_deref(), Ok("1"));
+    let ifs = format!("{}x{}", "{{ if 1 }}".repeat(depth), "{{ end }}".repeat(depth));
+    assert_eq!(render(&ifs, Options::default()).as_deref(), Ok("x"));
+}
+
+#[test]
+fn methods_and_fields_of_objects_are_called_as_go_calls_them() {
+    #[derive(Debug)]
+    struct Files;
+    impl reef_gotmpl::Object for Files {
+        fn type_name(&self) -> &str {
+            "chart.Files"
+        }
+        fn field(&self, name: &str) -> Option<Value> {
+            (name == "Count").then_some(Value::Int(2))
+        }
+        fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+            match name {
+                "Get" => Some(match args {
+                    [Value::String(p)] if &**p == "a.txt" => Ok(Value::string("A")),
+                    [other] => Err(format!("no file {}", reef_gotmpl::format::sprint(other))),
+                    _ => Err("wrong number of args".to_owned()),
+                }),
+                _ => None,
+            }
+        }
+        fn display(&self) -> String {
+            "files".to_owned()
+        }
+    }
+    let data = Value::map([("Files".to_owned(), Value::Object(std::rc::Rc::new(Files)))]);
+    let run = |text: &str| {
+        let mut t = Templates::new(funcs());
+        t.add("x", text).expect("parses");
+        t.execute("x", data.clone()).map_err(|e| e.to_string())
+    };
+    assert_eq!(run("{{ .Files.Get \"a.txt\" }} {{ .Files.Count }} {{ .Files }}").as_deref(), Ok("A 2 files"));
+    assert_eq!(run("{{ \"a.txt\" | .Files.Get }}").as_deref(), Ok("A"));
+    assert_eq!(
+        run("{{ .Files.Get \"b\" }}"),
+        Err("template: x:1:9: executing \"x\" at <.Files.Get>: error calling Get: no file b".to_owned())
+    );
+    assert_eq!(
+        run("{{ .Files.Nope }}"),
+        Err("template: x:1:9: executing \"x\" at <.Files.Nope>: can't evaluate field Nope in type chart.Files"
+            .to_owned())
+    );
+}
