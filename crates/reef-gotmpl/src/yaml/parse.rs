@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use granit_parser::{ErrorKind, Event, Options, Parser, ScalarStyle, ScanError};
+use granit_parser::{ErrorKind, Event, Options, Parser, ScalarStyle, ScanError, StructureStyle};
 
 use super::{Resolved, YamlError, resolve_plain};
 use crate::value::{ListType, Value};
@@ -47,10 +47,15 @@ fn stream_end_line(text: &str) -> usize {
 }
 
 /// libyaml's message for a parse failure that granit reports.
-fn translate(err: &ScanError, text: &str) -> YamlError {
+fn translate(err: &ScanError, text: &str, open_flow: Option<char>) -> YamlError {
     let line0 = err.marker().line().saturating_sub(1);
     let end = stream_end_line(text);
     match err.kind() {
+        // A key on a later line inside `[...]` or `{...}`: libyaml wants the separator.
+        ErrorKind::MappingValueNotAllowed | ErrorKind::InvalidColonPlacement if open_flow.is_some() => {
+            let close = if open_flow == Some('[') { ']' } else { '}' };
+            with_line(line0, false, &format!("did not find expected ',' or '{close}'"))
+        }
         ErrorKind::MappingValueNotAllowed | ErrorKind::InvalidColonPlacement => {
             with_line(line0, true, "mapping values are not allowed in this context")
         }
@@ -84,8 +89,48 @@ fn translate(err: &ScanError, text: &str) -> YamlError {
         ErrorKind::ExpectedBlockSequenceEntry => with_line(line0, false, "did not find expected '-' indicator"),
         ErrorKind::ExpectedNodeContent => with_line(line0, false, "did not find expected node content"),
         ErrorKind::InvalidIndentation => with_line(line0, false, "did not find expected key"),
+        ErrorKind::MisplacedFlowCollectionEnd => with_line(line0, false, "did not find expected key"),
+        ErrorKind::ExpectedDocumentStart => with_line(line0, false, "did not find expected <document start>"),
+        ErrorKind::MissingAnchorOrAliasName => {
+            with_line(line0, true, "did not find expected alphabetic or numeric character")
+        }
+        ErrorKind::TabInPlainScalar => {
+            // libyaml stops at the tab itself.
+            let at = err.marker().index().min(text.len());
+            let tab = text.get(at..).and_then(|rest| rest.find('\t')).map_or(at, |i| at + i);
+            let line = text.get(..tab).map_or(line0, |before| before.matches('\n').count());
+            with_line(line, true, "found a tab character that violates indentation")
+        }
         other => with_line(line0, true, &other.to_string()),
     }
+}
+
+/// The innermost flow bracket still open at byte `end` of `text`, by a rough scan that skips
+/// quoted scalars and comments (the parser may fail before it reports the collection).
+fn open_bracket(text: &str, end: usize) -> Option<char> {
+    let mut open = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut prev = ' ';
+    for (i, c) in text.char_indices() {
+        if i >= end {
+            break;
+        }
+        match (quote, c) {
+            _ if comment => comment = c != '\n',
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') if matches!(prev, ' ' | '[' | '{' | ',' | ':' | '\n') => quote = Some(c),
+            (None, '#') if prev.is_whitespace() => comment = true,
+            (None, '[' | '{') => open.push(c),
+            (None, ']' | '}') => {
+                open.pop();
+            }
+            _ => {}
+        }
+        prev = c;
+    }
+    open.last().copied()
 }
 
 /// Reads every document of `text`: each document's root, `None` when it is empty.
@@ -103,14 +148,19 @@ fn documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlError> {
     let mut docs = Vec::new();
     // Open collections: the items read so far, with the anchor to record when they close.
     enum Open {
-        Seq(Vec<Rc<Node>>, usize),
-        Map(Vec<Rc<Node>>, usize),
+        Seq(Vec<Rc<Node>>, usize, bool),
+        Map(Vec<Rc<Node>>, usize, bool),
     }
     let mut stack: Vec<Open> = Vec::new();
     let mut anchors: HashMap<usize, Rc<Node>> = HashMap::new();
     let mut root: Document = None;
+    // The brackets of the open flow collections, for error messages.
+    let mut flows: Vec<char> = Vec::new();
     for next in parser {
-        let (event, _span) = next.map_err(|e| translate(&e, text))?;
+        let (event, _span) = next.map_err(|e| {
+            let open = flows.last().copied().or_else(|| open_bracket(text, e.marker().index()));
+            translate(&e, text, open)
+        })?;
         let node = match event {
             Event::DocumentStart(..) => {
                 root = None;
@@ -142,33 +192,42 @@ fn documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlError> {
             Event::UnresolvedAlias(name) => {
                 return Err(yaml_error(format!("unknown anchor '{name}' referenced")));
             }
-            Event::SequenceStart(_, anchor, _) => {
+            Event::SequenceStart(style, anchor, _) => {
+                if style == StructureStyle::Flow {
+                    flows.push('[');
+                }
                 if stack.len() >= MAX_NESTING {
                     return Err(yaml_error("exceeded max depth of 10000"));
                 }
-                stack.push(Open::Seq(Vec::new(), anchor));
+                stack.push(Open::Seq(Vec::new(), anchor, style == StructureStyle::Flow));
                 continue;
             }
-            Event::MappingStart(_, anchor, _) => {
+            Event::MappingStart(style, anchor, _) => {
+                if style == StructureStyle::Flow {
+                    flows.push('{');
+                }
                 if stack.len() >= MAX_NESTING {
                     return Err(yaml_error("exceeded max depth of 10000"));
                 }
-                stack.push(Open::Map(Vec::new(), anchor));
+                stack.push(Open::Map(Vec::new(), anchor, style == StructureStyle::Flow));
                 continue;
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let (node, anchor) = match stack.pop() {
-                    Some(Open::Seq(items, anchor)) => (Rc::new(Node::Seq(items)), anchor),
-                    Some(Open::Map(items, anchor)) => {
+                let (node, anchor, flow) = match stack.pop() {
+                    Some(Open::Seq(items, anchor, flow)) => (Rc::new(Node::Seq(items)), anchor, flow),
+                    Some(Open::Map(items, anchor, flow)) => {
                         let mut pairs = Vec::with_capacity(items.len() / 2);
                         let mut it = items.into_iter();
                         while let (Some(k), Some(v)) = (it.next(), it.next()) {
                             pairs.push((k, v));
                         }
-                        (Rc::new(Node::Map(pairs)), anchor)
+                        (Rc::new(Node::Map(pairs)), anchor, flow)
                     }
                     None => continue,
                 };
+                if flow {
+                    flows.pop();
+                }
                 if anchor != 0 {
                     anchors.insert(anchor, node.clone());
                 }
@@ -177,7 +236,7 @@ fn documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlError> {
             _ => continue,
         };
         match stack.last_mut() {
-            Some(Open::Seq(items, _) | Open::Map(items, _)) => items.push(node),
+            Some(Open::Seq(items, ..) | Open::Map(items, ..)) => items.push(node),
             None => root = Some(node),
         }
     }
@@ -326,6 +385,33 @@ fn go_repr(r: &Resolved, text: &str) -> String {
     }
 }
 
+/// Go's `%#v` of a decoded node, as go-yaml's `invalid map key` error prints it.
+fn go_sharp_v(node: &Node, depth: usize) -> String {
+    if depth > 50 {
+        return "...".to_owned();
+    }
+    match node {
+        Node::Scalar { value, plain, tag } => match scalar(value, *plain, tag.as_deref()) {
+            Ok(Resolved::Null) => "interface {}(nil)".to_owned(),
+            Ok(r @ (Resolved::Bool(_) | Resolved::Int(_) | Resolved::Float(_))) => go_repr(&r, value),
+            Ok(Resolved::Uint(u)) => format!("0x{u:x}"),
+            _ => format!("{value:?}"),
+        },
+        Node::Seq(items) => {
+            let items: Vec<String> = items.iter().map(|i| go_sharp_v(i, depth + 1)).collect();
+            format!("[]interface {{}}{{{}}}", items.join(", "))
+        }
+        Node::Map(pairs) => {
+            let mut items: Vec<String> = pairs
+                .iter()
+                .map(|(k, v)| format!("{}:{}", go_sharp_v(k, depth + 1), go_sharp_v(v, depth + 1)))
+                .collect();
+            items.sort();
+            format!("map[interface {{}}]interface {{}}{{{}}}", items.join(", "))
+        }
+    }
+}
+
 struct Decoder {
     decoded: usize,
 }
@@ -445,8 +531,7 @@ impl Decoder {
                     Resolved::Timestamp | Resolved::Merge | Resolved::Str => value.clone(),
                 })
             }
-            Node::Seq(_) => Err(yaml_error("invalid map key: []interface {}{...}")),
-            Node::Map(_) => Err(yaml_error("invalid map key: map[interface {}]interface {}{...}")),
+            Node::Seq(_) | Node::Map(_) => Err(yaml_error(format!("invalid map key: {}", go_sharp_v(k, 0)))),
         }
     }
 }
@@ -518,22 +603,45 @@ fn merge_into(dst: &mut BTreeMap<String, Value>, src: &BTreeMap<String, Value>) 
     }
 }
 
-/// A values file as Helm 4 reads it: each document a map (empty documents are skipped), later
-/// documents merged over earlier ones; an empty file is an empty map. Nulls are kept (Helm's
-/// coalescing removes them later).
-pub fn parse_values(text: &str) -> Result<Value, YamlError> {
-    let docs = documents(text, false)?;
-    let mut out = BTreeMap::new();
-    for doc in &docs {
-        match decode(doc)? {
-            Value::Nil => {}
-            Value::Map(m, _) => merge_into(&mut out, &m.borrow()),
-            v => {
+/// Splits a values file into documents as Kubernetes' `YAMLReader` does for Helm 4: at lines
+/// that start with `---`, which may be followed only by spaces and a comment. Empty documents
+/// are dropped.
+fn split_documents(text: &str) -> Result<Vec<&str>, YamlError> {
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        let line_start = pos;
+        pos += line.len();
+        if let Some(rest) = line.strip_prefix("---") {
+            let trimmed = rest.trim();
+            if !trimmed.is_empty() && !trimmed.starts_with('#') {
                 return Err(YamlError(format!(
-                    "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
-                    json_kind(&v)
+                    "error reading yaml document: invalid Yaml document separator: {trimmed}"
                 )));
             }
+            if line_start > start {
+                docs.push(&text[start..line_start]);
+            }
+            start = pos;
+        }
+    }
+    if pos > start {
+        docs.push(&text[start..pos]);
+    }
+    Ok(docs)
+}
+
+/// A values file as Helm 4 reads it (`loader.LoadValues`): each document (see
+/// [`split_documents`]) read by `sigs.k8s.io/yaml` into a map, later documents merged over
+/// earlier ones; an empty file is an empty map. Nulls are kept (Helm's coalescing removes
+/// them later). Helm prints an error after `cannot unmarshal yaml document: ` (or, for a bad
+/// separator, as it is).
+pub fn parse_values(text: &str) -> Result<Value, YamlError> {
+    let mut out = BTreeMap::new();
+    for doc in split_documents(text)? {
+        if let Value::Map(m, _) = unmarshal_map(doc)? {
+            merge_into(&mut out, &m.borrow());
         }
     }
     Ok(Value::map(out))

@@ -415,8 +415,23 @@ fn values_resolve_plain_scalars_as_yaml_1_1() {
 /// `cannot load values.yaml: cannot unmarshal yaml document: ` prefix.
 fn values_json(text: &str) -> String {
     match parse_values(text) {
-        Ok(v) => json::marshal(&v).unwrap(),
+        Ok(v) => json::marshal(&without_nulls(&v)).unwrap(),
         Err(e) => e.0,
+    }
+}
+
+/// The values with null map entries removed, as Helm's coalescing does before templates see
+/// them.
+fn without_nulls(v: &Value) -> Value {
+    match v {
+        Value::Map(m, _) => Value::map(
+            m.borrow()
+                .iter()
+                .filter(|(_, x)| !x.is_nil())
+                .map(|(k, x)| (k.clone(), without_nulls(x)))
+                .collect::<Vec<_>>(),
+        ),
+        other => other.clone(),
     }
 }
 
@@ -725,4 +740,87 @@ fn readers_never_panic_on_arbitrary_text() {
         let _ = from_yaml_array(&text);
         let _ = json::unmarshal(&text, json::Target::Any);
     }
+}
+
+/// Values files and what helm 4.2.3 made of them: `{{ toJson .Values }}`, or the error after
+/// `cannot load values.yaml: cannot unmarshal yaml document: `.
+const VALUES_CASES: &[(&str, &str)] = &[
+    (
+        "a: >\n  folded\n    more indented\n  back\n\n  para\nb: |1\n  one space\nc: >2-\n    indented\nd: |-\n\n  leading blank\ne: |+\n  keep\n\nf: end\n",
+        "{\"a\":\"folded\\n  more indented\\nback\\npara\\n\",\"b\":\" one space\\n\",\"c\":\"  indented\",\"d\":\"\\nleading blank\",\"e\":\"keep\\n\\n\",\"f\":\"end\"}",
+    ),
+    (
+        "a: [1, 2,\n  3, {x: y,\n  z: w}]\nb: {a: [1], \"q k\": 2, ? c : d}\nc: [a: 1, b]\n",
+        "{\"a\":[1,2,3,{\"x\":true,\"z\":\"w\"}],\"b\":{\"a\":[1],\"c\":\"d\",\"q k\":2},\"c\":[{\"a\":1},\"b\"]}",
+    ),
+    (
+        "# comment\na: 1 # trailing\nb: \"x\" # c\nc: # empty then nested\n  d: 2\n# final\n",
+        "{\"a\":1,\"b\":\"x\",\"c\":{\"d\":2}}",
+    ),
+    ("\"quoted key\": 1\n'single key': 2\n? complex\n: 3\n", "{\"complex\":3,\"quoted key\":1,\"single key\":2}"),
+    (
+        "base: &b {x: 1, y: 2}\nmore: &m {y: 3, z: 4}\nmerged:\n  <<: [*b, *m]\n  w: 5\nover:\n  x: 9\n  <<: *b\n",
+        "{\"base\":{\"true\":2,\"x\":1},\"merged\":{\"true\":2,\"w\":5,\"x\":1,\"z\":4},\"more\":{\"true\":3,\"z\":4},\"over\":{\"true\":2,\"x\":1}}",
+    ),
+    (
+        "%YAML 1.1\n---\na: !!map {b: 1}\nc: !!seq [1]\nd: !!bool \"yes\"\n",
+        "error converting YAML to JSON: yaml: line 1: did not find expected <document start>",
+    ),
+    (
+        "a: plain\n  multi line\n  scalar\nb: \"dq\n  folded\"\nc: 'sq\n\n  two'\nd: -1.5e3\ne: 1_000.5\nf: 0b11\ng: -0x1F\nh: +.5\ni: 1e\nj: 0.\nk: -.5e-3\nl: 08\nm: 1__2\n",
+        "{\"a\":\"plain multi line scalar\",\"b\":\"dq folded\",\"c\":\"sq\\ntwo\",\"d\":-1500,\"e\":1000.5,\"f\":3,\"g\":-31,\"h\":0.5,\"i\":\"1e\",\"j\":0,\"k\":-0.0005,\"l\":8,\"m\":12}",
+    ),
+    (
+        "list:\n- a\n-   - b\n    - c\n- key: v\n  other: w\n-\n  - deep\nnested:\n    deeper:\n          deepest: 1\n",
+        "{\"list\":[\"a\",[\"b\",\"c\"],{\"key\":\"v\",\"other\":\"w\"},[\"deep\"]],\"nested\":{\"deeper\":{\"deepest\":1}}}",
+    ),
+    (
+        "a: \"\\u263A \\U0001F600 \\x7e\"\nb: \"tab\\there\"\nc: x:y\nd: -x\ne: ?x\nf: \"line1\\nline2\"\ng: ''\nh: \"\"\ni: \"   \"\nj: yes please\nk: on the way\nl: 1.0\nm: 100\nn: 1e2\n",
+        "{\"a\":\"☺ 😀 ~\",\"b\":\"tab\\there\",\"c\":\"x:y\",\"d\":\"-x\",\"e\":\"?x\",\"f\":\"line1\\nline2\",\"false\":100,\"g\":\"\",\"h\":\"\",\"i\":\"   \",\"j\":\"yes please\",\"k\":\"on the way\",\"l\":1,\"m\":100}",
+    ),
+    ("a: 1\nb:\n  c: 2\n---\nb:\n  d: 3\ne: [1]\n---\ne: [2]\n", "{\"a\":1,\"b\":{\"c\":2,\"d\":3},\"e\":[2]}"),
+    (
+        "a: &anchor\n  b: 1\nc: *anchor\nd:\n  <<: *anchor\n  b: 2\n",
+        "{\"a\":{\"b\":1},\"c\":{\"b\":1},\"d\":{\"b\":2}}",
+    ),
+    (
+        "a:\n  - b: 1\n    c: 2\n  - d\ne:\n- f\n- g:\n  - h\n",
+        "{\"a\":[{\"b\":1,\"c\":2},\"d\"],\"e\":[\"f\",{\"g\":[\"h\"]}]}",
+    ),
+    ("a: 1\n  b: 2\n", "error converting YAML to JSON: yaml: line 2: mapping values are not allowed in this context"),
+    ("a:\n  b: 1\n c: 2\n", "error converting YAML to JSON: yaml: line 2: did not find expected key"),
+    ("- a\nb: 1\n", "error converting YAML to JSON: yaml: line 1: did not find expected '-' indicator"),
+    ("a: {b: 1\n", "error converting YAML to JSON: yaml: line 1: did not find expected ',' or '}'"),
+    ("a: 'x\n", "error converting YAML to JSON: yaml: line 2: found unexpected end of stream"),
+    ("a: \"\\q\"\n", "error converting YAML to JSON: yaml: found unknown escape character"),
+    ("a: [1, 2]]\n", "error converting YAML to JSON: yaml: did not find expected key"),
+    ("a: b\n- c\n", "error converting YAML to JSON: yaml: line 1: did not find expected key"),
+    ("key: value\n  - item\n", "{\"key\":\"value - item\"}"),
+    ("a: |\n x\n  y\nb: 1\n", "{\"a\":\"x\\n y\\n\",\"b\":1}"),
+    (
+        "a: 1\nb: *\n",
+        "error converting YAML to JSON: yaml: line 2: did not find expected alphabetic or numeric character",
+    ),
+    ("a: &x\nb: 2\n", "{\"b\":2}"),
+    ("? - a\n: 1\n", "error converting YAML to JSON: yaml: invalid map key: []interface {}{\"a\"}"),
+    (
+        "a: !!float 1_000\nb: !!int 0x10\nc: !!str\nd: !!timestamp 2001-12-14\n",
+        "{\"a\":1000,\"b\":16,\"c\":\"\",\"d\":\"2001-12-14\"}",
+    ),
+    ("a: b\n\tc: d\n", "error converting YAML to JSON: yaml: line 2: found a tab character that violates indentation"),
+    ("a:\n  - b\n  c: d\n", "error converting YAML to JSON: yaml: line 2: did not find expected '-' indicator"),
+    ("a: [b, c\nd: e\n", "error converting YAML to JSON: yaml: line 1: did not find expected ',' or ']'"),
+    ("a: x\n---\nb: y\n...\ntext\n", "{\"a\":\"x\",\"b\":true}"),
+];
+
+#[test]
+fn more_values_files_decode_as_helm_decodes_them() {
+    let mut failures = Vec::new();
+    for (input, want) in VALUES_CASES {
+        let got = values_json(input);
+        if got != *want {
+            failures.push(format!("{input:?}\n  got  {got}\n  want {want}"));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} differ:\n{}", failures.len(), VALUES_CASES.len(), failures.join("\n"));
 }
