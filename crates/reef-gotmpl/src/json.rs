@@ -113,11 +113,19 @@ fn write_value(out: &mut String, v: &Value, style: JsonStyle, depth: usize) -> R
             newline(out, style, depth);
             out.push('}');
         }
-        // Go marshals a struct by its exported fields; the objects Helm hands to templates
-        // are written as the string they print as.
-        Value::Object(o) => write_string(out, &o.display(), style.escape_html),
+        Value::Object(o) => match object_as_map(o.as_ref()) {
+            Some(m) => write_value(out, &m, style, depth + 1)?,
+            // Go marshals a struct by its exported fields, which objects do not list; they
+            // are written as the string they print as.
+            None => write_string(out, &o.display(), style.escape_html),
+        },
     }
     Ok(())
+}
+
+/// A Go map type with methods (Helm's `.Files`) as the map it is, for the encoders.
+pub fn object_as_map(o: &dyn crate::value::Object) -> Option<Value> {
+    o.entries().map(Value::map)
 }
 
 /// A float64 as `encoding/json` writes it: `strconv`'s shortest digits, in `%f` form from

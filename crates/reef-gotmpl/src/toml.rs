@@ -9,13 +9,17 @@ use std::collections::BTreeMap;
 use crate::format::format_float_g;
 use crate::value::Value;
 
-/// Helm's `toToml`: the document, or the encoder's error message.
-pub fn to_toml(v: &Value) -> String {
+/// Helm's `toToml`: the document, or the encoder's error message. `Err` when Helm's call fails
+/// (the encoder panics on a nil value: `reflect: call of reflect.Value.Type on zero Value`).
+pub fn to_toml(v: &Value) -> Result<String, String> {
+    if v.is_nil() {
+        return Err("reflect: call of reflect.Value.Type on zero Value".to_owned());
+    }
     let mut e = Encoder { out: String::new() };
-    match e.encode(&[], v, 0) {
+    Ok(match e.encode(&[], v, 0) {
         Ok(()) => e.out,
         Err(msg) => msg,
-    }
+    })
 }
 
 const NIL_ELEMENT: &str = "toml: cannot encode array with nil element";
@@ -30,6 +34,11 @@ enum Kind {
 }
 
 fn kind(v: &Value) -> Result<Kind, String> {
+    if let Value::Object(o) = v
+        && let Some(m) = crate::json::object_as_map(o.as_ref())
+    {
+        return kind(&m);
+    }
     Ok(match v {
         Value::Nil => Kind::Nil,
         Value::Map(..) => Kind::Table,
@@ -169,7 +178,10 @@ impl Encoder {
             Value::Int(i) | Value::Int64(i) => self.out.push_str(&i.to_string()),
             Value::Float(f) => self.out.push_str(&float_text(*f)),
             Value::String(s) => self.out.push_str(&quoted(s)),
-            Value::Object(o) => self.out.push_str(&quoted(&o.display())),
+            Value::Object(o) => match crate::json::object_as_map(o.as_ref()) {
+                Some(m) => self.element(&m, depth + 1)?,
+                None => self.out.push_str(&quoted(&o.display())),
+            },
             Value::Bytes(b) => {
                 let items: Vec<String> = b.iter().map(u8::to_string).collect();
                 self.out.push('[');
@@ -194,6 +206,11 @@ impl Encoder {
     }
 
     fn map(&mut self, key: &[String], v: &Value, inline: bool, depth: usize) -> Result<(), String> {
+        if let Value::Object(o) = v
+            && let Some(m) = crate::json::object_as_map(o.as_ref())
+        {
+            return self.map(key, &m, inline, depth);
+        }
         let entries: BTreeMap<String, Value> = match v {
             Value::Map(m, _) => m.try_borrow().map_err(|_| "toml: value nests too deeply".to_owned())?.clone(),
             _ => return Ok(()),
@@ -238,6 +255,10 @@ impl Encoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn to_toml_ok(v: &Value) -> String {
+        to_toml(v).unwrap()
+    }
     use crate::yaml::parse_values;
 
     // Expected outputs from helm 4.2.3 `{{ toToml .Values }}` over the same values.yaml.
@@ -248,7 +269,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            to_toml(&values),
+            to_toml_ok(&values),
             "a = 1.0\nb = true\nbig = 1e+21\ne = []\nf = 1.5\n\"key with space\" = \"x\"\nl = [1.0, \"two\", 3.5]\nmixed = [1.0, {a = 1.0}]\nnested = [[1.0, 2.0], [\"a\"]]\ns = \"he said \\\"hi\\\"\\n\\ttab é \\u0001\"\n\n[em]\n\n[t]\n  arr = [\"a\"]\n  x = 1.0\n  [t.sub]\n    true = 2.0\n    [t.sub.deep]\n      z = 3.0\n\n[[tl]]\n  k = 1.0\n  [tl.m]\n    q = 1.0\n\n[[tl]]\n  k = 2.0\n"
         );
     }
@@ -259,23 +280,23 @@ mod tests {
             parse_values("a: [1000000, 1e20, 1e-7, 0.5, 123456789, 1234567.5, 0.0001, 0.00001, -1.5e300, 2.5e-5]\n")
                 .unwrap();
         assert_eq!(
-            to_toml(&values),
+            to_toml_ok(&values),
             "a = [1e+06, 1e+20, 1e-07, 0.5, 1.23456789e+08, 1.2345675e+06, 0.0001, 1e-05, -1.5e+300, 2.5e-05]\n"
         );
-        assert_eq!(to_toml(&Value::list([Value::Int(1), Value::Int(2)])), "[1, 2]");
-        assert_eq!(to_toml(&Value::from("x")), "\"x\"");
+        assert_eq!(to_toml_ok(&Value::list([Value::Int(1), Value::Int(2)])), "[1, 2]");
+        assert_eq!(to_toml_ok(&Value::from("x")), "\"x\"");
     }
 
     #[test]
     fn nil_array_elements_and_odd_keys_match_helm() {
         let m = |entries: Vec<(&str, Value)>| Value::map(entries.into_iter().map(|(k, v)| (k.to_owned(), v)));
-        assert_eq!(to_toml(&m(vec![("k", Value::list([Value::Int(1), Value::Nil]))])), NIL_ELEMENT);
+        assert_eq!(to_toml_ok(&m(vec![("k", Value::list([Value::Int(1), Value::Nil]))])), NIL_ELEMENT);
         assert_eq!(
-            to_toml(&m(vec![("k", Value::list([m(vec![("a", Value::Int(1))]), Value::Int(2)]))])),
+            to_toml_ok(&m(vec![("k", Value::list([m(vec![("a", Value::Int(1))]), Value::Int(2)]))])),
             "k = [{a = 1}, 2]\n"
         );
         assert_eq!(
-            to_toml(&m(vec![
+            to_toml_ok(&m(vec![
                 ("a.b", Value::Int(1)),
                 ("", Value::Int(2)),
                 ("x-y_z", Value::Int(3)),
@@ -284,12 +305,12 @@ mod tests {
             "\"\" = 2\n\"a.b\" = 1\nx-y_z = 3\n\"é\" = 4\n"
         );
         assert_eq!(
-            to_toml(&m(vec![("k", Value::list([Value::list([m(vec![("a", Value::Int(1))])])]))])),
+            to_toml_ok(&m(vec![("k", Value::list([Value::list([m(vec![("a", Value::Int(1))])])]))])),
             "k = [[{a = 1}]]\n"
         );
-        assert_eq!(to_toml(&m(vec![("k", Value::empty_map()), ("j", m(vec![("x", Value::Nil)]))])), "[j]\n\n[k]\n");
+        assert_eq!(to_toml_ok(&m(vec![("k", Value::empty_map()), ("j", m(vec![("x", Value::Nil)]))])), "[j]\n\n[k]\n");
         assert_eq!(
-            to_toml(&m(vec![(
+            to_toml_ok(&m(vec![(
                 "a",
                 Value::list([m(vec![("b", Value::Int(1))]), m(vec![("c", m(vec![("d", Value::Int(1))]))])])
             )])),

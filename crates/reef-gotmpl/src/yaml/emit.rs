@@ -260,7 +260,10 @@ fn json_node(v: &Value, depth: usize) -> Result<Node, EmitError> {
             }
             Node::Map(sorted(entries))
         }
-        Value::Object(o) => Node::Str(reread_json_string(&o.display())?),
+        Value::Object(o) => match json::object_as_map(o.as_ref()) {
+            Some(m) => json_node(&m, depth + 1)?,
+            None => Node::Str(reread_json_string(&o.display())?),
+        },
     })
 }
 
@@ -290,7 +293,10 @@ fn go_node(v: &Value, depth: usize) -> Result<Node, EmitError> {
             }
             Node::Map(sorted(entries))
         }
-        Value::Object(o) => Node::Str(o.display()),
+        Value::Object(o) => match json::object_as_map(o.as_ref()) {
+            Some(m) => go_node(&m, depth + 1)?,
+            None => Node::Str(o.display()),
+        },
     })
 }
 

@@ -295,7 +295,7 @@ pub fn functions() -> FuncMap {
     f.add("toYamlPretty", any, move |args| Ok(Value::from(to_yaml_pretty(&arg(args)))));
     f.add("fromYaml", string, move |args| Ok(from_yaml(&arg_str(args))));
     f.add("fromYamlArray", string, move |args| Ok(from_yaml_array(&arg_str(args))));
-    f.add("toToml", any, move |args| Ok(Value::from(crate::toml::to_toml(&arg(args)))));
+    f.add("toToml", any, move |args| crate::toml::to_toml(&arg(args)).map(Value::from).map_err(crate::FuncError::new));
 
     // Helm's toJson swallows errors; Sprig's mustToJson reports them.
     f.add("toJson", any, move |args| Ok(Value::from(json::marshal(&arg(args)).unwrap_or_default())));

@@ -570,8 +570,26 @@ fn render(template: &str, values: &str) -> String {
 /// `toYaml`, `toYamlPretty`, as a list item, as a key, and through `toJson`.
 #[test]
 fn rendering_encoders_matches_helm_output() {
-    let got = render(include_str!("testdata/helm_template.txt"), include_str!("testdata/helm_values.yaml"));
-    let want = include_str!("testdata/helm_output.txt");
+    assert_renders_like_helm(
+        include_str!("testdata/helm_template.txt"),
+        include_str!("testdata/helm_values.yaml"),
+        include_str!("testdata/helm_output.txt"),
+    );
+}
+
+/// The JSON functions (encoding and Go's decoding errors), `fromYaml`, `fromYamlArray` and
+/// `toToml` through templates, against helm 4.2.3's rendering of `testdata/helm_template_2.txt`.
+#[test]
+fn rendering_json_and_toml_functions_matches_helm_output() {
+    assert_renders_like_helm(
+        include_str!("testdata/helm_template_2.txt"),
+        include_str!("testdata/helm_values_2.yaml"),
+        include_str!("testdata/helm_output_2.txt"),
+    );
+}
+
+fn assert_renders_like_helm(template: &str, values: &str, want: &str) {
+    let got = render(template, values);
     let got_lines: Vec<&str> = got.trim_end().lines().collect();
     let want_lines: Vec<&str> = want.trim_end().lines().collect();
     let mut diffs = Vec::new();
