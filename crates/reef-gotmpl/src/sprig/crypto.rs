@@ -61,7 +61,109 @@ pub(super) fn register(map: &mut FuncMap) {
     });
     map.add("encryptAES", fixed(&[STR, STR]), |a| Ok(Value::from(encrypt_aes(&str_arg(a, 0), &str_arg(a, 1)))));
     map.add("decryptAES", fixed(&[STR, STR]), |a| decrypt_aes(&str_arg(a, 0), &str_arg(a, 1)).map(Value::from));
+    map.add("derivePassword", fixed(&[INT, STR, STR, STR, STR]), |a| {
+        let counter = int_arg(a, 0) as u32;
+        Ok(Value::from(derive_password(counter, &str_arg(a, 1), &str_arg(a, 2), &str_arg(a, 3), &str_arg(a, 4))))
+    });
     super::certs::register(map);
+}
+
+/// The Master Password algorithm's templates, by password type.
+fn password_templates(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "maximum" => &["anoxxxxxxxxxxxxxxxxx", "axxxxxxxxxxxxxxxxxno"],
+        "long" => &[
+            "CvcvnoCvcvCvcv",
+            "CvcvCvcvnoCvcv",
+            "CvcvCvcvCvcvno",
+            "CvccnoCvcvCvcv",
+            "CvccCvcvnoCvcv",
+            "CvccCvcvCvcvno",
+            "CvcvnoCvccCvcv",
+            "CvcvCvccnoCvcv",
+            "CvcvCvccCvcvno",
+            "CvcvnoCvcvCvcc",
+            "CvcvCvcvnoCvcc",
+            "CvcvCvcvCvccno",
+            "CvccnoCvccCvcv",
+            "CvccCvccnoCvcv",
+            "CvccCvccCvcvno",
+            "CvcvnoCvccCvcc",
+            "CvcvCvccnoCvcc",
+            "CvcvCvccCvccno",
+            "CvccnoCvcvCvcc",
+            "CvccCvcvnoCvcc",
+            "CvccCvcvCvccno",
+        ],
+        "medium" => &["CvcnoCvc", "CvcCvcno"],
+        "short" => &["Cvcn"],
+        "basic" => &["aaanaaan", "aannaaan", "aaannaaa"],
+        "pin" => &["nnnn"],
+        _ => return None,
+    })
+}
+
+fn template_characters(class: u8) -> &'static [u8] {
+    match class {
+        b'V' => b"AEIOU",
+        b'C' => b"BCDFGHJKLMNPQRSTVWXYZ",
+        b'v' => b"aeiou",
+        b'c' => b"bcdfghjklmnpqrstvwxyz",
+        b'A' => b"AEIOUBCDFGHJKLMNPQRSTVWXYZ",
+        b'a' => b"AEIOUaeiouBCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz",
+        b'n' => b"0123456789",
+        b'o' => b"@&%?,=[]_:-+*$#!'^~;()/.",
+        _ => b"AEIOUaeiouBCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz0123456789!@#$%^&*()",
+    }
+}
+
+/// HMAC-SHA256.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&sha2::Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = sha2::Sha256::new();
+    inner.update(block.map(|b| b ^ 0x36));
+    inner.update(message);
+    let mut outer = sha2::Sha256::new();
+    outer.update(block.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    outer.finalize().into()
+}
+
+/// Sprig's `derivePassword` (the Master Password algorithm, scrypt N=32768 r=8 p=2).
+fn derive_password(counter: u32, kind: &str, password: &str, user: &str, site: &str) -> String {
+    const SEED: &[u8] = b"com.lyndir.masterpassword";
+    let Some(templates) = password_templates(kind) else {
+        return format!("cannot find password template {kind}");
+    };
+    let mut salt = SEED.to_vec();
+    salt.extend((user.len() as u32).to_be_bytes());
+    salt.extend(user.as_bytes());
+    let mut key = [0u8; 64];
+    let derived = scrypt::Params::new(15, 8, 2, 64)
+        .map_err(|e| e.to_string())
+        .and_then(|p| scrypt::scrypt(password.as_bytes(), &salt, &p, &mut key).map_err(|e| e.to_string()));
+    if let Err(e) = derived {
+        return format!("failed to derive password: {e}");
+    }
+    let mut message = SEED.to_vec();
+    message.extend((site.len() as u32).to_be_bytes());
+    message.extend(site.as_bytes());
+    message.extend(counter.to_be_bytes());
+    let seed = hmac_sha256(&key, &message);
+    let template = templates[usize::from(seed[0]) % templates.len()];
+    template
+        .bytes()
+        .enumerate()
+        .map(|(i, class)| {
+            let chars = template_characters(class);
+            char::from(chars[usize::from(seed[i + 1]) % chars.len()])
+        })
+        .collect()
 }
 
 /// Go's `bcrypt.GenerateFromPassword(input, 10)`, `$2a$` form.
@@ -172,6 +274,11 @@ mod tests {
             "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
         );
         assert_eq!(show("adler32sum", &[s("hello")]), "103547413");
+        assert_eq!(
+            show("derivePassword", &[i(1), s("long"), s("password"), s("user"), s("example.com")]),
+            "ZedaFaxcZaso9*"
+        );
+        assert_eq!(show("derivePassword", &[i(1), s("pin"), s("p"), s("u"), s("s")]), "2461");
         assert_eq!(show("uuidv4", &[]).len(), 36);
         assert_eq!(show("randBytes", &[i(6)]).len(), 8);
     }
