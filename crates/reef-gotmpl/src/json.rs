@@ -36,8 +36,14 @@ pub struct JsonStyle {
     pub indent: Option<&'static str>,
 }
 
-/// How deep values may nest before writing fails (a map that contains itself).
+/// How deep values may nest before writing fails (a map that contains itself), and how deep
+/// `encoding/json` lets input nest (`exceeded max depth`).
 const MAX_DEPTH: usize = 10_000;
+
+/// Stack kept free before a recursive step, and what is added when less is left: deep values
+/// recurse on a heap-allocated stack instead of overflowing the thread's.
+pub(crate) const RED_ZONE: usize = 64 * 1024;
+pub(crate) const STACK_GROWTH: usize = 1024 * 1024;
 
 /// `json.Marshal(v)`: compact, HTML-escaped.
 pub fn marshal(v: &Value) -> Result<String, JsonError> {
@@ -61,6 +67,10 @@ fn newline(out: &mut String, style: JsonStyle, depth: usize) {
 }
 
 fn write_value(out: &mut String, v: &Value, style: JsonStyle, depth: usize) -> Result<(), JsonError> {
+    stacker::maybe_grow(RED_ZONE, STACK_GROWTH, || write_value_inner(out, v, style, depth))
+}
+
+fn write_value_inner(out: &mut String, v: &Value, style: JsonStyle, depth: usize) -> Result<(), JsonError> {
     if depth > MAX_DEPTH {
         return Err(JsonError("json: unsupported value: encountered a cycle".to_owned()));
     }
@@ -289,8 +299,12 @@ impl Reader<'_> {
     }
 
     fn value(&mut self, depth: usize) -> Result<Value, JsonError> {
-        if depth > MAX_DEPTH {
-            return Err(JsonError("exceeded max depth".to_owned()));
+        stacker::maybe_grow(RED_ZONE, STACK_GROWTH, || self.value_inner(depth))
+    }
+
+    fn value_inner(&mut self, depth: usize) -> Result<Value, JsonError> {
+        if depth >= MAX_DEPTH && matches!(self.peek(), Some(b'[' | b'{')) {
+            return Err(self.invalid("exceeded max depth"));
         }
         match self.peek() {
             None => Err(self.eof()),

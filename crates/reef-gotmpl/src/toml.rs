@@ -34,6 +34,10 @@ enum Kind {
 }
 
 fn kind(v: &Value) -> Result<Kind, String> {
+    stacker::maybe_grow(crate::json::RED_ZONE, crate::json::STACK_GROWTH, || kind_inner(v))
+}
+
+fn kind_inner(v: &Value) -> Result<Kind, String> {
     if let Value::Object(o) = v
         && let Some(m) = crate::json::object_as_map(o.as_ref())
     {
@@ -118,6 +122,10 @@ impl Encoder {
     }
 
     fn encode(&mut self, key: &[String], v: &Value, depth: usize) -> Result<(), String> {
+        stacker::maybe_grow(crate::json::RED_ZONE, crate::json::STACK_GROWTH, || self.encode_inner(key, v, depth))
+    }
+
+    fn encode_inner(&mut self, key: &[String], v: &Value, depth: usize) -> Result<(), String> {
         if depth > MAX_DEPTH {
             return Err("toml: value nests too deeply".to_owned());
         }
@@ -169,6 +177,10 @@ impl Encoder {
     }
 
     fn element(&mut self, v: &Value, depth: usize) -> Result<(), String> {
+        stacker::maybe_grow(crate::json::RED_ZONE, crate::json::STACK_GROWTH, || self.element_inner(v, depth))
+    }
+
+    fn element_inner(&mut self, v: &Value, depth: usize) -> Result<(), String> {
         if depth > MAX_DEPTH {
             return Err("toml: value nests too deeply".to_owned());
         }

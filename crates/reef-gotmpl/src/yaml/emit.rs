@@ -234,6 +234,10 @@ fn reread_json_string(s: &str) -> Result<String, EmitError> {
 
 /// The document `sigs.k8s.io/yaml.Marshal` writes: the value as `encoding/json` sees it.
 fn json_node(v: &Value, depth: usize) -> Result<Node, EmitError> {
+    stacker::maybe_grow(json::RED_ZONE, json::STACK_GROWTH, || json_node_inner(v, depth))
+}
+
+fn json_node_inner(v: &Value, depth: usize) -> Result<Node, EmitError> {
     if depth > MAX_DEPTH {
         return Err(EmitError("json: unsupported value: encountered a cycle".to_owned()));
     }
@@ -269,6 +273,10 @@ fn json_node(v: &Value, depth: usize) -> Result<Node, EmitError> {
 
 /// The document go-yaml v3 writes for the Go value itself.
 fn go_node(v: &Value, depth: usize) -> Result<Node, EmitError> {
+    stacker::maybe_grow(json::RED_ZONE, json::STACK_GROWTH, || go_node_inner(v, depth))
+}
+
+fn go_node_inner(v: &Value, depth: usize) -> Result<Node, EmitError> {
     if depth > MAX_DEPTH {
         return Err(EmitError("encountered a cycle".to_owned()));
     }
@@ -622,6 +630,10 @@ impl Emitter {
     }
 
     fn node(&mut self, node: &Node, mapping_context: bool, simple_key: bool) {
+        stacker::maybe_grow(json::RED_ZONE, json::STACK_GROWTH, || self.node_inner(node, mapping_context, simple_key));
+    }
+
+    fn node_inner(&mut self, node: &Node, mapping_context: bool, simple_key: bool) {
         match node {
             Node::Null => self.scalar("null", Style::Plain, simple_key),
             Node::Bool(b) => self.scalar(if *b { "true" } else { "false" }, Style::Plain, simple_key),

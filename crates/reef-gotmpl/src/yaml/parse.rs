@@ -427,6 +427,10 @@ impl Decoder {
 
     /// A node as it reaches a template: go-yaml's value, through JSON.
     fn value(&mut self, node: &Node, depth: usize) -> Result<Value, YamlError> {
+        stacker::maybe_grow(crate::json::RED_ZONE, crate::json::STACK_GROWTH, || self.value_inner(node, depth))
+    }
+
+    fn value_inner(&mut self, node: &Node, depth: usize) -> Result<Value, YamlError> {
         self.count()?;
         match node {
             Node::Scalar { value, plain, tag } => {
@@ -474,6 +478,10 @@ impl Decoder {
     /// Decodes a mapping into `out`, later keys (and merged maps) overwriting earlier ones as
     /// go-yaml v2 does.
     fn mapping(&mut self, node: &Node, out: &mut BTreeMap<String, Value>, depth: usize) -> Result<(), YamlError> {
+        stacker::maybe_grow(crate::json::RED_ZONE, crate::json::STACK_GROWTH, || self.mapping_inner(node, out, depth))
+    }
+
+    fn mapping_inner(&mut self, node: &Node, out: &mut BTreeMap<String, Value>, depth: usize) -> Result<(), YamlError> {
         if depth > MAX_NESTING {
             return Err(yaml_error("exceeded max depth of 10000"));
         }

@@ -842,3 +842,41 @@ fn more_values_files_decode_as_helm_decodes_them() {
     }
     assert!(failures.is_empty(), "{} of {} differ:\n{}", failures.len(), VALUES_CASES.len(), failures.join("\n"));
 }
+
+#[test]
+fn deep_flow_nesting_fails_cleanly() {
+    let flow = "a: ".to_owned() + &"[".repeat(100_000) + &"]".repeat(100_000);
+    assert!(parse_values(&flow).is_err());
+}
+
+#[test]
+fn deep_block_nesting_fails_cleanly() {
+    let mut block = String::new();
+    for i in 0..3000 {
+        block.push_str(&" ".repeat(i));
+        block.push_str("a:\n");
+    }
+    assert!(parse_values(&block).is_err());
+}
+
+// helm: `fromJsonArray (repeat 10001 "[")` and `(repeat 10000 "[")`.
+#[test]
+fn deep_json_fails_as_go_does() {
+    assert_eq!(
+        json::unmarshal(&"[".repeat(100_000), json::Target::Any).unwrap_err().0,
+        "invalid character '[' exceeded max depth"
+    );
+    assert_eq!(json::unmarshal(&"[".repeat(10_000), json::Target::Any).unwrap_err().0, "unexpected end of JSON input");
+}
+
+#[test]
+fn deeply_nested_values_encode() {
+    let mut v = Value::list([]);
+    for _ in 0..1000 {
+        v = Value::list([v]);
+    }
+    assert!(!to_yaml(&v).is_empty());
+    assert!(!to_yaml_pretty(&v).is_empty());
+    assert!(json::marshal(&v).is_ok());
+    assert!(crate::toml::to_toml(&v).is_ok());
+}
