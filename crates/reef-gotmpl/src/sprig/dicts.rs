@@ -129,11 +129,15 @@ pub(crate) fn merge_maps(dst: &MapRef, src: &MapRef, overwrite: bool) {
             merge_maps(dst_inner, src_inner, overwrite);
         }
         let dst_empty = existing.as_ref().is_none_or(super::defaults::is_empty);
+        if matches!(value, Value::List(..) | Value::Bytes(_)) {
+            // mergo's slice case: with overwrite the source's slice replaces, even empty.
+            if overwrite || dst_empty {
+                dst.borrow_mut().insert(key, value);
+            }
+            continue;
+        }
         if !dst_empty {
             let existing = existing.as_ref().unwrap_or(&Value::Nil);
-            if matches!(value, Value::List(..) | Value::Bytes(_)) {
-                continue;
-            }
             if matches!(value, Value::Map(..)) && matches!(existing, Value::Map(..)) {
                 continue;
             }
@@ -215,6 +219,17 @@ mod tests {
         let src = d(&[("a", i(2)), ("b", i(3)), ("e", s("x"))]);
         call("merge", &[dst.clone(), src]).expect("merges");
         assert_eq!(crate::format::sprint(&dst), "map[a:1 b:3 e:x]");
+    }
+
+    /// Checked against `helm template` (Helm 4.2.3).
+    #[test]
+    fn merges_follow_mergo() {
+        let merged = |name: &str, dst: Value, src: Value| show(name, &[dst, src]);
+        assert_eq!(merged("mergeOverwrite", d(&[("a", l(&[i(1)]))]), d(&[("a", l(&[]))])), "map[a:[]]");
+        assert_eq!(merged("merge", d(&[("a", d(&[]))]), d(&[("a", d(&[("b", i(1))]))])), "map[a:map[b:1]]");
+        assert_eq!(merged("merge", d(&[("a", i(0))]), d(&[("a", i(5))])), "map[a:5]");
+        assert_eq!(merged("merge", d(&[("a", Value::Nil)]), d(&[("a", i(5))])), "map[a:5]");
+        assert_eq!(merged("mergeOverwrite", d(&[("a", i(1))]), d(&[("a", Value::Nil)])), "map[a:<nil>]");
     }
 
     /// Checked against `helm template` (Helm 4.2.3).

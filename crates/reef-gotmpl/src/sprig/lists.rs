@@ -129,16 +129,14 @@ pub(super) fn register(map: &mut FuncMap) {
     });
 }
 
-/// Sprig's `slice`: `list[start:end]` of a slice or a string, keeping its type.
+/// Sprig's `slice`: `list[start:end]` of a slice, keeping its type (Helm's Sprig rejects
+/// strings).
 fn slice(v: &Value, indices: &[Value]) -> Result<Value, FuncError> {
     let kind = kind_of(v)?;
     let len = match v {
         Value::List(items, _) => items.len(),
         Value::Bytes(b) => b.len(),
-        Value::String(s) => s.len(),
-        _ => {
-            return Err(fail(format!("list should be type of string, slice or array but {kind}")));
-        }
+        _ => return Err(fail(format!("list should be type of slice or array but {kind}"))),
     };
     if len == 0 {
         return Ok(Value::Nil);
@@ -147,14 +145,12 @@ fn slice(v: &Value, indices: &[Value]) -> Result<Value, FuncError> {
     let start = indices.first().map_or(0, to_index);
     let end = if indices.len() < 2 { len as i64 } else { to_index(&indices[1]) };
     if start < 0 || end < start || end > len as i64 {
-        let what = if matches!(v, Value::String(_)) { "string slice" } else { "slice" };
-        return Err(fail(format!("reflect.Value.Slice: {what} index out of bounds")));
+        return Err(fail("reflect.Value.Slice: slice index out of bounds"));
     }
     let (start, end) = (start as usize, end as usize);
     Ok(match v {
         Value::List(items, t) => Value::List(items[start..end].into(), *t),
         Value::Bytes(b) => Value::Bytes(b[start..end].into()),
-        Value::String(s) => Value::from(String::from_utf8_lossy(&s.as_bytes()[start..end]).into_owned()),
         _ => Value::Nil,
     })
 }
@@ -172,5 +168,7 @@ mod tests {
             "ERR: runtime error: invalid memory address or nil pointer dereference"
         );
         assert_eq!(show("first", &[s("abc")]), "ERR: Cannot find first on type string");
+        assert_eq!(show("slice", &[s("abcdef"), i(2)]), "ERR: list should be type of slice or array but string");
+        assert_eq!(show("slice", &[l(&[i(1), i(2), i(3)]), i(1)]), "[2 3]");
     }
 }

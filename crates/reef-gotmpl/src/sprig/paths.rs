@@ -150,6 +150,10 @@ fn parse_url(raw: &str) -> Result<Url, String> {
         let end = after.find('/').unwrap_or(after.len());
         let authority = &after[..end];
         let path = &after[end..];
+        let host_part = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        if host_part.starts_with('[') && !host_part.contains(']') {
+            return Err("missing ']' in host".to_owned());
+        }
         match authority.rsplit_once('@') {
             Some((user, host)) => {
                 url.userinfo = Some(user.to_owned());
@@ -317,5 +321,9 @@ mod tests {
              query:x=1 scheme:https userinfo:u:p]"
         );
         assert_eq!(show("urlJoin", &[parsed]), "https://u:p@example.com:8443/a%20b?x=1#frag");
+        assert_eq!(
+            show("urlParse", &[s("http://[::1")]),
+            "ERR: unable to parse url: parse \"http://[::1\": missing ']' in host"
+        );
     }
 }

@@ -356,9 +356,7 @@ fn parse_constraints(text: &str) -> Option<Vec<Vec<Constraint>>> {
         let group = group.trim();
         let mut constraints = Vec::new();
         if group.is_empty() {
-            constraints.push(Constraint::parse("*")?);
-            groups.push(constraints);
-            continue;
+            return None;
         }
         // Tokens: operators may be separated from their version by spaces.
         let mut tokens: Vec<String> = Vec::new();
@@ -413,6 +411,7 @@ mod tests {
         assert_eq!(show("semverCompare", &[s("foo"), s("1.0.0")]), "ERR: improper constraint: \"foo\"");
         assert_eq!(show("semverCompare", &[s(">1"), s("x")]), "ERR: invalid semantic version");
         assert_eq!(show("semver", &[s("1.2.3.4")]), "ERR: invalid semantic version");
+        assert_eq!(show("semverCompare", &[s(""), s("1.0.0")]), "ERR: improper constraint: \"\"");
         assert_eq!(show("semver", &[s("v1.2.3-rc.1+b5")]), "1.2.3-rc.1+b5");
     }
 }

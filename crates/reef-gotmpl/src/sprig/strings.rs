@@ -92,7 +92,7 @@ pub(super) fn register(map: &mut FuncMap) {
         let out: String = s
             .chars()
             .map(|c| {
-                if c.is_uppercase() {
+                if c.is_uppercase() || is_title(c) {
                     simple_lower(c)
                 } else if c.is_lowercase() {
                     simple_upper(c)
@@ -135,8 +135,10 @@ pub(super) fn register(map: &mut FuncMap) {
         let parts: Vec<String> = a.iter().filter(|v| !v.is_nil()).map(crate::format::sprint).collect();
         Ok(Value::from(parts.join(" ")))
     });
-    map.add("indent", fixed(&[INT, STR]), |a| Ok(Value::from(indent(int_arg(a, 0), &str_arg(a, 1)))));
-    map.add("nindent", fixed(&[INT, STR]), |a| Ok(Value::from(format!("\n{}", indent(int_arg(a, 0), &str_arg(a, 1))))));
+    map.add("indent", fixed(&[INT, STR]), |a| indent(int_arg(a, 0), &str_arg(a, 1)).map(Value::from));
+    map.add("nindent", fixed(&[INT, STR]), |a| {
+        Ok(Value::from(format!("\n{}", indent(int_arg(a, 0), &str_arg(a, 1))?)))
+    });
     map.add("replace", fixed(&[STR, STR, STR]), |a| {
         Ok(Value::from(go_replace(&str_arg(a, 2), &str_arg(a, 0), &str_arg(a, 1))))
     });
@@ -218,9 +220,12 @@ fn go_replace(s: &str, old: &str, new: &str) -> String {
     s.replace(old, new)
 }
 
-fn indent(spaces: i64, v: &str) -> String {
-    let pad = " ".repeat(spaces.max(0) as usize);
-    format!("{pad}{}", v.replace('\n', &format!("\n{pad}")))
+fn indent(spaces: i64, v: &str) -> Result<String, crate::FuncError> {
+    if spaces < 0 {
+        return Err(fail("strings: negative Repeat count"));
+    }
+    let pad = " ".repeat(spaces as usize);
+    Ok(format!("{pad}{}", v.replace('\n', &format!("\n{pad}"))))
 }
 
 /// `s[start:end]` on bytes, as text.
@@ -255,6 +260,24 @@ pub(crate) fn is_go_space(c: char) -> bool {
         || (c > '\u{ff}' && c.is_whitespace())
 }
 
+/// Go's `unicode.ToTitle` for the letters whose title case is not their upper case.
+fn title_case(c: char) -> char {
+    match c {
+        '\u{1c4}'..='\u{1c6}' => '\u{1c5}',
+        '\u{1c7}'..='\u{1c9}' => '\u{1c8}',
+        '\u{1ca}'..='\u{1cc}' => '\u{1cb}',
+        '\u{1f1}'..='\u{1f3}' => '\u{1f2}',
+        c => simple_upper(c),
+    }
+}
+
+/// Whether `c` is a title-case letter (Unicode Lt).
+fn is_title(c: char) -> bool {
+    matches!(c, '\u{1c5}' | '\u{1c8}' | '\u{1cb}' | '\u{1f2}')
+        || ('\u{1f88}'..='\u{1faf}').contains(&c) && (c as u32 & 0xf) >= 8
+        || matches!(c, '\u{1fbc}' | '\u{1fcc}' | '\u{1ffc}')
+}
+
 fn simple_upper(c: char) -> char {
     let mut it = c.to_uppercase();
     match (it.next(), it.next()) {
@@ -264,6 +287,9 @@ fn simple_upper(c: char) -> char {
 }
 
 fn simple_lower(c: char) -> char {
+    if c == '\u{130}' {
+        return 'i';
+    }
     let mut it = c.to_lowercase();
     match (it.next(), it.next()) {
         (Some(l), None) => l,
@@ -295,7 +321,7 @@ fn title(s: &str) -> String {
     let mut prev = ' ';
     s.chars()
         .map(|c| {
-            let out = if is_separator(prev) { simple_upper(c) } else { c };
+            let out = if is_separator(prev) { title_case(c) } else { c };
             prev = c;
             out
         })
@@ -651,6 +677,11 @@ mod tests {
         assert_eq!(show("untitle", &[s("Hello World")]), "hello world");
         assert_eq!(show("swapcase", &[s("Hello World")]), "hELLO wORLD");
         assert_eq!(show("nospace", &[s(" a b\tc ")]), "abc");
+        assert_eq!(show("title", &[s("ǆemal")]), "ǅemal");
+        assert_eq!(show("upper", &[s("ß straße")]), "ß STRAßE");
+        assert_eq!(show("lower", &[s("İ")]), "i");
+        assert_eq!(show("swapcase", &[s("ǅ")]), "ǆ");
+        assert_eq!(show("indent", &[i(-1), s("a")]), "ERR: strings: negative Repeat count");
     }
 
     #[test]
