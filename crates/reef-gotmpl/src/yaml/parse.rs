@@ -133,6 +133,24 @@ fn open_bracket(text: &str, end: usize) -> Option<char> {
     open.last().copied()
 }
 
+/// Where a double-quoted scalar's source uses `\/`, which YAML 1.2 allows and go-yaml v2
+/// (YAML 1.1) does not.
+fn yaml_1_2_escape(raw: &str) -> Option<usize> {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while i + 1 < b.len() {
+        if b[i] == b'\\' {
+            if b[i + 1] == b'/' {
+                return Some(i);
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
 /// Reads every document of `text`: each document's root, `None` when it is empty.
 fn documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlError> {
     // libyaml rejects control characters before it parses anything.
@@ -157,7 +175,7 @@ fn documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlError> {
     // The brackets of the open flow collections, for error messages.
     let mut flows: Vec<char> = Vec::new();
     for next in parser {
-        let (event, _span) = next.map_err(|e| {
+        let (event, span) = next.map_err(|e| {
             let open = flows.last().copied().or_else(|| open_bracket(text, e.marker().index()));
             translate(&e, text, open)
         })?;
@@ -175,6 +193,14 @@ fn documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlError> {
                 continue;
             }
             Event::Scalar(value, style, anchor, tag) => {
+                if style == ScalarStyle::DoubleQuoted
+                    && let Some(raw) = span.slice(text)
+                    && let Some(at) = yaml_1_2_escape(raw)
+                {
+                    // `\/` is an escape of YAML 1.2 only; go-yaml v2 rejects it.
+                    let line = text[..span.start.index() + at].matches('\n').count();
+                    return Err(with_line(line, true, "found unknown escape character"));
+                }
                 let node = Rc::new(Node::Scalar {
                     value: value.into_owned(),
                     plain: style == ScalarStyle::Plain,
