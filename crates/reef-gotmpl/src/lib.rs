@@ -13,11 +13,15 @@ mod builtins;
 mod exec;
 pub mod format;
 pub mod func;
+pub mod helm;
+pub mod json;
 pub mod lex;
 pub mod parse;
 pub mod sprig;
 pub mod template;
+pub mod toml;
 pub mod value;
+pub mod yaml;
 
 pub use func::{Func, FuncError, FuncMap, Host, Param, Signature};
 pub use template::{Error, Options, Templates};
