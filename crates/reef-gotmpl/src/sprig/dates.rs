@@ -660,7 +660,7 @@ fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
     let cannot = |v: &str, elem: &str| {
         format!("parsing time {} as {}: cannot parse {} as {}", q(value), q(layout), q(v), q(elem))
     };
-    let mut f = Fields { year: 1, month: 1, day: 1, ..Fields::default() };
+    let mut f = Fields { year: 0, month: 1, day: 1, ..Fields::default() };
     let (mut lay, mut val) = (layout, value);
     loop {
         let (prefix, std, after) = next_chunk(lay);
@@ -721,7 +721,7 @@ fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
                 val = rest;
             }
             Std::Hour => {
-                let (h, rest) = take_digits(val, 2, false).ok_or_else(fail_here)?;
+                let (h, rest) = take_digits(val, 2, true).ok_or_else(fail_here)?;
                 if h >= 24 {
                     return Err(format!("parsing time {}: hour out of range", q(value)));
                 }
@@ -889,6 +889,7 @@ mod tests {
     fn dates_format_and_parse_like_go() {
         assert_eq!(crate::format::sprint(&t("2006-01-02", "2024-03-15")), "2024-03-15 00:00:00 +0000 UTC");
         assert_eq!(crate::format::sprint(&t("2006-01-02", "x")), "0001-01-01 00:00:00 +0000 UTC");
+        assert_eq!(crate::format::sprint(&t("15:04", "3:04")), "0000-01-01 03:04:00 +0000 UTC");
         let with_offset = t("2006-01-02T15:04:05Z07:00", "2024-05-06T07:08:09+02:00");
         assert_eq!(crate::format::sprint(&with_offset), "2024-05-06 07:08:09 +0200 +0200");
         assert_eq!(show("date", &[s("2006-01-02 15:04:05 -0700"), with_offset]), "2024-05-06 05:08:09 +0000");

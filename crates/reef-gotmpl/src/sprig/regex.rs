@@ -13,19 +13,48 @@ use super::{fail, int_arg, str_arg};
 /// Compiles a Go regular expression; the error text is Go's `regexp.Compile` prefix plus
 /// the reason.
 pub(crate) fn compile(pattern: &str) -> Result<Regex, FuncError> {
-    Regex::new(&translate(pattern)).map_err(|e| {
+    Regex::new(&translate(pattern)).map_err(|e| fail(format!("error parsing regexp: {}", go_reason(pattern, &e))))
+}
+
+/// Go's `regexp/syntax` wording for why `pattern` does not parse: the error code and the
+/// offending text.
+fn go_reason(pattern: &str, e: &regex::Error) -> String {
+    use regex_syntax::ast::ErrorKind as K;
+    let Err(err) = regex_syntax::ast::parse::Parser::new().parse(pattern) else {
         let reason = e.to_string();
         let last = reason.lines().rev().find(|l| l.starts_with("error:")).unwrap_or("invalid");
-        let reason = last.trim_start_matches("error: ");
-        // Go's wording for the common mistakes.
-        let reason = match reason {
-            "unclosed group" => "missing closing )",
-            "unclosed character class" => "missing closing ]",
-            "unopened group" => "unexpected )",
-            other => other,
-        };
-        fail(format!("error parsing regexp: {reason}: `{pattern}`"))
-    })
+        return format!("{}: `{pattern}`", last.trim_start_matches("error: "));
+    };
+    let span = err.span();
+    let fragment = pattern.get(span.start.offset..span.end.offset).unwrap_or(pattern);
+    let from_start = pattern.get(span.start.offset..).unwrap_or(pattern);
+    let (code, text) = match err.kind() {
+        K::GroupUnclosed => ("missing closing )", pattern),
+        K::GroupUnopened => ("unexpected )", pattern),
+        K::ClassUnclosed => ("missing closing ]", from_start),
+        K::ClassRangeInvalid => ("invalid character class range", fragment),
+        K::RepetitionMissing => {
+            let op = match from_start.chars().next() {
+                Some('{') => from_start.find('}').map_or(from_start, |end| &from_start[..=end]),
+                Some(c) => &from_start[..c.len_utf8()],
+                None => fragment,
+            };
+            ("missing argument to repetition operator", op)
+        }
+        K::RepetitionCountInvalid => ("invalid repeat count", fragment),
+        K::EscapeUnrecognized | K::EscapeUnexpectedEof => ("invalid escape sequence", fragment),
+        K::FlagUnrecognized | K::FlagUnexpectedEof | K::FlagDanglingNegation => {
+            ("invalid or unsupported Perl syntax", fragment)
+        }
+        K::UnsupportedLookAround | K::UnsupportedBackreference => ("invalid or unsupported Perl syntax", fragment),
+        K::GroupNameInvalid | K::GroupNameEmpty => ("invalid named capture", fragment),
+        K::GroupNameDuplicate { .. } => ("duplicate capture group name", fragment),
+        _ => {
+            let reason = err.kind().to_string();
+            return format!("{reason}: `{pattern}`");
+        }
+    };
+    format!("{code}: `{text}`")
 }
 
 /// `regexp.MustCompile`'s panic text.
@@ -203,6 +232,15 @@ mod tests {
         assert_eq!(show("regexReplaceAll", &[s("a(x*)b"), s("-ab-axxb-"), s("${1}W")]), "-W-xxW-");
         assert_eq!(show("regexReplaceAllLiteral", &[s("a(x*)b"), s("-ab-"), s("$1")]), "-$1-");
         assert_eq!(show("regexSplit", &[s("z+"), s("pizza"), i(-1)]), "[pi a]");
+        assert_eq!(
+            show("mustRegexMatch", &[s("a{2,1}"), s("x")]),
+            "ERR: error parsing regexp: invalid repeat count: `{2,1}`"
+        );
+        assert_eq!(
+            show("mustRegexMatch", &[s("*"), s("x")]),
+            "ERR: error parsing regexp: missing argument to repetition operator: `*`"
+        );
+        assert_eq!(show("mustRegexMatch", &[s("("), s("x")]), "ERR: error parsing regexp: missing closing ): `(`");
         assert_eq!(show("regexQuoteMeta", &[s("1.5-2.0?")]), r"1\.5-2\.0\?");
     }
 }

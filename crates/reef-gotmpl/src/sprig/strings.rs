@@ -237,7 +237,10 @@ fn byte_slice(s: &str, start: usize, end: usize) -> String {
 fn substring(start: i64, end: i64, s: &str) -> Result<String, crate::FuncError> {
     let len = s.len() as i64;
     if start < 0 {
-        if end < 0 || end > len {
+        if end < 0 {
+            return Err(fail(format!("runtime error: slice bounds out of range [:{end}]")));
+        }
+        if end > len {
             return Err(fail(format!("runtime error: slice bounds out of range [:{end}] with length {len}")));
         }
         return Ok(byte_slice(s, 0, end as usize));
@@ -682,6 +685,7 @@ mod tests {
         assert_eq!(show("lower", &[s("İ")]), "i");
         assert_eq!(show("swapcase", &[s("ǅ")]), "ǆ");
         assert_eq!(show("indent", &[i(-1), s("a")]), "ERR: strings: negative Repeat count");
+        assert_eq!(show("substr", &[i(-1), i(-1), s("abc")]), "ERR: runtime error: slice bounds out of range [:-1]");
     }
 
     #[test]
