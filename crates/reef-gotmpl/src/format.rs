@@ -776,7 +776,47 @@ fn format_unsigned(f: f64, verb: char, prec: Option<usize>) -> String {
     }
 }
 
+/// strconv's `'x'` format with the shortest precision, without the sign: `0x1.cp+01`.
+fn hex_float(f: f64, upper: bool) -> String {
+    let f = f.abs();
+    let s = if f == 0.0 {
+        "0x0p+00".to_owned()
+    } else {
+        let bits = f.to_bits();
+        let mut exp = ((bits >> 52) & 0x7ff) as i32;
+        let mut mant = bits & ((1u64 << 52) - 1);
+        if exp == 0 {
+            // Subnormal: normalise.
+            exp = -1022;
+            while mant & (1u64 << 52) == 0 {
+                mant <<= 1;
+                exp -= 1;
+            }
+            mant &= (1u64 << 52) - 1;
+        } else {
+            exp -= 1023;
+        }
+        let digits = format!("{mant:013x}");
+        let digits = digits.trim_end_matches('0');
+        let sign = if exp < 0 { '-' } else { '+' };
+        let e = exp.unsigned_abs();
+        if digits.is_empty() { format!("0x1p{sign}{e:02}") } else { format!("0x1.{digits}p{sign}{e:02}") }
+    };
+    if upper { s.to_uppercase() } else { s }
+}
+
 fn fmt_float_verb(out: &mut String, v: &Value, f: f64, verb: char, sp: &Spec) {
+    if (verb == 'x' || verb == 'X') && sp.prec.is_none() && f.is_finite() {
+        let sign = if f.is_sign_negative() {
+            "-"
+        } else if sp.plus {
+            "+"
+        } else {
+            ""
+        };
+        sp.pad_spaces(out, &format!("{sign}{}", hex_float(f, verb == 'X')));
+        return;
+    }
     let (verb, prec) = match verb {
         'v' => ('g', sp.prec),
         'e' | 'E' | 'f' | 'F' | 'g' | 'G' => (verb, sp.prec),
