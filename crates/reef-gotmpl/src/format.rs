@@ -88,6 +88,11 @@ pub fn format_float_g(f: f64) -> String {
     if f == 0.0 {
         return if neg { "-0".to_owned() } else { "0".to_owned() };
     }
+    // Whole numbers below a million (ports, replicas, sizes) print as integers: the common
+    // case for YAML values, without going through the digit generation below.
+    if f.fract() == 0.0 && f.abs() < 1e6 {
+        return (f as i64).to_string();
+    }
     let (digits, exp) = shortest_digits(f);
     let digits = digits.trim_end_matches('0');
     let digits = if digits.is_empty() { "0" } else { digits };
@@ -737,6 +742,7 @@ fn format_unsigned(f: f64, verb: char, prec: Option<usize>) -> String {
             exp_form(&d, exp, p, verb)
         }
         'f' | 'F' => format!("{:.*}", prec.unwrap_or(6), f),
+        'g' if prec.is_none() => format_float_g(f),
         _ => {
             // 'g' / 'G'
             let e = if verb == 'G' { 'E' } else { 'e' };
