@@ -1,6 +1,19 @@
 //! The public face of the engine: a set of named templates parsed once and rendered many
 //! times, as Go's `*template.Template` is used by Helm (`New(name).Parse(text)` per file, then
 //! `ExecuteTemplate(name, data)`).
+//!
+//! ```
+//! use reef_gotmpl::{FuncMap, Templates, Value};
+//!
+//! let mut set = Templates::new(FuncMap::new());
+//! set.add("_helpers.tpl", r#"{{ define "item" }}[{{ . }}]{{ end }}"#).expect("parses");
+//! set.add("main", r#"{{ range . }}{{ template "item" . }}{{ end }}"#).expect("parses");
+//! let out = set.execute("main", Value::string_list(["a", "b"])).expect("renders");
+//! assert_eq!(out, "[a][b]");
+//! ```
+//!
+//! Errors read as Go's (`template: main:1:3: executing "main" at <...>: ...`); a function
+//! renders templates of the running set through [`crate::Host`] (`include`, `tpl`).
 
 use std::collections::HashMap;
 use std::fmt;
