@@ -240,9 +240,12 @@ impl<'t> State<'t, '_> {
     fn walk_range_inner(&mut self, dot: &Val, r: &'t Branch) -> Result<(), Flow> {
         let val = self.eval_pipeline(dot, &r.pipe)?;
         match &val {
-            Value::List(items, _) if !items.is_empty() => {
+            Value::List(items, lt) if !items.is_empty() => {
+                // Only `[]interface {}` elements are interfaces (a nil one is a typed nil).
+                let typed = *lt == ListType::Interface;
                 for (i, item) in items.iter().enumerate() {
-                    if !self.one_iteration(r, Value::Int(i as i64), Val::typed(item.clone()))? {
+                    let elem = Val { v: item.clone(), typed };
+                    if !self.one_iteration(r, Value::Int(i as i64), elem)? {
                         break;
                     }
                 }

@@ -595,4 +595,16 @@ pub const CASES: &[(&str, Result<&str, &str>)] = &[
     ),
     ("{{ printf \"%v %v\" 1e20 1e21 }}", Ok("1e+20 1e+21")),
     ("{{ printf \"%.2g|%.10g|%g\" 123456.0 1.0 3.0 }}", Ok("1.2e+05|1|3")),
+    (
+        "{{ range splitList \",\" \"a,b\" }}{{ .x }}{{ end }}",
+        Err(
+            "template: hc/templates/x.yaml:1:34: executing \"hc/templates/x.yaml\" at <.x>: can't evaluate field x in type string",
+        ),
+    ),
+    (
+        "{{ range $i, $v := .Values.list }}{{ $v.x }}{{ end }}",
+        Err(
+            "template: hc/templates/x.yaml:1:39: executing \"hc/templates/x.yaml\" at <$v.x>: can't evaluate field x in type interface {}",
+        ),
+    ),
 ];

@@ -45,6 +45,9 @@ fn funcs() -> FuncMap {
     let mut f = FuncMap::new();
     f.add("upper", Signature::fixed(&[Param::String]), |a| Ok(Value::from(str_arg(&a[0]).to_uppercase())));
     f.add("list", Signature::variadic(&[], Param::Any), |a| Ok(Value::list(a.iter().cloned())));
+    f.add("splitList", Signature::fixed(&[Param::String, Param::String]), |a| {
+        Ok(Value::string_list(str_arg(&a[1]).split(&str_arg(&a[0])).collect::<Vec<_>>()))
+    });
     f.add("quote", Signature::variadic(&[], Param::Any), |a| {
         let parts: Vec<String> =
             a.iter().filter(|v| !v.is_nil()).map(|v| reef_gotmpl::format::go_quote(&str_arg(v))).collect();
