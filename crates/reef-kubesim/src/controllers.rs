@@ -1259,7 +1259,7 @@ mod tests {
     #[test]
     fn a_job_completes_and_a_statefulset_gets_ordinal_pods() {
         let (store, mut c, config) = setup(vec![NodePool::new("pool", 1)]);
-        let job = json!({"metadata": {"name": "once"}, "spec": {"completions": 2, "template": {"spec": {"containers": [{"name": "c", "image": "x"}]}}}});
+        let job = json!({"metadata": {"name": "once"}, "spec": {"completions": 2, "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "x"}]}}}});
         store.create(&t(&store, "batch", "jobs"), Some("default"), job, &W).unwrap();
         let sts = json!({"metadata": {"name": "db"}, "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "db"}}, "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}}});
         store.create(&t(&store, "apps", "statefulsets"), Some("default"), sts, &W).unwrap();

@@ -24,6 +24,7 @@ pub mod status;
 pub mod store;
 pub mod table;
 pub mod tls;
+mod validation;
 
 pub use controllers::{Controllers, NodePool, SimConfig};
 pub use resource::{Registry, ResourceType};

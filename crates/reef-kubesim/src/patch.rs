@@ -50,6 +50,15 @@ fn merge_key(field: &str) -> Option<&'static str> {
     })
 }
 
+/// The merge key of the list `field` holding `items`: as [`merge_key`], but a Service's
+/// ports (which have no `containerPort`) merge by `port`.
+fn list_merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
+    if field == "ports" && items.iter().all(|i| i.get("containerPort").is_none()) {
+        return Some("port");
+    }
+    merge_key(field)
+}
+
 /// Strategic merge patch: a merge patch in which lists of known fields (containers by name,
 /// ports by containerPort, env by name, ...) merge element by element, and `$patch: delete`
 /// and `$patch: replace` directives are honoured.
@@ -84,7 +93,8 @@ fn strategic(target: &mut Value, patch: &Value, _field: Option<&str>) {
             t.remove(k);
             continue;
         }
-        match (t.get_mut(k), v, merge_key(k)) {
+        let key = v.as_array().and_then(|items| list_merge_key(k, items));
+        match (t.get_mut(k), v, key) {
             (Some(Value::Array(existing)), Value::Array(items), Some(key)) => merge_list(existing, items, key),
             (Some(existing), _, _) => strategic(existing, v, Some(k)),
             (None, _, _) => {
@@ -268,6 +278,13 @@ mod tests {
             doc,
             json!({"spec": {"containers": [{"name": "b", "image": "y:2"}, {"name": "c", "image": "z:1"}]}})
         );
+    }
+
+    #[test]
+    fn strategic_merge_merges_service_ports_by_port() {
+        let mut doc = json!({"spec": {"ports": [{"name": "http", "port": 80, "protocol": "TCP"}]}});
+        strategic_merge(&mut doc, &json!({"spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}));
+        assert_eq!(doc["spec"]["ports"], json!([{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}]));
     }
 
     #[test]

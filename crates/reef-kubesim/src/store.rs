@@ -330,6 +330,13 @@ impl Store {
         }
         let mut state = self.lock();
         self.check_scope(t, ns, &state)?;
+        // What a real apiserver refuses (and, for a custom resource, what its schema prunes).
+        let crd = crate::validation::crd_name(t).and_then(|crd| {
+            let crds =
+                state.objects.get(&("apiextensions.k8s.io".to_owned(), "customresourcedefinitions".to_owned()))?;
+            crds.get(&(String::new(), crd))
+        });
+        crate::validation::validate_create(t, &name, &mut obj, crd)?;
         let k = key(t);
         let object_key = (ns.unwrap_or("").to_owned(), name.clone());
         if state.objects.get(&k).is_some_and(|m| m.contains_key(&object_key)) {
@@ -545,6 +552,13 @@ impl Store {
                 }
             }
         }
+        // What a real apiserver refuses on update (and, for a custom resource, prunes).
+        let crd = crate::validation::crd_name(t).and_then(|crd| {
+            let crds =
+                state.objects.get(&("apiextensions.k8s.io".to_owned(), "customresourcedefinitions".to_owned()))?;
+            crds.get(&(String::new(), crd))
+        });
+        crate::validation::validate_update(t, current, &mut next, crd)?;
         if next.get("spec") != current.get("spec") && next.get("spec").is_some() {
             let generation = current.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0) + 1;
             next["metadata"]["generation"] = json!(generation);
@@ -1343,7 +1357,8 @@ mod tests {
     fn status_changes_only_through_the_status_subresource() {
         let s = store();
         let deploys = t(&s, "apps", "v1", "deployments");
-        let d = json!({"metadata": {"name": "web"}, "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}}, "status": {"replicas": 9}});
+        let d = json!({"metadata": {"name": "web"}, "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}, "status": {"replicas": 9}});
         let created = s.create(&deploys, Some("default"), d, &W).unwrap();
         assert_eq!(created["metadata"]["generation"], 1);
         let mut with_status = created.clone();
@@ -1573,7 +1588,8 @@ mod tests {
         let s = store();
         let crds = t(&s, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
         let crd = json!({"metadata": {"name": "widgets.example.com"}, "spec": {"group": "example.com", "scope": "Namespaced",
-            "names": {"plural": "widgets", "kind": "Widget"}, "versions": [{"name": "v1", "served": true, "storage": true}]}});
+            "names": {"plural": "widgets", "kind": "Widget"}, "versions": [{"name": "v1", "served": true, "storage": true,
+            "schema": {"openAPIV3Schema": {"type": "object"}}}]}});
         s.create(&crds, None, crd, &W).unwrap();
         let widgets = s.registry().find("example.com", "v1", "widgets").unwrap();
         s.create(&widgets, Some("default"), json!({"metadata": {"name": "w"}}), &W).unwrap();

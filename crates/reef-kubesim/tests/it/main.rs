@@ -14,3 +14,4 @@ mod kubectl_workloads;
 mod printing;
 mod ssa;
 mod support;
+mod validation;
