@@ -18,8 +18,8 @@ pub(crate) const RED_ZONE: usize = 128 * 1024;
 /// See [`RED_ZONE`].
 pub(crate) const STACK_GROWTH: usize = 4 * 1024 * 1024;
 
-/// The templates of a set, by name.
-pub(crate) type TreeSet = HashMap<String, Rc<Tree>>;
+/// The templates of a set, by name (cheap to clone: `tpl` renders against a copy).
+pub(crate) type TreeSet = HashMap<Rc<str>, Rc<Tree>>;
 
 /// What every template of one render shares: the set, functions, limits, the output and
 /// the nesting depth.
@@ -300,7 +300,7 @@ impl<'t> State<'t, '_> {
 
     fn walk_template(&mut self, dot: &Val, t: &'t TemplateCall) -> Result<(), Flow> {
         self.at(At::Tmpl(t));
-        let Some(tree) = self.sh.set.get(&t.name).cloned() else {
+        let Some(tree) = self.sh.set.get(t.name.as_str()).cloned() else {
             return Err(Flow::Err(self.errorf(format!("template {} not defined", go_quote(&t.name)))));
         };
         if self.sh.depth >= self.sh.opts.max_template_depth {

@@ -113,11 +113,11 @@ pub struct Templates {
 /// empty (a file holding only `define`s does not erase a template of the file's name).
 pub(crate) fn associate(set: &mut TreeSet, tree: Rc<Tree>) {
     if tree.is_empty()
-        && let Some(_old) = set.get(&tree.name)
+        && let Some(_old) = set.get(tree.name.as_str())
     {
         return;
     }
-    set.insert(tree.name.clone(), tree);
+    set.insert(Rc::from(tree.name.as_str()), tree);
 }
 
 impl Templates {
@@ -157,7 +157,7 @@ impl Templates {
 
     /// The names of the templates, sorted.
     pub fn names(&self) -> Vec<&str> {
-        let mut v: Vec<&str> = self.set.keys().map(String::as_str).collect();
+        let mut v: Vec<&str> = self.set.keys().map(|k| &**k).collect();
         v.sort_unstable();
         v
     }
