@@ -39,6 +39,14 @@ fn with_line(line0: usize, scanner: bool, message: &str) -> YamlError {
     if line == 0 { yaml_error(message) } else { yaml_error(format!("line {line}: {message}")) }
 }
 
+/// The first line after `line0` (0-based) with something other than blanks and comments.
+fn next_content_line(text: &str, line0: usize) -> Option<usize> {
+    text.split('\n').enumerate().skip(line0 + 1).find_map(|(i, line)| {
+        let t = line.trim();
+        (!t.is_empty() && !t.starts_with('#')).then_some(i)
+    })
+}
+
 /// The 0-based line of the stream end as libyaml puts it: a last line without a line break
 /// counts as one more line.
 fn stream_end_line(text: &str) -> usize {
@@ -76,8 +84,9 @@ fn translate(err: &ScanError, text: &str, open_flow: Option<char>) -> YamlError 
         ),
         ErrorKind::UnknownQuotedScalarEscape => with_line(line0, true, "found unknown escape character"),
         ErrorKind::InvalidQuotedScalarHexEscape => with_line(line0, true, "did not find expected hexdecimal number"),
+        // libyaml notices a stale key when it scans the next token, on a later line.
         ErrorKind::SimpleKeyExpected | ErrorKind::InvalidSimpleKey => {
-            with_line(line0, true, "could not find expected ':'")
+            with_line(next_content_line(text, line0).unwrap_or(end), true, "could not find expected ':'")
         }
         ErrorKind::ExpectedFlowSequenceSeparator => with_line(end, false, "did not find expected ',' or ']'"),
         ErrorKind::ExpectedFlowMappingSeparator => with_line(end, false, "did not find expected ',' or '}'"),
@@ -151,6 +160,15 @@ fn yaml_1_2_escape(raw: &str) -> Option<usize> {
     None
 }
 
+fn anchor_name_ok(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn anchor_name_error(text: &str, at: usize) -> YamlError {
+    let line = text.get(..at).map_or(0, |before| before.matches('\n').count());
+    with_line(line, true, "did not find expected alphabetic or numeric character")
+}
+
 /// Reads every document of `text`: each document's root, `None` when it is empty.
 fn documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlError> {
     // libyaml rejects control characters before it parses anything.
@@ -162,6 +180,7 @@ fn documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlError> {
     let mut options = Options::default();
     options.emit_unresolved_aliases = true;
     options.emit_comments = false;
+    options.emit_anchor_events = true;
     let parser = Parser::new_from_str_with_options(text, options);
     let mut docs = Vec::new();
     // Open collections: the items read so far, with the anchor to record when they close.
@@ -211,10 +230,20 @@ fn documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlError> {
                 }
                 node
             }
+            Event::Anchor(_, name) => {
+                // YAML 1.2 allows more in anchor names than libyaml's `[0-9A-Za-z_-]`.
+                if !anchor_name_ok(&name) {
+                    return Err(anchor_name_error(text, span.start.index()));
+                }
+                continue;
+            }
             Event::Alias(id) => match anchors.get(&id) {
                 Some(n) => n.clone(),
                 None => return Err(yaml_error("unknown anchor referenced")),
             },
+            Event::UnresolvedAlias(name) if !anchor_name_ok(&name) => {
+                return Err(anchor_name_error(text, span.start.index()));
+            }
             Event::UnresolvedAlias(name) => {
                 return Err(yaml_error(format!("unknown anchor '{name}' referenced")));
             }
