@@ -94,10 +94,6 @@ pub(crate) fn execute(sh: &mut Shared, tree: &Tree, dot: Value) -> Result<(), Bo
     }
 }
 
-fn arg_string(a: &Arg) -> String {
-    a.to_string()
-}
-
 impl<'t> State<'t, '_> {
     fn at(&mut self, n: At<'t>) {
         self.node = n;
@@ -106,7 +102,7 @@ impl<'t> State<'t, '_> {
     fn errorf(&self, message: impl Into<String>) -> Box<Error> {
         let (pos, context) = match self.node {
             At::None => (None, String::new()),
-            At::Arg(a) => (Some(a.pos()), arg_string(a)),
+            At::Arg(a) => (Some(a.pos()), a.to_string()),
             At::Cmd(c) => (Some(c.pos), c.to_string()),
             At::Pipe(p) => (Some(p.pos), p.to_string()),
             At::Tmpl(t) => (Some(t.pos), t.to_string()),
@@ -384,7 +380,7 @@ impl<'t> State<'t, '_> {
         match first {
             Arg::Field(_, idents) => {
                 self.at(At::Arg(first));
-                return self.eval_field_chain(dot, dot.clone(), first, idents, Some(cmd), &cmd.args, final_);
+                return self.eval_field_chain(dot, dot.clone(), first, idents, &cmd.args, final_);
             }
             Arg::Chain(_, node, fields) => {
                 self.at(At::Arg(first));
@@ -392,7 +388,7 @@ impl<'t> State<'t, '_> {
                     return Err(self.errorf(format!("indirection through explicit nil in {first}")));
                 }
                 let pipe = self.eval_arg(dot, None, node)?;
-                return self.eval_field_chain(dot, pipe, first, fields, Some(cmd), &cmd.args, final_);
+                return self.eval_field_chain(dot, pipe, first, fields, &cmd.args, final_);
             }
             Arg::Identifier(_, name, callee) => {
                 return self.eval_function(dot, first, name, callee, Some(cmd), &cmd.args, final_);
@@ -402,7 +398,7 @@ impl<'t> State<'t, '_> {
                 return Ok(Val::untyped(self.eval_pipeline(dot, p)?));
             }
             Arg::Variable(_, idents) => {
-                return self.eval_variable(dot, first, idents, Some(cmd), &cmd.args, final_);
+                return self.eval_variable(dot, first, idents, &cmd.args, final_);
             }
             _ => {}
         }
@@ -442,7 +438,6 @@ impl<'t> State<'t, '_> {
         dot: &Val,
         node: &'t Arg,
         idents: &'t [String],
-        cmd: Option<&'t Command>,
         args: &'t [Arg],
         final_: Option<Val>,
     ) -> R<Val> {
@@ -452,7 +447,7 @@ impl<'t> State<'t, '_> {
             self.not_a_function(args, &final_)?;
             return Ok(value);
         }
-        self.eval_field_chain(dot, value, node, &idents[1..], cmd, args, final_)
+        self.eval_field_chain(dot, value, node, &idents[1..], args, final_)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -462,7 +457,6 @@ impl<'t> State<'t, '_> {
         mut receiver: Val,
         node: &'t Arg,
         idents: &'t [String],
-        _cmd: Option<&'t Command>,
         args: &'t [Arg],
         final_: Option<Val>,
     ) -> R<Val> {
@@ -646,12 +640,13 @@ impl<'t> State<'t, '_> {
     }
 
     fn call_builtin(&mut self, call_node: At<'t>, args: &'t [Arg], argv: Vec<Val>) -> R<Val> {
+        // Values are never functions here, so `call` always fails, with Go's words.
         let callee = args.first().map(|a| a.to_string()).unwrap_or_default();
         self.at(call_node);
-        Err(self.errorf(format!(
-            "error calling call: non-function {callee} of type {}",
-            argv.first().map(|v| v.v.type_name()).unwrap_or_default()
-        )))
+        match argv.first().map(|v| &v.v) {
+            None | Some(Value::Nil) => Err(self.errorf("error calling call: call of nil")),
+            Some(v) => Err(self.errorf(format!("error calling call: non-function {callee} of type {}", v.type_name()))),
+        }
     }
 
     fn eval_builtin_arg(&mut self, dot: &Val, p: builtins::BParam, a: &'t Arg) -> R<Val> {
@@ -681,11 +676,11 @@ impl<'t> State<'t, '_> {
                 };
             }
             Arg::Field(_, idents) => {
-                let v = self.eval_field_chain(dot, dot.clone(), n, idents, None, std::slice::from_ref(n), None)?;
+                let v = self.eval_field_chain(dot, dot.clone(), n, idents, std::slice::from_ref(n), None)?;
                 return self.validate_type(v, typ);
             }
             Arg::Variable(_, idents) => {
-                let v = self.eval_variable(dot, n, idents, None, &[], None)?;
+                let v = self.eval_variable(dot, n, idents, &[], None)?;
                 return self.validate_type(v, typ);
             }
             Arg::Pipe(p) => {
@@ -701,7 +696,7 @@ impl<'t> State<'t, '_> {
                     return Err(self.errorf(format!("indirection through explicit nil in {n}")));
                 }
                 let pipe = self.eval_arg(dot, None, node)?;
-                let v = self.eval_field_chain(dot, pipe, n, fields, None, &[], None)?;
+                let v = self.eval_field_chain(dot, pipe, n, fields, &[], None)?;
                 return self.validate_type(v, typ);
             }
             _ => {}

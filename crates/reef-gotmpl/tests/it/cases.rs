@@ -622,4 +622,16 @@ pub const CASES: &[(&str, Result<&str, &str>)] = &[
         "{{- range $i, $c := .Values.objs }}\n- idx: {{ $i }}\n  name: {{ $c.nm | quote }}\n{{- end }}",
         Ok("\n- idx: 0\n  name: \"one\"\n- idx: 1\n  name: \"two\""),
     ),
+    (
+        "{{ call .Values.name 1 }}",
+        Err(
+            "template: hc/templates/x.yaml:1:3: executing \"hc/templates/x.yaml\" at <call .Values.name 1>: error calling call: non-function .Values.name of type string",
+        ),
+    ),
+    (
+        "{{ call .Values.nope }}",
+        Err(
+            "template: hc/templates/x.yaml:1:3: executing \"hc/templates/x.yaml\" at <call .Values.nope>: error calling call: call of nil",
+        ),
+    ),
 ];
