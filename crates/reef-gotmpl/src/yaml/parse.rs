@@ -169,6 +169,118 @@ fn anchor_name_error(text: &str, at: usize) -> YamlError {
     with_line(line, true, "did not find expected alphabetic or numeric character")
 }
 
+/// A flow scalar's source read as YAML 1.1 (libyaml) reads it, where U+0085, U+2028 and
+/// U+2029 are line breaks: breaks fold (NEL like `\n` into a space, the others kept) and the
+/// blanks around them go. Only for scalars whose source holds such a character.
+fn fold_yaml_1_1(raw: &str, style: ScalarStyle) -> String {
+    let inner = match style {
+        ScalarStyle::SingleQuoted => raw.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')).unwrap_or(raw),
+        ScalarStyle::DoubleQuoted => raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')).unwrap_or(raw),
+        _ => raw,
+    };
+    let chars: Vec<char> = inner.chars().collect();
+    let is_blank = |c: char| c == ' ' || c == '\t';
+    let is_break = |c: char| matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}');
+    // A line break as libyaml's `read_line` returns it (`\r\n`, `\r` and NEL become `\n`).
+    let read_line = |chars: &[char], i: &mut usize| -> char {
+        let c = chars[*i];
+        *i += if c == '\r' && chars.get(*i + 1) == Some(&'\n') { 2 } else { 1 };
+        if matches!(c, '\u{2028}' | '\u{2029}') { c } else { '\n' }
+    };
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let mut leading_blanks = false;
+        while i < chars.len() && !is_blank(chars[i]) && !is_break(chars[i]) {
+            let c = chars[i];
+            match style {
+                ScalarStyle::SingleQuoted if c == '\'' && chars.get(i + 1) == Some(&'\'') => {
+                    out.push('\'');
+                    i += 2;
+                }
+                ScalarStyle::DoubleQuoted if c == '\\' && i + 1 < chars.len() => {
+                    let e = chars[i + 1];
+                    i += 2;
+                    if is_break(e) {
+                        i -= 1;
+                        read_line(&chars, &mut i);
+                        leading_blanks = true;
+                        break;
+                    }
+                    let hex = |len: usize, i: &mut usize| -> Option<char> {
+                        let digits: String = chars.get(*i..*i + len)?.iter().collect();
+                        *i += len;
+                        char::from_u32(u32::from_str_radix(&digits, 16).ok()?)
+                    };
+                    let decoded = match e {
+                        '0' => Some('\0'),
+                        'a' => Some('\u{7}'),
+                        'b' => Some('\u{8}'),
+                        't' | '\t' => Some('\t'),
+                        'n' => Some('\n'),
+                        'v' => Some('\u{b}'),
+                        'f' => Some('\u{c}'),
+                        'r' => Some('\r'),
+                        'e' => Some('\u{1b}'),
+                        ' ' => Some(' '),
+                        '"' => Some('"'),
+                        '\'' => Some('\''),
+                        '\\' => Some('\\'),
+                        'N' => Some('\u{85}'),
+                        '_' => Some('\u{a0}'),
+                        'L' => Some('\u{2028}'),
+                        'P' => Some('\u{2029}'),
+                        'x' => hex(2, &mut i),
+                        'u' => hex(4, &mut i),
+                        'U' => hex(8, &mut i),
+                        _ => None,
+                    };
+                    out.extend(decoded);
+                }
+                _ => {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+        }
+        let mut whitespace = String::new();
+        let mut leading_break = None;
+        let mut trailing_breaks = String::new();
+        while i < chars.len() && (is_blank(chars[i]) || is_break(chars[i])) {
+            if is_blank(chars[i]) {
+                if !leading_blanks {
+                    whitespace.push(chars[i]);
+                }
+                i += 1;
+            } else if !leading_blanks {
+                whitespace.clear();
+                leading_break = Some(read_line(&chars, &mut i));
+                leading_blanks = true;
+            } else {
+                trailing_breaks.push(read_line(&chars, &mut i));
+            }
+        }
+        if i >= chars.len() && style == ScalarStyle::Plain {
+            // Blanks and breaks after a plain scalar are not part of it.
+            break;
+        }
+        if leading_blanks {
+            match leading_break {
+                Some('\n') if trailing_breaks.is_empty() => out.push(' '),
+                Some('\n') => out.push_str(&trailing_breaks),
+                Some(b) => {
+                    out.push(b);
+                    out.push_str(&trailing_breaks);
+                }
+                None => out.push_str(&trailing_breaks),
+            }
+        } else {
+            out.push_str(&whitespace);
+        }
+    }
+    out
+}
+
 /// Reads every document of `text`: each document's root, `None` when it is empty.
 fn documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlError> {
     // libyaml rejects control characters before it parses anything.
@@ -220,8 +332,15 @@ fn documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlError> {
                     let line = text[..span.start.index() + at].matches('\n').count();
                     return Err(with_line(line, true, "found unknown escape character"));
                 }
+                let mut value = value.into_owned();
+                if matches!(style, ScalarStyle::Plain | ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted)
+                    && let Some(raw) = span.slice(text)
+                    && raw.contains(['\u{85}', '\u{2028}', '\u{2029}'])
+                {
+                    value = fold_yaml_1_1(raw, style);
+                }
                 let node = Rc::new(Node::Scalar {
-                    value: value.into_owned(),
+                    value,
                     plain: style == ScalarStyle::Plain,
                     tag: tag.map(|t| format!("{}{}", t.handle(), t.suffix())),
                 });
