@@ -981,3 +981,11 @@ fn yaml_1_1_only_cases_decode_as_helm_decodes_them() {
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+// helm: `fromYaml` and `fromYamlArray` never look past the first document.
+#[test]
+fn from_yaml_ignores_errors_after_the_first_document() {
+    assert_eq!(from_yaml_json("a: 1\n---\n[bad"), r#"{"a":1}"#);
+    assert_eq!(from_yaml_json("a: 1\n---\nb: c: d"), r#"{"a":1}"#);
+    assert_eq!(json::marshal(&from_yaml_array("- 1\n---\n{")).unwrap(), "[1]");
+}
