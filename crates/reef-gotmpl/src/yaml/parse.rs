@@ -281,8 +281,33 @@ fn fold_yaml_1_1(raw: &str, style: ScalarStyle) -> String {
     out
 }
 
+/// The byte offset of the first `\'` escape from the start of the line holding `index` (where
+/// the parser reported an unknown escape), if there is one.
+fn single_quote_escape_near(text: &str, index: usize) -> Option<usize> {
+    let index = index.min(text.len());
+    let line_start = text.get(..index).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
+    let b = text.as_bytes();
+    let mut i = line_start;
+    while i + 1 < b.len() {
+        if b[i] == b'\\' {
+            if b[i + 1] == b'\'' {
+                return Some(i);
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
 /// Reads every document of `text`: each document's root, `None` when it is empty.
 fn documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlError> {
+    documents_retrying(text, first_only, 64)
+}
+
+/// [`documents`], re-reading at most `retries` times after spelling a `\'` escape differently.
+fn documents_retrying(text: &str, first_only: bool, retries: usize) -> Result<Vec<Document>, YamlError> {
     // libyaml rejects control characters before it parses anything.
     if text.chars().any(|c| {
         !matches!(c as u32, 0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
@@ -306,10 +331,22 @@ fn documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlError> {
     // The brackets of the open flow collections, for error messages.
     let mut flows: Vec<char> = Vec::new();
     for next in parser {
-        let (event, span) = next.map_err(|e| {
-            let open = flows.last().copied().or_else(|| open_bracket(text, e.marker().index()));
-            translate(&e, text, open)
-        })?;
+        let (event, span) = match next {
+            Ok(x) => x,
+            Err(e) => {
+                // libyaml (YAML 1.1) knows the escape `\'`; YAML 1.2 does not. Spell it `\x27`
+                // and read again.
+                if retries > 0
+                    && matches!(e.kind(), ErrorKind::UnknownQuotedScalarEscape)
+                    && let Some(at) = single_quote_escape_near(text, e.marker().index())
+                {
+                    let fixed = format!("{}\\x27{}", &text[..at], &text[at + 2..]);
+                    return documents_retrying(&fixed, first_only, retries - 1);
+                }
+                let open = flows.last().copied().or_else(|| open_bracket(text, e.marker().index()));
+                return Err(translate(&e, text, open));
+            }
+        };
         let node = match event {
             Event::DocumentStart(..) => {
                 root = None;
