@@ -13,6 +13,9 @@ mod files;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use crate::func::{FuncError, FuncMap, Param, Signature};
 use crate::value::{MapType, Object, Value};
@@ -378,8 +381,19 @@ pub fn clean_output(rendered: &str) -> String {
     rendered.replace("<no value>", "")
 }
 
-/// Rewrites an execution error of the template `filename` as Helm does: an error from
-/// `fail` or `required` becomes `execution error at (LOCATION): MESSAGE`; others are kept.
+/// Rewrites an execution error of the template `filename` as Helm 4 does
+/// (`reformatExecErrorMsg`): an error from `fail` or `required` becomes
+/// `execution error at (LOCATION): MESSAGE`; otherwise, when every error in the chain is a
+/// template error, the chain is printed one location per line:
+///
+/// ```text
+/// chart/templates/a.yaml:1:6
+///   executing "chart/templates/a.yaml" at <include "nope" .>:
+///     error calling include:
+/// template: no template "nope" associated with template "gotpl"
+/// ```
+///
+/// and when it is not (an error of `tpl`, of a Sprig function), the message is kept.
 pub fn rewrite_exec_error(filename: &str, message: &str) -> String {
     let tokens: Vec<&str> = message.splitn(3, ": ").collect();
     if tokens.len() != 3 {
@@ -392,7 +406,84 @@ pub fn rewrite_exec_error(filename: &str, message: &str) -> String {
             return format!("execution error at ({location}): {}", &after[..end]);
         }
     }
-    message.to_owned()
+    traceable(message).unwrap_or_else(|| message.to_owned())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Traceable {
+    location: String,
+    message: String,
+    executed: String,
+}
+
+#[expect(clippy::unwrap_used, reason = "constant patterns")]
+static EXEC_ERR: LazyLock<[Regex; 3]> = LazyLock::new(|| {
+    [
+        Regex::new(
+            r"^template: (?P<t>(?U).+): executing (?P<f>(?U).+) at (?P<l>(?U).+): (?P<m>(?U).+)(?P<n>( template:.*)?)$",
+        )
+        .unwrap(),
+        Regex::new(r"^template: (?P<t>(?U).+): (?P<m>.*)(?P<n>( template:.*)?)$").unwrap(),
+        Regex::new(r"^template: no template (?P<l>.*) associated with template (?P<f>(.*)?)$").unwrap(),
+    ]
+});
+
+/// The error chain Go would unwrap (`error calling F: %w` wraps the function's error), as
+/// Helm's traceable errors; `None` when an error of the chain is not a template error.
+fn traceable(message: &str) -> Option<String> {
+    let [exec, without_template, no_template] = &*EXEC_ERR;
+    let mut chain: Vec<Traceable> = Vec::new();
+    let mut current = Some(message.to_owned());
+    // An ExecError unwraps to an error with the same text (a duplicate, dropped), then to
+    // what `error calling F: %w` wraps.
+    while let Some(cur) = current.take() {
+        let (t, wrapped) = if let Some(c) = exec.captures(&cur) {
+            let t = Traceable {
+                location: c["t"].to_owned(),
+                message: c["m"].to_owned(),
+                executed: format!("executing {} at {}:", &c["f"], &c["l"]),
+            };
+            let rest_start = c.name("l").map_or(0, |l| l.end() + 2);
+            let rest = cur.get(rest_start..).unwrap_or_default();
+            let wrapped =
+                rest.strip_prefix("error calling ").and_then(|r| r.split_once(": ")).map(|(_, inner)| inner.to_owned());
+            (t, wrapped)
+        } else if let Some(c) = without_template.captures(&cur) {
+            (Traceable { location: c["t"].to_owned(), message: c["m"].to_owned(), executed: String::new() }, None)
+        } else if no_template.is_match(&cur) {
+            (Traceable { location: String::new(), message: cur.clone(), executed: String::new() }, None)
+        } else {
+            return None;
+        };
+        if chain.last() != Some(&t) {
+            chain.push(t);
+        }
+        current = wrapped;
+    }
+    let mut prev = String::new();
+    for i in (0..chain.len()).rev() {
+        let current = chain[i].message.clone();
+        if i != chain.len() - 1 {
+            chain[i].message = current.replace(&prev, "");
+        }
+        prev = current;
+    }
+    let mut out = String::new();
+    for t in &chain {
+        if !t.location.is_empty() {
+            out.push_str(&t.location);
+            out.push_str("\n  ");
+        }
+        if !t.executed.is_empty() {
+            out.push_str(&t.executed);
+            out.push_str("\n    ");
+        }
+        if !t.message.is_empty() {
+            out.push_str(&t.message);
+            out.push('\n');
+        }
+    }
+    Some(out.trim().to_owned())
 }
 
 /// Rewrites a parse error of the template `filename` as Helm does (`cleanupParseError`):
@@ -420,6 +511,22 @@ mod tests {
         let multi =
             "template: a:1:2: executing \"a\" at <x>: error calling required: HELM_ERR_STARTmulti\nlineHELM_ERR_END";
         assert_eq!(rewrite_exec_error("a", multi), "execution error at (a:1:2): multi\nline");
+    }
+
+    #[test]
+    fn nested_template_errors_are_printed_one_location_per_line() {
+        let msg = "template: c4/templates/a.yaml:1:6: executing \"c4/templates/a.yaml\" at <include \"nope\" .>: error calling include: template: no template \"nope\" associated with template \"gotpl\"";
+        assert_eq!(
+            rewrite_exec_error("c4/templates/a.yaml", msg),
+            "c4/templates/a.yaml:1:6\n  executing \"c4/templates/a.yaml\" at <include \"nope\" .>:\n    error calling include:\ntemplate: no template \"nope\" associated with template \"gotpl\""
+        );
+        let nil = "template: p/templates/all.yaml:8:26: executing \"p/templates/all.yaml\" at <.Subcharts.sub.Values.replicas>: nil pointer evaluating interface {}.Values";
+        assert_eq!(
+            rewrite_exec_error("p/templates/all.yaml", nil),
+            "p/templates/all.yaml:8:26\n  executing \"p/templates/all.yaml\" at <.Subcharts.sub.Values.replicas>:\n    nil pointer evaluating interface {}.Values"
+        );
+        let tpl = "template: a:1:6: executing \"a\" at <tpl \"x\" .>: error calling tpl: error during tpl function execution for \"x\": boom";
+        assert_eq!(rewrite_exec_error("a", tpl), tpl, "an error that is not a template error is kept");
     }
 
     #[test]

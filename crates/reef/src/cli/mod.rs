@@ -4,6 +4,7 @@ mod context;
 mod output;
 mod secret;
 mod sim;
+mod template;
 
 use std::path::PathBuf;
 
@@ -77,6 +78,8 @@ enum Command {
     /// Simulated Kubernetes clusters.
     #[command(subcommand)]
     Sim(sim::SimCommand),
+    /// Render a Helm chart locally and print what `helm template` prints (no server needed).
+    Template(Box<template::TemplateArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -351,6 +354,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Secret(cmd) => secret::run(&session(g)?, g.output, cmd).await,
         Command::Audit(a) => run_audit(g, a).await,
         Command::Sim(cmd) => sim::run(cmd).await,
+        Command::Template(t) => {
+            template::run(*t);
+            Ok(())
+        }
     }
 }
 

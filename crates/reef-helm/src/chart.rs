@@ -1,0 +1,504 @@
+//! Charts as Helm's loader reads them: from a directory (honouring `.helmignore`) or a `.tgz`,
+//! `Chart.yaml` (apiVersion v1 with `requirements.yaml`, or v2), default values, templates,
+//! the other files (`.Files`), CRDs, and the dependency charts vendored under `charts/`
+//! (directories or archives).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+use reef_gotmpl::{MapRef, Value};
+use serde::Deserialize;
+
+use crate::glob;
+use crate::values;
+
+/// A file of a chart: its path inside the chart (with `/`) and its bytes.
+#[derive(Debug, Clone)]
+pub struct File {
+    /// The path relative to the chart's root, e.g. `templates/deployment.yaml`.
+    pub name: String,
+    /// The content.
+    pub data: Vec<u8>,
+}
+
+/// A dependency declared in `Chart.yaml` (or `requirements.yaml`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Dependency {
+    /// The chart's name.
+    pub name: String,
+    /// A semver range the vendored chart's version must satisfy.
+    pub version: String,
+    /// Where it comes from (unused when rendering: dependencies must be vendored).
+    pub repository: String,
+    /// Comma-separated value paths; the first boolean found enables or disables it.
+    pub condition: String,
+    /// Tags under `.Values.tags` that enable or disable it.
+    pub tags: Vec<String>,
+    /// Set by dependency processing.
+    pub enabled: bool,
+    /// Values imported from the dependency into the parent.
+    #[serde(rename = "import-values")]
+    pub import_values: Vec<yaml_serde::Value>,
+    /// The name the dependency goes by in this chart.
+    pub alias: String,
+}
+
+/// A maintainer in `Chart.yaml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Maintainer {
+    /// Name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+    /// URL.
+    pub url: String,
+}
+
+/// `Chart.yaml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Metadata {
+    /// `v1` or `v2`.
+    pub api_version: String,
+    /// The chart's name.
+    pub name: String,
+    /// Its SemVer version.
+    pub version: String,
+    /// A SemVer range of Kubernetes versions it supports.
+    pub kube_version: String,
+    /// One sentence.
+    pub description: String,
+    /// `application` (the default) or `library`.
+    #[serde(rename = "type")]
+    pub chart_type: String,
+    /// Keywords.
+    pub keywords: Vec<String>,
+    /// The project's home page.
+    pub home: String,
+    /// Source URLs.
+    pub sources: Vec<String>,
+    /// Dependencies.
+    pub dependencies: Vec<Dependency>,
+    /// Maintainers.
+    pub maintainers: Vec<Maintainer>,
+    /// An icon URL.
+    pub icon: String,
+    /// The version of the application.
+    pub app_version: String,
+    /// Whether the chart is deprecated.
+    pub deprecated: bool,
+    /// Annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// v1 legacy: a condition.
+    pub condition: String,
+    /// v1 legacy: tags.
+    pub tags: String,
+}
+
+/// A loaded chart.
+#[derive(Debug, Clone)]
+pub struct Chart {
+    /// `Chart.yaml`.
+    pub metadata: Metadata,
+    /// `values.yaml`, decoded.
+    pub values: MapRef,
+    /// `values.schema.json`, if any.
+    pub schema: Option<Vec<u8>>,
+    /// Everything under `templates/`.
+    pub templates: Vec<File>,
+    /// Every other file (what `.Files` sees), `crds/` included.
+    pub files: Vec<File>,
+    dependencies: Vec<Chart>,
+}
+
+/// A chart that cannot be loaded; the message is Helm's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError(pub String);
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+fn load_err(msg: impl Into<String>) -> LoadError {
+    LoadError(msg.into())
+}
+
+impl Chart {
+    /// The chart's name (its alias, once dependencies are processed).
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+
+    /// The vendored dependency charts (only the enabled ones after processing).
+    pub fn dependencies(&self) -> &[Chart] {
+        &self.dependencies
+    }
+
+    /// Mutable access to the dependency charts.
+    pub fn dependencies_mut(&mut self) -> &mut Vec<Chart> {
+        &mut self.dependencies
+    }
+
+    /// Replaces the dependency charts.
+    pub fn set_dependencies(&mut self, deps: Vec<Chart>) {
+        self.dependencies = deps;
+    }
+
+    /// Whether this is a library chart (renders nothing itself).
+    pub fn is_library(&self) -> bool {
+        self.metadata.chart_type.eq_ignore_ascii_case("library")
+    }
+
+    /// A chart with only a name and values, for tests of values logic.
+    #[cfg(test)]
+    pub fn for_tests(name: &str, values: MapRef) -> Chart {
+        Chart {
+            metadata: Metadata { name: name.to_owned(), version: "0.1.0".to_owned(), ..Metadata::default() },
+            values,
+            schema: None,
+            templates: Vec::new(),
+            files: Vec::new(),
+            dependencies: Vec::new(),
+        }
+    }
+}
+
+/// Loads a chart from a directory or a `.tgz` archive, as `helm template` does.
+pub fn load(path: &Path) -> Result<Chart, LoadError> {
+    let meta = std::fs::metadata(path).map_err(|_| load_err(format!("path \"{}\" not found", path.display())))?;
+    if meta.is_dir() {
+        load_dir(path)
+    } else {
+        let data = std::fs::read(path).map_err(|e| load_err(e.to_string()))?;
+        load_archive(&data)
+    }
+}
+
+/// Loads a chart directory, skipping what `.helmignore` ignores.
+pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
+    let mut rules = match std::fs::read_to_string(dir.join(".helmignore")) {
+        Ok(text) => IgnoreRules::parse(&text)?,
+        Err(_) => IgnoreRules::default(),
+    };
+    rules.add("templates/.?*")?;
+    let mut files = Vec::new();
+    walk(dir, "", &rules, &mut files)?;
+    load_files(files)
+}
+
+fn walk(dir: &Path, prefix: &str, rules: &IgnoreRules, out: &mut Vec<File>) -> Result<(), LoadError> {
+    let mut entries: Vec<(String, std::path::PathBuf)> = std::fs::read_dir(dir)
+        .map_err(|e| load_err(e.to_string()))?
+        .filter_map(|e| e.ok())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .collect();
+    entries.sort();
+    for (name, path) in entries {
+        let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        let meta = std::fs::metadata(&path).map_err(|e| load_err(e.to_string()))?;
+        if meta.is_dir() {
+            if rules.ignore(&rel, true) {
+                continue;
+            }
+            walk(&path, &rel, rules, out)?;
+            continue;
+        }
+        if rules.ignore(&rel, false) {
+            continue;
+        }
+        if !meta.is_file() {
+            return Err(load_err(format!(
+                "cannot load irregular file {} as it has file mode type bits set",
+                path.display()
+            )));
+        }
+        let mut data = std::fs::read(&path).map_err(|e| load_err(e.to_string()))?;
+        if data.starts_with(b"\xEF\xBB\xBF") {
+            data.drain(..3);
+        }
+        out.push(File { name: rel, data });
+    }
+    Ok(())
+}
+
+/// Loads a chart from the bytes of a gzipped tar archive whose entries sit under one
+/// top-level directory.
+pub fn load_archive(data: &[u8]) -> Result<Chart, LoadError> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(data));
+    let mut files: Vec<File> = Vec::new();
+    let entries = archive.entries().map_err(|e| load_err(format!("{e}")))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| load_err(format!("{e}")))?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let path = entry.path().map_err(|e| load_err(format!("{e}")))?.to_string_lossy().replace('\\', "/");
+        let Some((_, rel)) = path.split_once('/') else { continue };
+        if rel.is_empty() {
+            continue;
+        }
+        if rel.split('/').any(|part| part == "..") {
+            return Err(load_err(format!("chart illegally references parent directory: {rel}")));
+        }
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).map_err(|e| load_err(format!("{e}")))?;
+        if content.starts_with(b"\xEF\xBB\xBF") {
+            content.drain(..3);
+        }
+        match files.iter_mut().find(|f| f.name == rel) {
+            Some(existing) => existing.data = content,
+            None => files.push(File { name: rel.to_owned(), data: content }),
+        }
+    }
+    if files.is_empty() {
+        return Err(load_err("no files in chart archive"));
+    }
+    load_files(files)
+}
+
+/// Builds a chart from its files (Helm's `loader.LoadFiles`).
+pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
+    let mut metadata: Option<Metadata> = None;
+    let mut values = values::new_map();
+    let mut schema = None;
+    let mut templates = Vec::new();
+    let mut other = Vec::new();
+    let mut requirements: Option<Vec<Dependency>> = None;
+    let mut subcharts: BTreeMap<String, Vec<File>> = BTreeMap::new();
+    for f in files {
+        match f.name.as_str() {
+            "Chart.yaml" => {
+                let text = String::from_utf8_lossy(&f.data);
+                let m: Metadata = if text.trim().is_empty() {
+                    Metadata::default()
+                } else {
+                    yaml_serde::from_str(&text)
+                        .map_err(|e| load_err(format!("cannot load Chart.yaml: error converting YAML to JSON: {e}")))?
+                };
+                metadata = Some(m);
+            }
+            "Chart.lock" | "requirements.lock" => {}
+            "values.yaml" => {
+                values = values::parse_values(&String::from_utf8_lossy(&f.data))
+                    .map_err(|e| load_err(format!("cannot load values.yaml: {e}")))?;
+            }
+            "values.schema.json" => schema = Some(f.data),
+            "requirements.yaml" => {
+                #[derive(Deserialize, Default)]
+                #[serde(default)]
+                struct Requirements {
+                    dependencies: Vec<Dependency>,
+                }
+                let r: Requirements = yaml_serde::from_str(&String::from_utf8_lossy(&f.data))
+                    .map_err(|e| load_err(format!("cannot load requirements.yaml: {e}")))?;
+                requirements = Some(r.dependencies);
+            }
+            name if name.starts_with("templates/") => templates.push(f),
+            name if name.starts_with("charts/") => {
+                if name.ends_with(".prov") {
+                    other.push(f);
+                    continue;
+                }
+                let fname = name.trim_start_matches("charts/").to_owned();
+                let cname = fname.split('/').next().unwrap_or_default().to_owned();
+                subcharts.entry(cname).or_default().push(File { name: fname, data: f.data });
+            }
+            _ => other.push(f),
+        }
+    }
+    let Some(mut metadata) = metadata else {
+        return Err(load_err("Chart.yaml file is missing"));
+    };
+    if let Some(reqs) = requirements
+        && metadata.api_version == "v1"
+    {
+        metadata.dependencies = reqs;
+    }
+    validate(&metadata)?;
+    let mut chart = Chart { metadata, values, schema, templates, files: other, dependencies: Vec::new() };
+    for (n, files) in subcharts {
+        if n.starts_with('_') || n.starts_with('.') {
+            continue;
+        }
+        let sub = if n.ends_with(".tgz") {
+            let Some(file) = files.into_iter().next() else { continue };
+            if file.name != n {
+                return Err(load_err(format!(
+                    "error unpacking subchart tar in {}: expected {n}, got {}",
+                    chart.name(),
+                    file.name
+                )));
+            }
+            load_archive(&file.data)
+        } else {
+            let inner: Vec<File> = files
+                .into_iter()
+                .filter_map(|f| f.name.split_once('/').map(|(_, rest)| File { name: rest.to_owned(), data: f.data }))
+                .collect();
+            load_files(inner)
+        };
+        let sub = sub.map_err(|e| load_err(format!("error unpacking subchart {n} in {}: {e}", chart.name())))?;
+        chart.dependencies.push(sub);
+    }
+    Ok(chart)
+}
+
+fn validate(m: &Metadata) -> Result<(), LoadError> {
+    if m.api_version.is_empty() {
+        return Err(load_err("validation: chart.metadata.apiVersion is required"));
+    }
+    if m.name.is_empty() {
+        return Err(load_err("validation: chart.metadata.name is required"));
+    }
+    if m.version.is_empty() {
+        return Err(load_err("validation: chart.metadata.version is required"));
+    }
+    if crate::semver::Version::parse(&m.version).is_none() {
+        return Err(load_err(format!("validation: chart.metadata.version \"{}\" is invalid", m.version)));
+    }
+    if !m.chart_type.is_empty() && !matches!(m.chart_type.as_str(), "application" | "library") {
+        return Err(load_err("validation: chart.metadata.type must be application or library"));
+    }
+    Ok(())
+}
+
+/// `.helmignore` rules (Helm's `ignore` package: gitignore-like, without `**`).
+#[derive(Debug, Clone, Default)]
+pub struct IgnoreRules {
+    patterns: Vec<IgnorePattern>,
+}
+
+#[derive(Debug, Clone)]
+struct IgnorePattern {
+    rule: String,
+    negate: bool,
+    must_dir: bool,
+}
+
+impl IgnoreRules {
+    /// Parses a `.helmignore` file.
+    pub fn parse(text: &str) -> Result<IgnoreRules, LoadError> {
+        let mut rules = IgnoreRules::default();
+        for line in text.lines() {
+            rules.add(line)?;
+        }
+        Ok(rules)
+    }
+
+    fn add(&mut self, rule: &str) -> Result<(), LoadError> {
+        let mut rule = rule.trim();
+        if rule.is_empty() || rule.starts_with('#') {
+            return Ok(());
+        }
+        if rule.contains("**") {
+            return Err(load_err("double-star (**) syntax is not supported"));
+        }
+        if !glob::is_valid(rule) {
+            return Err(load_err("syntax error in pattern"));
+        }
+        let negate = rule.starts_with('!');
+        if negate {
+            rule = &rule[1..];
+        }
+        let must_dir = rule.ends_with('/');
+        if must_dir {
+            rule = &rule[..rule.len() - 1];
+        }
+        self.patterns.push(IgnorePattern { rule: rule.to_owned(), negate, must_dir });
+        Ok(())
+    }
+
+    /// Whether the path (relative, with `/`) is ignored.
+    pub fn ignore(&self, path: &str, is_dir: bool) -> bool {
+        if path.is_empty() || path == "." || path == "./" {
+            return false;
+        }
+        for p in &self.patterns {
+            let matched = if let Some(rooted) = p.rule.strip_prefix('/') {
+                glob::matches(rooted, path)
+            } else if p.rule.contains('/') {
+                glob::matches(&p.rule, path)
+            } else {
+                glob::matches(&p.rule, path.rsplit('/').next().unwrap_or(path))
+            };
+            if p.negate {
+                if p.must_dir && !is_dir {
+                    return true;
+                }
+                if !matched {
+                    return true;
+                }
+                continue;
+            }
+            if p.must_dir && !is_dir {
+                continue;
+            }
+            if matched {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// `Chart.yaml` as templates see `.Chart` in Helm 4: a map with Go's field names.
+pub fn metadata_value(m: &Metadata, is_root: bool) -> Value {
+    let s = |v: &str| Value::string(v);
+    let deps = m.dependencies.iter().map(|d| {
+        Value::map([
+            ("Alias".to_owned(), s(&d.alias)),
+            ("Condition".to_owned(), s(&d.condition)),
+            ("Enabled".to_owned(), Value::Bool(d.enabled)),
+            ("ImportValues".to_owned(), Value::list(d.import_values.iter().map(values::from_yaml))),
+            ("Name".to_owned(), s(&d.name)),
+            ("Repository".to_owned(), s(&d.repository)),
+            ("Tags".to_owned(), Value::list(d.tags.iter().map(Value::string))),
+            ("Version".to_owned(), s(&d.version)),
+        ])
+    });
+    let maintainers = m.maintainers.iter().map(|p| {
+        Value::map([("Email".to_owned(), s(&p.email)), ("Name".to_owned(), s(&p.name)), ("URL".to_owned(), s(&p.url))])
+    });
+    Value::map([
+        ("APIVersion".to_owned(), s(&m.api_version)),
+        ("Annotations".to_owned(), Value::map(m.annotations.iter().map(|(k, v)| (k.clone(), Value::string(v))))),
+        ("AppVersion".to_owned(), s(&m.app_version)),
+        ("Condition".to_owned(), s(&m.condition)),
+        ("Dependencies".to_owned(), Value::list(deps)),
+        ("Deprecated".to_owned(), Value::Bool(m.deprecated)),
+        ("Description".to_owned(), s(&m.description)),
+        ("Home".to_owned(), s(&m.home)),
+        ("Icon".to_owned(), s(&m.icon)),
+        ("IsRoot".to_owned(), Value::Bool(is_root)),
+        ("Keywords".to_owned(), Value::list(m.keywords.iter().map(Value::string))),
+        ("KubeVersion".to_owned(), s(&m.kube_version)),
+        ("Maintainers".to_owned(), Value::list(maintainers)),
+        ("Name".to_owned(), s(&m.name)),
+        ("Sources".to_owned(), Value::list(m.sources.iter().map(Value::string))),
+        ("Tags".to_owned(), s(&m.tags)),
+        ("Type".to_owned(), s(&m.chart_type)),
+        ("Version".to_owned(), s(&m.version)),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helmignore_matches_basenames_paths_and_directories() {
+        let rules = IgnoreRules::parse("# c\n*.tmp\n/ci/\ndocs/*.md\n").expect("parses");
+        assert!(rules.ignore("a/b.tmp", false));
+        assert!(rules.ignore("ci", true));
+        assert!(!rules.ignore("x/ci", true));
+        assert!(rules.ignore("docs/a.md", false));
+        assert!(!rules.ignore("values.yaml", false));
+    }
+}

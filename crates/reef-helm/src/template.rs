@@ -1,0 +1,419 @@
+//! `helm template`: load a chart, merge values, render every template of the chart and its
+//! enabled subcharts, and print what `helm template` prints, errors included.
+//!
+//! ```no_run
+//! use reef_helm::template::{render, TemplateOptions};
+//! let opts = TemplateOptions { release_name: "web".into(), chart: "./chart".into(), ..Default::default() };
+//! match render(&opts) {
+//!     Ok(stdout) => print!("{stdout}"),
+//!     Err(e) => eprintln!("Error: {e}"),
+//! }
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::LazyLock;
+
+use reef_gotmpl::helm::{self as helmfn, Capabilities, Files, KubeVersion, Release};
+use reef_gotmpl::{MapRef, MapType, Templates, Value};
+use regex::Regex;
+
+use crate::chart::{self, Chart};
+use crate::dependencies;
+use crate::manifest;
+use crate::semver::is_compatible_range;
+use crate::strvals::{self, ValueKind};
+use crate::values::{self, map_value, new_map};
+
+/// What `helm template [NAME] CHART [flags]` is given.
+#[derive(Debug, Clone, Default)]
+pub struct TemplateOptions {
+    /// NAME; empty means Helm's default, `release-name`.
+    pub release_name: String,
+    /// CHART: a chart directory or a `.tgz`.
+    pub chart: PathBuf,
+    /// `--namespace`; empty means `default`.
+    pub namespace: String,
+    /// `-f/--values`, in order.
+    pub values_files: Vec<PathBuf>,
+    /// `--set`, in order.
+    pub set: Vec<String>,
+    /// `--set-string`.
+    pub set_string: Vec<String>,
+    /// `--set-json`.
+    pub set_json: Vec<String>,
+    /// `--set-file`.
+    pub set_file: Vec<String>,
+    /// `--kube-version`.
+    pub kube_version: Option<String>,
+    /// `--api-versions`.
+    pub api_versions: Vec<String>,
+    /// `--include-crds`.
+    pub include_crds: bool,
+    /// `--show-only`/`-s`.
+    pub show_only: Vec<String>,
+    /// `--is-upgrade`.
+    pub is_upgrade: bool,
+    /// `--debug`: on a YAML error, the rendered templates are still printed.
+    pub debug: bool,
+}
+
+/// Why `helm template` failed. `Display` is exactly what helm prints after `Error: `,
+/// including, for errors of rendering, helm's hint line (`\n\nUse --debug flag to render out
+/// invalid YAML`, which helm appends unless `--debug` is given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError {
+    /// Helm's message.
+    pub message: String,
+    /// Whether helm appends its `--debug` hint.
+    pub hint: bool,
+    /// With `--debug`: what helm prints on stdout before failing (the rendered templates).
+    pub stdout: String,
+}
+
+/// The hint helm prints after errors of rendering.
+pub const DEBUG_HINT: &str = "\n\nUse --debug flag to render out invalid YAML";
+
+impl TemplateError {
+    fn plain(message: impl Into<String>) -> TemplateError {
+        TemplateError { message: message.into(), hint: false, stdout: String::new() }
+    }
+
+    fn render(message: impl Into<String>, debug: bool) -> TemplateError {
+        TemplateError { message: message.into(), hint: !debug, stdout: String::new() }
+    }
+}
+
+impl fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if self.hint {
+            f.write_str(DEBUG_HINT)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
+#[expect(clippy::unwrap_used, reason = "a constant pattern")]
+static RELEASE_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$").unwrap());
+
+/// Renders a chart as `helm template` does. `Ok` is helm's stdout.
+pub fn render(opts: &TemplateOptions) -> Result<String, TemplateError> {
+    let name = if opts.release_name.is_empty() { "release-name" } else { opts.release_name.as_str() };
+    if name.len() > 53 || !RELEASE_NAME.is_match(name) {
+        return Err(TemplateError::plain(format!(
+            "release name check failed: release name \"{name}\": invalid release name, must match regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53"
+        )));
+    }
+    let kube_version = match &opts.kube_version {
+        Some(v) => KubeVersion::parse(v).map_err(|_| {
+            TemplateError::plain(format!("invalid kube version '{v}': could not parse \"{v}\" as version"))
+        })?,
+        None => KubeVersion::helm_default(),
+    };
+    let mut chart = load_chart(&opts.chart)?;
+    let user = merge_user_values(opts)?;
+    if chart.is_library() {
+        return Err(TemplateError::plain("library charts are not installable"));
+    }
+    if !chart.metadata.dependencies.is_empty() {
+        dependencies::check_dependencies(&chart).map_err(|e| {
+            TemplateError::plain(e.replace(
+                "An error occurred while checking for chart dependencies. You may need to run `helm dependency build`",
+                "an error occurred while checking for chart dependencies. You may need to run 'helm dependency build'",
+            ))
+        })?;
+    }
+    dependencies::process(&mut chart, &user).map_err(TemplateError::plain)?;
+    let caps = Capabilities::new(kube_version.clone(), &opts.api_versions);
+    if !chart.metadata.kube_version.is_empty()
+        && !is_compatible_range(&chart.metadata.kube_version, kube_version.version())
+    {
+        return Err(TemplateError::render(
+            format!(
+                "chart requires kubeVersion: {} which is incompatible with Kubernetes {}",
+                chart.metadata.kube_version,
+                kube_version.version()
+            ),
+            opts.debug,
+        ));
+    }
+    let top = values::coalesce(&chart, &values::deep_copy_map(&user), false).map_err(TemplateError::plain)?;
+    let release = Release {
+        name: name.to_owned(),
+        namespace: if opts.namespace.is_empty() { "default".to_owned() } else { opts.namespace.clone() },
+        is_upgrade: opts.is_upgrade,
+        revision: 1,
+    };
+    let rendered = render_templates(&chart, top, &release, caps).map_err(|m| TemplateError::render(m, opts.debug))?;
+    assemble(&chart, &rendered, opts)
+}
+
+/// Finds and loads CHART as `helm template` does for a local path; a name that is not a path
+/// would be a repository reference, which reef does not fetch.
+fn load_chart(path: &Path) -> Result<Chart, TemplateError> {
+    if path.exists() {
+        return chart::load(path).map_err(|e| TemplateError::plain(e.0));
+    }
+    let name = path.to_string_lossy();
+    if path.is_absolute() || name.starts_with('.') {
+        return Err(TemplateError::plain(format!("path \"{name}\" not found")));
+    }
+    match name.split_once('/') {
+        Some((repo, _)) => Err(TemplateError::plain(format!("repo {repo} not found"))),
+        None => Err(TemplateError::plain(format!(
+            "non-absolute URLs should be in form of repo_name/path_to_chart, got: {name}"
+        ))),
+    }
+}
+
+/// The user's values: `-f` files merged in order, then `--set-json`, `--set`,
+/// `--set-string` and `--set-file` (Helm's `values.Options.MergeValues`).
+pub fn merge_user_values(opts: &TemplateOptions) -> Result<MapRef, TemplateError> {
+    let mut base = new_map();
+    for path in &opts.values_files {
+        let text = read_file(path).map_err(TemplateError::plain)?;
+        let current = values::parse_values(&text).map_err(|e| {
+            TemplateError::plain(format!("failed to parse {}: cannot unmarshal yaml document: {e}", path.display()))
+        })?;
+        base = values::merge_maps(&base, &current);
+    }
+    let no_files = |_: &str| -> Result<String, String> { Err(String::new()) };
+    for value in &opts.set_json {
+        let trimmed = value.trim();
+        if trimmed.starts_with('{') {
+            let json: serde_json::Value = serde_json::from_str(trimmed)
+                .map_err(|_| TemplateError::plain(format!("failed parsing --set-json data JSON: {value}")))?;
+            let Value::Map(m, _) = values::from_json(&json) else {
+                return Err(TemplateError::plain(format!("failed parsing --set-json data JSON: {value}")));
+            };
+            base = values::merge_maps(&base, &m);
+        } else {
+            strvals::parse_into(value, &base, ValueKind::Json, &no_files)
+                .map_err(|_| TemplateError::plain(format!("failed parsing --set-json data {value}")))?;
+        }
+    }
+    for value in &opts.set {
+        strvals::parse_into(value, &base, ValueKind::Typed, &no_files)
+            .map_err(|e| TemplateError::plain(format!("failed parsing --set data: {e}")))?;
+    }
+    for value in &opts.set_string {
+        strvals::parse_into(value, &base, ValueKind::String, &no_files)
+            .map_err(|e| TemplateError::plain(format!("failed parsing --set-string data: {e}")))?;
+    }
+    let reader = |path: &str| read_file(Path::new(path));
+    for value in &opts.set_file {
+        strvals::parse_into(value, &base, ValueKind::File, &reader)
+            .map_err(|e| TemplateError::plain(format!("failed parsing --set-file data: {e}")))?;
+    }
+    Ok(base)
+}
+
+fn read_file(path: &Path) -> Result<String, String> {
+    std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map_err(|e| format!("open {}: {}", path.display(), go_io_error(&e)))
+}
+
+fn go_io_error(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        std::io::ErrorKind::IsADirectory => "is a directory".to_owned(),
+        _ => e.to_string(),
+    }
+}
+
+/// One template to render: its text, the values map it sees as dot, its base path.
+struct Renderable {
+    text: String,
+    dot: MapRef,
+    base_path: String,
+}
+
+/// Collects the templates of a chart and its subcharts with the dot each one sees (Helm's
+/// `recAllTpls`); returns this chart's dot.
+fn collect(
+    c: &Chart,
+    full_path: &str,
+    parent_values: &Value,
+    is_root: bool,
+    release: &Value,
+    caps: &Value,
+    out: &mut BTreeMap<String, Renderable>,
+) -> MapRef {
+    let subcharts = new_map();
+    let vals = if is_root {
+        parent_values.clone()
+    } else {
+        match parent_values {
+            Value::Map(m, _) => match m.borrow().get(c.name()) {
+                Some(Value::Map(sub, _)) => Value::Map(sub.clone(), MapType::Values),
+                _ => Value::Map(new_map(), MapType::Values),
+            },
+            _ => Value::Map(new_map(), MapType::Values),
+        }
+    };
+    let files = Files::new(c.files.iter().map(|f| (f.name.clone(), f.data.clone())));
+    let dot = new_map();
+    {
+        let mut d = dot.borrow_mut();
+        d.insert("Chart".to_owned(), chart::metadata_value(&c.metadata, is_root));
+        d.insert("Files".to_owned(), Value::Object(Rc::new(files)));
+        d.insert("Release".to_owned(), release.clone());
+        d.insert("Capabilities".to_owned(), caps.clone());
+        d.insert("Values".to_owned(), vals.clone());
+        d.insert("Subcharts".to_owned(), map_value(subcharts.clone()));
+    }
+    for child in c.dependencies() {
+        let child_path = format!("{full_path}/charts/{}", child.name());
+        let child_dot = collect(child, &child_path, &vals, false, release, caps, out);
+        subcharts.borrow_mut().insert(child.name().to_owned(), map_value(child_dot));
+    }
+    for t in &c.templates {
+        let base = t.name.rsplit('/').next().unwrap_or(&t.name);
+        if c.is_library() && !base.starts_with('_') {
+            continue;
+        }
+        out.insert(
+            format!("{full_path}/{}", t.name),
+            Renderable {
+                text: String::from_utf8_lossy(&t.data).into_owned(),
+                dot: dot.clone(),
+                base_path: format!("{full_path}/templates"),
+            },
+        );
+    }
+    dot
+}
+
+/// Helm's parse and render order: deeper paths first, then reverse lexical order.
+fn sort_templates<'a>(names: impl Iterator<Item = &'a String>) -> Vec<&'a String> {
+    let mut keys: Vec<&String> = names.collect();
+    keys.sort_by(|a, b| {
+        let (ca, cb) = (a.matches('/').count(), b.matches('/').count());
+        cb.cmp(&ca).then_with(|| b.cmp(a))
+    });
+    keys
+}
+
+/// Renders every template; returns path → output (partials left out, `<no value>` removed).
+fn render_templates(
+    c: &Chart,
+    top: MapRef,
+    release: &Release,
+    caps: Capabilities,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut tpls = BTreeMap::new();
+    let release_value = release.value();
+    let caps_value = Value::Object(Rc::new(caps));
+    collect(c, c.name(), &Value::Map(top, MapType::Values), true, &release_value, &caps_value, &mut tpls);
+    let mut funcs = reef_gotmpl::sprig::functions();
+    funcs.extend(reef_gotmpl::yaml::functions());
+    funcs.extend(helmfn::functions(None));
+    let mut set = Templates::new(funcs);
+    let keys = sort_templates(tpls.keys());
+    for name in &keys {
+        set.add(name, &tpls[*name].text).map_err(|e| helmfn::rewrite_parse_error(name, &e.to_string()))?;
+    }
+    let mut rendered = BTreeMap::new();
+    for name in keys {
+        let base = name.rsplit('/').next().unwrap_or(name);
+        if base.starts_with('_') {
+            continue;
+        }
+        let r = &tpls[name];
+        r.dot.borrow_mut().insert("Template".to_owned(), helmfn::template_value(name, &r.base_path));
+        let out = set
+            .execute(name, map_value(r.dot.clone()))
+            .map_err(|e| helmfn::rewrite_exec_error(name, &e.to_string()))?;
+        rendered.insert(name.clone(), helmfn::clean_output(&out));
+    }
+    Ok(rendered)
+}
+
+/// The CRDs of a chart and its subcharts (`crds/*.yaml|yml|json`), as `--include-crds` prints them.
+fn crd_objects(c: &Chart, full_path: &str, out: &mut Vec<(String, String)>) {
+    for f in &c.files {
+        let is_manifest = [".yaml", ".yml", ".json"].iter().any(|ext| f.name.ends_with(ext));
+        if f.name.starts_with("crds/") && is_manifest {
+            out.push((format!("{full_path}/{}", f.name), String::from_utf8_lossy(&f.data).into_owned()));
+        }
+    }
+    for d in c.dependencies() {
+        crd_objects(d, &format!("{full_path}/charts/{}", d.name()), out);
+    }
+}
+
+/// What `helm template` prints for the rendered templates.
+fn assemble(c: &Chart, rendered: &BTreeMap<String, String>, opts: &TemplateOptions) -> Result<String, TemplateError> {
+    let mut files: BTreeMap<String, String> = rendered.clone();
+    files.retain(|k, _| !k.ends_with("NOTES.txt"));
+    let sorted = match manifest::sort_manifests(&files) {
+        Ok(s) => s,
+        Err(e) => {
+            let message = format!("YAML parse error on {}: {}", e.source, e.message);
+            let mut err = TemplateError::render(message, opts.debug);
+            if opts.debug {
+                let mut out = String::new();
+                for (name, content) in &files {
+                    if content.trim().is_empty() {
+                        continue;
+                    }
+                    out.push_str(&format!("---\n# Source: {name}\n{content}\n"));
+                }
+                err.stdout = out;
+            }
+            return Err(err);
+        }
+    };
+    let mut manifest = String::new();
+    if opts.include_crds {
+        let mut crds = Vec::new();
+        crd_objects(c, c.name(), &mut crds);
+        for (name, content) in crds {
+            manifest.push_str(&format!("---\n# Source: {name}\n{content}\n"));
+        }
+    }
+    for m in &sorted.manifests {
+        manifest.push_str(&format!("---\n# Source: {}\n{}\n", m.source, m.content));
+    }
+    let mut all = format!("{}\n", manifest.trim());
+    for h in &sorted.hooks {
+        all.push_str(&format!("---\n# Source: {}\n{}\n", h.source, h.content));
+    }
+    if opts.show_only.is_empty() {
+        return Ok(all);
+    }
+    show_only(&all, &opts.show_only)
+}
+
+#[expect(clippy::unwrap_used, reason = "a constant pattern")]
+static SOURCE_LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"# Source: [^/]+/(.+)").unwrap());
+
+/// `--show-only`: the documents whose template matches each pattern, in the order given.
+fn show_only(all: &str, patterns: &[String]) -> Result<String, TemplateError> {
+    let docs = manifest::split_manifests(all);
+    let mut out = String::new();
+    for f in patterns {
+        let mut missing = true;
+        for doc in &docs {
+            let Some(caps) = SOURCE_LINE.captures(doc) else { continue };
+            let path = caps.get(1).map_or("", |m| m.as_str());
+            if !crate::glob::matches(f, path) {
+                continue;
+            }
+            out.push_str(&format!("---\n{doc}\n"));
+            missing = false;
+        }
+        if missing {
+            return Err(TemplateError::plain(format!("could not find template {f} in chart")));
+        }
+    }
+    Ok(out)
+}

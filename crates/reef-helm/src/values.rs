@@ -1,0 +1,371 @@
+//! Values as Helm reads and merges them: values files decoded the way `sigs.k8s.io/yaml`
+//! decodes them (every number a `float64`, keys strings), the user's sources merged in
+//! Helm's order, and chart defaults coalesced under them (Helm's `chartutil/coalesce.go`,
+//! including how `null` deletes a key and how `global` flows down to subcharts).
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use reef_gotmpl::{MapRef, MapType, Value};
+
+use crate::chart::Chart;
+
+/// The key whose table every chart and subchart shares.
+pub const GLOBAL_KEY: &str = "global";
+
+/// A new, empty `map[string]interface{}`.
+pub fn new_map() -> MapRef {
+    Rc::new(RefCell::new(BTreeMap::new()))
+}
+
+/// Wraps a map as a `map[string]interface{}` value.
+pub fn map_value(m: MapRef) -> Value {
+    Value::Map(m, MapType::Interface)
+}
+
+/// The map inside a value, if it is one (Go's `istable`).
+pub fn as_table(v: &Value) -> Option<&MapRef> {
+    match v {
+        Value::Map(m, _) => Some(m),
+        _ => None,
+    }
+}
+
+/// A JSON value as Go's `encoding/json` decodes it into `interface{}`.
+pub fn from_json(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Nil,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(0.0)),
+        serde_json::Value::String(s) => Value::string(s),
+        serde_json::Value::Array(a) => Value::list(a.iter().map(from_json)),
+        serde_json::Value::Object(o) => Value::map(o.iter().map(|(k, v)| (k.clone(), from_json(v)))),
+    }
+}
+
+/// Parses a values document (a values file, `values.yaml`) into a map, as Helm 4 reads it
+/// (reef-gotmpl's YAML codec: go-yaml v2 through JSON); an empty document is an empty map.
+/// The error is Helm's message.
+pub fn parse_values(text: &str) -> Result<MapRef, String> {
+    match reef_gotmpl::yaml::parse_values(text).map_err(|e| e.to_string())? {
+        Value::Map(m, _) => Ok(m),
+        _ => Ok(new_map()),
+    }
+}
+
+/// A YAML value as `sigs.k8s.io/yaml` turns it into Go values: through JSON, so numbers are
+/// `float64` and keys are strings.
+pub fn from_yaml(v: &yaml_serde::Value) -> Value {
+    match v {
+        yaml_serde::Value::Null => Value::Nil,
+        yaml_serde::Value::Bool(b) => Value::Bool(*b),
+        yaml_serde::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(0.0)),
+        yaml_serde::Value::String(s) => Value::string(s),
+        yaml_serde::Value::Sequence(s) => Value::list(s.iter().map(from_yaml)),
+        yaml_serde::Value::Mapping(m) => Value::map(m.iter().map(|(k, v)| (yaml_key(k), from_yaml(v)))),
+        yaml_serde::Value::Tagged(t) => from_yaml(&t.value),
+    }
+}
+
+fn yaml_key(k: &yaml_serde::Value) -> String {
+    match k {
+        yaml_serde::Value::String(s) => s.clone(),
+        yaml_serde::Value::Bool(b) => b.to_string(),
+        yaml_serde::Value::Number(n) => n.to_string(),
+        yaml_serde::Value::Null => "null".to_owned(),
+        other => yaml_serde::to_string(other).unwrap_or_default().trim().to_owned(),
+    }
+}
+
+/// A deep copy (Go's `copystructure.Copy`): maps are new maps, so changing the copy leaves
+/// the original alone.
+pub fn deep_copy(v: &Value) -> Value {
+    match v {
+        Value::Map(m, t) => Value::Map(deep_copy_map(m), *t),
+        Value::List(l, t) => Value::List(l.iter().map(deep_copy).collect(), *t),
+        other => other.clone(),
+    }
+}
+
+/// A deep copy of a map.
+pub fn deep_copy_map(m: &MapRef) -> MapRef {
+    Rc::new(RefCell::new(m.borrow().iter().map(|(k, v)| (k.clone(), deep_copy(v))).collect()))
+}
+
+/// Merges `b` over `a` as `helm template`'s handling of several `-f` files does (`mergeMaps`):
+/// maps merge recursively, anything else in `b` replaces.
+pub fn merge_maps(a: &MapRef, b: &MapRef) -> MapRef {
+    let out: MapRef = Rc::new(RefCell::new(a.borrow().clone()));
+    for (k, v) in b.borrow().iter() {
+        if let Value::Map(bv, _) = v {
+            let existing = out.borrow().get(k).cloned();
+            if let Some(Value::Map(av, _)) = existing {
+                let merged = merge_maps(&av, bv);
+                out.borrow_mut().insert(k.clone(), map_value(merged));
+                continue;
+            }
+        }
+        out.borrow_mut().insert(k.clone(), v.clone());
+    }
+    out
+}
+
+/// Coalesces a chart's defaults (and its subcharts', recursively) under `vals`, as Helm's
+/// `CoalesceValues` (`merge == false`: a `null` deletes the key) and `MergeValues`
+/// (`merge == true`: nulls are kept) do. `vals` is changed in place and returned.
+pub fn coalesce(chart: &Chart, vals: &MapRef, merge: bool) -> Result<MapRef, String> {
+    coalesce_values(chart, vals, merge);
+    coalesce_deps(chart, vals, merge)
+}
+
+fn coalesce_deps(chart: &Chart, dest: &MapRef, merge: bool) -> Result<MapRef, String> {
+    for sub in chart.dependencies() {
+        let name = sub.name().to_owned();
+        let existing = dest.borrow().get(&name).cloned();
+        let dv = match existing {
+            None => {
+                let m = new_map();
+                dest.borrow_mut().insert(name.clone(), map_value(m.clone()));
+                m
+            }
+            Some(Value::Map(m, _)) => m,
+            Some(other) => {
+                return Err(format!(
+                    "type mismatch on {name}: %!t({}={})",
+                    other.type_name(),
+                    reef_gotmpl::format::sprint(&other)
+                ));
+            }
+        };
+        coalesce_globals(&dv, dest);
+        let out = coalesce(sub, &dv, merge)?;
+        dest.borrow_mut().insert(name, map_value(out));
+    }
+    Ok(dest.clone())
+}
+
+/// Copies `src`'s globals into `dest`'s, the parent's winning over the subchart's.
+fn coalesce_globals(dest: &MapRef, src: &MapRef) {
+    let dg = match dest.borrow().get(GLOBAL_KEY) {
+        None => new_map(),
+        Some(Value::Map(m, _)) => m.clone(),
+        Some(_) => return,
+    };
+    let sg = match src.borrow().get(GLOBAL_KEY) {
+        None => new_map(),
+        Some(Value::Map(m, _)) => m.clone(),
+        Some(_) => return,
+    };
+    let entries: Vec<(String, Value)> = sg.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    for (key, val) in entries {
+        if let Value::Map(vm, _) = &val {
+            let vv = copy_map(vm);
+            let destv = dg.borrow().get(&key).cloned();
+            match destv {
+                None => {
+                    dg.borrow_mut().insert(key, map_value(vv));
+                }
+                Some(Value::Map(destvmap, _)) => {
+                    coalesce_tables(&vv, &destvmap, true);
+                    dg.borrow_mut().insert(key, map_value(vv));
+                }
+                Some(_) => {}
+            }
+        } else if dg.borrow().get(&key).is_some_and(|dv| as_table(dv).is_some()) {
+            // A table in the subchart's globals is not replaced by a scalar.
+        } else {
+            dg.borrow_mut().insert(key, val);
+        }
+    }
+    dest.borrow_mut().insert(GLOBAL_KEY.to_owned(), map_value(dg));
+}
+
+/// Go's `copyMap`: a copy of the top level whose nested maps are copied too.
+fn copy_map(src: &MapRef) -> MapRef {
+    let dst = new_map();
+    for (k, v) in src.borrow().iter() {
+        let v = match v {
+            Value::Map(m, _) => map_value(copy_map(m)),
+            other => other.clone(),
+        };
+        dst.borrow_mut().insert(k.clone(), v);
+    }
+    dst
+}
+
+/// Builds up the values of one chart: `v` (higher precedence) over a copy of the chart's defaults.
+fn coalesce_values(chart: &Chart, v: &MapRef, merge: bool) {
+    let defaults = deep_copy_map(&chart.values);
+    let entries: Vec<(String, Value)> = defaults.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    for (key, val) in entries {
+        let value = v.borrow().get(&key).cloned();
+        match value {
+            Some(Value::Nil) if !merge => {
+                v.borrow_mut().remove(&key);
+            }
+            Some(Value::Map(dest, _)) => {
+                if let Value::Map(src, _) = &val {
+                    let merge = merge || chart.dependencies().iter().any(|d| d.name() == key);
+                    coalesce_tables(&dest, src, merge);
+                }
+            }
+            Some(_) => {}
+            None => {
+                // Helm 4 leaves defaults of null out (at any depth) rather than copying them in.
+                if merge {
+                    v.borrow_mut().insert(key, val);
+                } else if let Some(val) = without_nils(&val) {
+                    v.borrow_mut().insert(key, val);
+                }
+            }
+        }
+    }
+}
+
+/// Merges `src` into `dst`, `dst` winning (Go's `coalesceTablesFullKey`).
+pub fn coalesce_tables(dst: &MapRef, src: &MapRef, merge: bool) {
+    let nil_keys: Vec<String> = dst.borrow().iter().filter(|(_, v)| v.is_nil()).map(|(k, _)| k.clone()).collect();
+    for k in nil_keys {
+        src.borrow_mut().insert(k, Value::Nil);
+    }
+    let entries: Vec<(String, Value)> = src.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    for (key, val) in entries {
+        let dv = dst.borrow().get(&key).cloned();
+        match dv {
+            Some(Value::Nil) if !merge => {
+                dst.borrow_mut().remove(&key);
+            }
+            None => {
+                if merge {
+                    dst.borrow_mut().insert(key, val);
+                } else if let Some(val) = without_nils(&val) {
+                    dst.borrow_mut().insert(key, val);
+                }
+            }
+            Some(dv) => {
+                if let (Value::Map(s, _), Value::Map(d, _)) = (&val, &dv) {
+                    coalesce_tables(d, s, merge);
+                }
+            }
+        }
+    }
+}
+
+/// `CoalesceTables(dst, src)` with `merge == false` as `chartutil.CoalesceTables` is used
+/// for import-values.
+pub fn coalesce_tables_public(dst: &MapRef, src: &MapRef) -> MapRef {
+    coalesce_tables(dst, src, false);
+    dst.clone()
+}
+
+/// The value with the nulls inside its maps removed; `None` for a null.
+fn without_nils(v: &Value) -> Option<Value> {
+    match v {
+        Value::Nil => None,
+        Value::Map(m, _) => Some(map_value(trim_nil_values(m))),
+        other => Some(other.clone()),
+    }
+}
+
+/// Removes `null` values, recursively (Go's `trimNilValues`).
+pub fn trim_nil_values(m: &MapRef) -> MapRef {
+    let out = new_map();
+    for (k, v) in m.borrow().iter() {
+        match v {
+            Value::Nil => {}
+            Value::Map(inner, _) => {
+                out.borrow_mut().insert(k.clone(), map_value(trim_nil_values(inner)));
+            }
+            other => {
+                out.borrow_mut().insert(k.clone(), other.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The table at a dotted path (`Values.Table("a.b")`), if every step is a map.
+pub fn table(m: &MapRef, path: &str) -> Option<MapRef> {
+    let mut cur = m.clone();
+    for part in path.split('.') {
+        let next = match cur.borrow().get(part) {
+            Some(Value::Map(inner, _)) => inner.clone(),
+            _ => return None,
+        };
+        cur = next;
+    }
+    Some(cur)
+}
+
+/// The value at a dotted path (`Values.PathValue`): the last step may be any value.
+pub fn path_value(m: &MapRef, path: &str) -> Option<Value> {
+    let (parent, last) = match path.rsplit_once('.') {
+        Some((p, l)) => (table(m, p)?, l),
+        None => (m.clone(), path),
+    };
+    parent.borrow().get(last).cloned()
+}
+
+/// Builds `{a: {b: data}}` for the path `a.b` (Go's `pathToMap`); `.` is `data` itself.
+pub fn path_to_map(path: &str, data: MapRef) -> MapRef {
+    if path == "." {
+        return data;
+    }
+    let parts: Vec<&str> = path.split('.').filter(|p| !p.is_empty()).collect();
+    let mut cur = data;
+    for part in parts.iter().rev() {
+        let m = new_map();
+        m.borrow_mut().insert((*part).to_owned(), map_value(cur));
+        cur = m;
+    }
+    cur
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::Chart;
+    use reef_gotmpl::format::sprint;
+
+    fn m(yaml: &str) -> MapRef {
+        parse_values(yaml).expect("valid yaml")
+    }
+
+    fn chart(values: &str, deps: Vec<Chart>) -> Chart {
+        let mut c = Chart::for_tests("parent", m(values));
+        c.set_dependencies(deps);
+        c
+    }
+
+    #[test]
+    fn numbers_in_values_files_are_float64_as_in_helm() {
+        let v = m("a: 1\nb: 12345678\n");
+        assert!(matches!(v.borrow()["a"], Value::Float(_)));
+        assert_eq!(sprint(&v.borrow()["b"]), "1.2345678e+07");
+    }
+
+    // The coalescing expectations were checked with helm 4.2.3 on a chart printing
+    // `{{ .Values | toJson }}` in the parent and in a subchart.
+    #[test]
+    fn user_values_win_and_null_deletes_a_default() {
+        let c = chart("a: 1\nb: {x: 1, y: 2}\nn: null\n", vec![]);
+        let user = m("a: 2\nb: {y: null, z: 3}\n");
+        let out = coalesce(&c, &user, false).expect("coalesces");
+        assert_eq!(sprint(&map_value(out)), "map[a:2 b:map[x:1 z:3]]");
+    }
+
+    #[test]
+    fn subchart_values_are_under_its_name_and_receive_globals() {
+        let sub = Chart::for_tests("sub", m("x: 1\ny: null\nglobal: {g: 0, s: 1}\n"));
+        let c = chart("sub: {x: 2}\nglobal: {g: 1}\n", vec![sub]);
+        let out = coalesce(&c, &new_map(), false).expect("coalesces");
+        assert_eq!(sprint(&map_value(out)), "map[global:map[g:1] sub:map[global:map[g:1 s:1] x:2]]");
+    }
+
+    #[test]
+    fn later_values_files_merge_over_earlier_ones() {
+        let out = merge_maps(&m("a: {b: 1, c: 2}\nl: [1]\n"), &m("a: {c: 3}\nl: [2]\n"));
+        assert_eq!(sprint(&map_value(out)), "map[a:map[b:1 c:3] l:[2]]");
+    }
+}

@@ -1,0 +1,133 @@
+//! The public chart corpus (`shared/charts`, or `$REEF_CHART_CORPUS`) rendered by reef and by
+//! the real helm, with default values and the value sets MANIFEST.md names. A ratchet:
+//! `corpus-known-mismatches.txt` lists the cases that do not match yet; a listed case that
+//! starts matching fails (remove it from the list), and so does an unlisted case that
+//! mismatches.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::{Outcome, crate_dir, first_difference, reef};
+
+fn corpus_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("REEF_CHART_CORPUS").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(dir)).filter(|p| p.is_dir());
+    }
+    let dir = crate_dir().join("../../../shared/charts");
+    dir.is_dir().then_some(dir)
+}
+
+fn helm_binary() -> Option<PathBuf> {
+    let cache = std::env::var("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|_| std::env::var("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_default()
+        .join("reef-test-peers/kubectl-layer");
+    let cache = cache.to_string_lossy().into_owned();
+    reef_testkit::find_executable("helm", "REEF_HELM", &[cache.as_str()])
+}
+
+/// The helm binary must be 4.x (the reference); PATH may hold another.
+fn helm(helm: &Path, args: &[String], dir: &Path) -> Outcome {
+    let out = Command::new(helm).arg("template").args(args).current_dir(dir).output().expect("running helm");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let error = (!out.status.success()).then(|| {
+        let start = stderr.find("Error: ").map_or(0, |i| i + "Error: ".len());
+        stderr[start..].trim_end_matches('\n').to_owned()
+    });
+    Outcome { stdout: String::from_utf8_lossy(&out.stdout).into_owned(), error }
+}
+
+/// The cases: each chart with default values, plus the value sets MANIFEST.md lists.
+fn cases(corpus: &Path) -> Vec<(String, Vec<String>)> {
+    let mut charts: Vec<String> = std::fs::read_dir(corpus)
+        .expect("reading the corpus")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    charts.sort();
+    let mut out = Vec::new();
+    for c in charts {
+        let args = |extra: &[&str]| {
+            let mut a = vec!["reef-test".to_owned(), c.clone(), "--namespace".to_owned(), "default".to_owned()];
+            a.extend(extra.iter().map(|s| (*s).to_owned()));
+            a
+        };
+        out.push((c.clone(), args(&[])));
+        let ci = corpus.join(&c).join("ci");
+        if let Ok(entries) = std::fs::read_dir(&ci) {
+            let mut files: Vec<String> = entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".yaml"))
+                .collect();
+            files.sort();
+            for f in files.into_iter().take(2) {
+                let rel = format!("{c}/ci/{f}");
+                out.push((format!("{c} -f ci/{f}"), args(&["-f", &rel])));
+            }
+        }
+    }
+    out
+}
+
+/// Equal, except on lines that differ between two runs of helm (random and time functions).
+fn same_output(helm1: &Outcome, helm2: &Outcome, reef: &Outcome) -> bool {
+    if helm1.error != reef.error {
+        return false;
+    }
+    let (a, b, r): (Vec<&str>, Vec<&str>, Vec<&str>) =
+        (helm1.stdout.lines().collect(), helm2.stdout.lines().collect(), reef.stdout.lines().collect());
+    if a.len() != r.len() {
+        return false;
+    }
+    if a.len() != b.len() {
+        return helm1.stdout == reef.stdout;
+    }
+    a.iter().zip(b.iter()).zip(r.iter()).all(|((x, y), z)| x != y || x == z)
+}
+
+#[test]
+fn corpus_charts_render_as_helm_renders_them() {
+    let Some(corpus) = corpus_dir() else {
+        reef_testkit::missing_peer("the chart corpus", "shared/charts or $REEF_CHART_CORPUS");
+        return;
+    };
+    let Some(helm_bin) = helm_binary() else {
+        reef_testkit::missing_peer("helm 4.2.3", "$REEF_HELM or the reef-test-peers cache");
+        return;
+    };
+    let known_path = crate_dir().join("tests/corpus-known-mismatches.txt");
+    let known_text = std::fs::read_to_string(&known_path).unwrap_or_default();
+    let known: Vec<&str> = known_text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    let only = std::env::var("REEF_CORPUS_ONLY").ok();
+    let mut failures = Vec::new();
+    let mut matched = 0;
+    for (name, args) in cases(&corpus) {
+        if only.as_deref().is_some_and(|o| !name.starts_with(o)) {
+            continue;
+        }
+        let h1 = helm(&helm_bin, &args, &corpus);
+        let h2 = helm(&helm_bin, &args, &corpus);
+        let r = reef(&args, &corpus);
+        let same = same_output(&h1, &h2, &r);
+        let listed = known.contains(&name.as_str());
+        if same {
+            matched += 1;
+        }
+        match (same, listed) {
+            (true, true) => failures.push(format!("{name}: now matches helm; remove it from {}", known_path.display())),
+            (false, false) => {
+                let detail = if h1.error != r.error {
+                    format!("helm error: {:?}\nreef error: {:?}", h1.error, r.error)
+                } else {
+                    first_difference(&h1.stdout, &r.stdout)
+                };
+                failures.push(format!("{name}: differs from helm\n{detail}"));
+            }
+            _ => {}
+        }
+    }
+    assert!(failures.is_empty(), "{matched} cases match helm; failures:\n\n{}", failures.join("\n\n"));
+}
