@@ -748,7 +748,8 @@ impl Controllers {
             let ns = ns_of(&svc).map(str::to_owned);
             let name = s(&svc, "/metadata/name").to_owned();
             let mut current = svc.clone();
-            if svc.pointer("/spec/clusterIP").is_none() {
+            // An ExternalName Service is a DNS alias: it gets no cluster IP.
+            if svc.pointer("/spec/clusterIP").is_none() && s(&svc, "/spec/type") != "ExternalName" {
                 let ip = format!("10.96.{}.{}", (i / 250) % 250, i % 250 + 10);
                 current["spec"]["clusterIP"] = json!(ip);
                 current["spec"]["clusterIPs"] = json!([ip]);
@@ -910,7 +911,7 @@ impl Controllers {
             let mut last_schedule = timestamp(&cj, "/status/lastScheduleTime");
             let mut created = None;
             if !suspended {
-                let due = schedule.latest_until(now).filter(|at| *at > since);
+                let due = schedule.latest_run(since, now);
                 let deadline = cj.pointer("/spec/startingDeadlineSeconds").and_then(Value::as_i64);
                 let too_late = |at: DateTime<Utc>| deadline.is_some_and(|d| now - at > chrono::Duration::seconds(d));
                 if let Some(at) = due.filter(|at| !too_late(*at)) {
@@ -1282,6 +1283,9 @@ mod tests {
         store.create(&t(&store, "", "services"), Some("default"), svc, &W).unwrap();
         let pvc = json!({"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "5Gi"}}}});
         store.create(&t(&store, "", "persistentvolumeclaims"), Some("default"), pvc, &W).unwrap();
+        let alias =
+            json!({"metadata": {"name": "alias"}, "spec": {"type": "ExternalName", "externalName": "db.example.com"}});
+        store.create(&t(&store, "", "services"), Some("default"), alias, &W).unwrap();
         settle(&store, &mut c, &config, |s| {
             s.get(&t(s, "", "endpoints"), Some("default"), "web").is_ok_and(|e| {
                 e.pointer("/subsets/0/addresses").and_then(Value::as_array).is_some_and(|a| a.len() == 2)
@@ -1290,6 +1294,8 @@ mod tests {
         let svc = store.get(&t(&store, "", "services"), Some("default"), "web").unwrap();
         assert!(svc.pointer("/spec/clusterIP").and_then(Value::as_str).is_some_and(|ip| ip.starts_with("10.96.")));
         assert!(svc.pointer("/status/loadBalancer/ingress/0/ip").is_some());
+        let alias = store.get(&t(&store, "", "services"), Some("default"), "alias").unwrap();
+        assert!(alias.pointer("/spec/clusterIP").is_none(), "{alias}");
         let pvc = store.get(&t(&store, "", "persistentvolumeclaims"), Some("default"), "data").unwrap();
         assert_eq!(pvc["status"]["phase"], "Bound");
     }

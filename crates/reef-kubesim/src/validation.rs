@@ -20,7 +20,6 @@
 
 mod config;
 mod crd;
-mod schedule;
 mod schema;
 mod service;
 mod storage;

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::{
     FieldError, Path, Selection, annotations, array_of, dns1123_label, field, label_selector, labels, nonnegative,
-    object_of, same, schedule, str_of, without_nulls,
+    object_of, same, str_of, without_nulls,
 };
 use crate::quantity;
 
@@ -585,7 +585,7 @@ pub(super) fn cron_job(obj: &Value) -> Vec<FieldError> {
             &json!(schedule),
             "cannot use TZ or CRON_TZ in schedule, use timeZone field instead",
         ));
-    } else if let Err(e) = schedule::check(schedule) {
+    } else if let Err(e) = crate::cron::Schedule::parse(schedule) {
         errs.push(FieldError::invalid(&sp, &json!(schedule), &e));
     }
     errs.extend(nonnegative(field(spec, "startingDeadlineSeconds"), &path.child("startingDeadlineSeconds")));
