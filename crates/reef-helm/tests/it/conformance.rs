@@ -310,7 +310,17 @@ fn check(case: &Case, expected: &Expected) -> Result<(), String> {
                 ));
             }
             // With --debug helm prints what it rendered before failing; reef keeps it in the error.
-            compare_stdout(expected, &err.stdout).map_err(|d| format!("same error, but stdout differs:\n{d}"))
+            compare_stdout(expected, &err.stdout).map_err(|d| {
+                if expected.stdout.len() < 200 && err.stdout.len() < 200 {
+                    format!(
+                        "same error, but with --debug helm prints {:?} on stdout and reef {:?}",
+                        String::from_utf8_lossy(&expected.stdout),
+                        err.stdout
+                    )
+                } else {
+                    format!("same error, but stdout differs:\n{d}")
+                }
+            })
         }
     }
 }
