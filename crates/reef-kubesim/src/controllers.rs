@@ -103,7 +103,7 @@ pub struct Controllers {
     wake_at: Option<DateTime<Utc>>,
 }
 
-const W: WriteOptions = WriteOptions { dry_run: false, field_manager: None, force: false };
+const W: WriteOptions = WriteOptions { dry_run: false, field_manager: None, force: false, strict_fields: false };
 
 fn items(store: &Store, t: &ResourceType) -> Vec<Value> {
     store

@@ -324,6 +324,7 @@ impl Params {
             dry_run: self.dry_run()?,
             field_manager: self.get("fieldManager").filter(|v| !v.is_empty()).map(str::to_owned),
             force: self.flag("force"),
+            strict_fields: self.get("fieldValidation") == Some("Strict"),
         })
     }
 }

@@ -50,6 +50,9 @@ pub struct WriteOptions {
     pub field_manager: Option<String>,
     /// `force` (server-side apply).
     pub force: bool,
+    /// `fieldValidation=Strict` (kubectl's default): a field the schema does not know is an
+    /// error rather than silently dropped.
+    pub strict_fields: bool,
 }
 
 /// Options of a delete.
@@ -336,7 +339,7 @@ impl Store {
                 state.objects.get(&("apiextensions.k8s.io".to_owned(), "customresourcedefinitions".to_owned()))?;
             crds.get(&(String::new(), crd))
         });
-        crate::validation::validate_create(t, &name, &mut obj, crd)?;
+        crate::validation::validate_create(t, &name, &mut obj, crd, opts.strict_fields)?;
         let k = key(t);
         let object_key = (ns.unwrap_or("").to_owned(), name.clone());
         if state.objects.get(&k).is_some_and(|m| m.contains_key(&object_key)) {
@@ -558,7 +561,7 @@ impl Store {
                 state.objects.get(&("apiextensions.k8s.io".to_owned(), "customresourcedefinitions".to_owned()))?;
             crds.get(&(String::new(), crd))
         });
-        crate::validation::validate_update(t, current, &mut next, crd)?;
+        crate::validation::validate_update(t, current, &mut next, crd, opts.strict_fields)?;
         if next.get("spec") != current.get("spec") && next.get("spec").is_some() {
             let generation = current.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0) + 1;
             next["metadata"]["generation"] = json!(generation);
@@ -1311,7 +1314,7 @@ mod tests {
         json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"a": "1"}})
     }
 
-    const W: WriteOptions = WriteOptions { dry_run: false, field_manager: None, force: false };
+    const W: WriteOptions = WriteOptions { dry_run: false, field_manager: None, force: false, strict_fields: false };
 
     #[test]
     fn a_created_object_gets_identity_and_a_resource_version() {

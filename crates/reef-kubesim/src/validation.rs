@@ -54,10 +54,15 @@ pub(crate) fn validate_create(
     name: &str,
     obj: &mut Value,
     crd: Option<&Value>,
+    strict: bool,
 ) -> Result<(), ApiStatus> {
     let mut errors = object_meta(obj.get("metadata").unwrap_or(&NULL), &Path::new("metadata"));
     match crd {
-        Some(crd) => errors.extend(schema::custom_resource(crd, &t.version, obj, None)),
+        Some(crd) => {
+            let (errs, unknown) = schema::custom_resource(crd, &t.version, obj, None);
+            refuse_unknown(t, strict, &unknown)?;
+            errors.extend(errs);
+        }
         None => errors.extend(builtin(t, obj)),
     }
     into_result(t, name, errors)
@@ -71,13 +76,18 @@ pub(crate) fn validate_update(
     current: &Value,
     next: &mut Value,
     crd: Option<&Value>,
+    strict: bool,
 ) -> Result<(), ApiStatus> {
     if is(t, "", "services") {
         service::keep_allocated_ips(current, next);
     }
     let mut errors = object_meta(next.get("metadata").unwrap_or(&NULL), &Path::new("metadata"));
     match crd {
-        Some(crd) => errors.extend(schema::custom_resource(crd, &t.version, next, Some(current))),
+        Some(crd) => {
+            let (errs, unknown) = schema::custom_resource(crd, &t.version, next, Some(current));
+            refuse_unknown(t, strict, &unknown)?;
+            errors.extend(errs);
+        }
         None => {
             let (whole, changes) = (builtin(t, next), builtin_update(t, current, next));
             if changes_first(t) {
@@ -91,6 +101,21 @@ pub(crate) fn validate_update(
     }
     let name = current.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
     into_result(t, name, errors)
+}
+
+/// Under `fieldValidation=Strict`, the fields a custom resource's schema pruned are an error,
+/// worded as the apiserver's strict decoder words it.
+fn refuse_unknown(t: &ResourceType, strict: bool, unknown: &[String]) -> Result<(), ApiStatus> {
+    if !strict || unknown.is_empty() {
+        return Ok(());
+    }
+    let fields: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+    Err(ApiStatus::bad_request(format!(
+        "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+        fields.join(", "),
+        kind = t.kind,
+        version = t.version,
+    )))
 }
 
 fn is(t: &ResourceType, group: &str, resource: &str) -> bool {
@@ -725,7 +750,7 @@ mod tests {
     /// The errors of creating `obj` as a `group`/`resource`, as `field: message` lines.
     pub(super) fn create_errors(group: &str, resource: &str, mut obj: Value) -> Vec<String> {
         let t = t(group, resource);
-        match validate_create(&t, "x", &mut obj, None) {
+        match validate_create(&t, "x", &mut obj, None, false) {
             Ok(()) => Vec::new(),
             Err(status) => causes(&status),
         }
@@ -734,7 +759,7 @@ mod tests {
     /// The errors of updating `current` into `next`.
     pub(super) fn update_errors(group: &str, resource: &str, current: Value, mut next: Value) -> Vec<String> {
         let t = t(group, resource);
-        match validate_update(&t, &current, &mut next, None) {
+        match validate_update(&t, &current, &mut next, None, false) {
             Ok(()) => Vec::new(),
             Err(status) => causes(&status),
         }

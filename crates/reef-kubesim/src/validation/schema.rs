@@ -22,16 +22,22 @@ fn version_schema<'a>(crd: &'a Value, version: &str) -> Option<&'a Value> {
 }
 
 /// Prunes `obj` (a custom resource of `version`) and checks it against its schema. `old` is
-/// the stored object on update.
-pub(super) fn custom_resource(crd: &Value, version: &str, obj: &mut Value, old: Option<&Value>) -> Vec<FieldError> {
-    let Some(schema) = version_schema(crd, version) else { return Vec::new() };
+/// the stored object on update. Returns the errors and the paths of the fields pruned.
+pub(super) fn custom_resource(
+    crd: &Value,
+    version: &str,
+    obj: &mut Value,
+    old: Option<&Value>,
+) -> (Vec<FieldError>, Vec<String>) {
+    let Some(schema) = version_schema(crd, version) else { return (Vec::new(), Vec::new()) };
+    let mut pruned = Vec::new();
     if field(field(crd, "spec"), "preserveUnknownFields").as_bool() != Some(true) {
-        prune(obj, schema, Resource::Root);
+        prune(obj, schema, Resource::Root, "", &mut pruned);
         fill_defaults(obj, schema);
     }
     let mut errs = Vec::new();
     check(schema, obj, old, &Path::new(""), Resource::Root, &mut errs);
-    errs
+    (errs, pruned)
 }
 
 /// Whether a value is a whole Kubernetes object, whose `apiVersion`, `kind` and `metadata`
@@ -62,13 +68,14 @@ fn flag(schema: &Value, name: &str) -> bool {
 
 /// Drops, at every depth, the object fields that `schema` does not specify, unless it says
 /// `x-kubernetes-preserve-unknown-fields: true` there.
-fn prune(value: &mut Value, schema: &Value, resource: Resource) {
+/// `at` is the path of `value` (`spec.items[0]`); the paths of dropped fields go to `pruned`.
+fn prune(value: &mut Value, schema: &Value, resource: Resource, at: &str, pruned: &mut Vec<String>) {
     match value {
-        Value::Object(map) => prune_object(map, schema, resource),
+        Value::Object(map) => prune_object(map, schema, resource, at, pruned),
         Value::Array(items) => {
             if let Some(item_schema) = schema.get("items").filter(|s| s.is_object()) {
-                for item in items {
-                    prune(item, item_schema, Resource::of(item_schema));
+                for (i, item) in items.iter_mut().enumerate() {
+                    prune(item, item_schema, Resource::of(item_schema), &format!("{at}[{i}]"), pruned);
                 }
             }
         }
@@ -76,7 +83,7 @@ fn prune(value: &mut Value, schema: &Value, resource: Resource) {
     }
 }
 
-fn prune_object(map: &mut Map<String, Value>, schema: &Value, resource: Resource) {
+fn prune_object(map: &mut Map<String, Value>, schema: &Value, resource: Resource, at: &str, pruned: &mut Vec<String>) {
     let preserve = flag(schema, "x-kubernetes-preserve-unknown-fields");
     let properties = object_of(schema, "properties");
     let additional = schema.get("additionalProperties");
@@ -90,15 +97,20 @@ fn prune_object(map: &mut Map<String, Value>, schema: &Value, resource: Resource
         match child_schema {
             Some(s) => {
                 if let Some(child) = map.get_mut(&key) {
-                    prune(child, s, Resource::of(s));
+                    prune(child, s, Resource::of(s), &child_path(at, &key), pruned);
                 }
             }
             None if preserve || additional.and_then(Value::as_bool) == Some(true) => {}
             None => {
                 map.remove(&key);
+                pruned.push(child_path(at, &key));
             }
         }
     }
+}
+
+fn child_path(at: &str, key: &str) -> String {
+    if at.is_empty() { key.to_owned() } else { format!("{at}.{key}") }
 }
 
 /// Gives every missing property its schema's `default`, at every depth, as the apiserver
@@ -386,7 +398,7 @@ mod tests {
 
     fn errors(mut obj: Value) -> (Vec<String>, Value) {
         let errs = custom_resource(&crd(widget_schema()), "v1", &mut obj, None);
-        (errs.iter().map(ToString::to_string).collect(), obj)
+        (errs.0.iter().map(ToString::to_string).collect(), obj)
     }
 
     fn widget(spec: Value) -> Value {
@@ -475,7 +487,7 @@ mod tests {
             "mode": {"type": "string", "default": "fast"},
             "limits": {"type": "object", "default": {}, "properties": {"cpu": {"type": "integer", "default": 2}}}}}}});
         let mut obj = json!({"metadata": {"name": "w"}, "spec": {}});
-        assert!(custom_resource(&crd(schema), "v1", &mut obj, None).is_empty());
+        assert!(custom_resource(&crd(schema), "v1", &mut obj, None).0.is_empty());
         assert_eq!(obj["spec"], json!({"mode": "fast", "limits": {"cpu": 2}}));
     }
 
@@ -495,6 +507,12 @@ mod tests {
         assert!(pruned.get("other").is_none());
         assert_eq!(pruned["metadata"], obj["metadata"]);
         assert_eq!(pruned["apiVersion"], "example.com/v1");
+        let mut again = obj.clone();
+        again["spec"]["list"] = json!([{"known": 1, "stray": 2}]);
+        let schema = json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
+            "list": {"type": "array", "items": {"type": "object", "properties": {"known": {"type": "integer"}}}}}}}});
+        let (_, paths) = custom_resource(&crd(schema), "v1", &mut again, None);
+        assert_eq!(paths, ["spec.extra", "spec.list[0].stray", "spec.replicas", "spec.template", "spec.unknown"]);
     }
 
     #[test]
@@ -514,15 +532,15 @@ mod tests {
         let old = widget(json!({"replicas": 1, "size": 50}));
         let mut next = old.clone();
         next["metadata"]["labels"] = json!({"a": "b"});
-        assert!(custom_resource(&crd(widget_schema()), "v1", &mut next, Some(&old)).is_empty());
+        assert!(custom_resource(&crd(widget_schema()), "v1", &mut next, Some(&old)).0.is_empty());
         next["spec"]["size"] = json!(60);
-        assert_eq!(custom_resource(&crd(widget_schema()), "v1", &mut next, Some(&old)).len(), 1);
+        assert_eq!(custom_resource(&crd(widget_schema()), "v1", &mut next, Some(&old)).0.len(), 1);
     }
 
     #[test]
     fn a_version_without_a_schema_is_not_checked() {
         let mut obj = widget(json!({"anything": 1}));
-        assert!(custom_resource(&crd(widget_schema()), "v2", &mut obj, None).is_empty());
+        assert!(custom_resource(&crd(widget_schema()), "v2", &mut obj, None).0.is_empty());
         assert_eq!(obj["spec"]["anything"], 1);
     }
 }
