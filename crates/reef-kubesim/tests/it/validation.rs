@@ -157,9 +157,17 @@ async fn custom_resources_are_checked_against_their_schema_and_pruned() {
         "The Widget \"w\" is invalid: spec.color: Unsupported value: \"pink\": supported values: \"red\", \"blue\"",
     );
 
-    // A field the schema does not know is dropped, not stored. (kubectl's default strict field
-    // validation would have the real apiserver refuse it instead; without it, it is pruned.)
+    // A field the schema does not know: kubectl's default (strict field validation) has the
+    // server refuse it; without validation it is dropped, not stored.
     let valid = widget("  replicas: 2\n  color: red\n  extra: surprise\n  nested:\n    deep: 1\n");
+    let strict = apply(&cluster, &kubectl, "w.yaml", &valid, &[]).await;
+    assert!(!strict.status.success(), "an unknown field was accepted under strict validation");
+    let stderr = String::from_utf8_lossy(&strict.stderr);
+    assert!(stderr.starts_with("Error from server (BadRequest): error when creating "), "{stderr}");
+    assert!(
+        stderr.trim_end().ends_with(": Widget in version \"v1\" cannot be handled as a Widget: strict decoding error: unknown field \"spec.extra\", unknown field \"spec.nested\""),
+        "{stderr}"
+    );
     succeeded(&apply(&cluster, &kubectl, "w.yaml", &valid, &["--validate=false"]).await);
     let stored = kubectl.run(&["get", "widget", "w", "-o", "json"]).await;
     succeeded(&stored);
