@@ -14,4 +14,5 @@ mod robustness;
 mod roles;
 mod schemathesis;
 mod sim;
+mod template;
 mod unavailable;
