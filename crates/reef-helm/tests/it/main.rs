@@ -2,6 +2,7 @@
 //! helm 4.2.3 printed for them (checked-in expected outputs), and the public chart corpus
 //! rendered by reef and by the real helm binary in the same run.
 
+mod conformance;
 mod corpus;
 mod fixtures;
 
