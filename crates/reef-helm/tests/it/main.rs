@@ -1,6 +1,7 @@
-//! reef-helm's integration tests: fixture charts rendered by reef and compared with what
-//! helm 4.2.3 printed for them (checked-in expected outputs), and the public chart corpus
-//! rendered by reef and by the real helm binary in the same run.
+//! reef-helm's integration tests: the conformance suite (small cases over the language and
+//! every function), fixture charts rendered by reef and compared with what helm 4.2.3
+//! printed for them (checked-in expected outputs), and the public chart corpus rendered by
+//! reef and by the real helm binary in the same run.
 
 mod conformance;
 mod corpus;
