@@ -964,23 +964,6 @@ fn deeply_nested_values_encode() {
     assert!(crate::toml::to_toml(&v).is_ok());
 }
 
-/// Where the reader still differs from go-yaml (helm 4.2.3's results): libyaml fails on a
-/// U+2028 inside a literal block; the YAML 1.2 event parser here does not. Run with
-/// `--ignored` to see them.
-const YAML_1_1_ONLY_CASES: &[(&str, &str)] =
-    &[("a: |\n  x y\n", "error converting YAML to JSON: yaml: line 4: could not find expected ':'")];
-
-#[test]
-#[ignore = "YAML 1.1 behaviour the YAML 1.2 parser does not have"]
-fn yaml_1_1_only_cases_decode_as_helm_decodes_them() {
-    let failures: Vec<String> = YAML_1_1_ONLY_CASES
-        .iter()
-        .filter(|(input, want)| values_json(input) != *want)
-        .map(|(input, want)| format!("{input:?}\n  got  {}\n  want {want}", values_json(input)))
-        .collect();
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
 // helm: `fromYaml` and `fromYamlArray` never look past the first document.
 #[test]
 fn from_yaml_ignores_errors_after_the_first_document() {
