@@ -82,7 +82,10 @@ impl TemplateError {
     }
 
     fn render(message: impl Into<String>, debug: bool) -> TemplateError {
-        TemplateError { message: message.into(), hint: !debug, stdout: String::new() }
+        // Under --debug, helm prints the (trimmed) manifest of a release that failed to
+        // render, followed by a newline: a lone "\n" when nothing rendered.
+        let stdout = if debug { "\n".to_owned() } else { String::new() };
+        TemplateError { message: message.into(), hint: !debug, stdout }
     }
 }
 
