@@ -234,3 +234,32 @@ fn methods_and_fields_of_objects_are_called_as_go_calls_them() {
             .to_owned())
     );
 }
+
+#[test]
+fn map_like_objects_are_ranged_and_measured_like_maps() {
+    #[derive(Debug)]
+    struct Glob(Vec<(String, Value)>);
+    impl reef_gotmpl::Object for Glob {
+        fn type_name(&self) -> &str {
+            "engine.files"
+        }
+        fn field(&self, _: &str) -> Option<Value> {
+            None
+        }
+        fn entries(&self) -> Option<Vec<(String, Value)>> {
+            Some(self.0.clone())
+        }
+        fn display(&self) -> String {
+            "files".to_owned()
+        }
+    }
+    let run = |entries: Vec<(String, Value)>| {
+        let data = Value::map([("G".to_owned(), Value::Object(std::rc::Rc::new(Glob(entries))))]);
+        let mut t = Templates::new(funcs());
+        t.add("x", "{{ len .G }}:{{ range $k, $v := .G }}[{{ $k }}={{ $v }}]{{ else }}none{{ end }}").expect("parses");
+        t.execute("x", data).map_err(|e| e.to_string())
+    };
+    let two = vec![("a.txt".to_owned(), Value::string("A")), ("b.txt".to_owned(), Value::string("B"))];
+    assert_eq!(run(two).as_deref(), Ok("2:[a.txt=A][b.txt=B]"));
+    assert_eq!(run(Vec::new()).as_deref(), Ok("0:none"));
+}
