@@ -1,0 +1,99 @@
+//! `reef template` against `helm template`, chart by chart, in the same run.
+//!
+//! For each chart of the public corpus (`shared/charts` beside the repository, or
+//! `$REEF_CHART_CORPUS`) that helm renders with its default values, this times `helm template`
+//! (the real binary, `$REEF_HELM` or the test peer cache) and `reef_helm::template::render` on
+//! the same chart and prints the median of each and their ratio. Both include loading the
+//! chart from disk; helm also pays its process start, which is what a user of `helm template`
+//! pays too. `REEF_BENCH_RUNS` sets the runs per chart (default 5).
+
+// Benchmark code: a failure is a failed run, with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::print_stderr)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use reef_helm::template::{TemplateOptions, render};
+
+fn corpus_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("REEF_CHART_CORPUS").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(dir)).filter(|p| p.is_dir());
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/charts");
+    dir.is_dir().then_some(dir)
+}
+
+fn helm_binary() -> Option<PathBuf> {
+    let cache = std::env::var("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|_| std::env::var("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_default()
+        .join("reef-test-peers/kubectl-layer");
+    let cache = cache.to_string_lossy().into_owned();
+    reef_testkit::find_executable("helm", "REEF_HELM", &[cache.as_str()])
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let (Some(corpus), Some(helm)) = (corpus_dir(), helm_binary()) else {
+        eprintln!("render bench: needs the chart corpus (shared/charts or REEF_CHART_CORPUS) and helm (REEF_HELM)");
+        std::process::exit(2);
+    };
+    let runs: usize = std::env::var("REEF_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5).max(1);
+    let mut charts: Vec<PathBuf> =
+        std::fs::read_dir(&corpus).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    charts.sort();
+    println!("{:<24} {:>10} {:>10} {:>8}", "chart", "helm ms", "reef ms", "ratio");
+    let mut ratios = Vec::new();
+    for chart in charts {
+        let name = chart.file_name().unwrap().to_string_lossy().into_owned();
+        let helm_run = || {
+            let start = Instant::now();
+            let out = Command::new(&helm)
+                .args(["template", "reef-bench", "--namespace", "default"])
+                .arg(&chart)
+                .output()
+                .expect("running helm");
+            (start.elapsed(), out.status.success())
+        };
+        if !helm_run().1 {
+            println!("{name:<24} (helm does not render it with default values; skipped)");
+            continue;
+        }
+        let opts = TemplateOptions {
+            release_name: "reef-bench".to_owned(),
+            chart: chart.clone(),
+            namespace: "default".to_owned(),
+            ..TemplateOptions::default()
+        };
+        if let Err(e) = render(&opts) {
+            println!("{name:<24} (reef does not render it: {e}; skipped)");
+            continue;
+        }
+        let helm_times: Vec<Duration> = (0..runs).map(|_| helm_run().0).collect();
+        let reef_times: Vec<Duration> = (0..runs)
+            .map(|_| {
+                let start = Instant::now();
+                let out = render(&opts).expect("reef renders it");
+                std::hint::black_box(out);
+                start.elapsed()
+            })
+            .collect();
+        let (h, r) = (median(helm_times), median(reef_times));
+        let ratio = h.as_secs_f64() / r.as_secs_f64();
+        ratios.push((name.clone(), ratio));
+        println!("{name:<24} {:>10.1} {:>10.1} {:>7.1}x", ms(h), ms(r), ratio);
+    }
+    if let Some((worst, ratio)) = ratios.iter().min_by(|a, b| a.1.total_cmp(&b.1)) {
+        println!("slowest ratio: {worst} {ratio:.1}x (target: at least 10x on every chart)");
+    }
+}
