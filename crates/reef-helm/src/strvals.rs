@@ -11,6 +11,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use reef_gotmpl::format::go_quote;
 use reef_gotmpl::{MapRef, Value};
 
 /// The largest list index `--set` accepts.
@@ -82,11 +83,6 @@ struct Parser<'a> {
     pos: usize,
     kind: ValueKind,
     files: &'a FileReader<'a>,
-}
-
-/// Go's `%q` of a string (enough for keys in error messages).
-fn go_quote(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
 }
 
 fn go_type_of(v: &Value) -> String {
