@@ -428,10 +428,8 @@ impl<'t> State<'t, '_> {
     fn ideal_constant(&self, n: &crate::parse::Number) -> R<Value> {
         let t = &n.text;
         // Go's `isHexInt`: a hexadecimal literal without a `p` exponent (`0x1p-2` is a float).
-        let is_hex_int = t.len() > 2
-            && t.starts_with('0')
-            && matches!(t.as_bytes()[1], b'x' | b'X')
-            && !t.contains(['p', 'P']);
+        let is_hex_int =
+            t.len() > 2 && t.starts_with('0') && matches!(t.as_bytes()[1], b'x' | b'X') && !t.contains(['p', 'P']);
         if let Some(f) = n.float
             && !is_hex_int
             && !n.is_char
