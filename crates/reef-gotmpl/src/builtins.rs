@@ -187,7 +187,10 @@ fn length(a: &[(Value, bool)]) -> Result<Value, String> {
         Value::Bytes(b) => b.len(),
         Value::List(l, _) => l.len(),
         Value::Map(m, _) => m.borrow().len(),
-        Value::Object(o) if o.entries().is_some() => o.entries().map_or(0, |e| e.len()),
+        Value::Object(o) => match o.entries() {
+            Some(entries) => entries.len(),
+            None => return Err(format!("len of type {}", o.type_name())),
+        },
         other => return Err(format!("len of type {}", other.type_name())),
     };
     Ok(Value::Int(n as i64))

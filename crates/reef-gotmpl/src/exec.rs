@@ -284,16 +284,20 @@ impl<'t> State<'t, '_> {
                 return Ok(());
             }
             // A Go map type with methods (Helm's `.Files`, `.Files.Glob`): ranged like a map.
-            Value::Object(o) if o.entries().is_some() => {
-                for (k, v) in o.entries().unwrap_or_default() {
-                    if !self.one_iteration(r, Value::string(k), Val::typed(v))? {
-                        break;
+            Value::Object(o) => match o.entries() {
+                Some(entries) if !entries.is_empty() => {
+                    for (k, v) in entries {
+                        if !self.one_iteration(r, Value::string(k), Val::typed(v))? {
+                            break;
+                        }
                     }
-                }
-                if o.entries().is_some_and(|e| !e.is_empty()) {
                     return Ok(());
                 }
-            }
+                Some(_) => {}
+                None => {
+                    return Err(Flow::Err(self.errorf(format!("range can't iterate over {}", sprint(&val)))));
+                }
+            },
             Value::List(..) | Value::Bytes(_) | Value::Map(..) | Value::Nil => {}
             other => {
                 return Err(Flow::Err(self.errorf(format!("range can't iterate over {}", sprint(other)))));
