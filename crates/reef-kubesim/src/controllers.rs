@@ -804,7 +804,8 @@ impl Controllers {
                 })
                 .collect();
             let ports = endpoint_ports(svc, selected.first().copied());
-            let address = |p: &Value| json!({"ip": p["status"]["podIP"], "nodeName": p["spec"]["nodeName"], "targetRef": {"kind": "Pod", "name": p["metadata"]["name"], "namespace": p["metadata"]["namespace"], "uid": p["metadata"]["uid"]}});
+            let target_ref = |p: &Value| json!({"kind": "Pod", "name": p["metadata"]["name"], "namespace": p["metadata"]["namespace"], "uid": p["metadata"]["uid"]});
+            let address = |p: &Value| json!({"ip": p["status"]["podIP"], "nodeName": p["spec"]["nodeName"], "targetRef": target_ref(p)});
             let ready: Vec<Value> =
                 selected.iter().filter(|p| is_ready(p) && !is_terminating(p)).map(|p| address(p)).collect();
             let not_ready: Vec<Value> =
@@ -835,12 +836,8 @@ impl Controllers {
                 .iter()
                 .map(|p| {
                     let ready = is_ready(p) && !is_terminating(p);
-                    json!({"addresses": [p["status"]["podIP"]], "conditions": {"ready": ready, "serving": is_ready(p), "terminating": is_terminating(p)}, "nodeName": p["spec"]["nodeName"], "targetRef": {"kind": "Pod", "name": p["metadata"]["name"], "namespace": p["metadata"]["namespace"], "uid": p["metadata"]["uid"]}})
+                    json!({"addresses": [p["status"]["podIP"]], "conditions": {"ready": ready, "serving": is_ready(p), "terminating": is_terminating(p)}, "nodeName": p["spec"]["nodeName"], "targetRef": target_ref(p)})
                 })
-                .collect();
-            let slice_ports: Vec<Value> = ports
-                .iter()
-                .map(|p| json!({"name": p["name"], "port": p["port"], "protocol": p["protocol"]}))
                 .collect();
             let existing = slices.iter().find(|sl| {
                 ns_of(sl) == ns
@@ -850,12 +847,10 @@ impl Controllers {
             });
             match existing {
                 Some(slice) => {
-                    if slice.get("endpoints") != Some(&json!(endpoints))
-                        || slice.get("ports") != Some(&json!(slice_ports))
-                    {
+                    if slice.get("endpoints") != Some(&json!(endpoints)) || slice.get("ports") != Some(&json!(ports)) {
                         let mut next = slice.clone();
                         next["endpoints"] = json!(endpoints);
-                        next["ports"] = json!(slice_ports);
+                        next["ports"] = json!(ports);
                         let _ = store.update(slice_t, ns, s(slice, "/metadata/name"), next, None, &W);
                     }
                 }
@@ -865,7 +860,7 @@ impl Controllers {
                     labels["endpointslice.kubernetes.io/managed-by"] = json!(SLICE_MANAGER);
                     let slice = json!({
                         "metadata": {"generateName": format!("{name}-"), "labels": labels, "ownerReferences": [owner_ref(svc, "Service", "v1")]},
-                        "addressType": "IPv4", "endpoints": endpoints, "ports": slice_ports,
+                        "addressType": "IPv4", "endpoints": endpoints, "ports": ports,
                     });
                     let _ = store.create(slice_t, ns, slice, &W);
                 }
