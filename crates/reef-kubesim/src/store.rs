@@ -139,6 +139,37 @@ fn name_of(obj: &Value) -> Option<&str> {
     obj.pointer("/metadata/name").and_then(Value::as_str)
 }
 
+/// A body's `apiVersion` and `kind`, when it has them, must be those of the resource it is
+/// sent to.
+fn check_type(t: &ResourceType, body: &Value) -> Result<(), ApiStatus> {
+    let api_version = t.api_version();
+    if let Some(given) = body.get("apiVersion").and_then(Value::as_str)
+        && given != api_version
+    {
+        return Err(ApiStatus::bad_request(format!(
+            "the API version in the data ({given}) does not match the expected API version ({api_version})"
+        )));
+    }
+    if let Some(given) = body.get("kind").and_then(Value::as_str)
+        && given != t.kind
+    {
+        return Err(ApiStatus::bad_request(format!(
+            "the kind in the data ({given}) does not match the expected kind ({})",
+            t.kind
+        )));
+    }
+    Ok(())
+}
+
+/// The CustomResourceDefinition that defines `t`, when `t` is a custom resource.
+fn crd_of<'a>(state: &'a State, t: &ResourceType) -> Option<&'a Value> {
+    let name = crate::validation::crd_name(t)?;
+    state
+        .objects
+        .get(&("apiextensions.k8s.io".to_owned(), "customresourcedefinitions".to_owned()))?
+        .get(&(String::new(), name))
+}
+
 fn uid_of(obj: &Value) -> &str {
     obj.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or("")
 }
@@ -233,6 +264,24 @@ impl Store {
         let _ = self.events.send(change);
     }
 
+    /// Stores `next` as the new version of `previous` (same kind, namespace and name) and
+    /// publishes the change.
+    fn store_modified(
+        &self,
+        state: &mut State,
+        t: &ResourceType,
+        ns: Option<&str>,
+        mut next: Value,
+        previous: &Value,
+    ) -> Value {
+        state.rv += 1;
+        next["metadata"]["resourceVersion"] = json!(state.rv.to_string());
+        let name = name_of(&next).unwrap_or("").to_owned();
+        state.objects.entry(key(t)).or_default().insert((ns.unwrap_or("").to_owned(), name), next.clone());
+        self.publish_change(state, "MODIFIED", t, ns, &next, Some(previous));
+        next
+    }
+
     fn check_scope(&self, t: &ResourceType, ns: Option<&str>, state: &State) -> Result<(), ApiStatus> {
         match (t.namespaced, ns) {
             (true, Some(ns)) => {
@@ -272,21 +321,7 @@ impl Store {
             return Err(ApiStatus::bad_request("the body of the request must be an object"));
         }
         let api_version = t.api_version();
-        if let Some(given) = obj.get("apiVersion").and_then(Value::as_str)
-            && given != api_version
-        {
-            return Err(ApiStatus::bad_request(format!(
-                "the API version in the data ({given}) does not match the expected API version ({api_version})"
-            )));
-        }
-        if let Some(given) = obj.get("kind").and_then(Value::as_str)
-            && given != t.kind
-        {
-            return Err(ApiStatus::bad_request(format!(
-                "the kind in the data ({given}) does not match the expected kind ({})",
-                t.kind
-            )));
-        }
+        check_type(t, &obj)?;
         obj["apiVersion"] = json!(api_version);
         obj["kind"] = json!(t.kind);
         if !obj.get("metadata").is_some_and(Value::is_object) {
@@ -334,11 +369,7 @@ impl Store {
         let mut state = self.lock();
         self.check_scope(t, ns, &state)?;
         // What a real apiserver refuses (and, for a custom resource, what its schema prunes).
-        let crd = crate::validation::crd_name(t).and_then(|crd| {
-            let crds =
-                state.objects.get(&("apiextensions.k8s.io".to_owned(), "customresourcedefinitions".to_owned()))?;
-            crds.get(&(String::new(), crd))
-        });
+        let crd = crd_of(&state, t);
         crate::validation::validate_create(t, &name, &mut obj, crd, opts.strict_fields)?;
         let k = key(t);
         let object_key = (ns.unwrap_or("").to_owned(), name.clone());
@@ -556,11 +587,7 @@ impl Store {
             }
         }
         // What a real apiserver refuses on update (and, for a custom resource, prunes).
-        let crd = crate::validation::crd_name(t).and_then(|crd| {
-            let crds =
-                state.objects.get(&("apiextensions.k8s.io".to_owned(), "customresourcedefinitions".to_owned()))?;
-            crds.get(&(String::new(), crd))
-        });
+        let crd = crd_of(state, t);
         crate::validation::validate_update(t, current, &mut next, crd, opts.strict_fields)?;
         if next.get("spec") != current.get("spec") && next.get("spec").is_some() {
             let generation = current.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0) + 1;
@@ -572,18 +599,13 @@ impl Store {
         if unchanged == *current || opts.dry_run {
             return Ok(if opts.dry_run { next } else { current.clone() });
         }
-        let name = name_of(current).unwrap_or("").to_owned();
         // An object marked for deletion goes once its last finalizer is removed.
         let finalizers_left =
             next.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
         if next.pointer("/metadata/deletionTimestamp").is_some() && !finalizers_left {
             return Ok(self.remove_locked(state, t, ns, next, "Background"));
         }
-        state.rv += 1;
-        next["metadata"]["resourceVersion"] = json!(state.rv.to_string());
-        state.objects.entry(key(t)).or_default().insert((ns.unwrap_or("").to_owned(), name), next.clone());
-        self.publish_change(state, "MODIFIED", t, ns, &next, Some(current));
-        Ok(next)
+        Ok(self.store_modified(state, t, ns, next, current))
     }
 
     /// Patches an object (or its `status` or `scale`). Server-side apply creates the object
@@ -698,8 +720,11 @@ impl Store {
         let policy = opts.propagation_policy.as_deref().unwrap_or("Background");
         let is_namespace = t.group.is_empty() && t.resource == "namespaces";
         let uid = uid_of(&current).to_owned();
-        if policy == "Foreground" && !is_namespace && !self.dependents(state, &uid).is_empty() {
-            return self.delete_foreground(state, t, ns, current);
+        if policy == "Foreground" && !is_namespace {
+            let dependents = self.dependents(state, &uid);
+            if !dependents.is_empty() {
+                return self.delete_foreground(state, t, ns, current, dependents);
+            }
         }
         let has_finalizers =
             current.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
@@ -741,22 +766,23 @@ impl Store {
         if current == before {
             return current;
         }
-        state.rv += 1;
-        current["metadata"]["resourceVersion"] = json!(state.rv.to_string());
-        let name = name_of(&current).unwrap_or("").to_owned();
-        state.objects.entry(key(t)).or_default().insert((ns.unwrap_or("").to_owned(), name), current.clone());
-        self.publish_change(state, "MODIFIED", t, ns, &current, Some(&before));
-        current
+        self.store_modified(state, t, ns, current, &before)
     }
 
     /// Foreground cascading deletion: the owner is marked with the `foregroundDeletion`
     /// finalizer, its dependents are deleted (in the foreground too), and the owner goes once
     /// no dependent that blocks owner deletion is left.
-    fn delete_foreground(&self, state: &mut State, t: &ResourceType, ns: Option<&str>, current: Value) -> Value {
-        let uid = uid_of(&current).to_owned();
+    fn delete_foreground(
+        &self,
+        state: &mut State,
+        t: &ResourceType,
+        ns: Option<&str>,
+        current: Value,
+        dependents: Vec<(ResourceType, Option<String>, Value)>,
+    ) -> Value {
         let marked = self.mark_deleted(state, t, ns, current, Some(FOREGROUND_DELETION));
         let foreground = DeleteOptions { dry_run: false, propagation_policy: Some("Foreground".to_owned()) };
-        for (dt, dns, dependent) in self.dependents(state, &uid) {
+        for (dt, dns, dependent) in dependents {
             if dependent.pointer("/metadata/deletionTimestamp").is_none() {
                 self.delete_locked(state, &dt, dns.as_deref(), dependent, &foreground);
             }
@@ -794,12 +820,7 @@ impl Store {
         if next.pointer("/metadata/finalizers").is_none() {
             return Some(self.remove_locked(state, t, ns, next, "Background"));
         }
-        state.rv += 1;
-        next["metadata"]["resourceVersion"] = json!(state.rv.to_string());
-        let name = name_of(&next).unwrap_or("").to_owned();
-        state.objects.entry(key(t)).or_default().insert((ns.unwrap_or("").to_owned(), name), next.clone());
-        self.publish_change(state, "MODIFIED", t, ns, &next, Some(owner));
-        Some(next)
+        Some(self.store_modified(state, t, ns, next, owner))
     }
 
     /// Takes an object out of the store for good, and what goes with it: a namespace's
@@ -888,11 +909,7 @@ impl Store {
                     m.remove("ownerReferences");
                 }
             }
-            state.rv += 1;
-            next["metadata"]["resourceVersion"] = json!(state.rv.to_string());
-            let name = name_of(&next).unwrap_or("").to_owned();
-            state.objects.entry(key(&t)).or_default().insert((ns.clone().unwrap_or_default(), name), next.clone());
-            self.publish_change(state, "MODIFIED", &t, ns.as_deref(), &next, Some(&dependent));
+            self.store_modified(state, &t, ns.as_deref(), next, &dependent);
         }
     }
 
@@ -1226,22 +1243,7 @@ fn apply_config(t: &ResourceType, mut config: Value, subresource: Option<&str>) 
     if !config.is_object() {
         return Err(ApiStatus::bad_request("the body of the request must be an object"));
     }
-    let api_version = t.api_version();
-    if let Some(given) = config.get("apiVersion").and_then(Value::as_str)
-        && given != api_version
-    {
-        return Err(ApiStatus::bad_request(format!(
-            "the API version in the data ({given}) does not match the expected API version ({api_version})"
-        )));
-    }
-    if let Some(given) = config.get("kind").and_then(Value::as_str)
-        && given != t.kind
-    {
-        return Err(ApiStatus::bad_request(format!(
-            "the kind in the data ({given}) does not match the expected kind ({})",
-            t.kind
-        )));
-    }
+    check_type(t, &config)?;
     if let Some(m) = config.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("managedFields");
     }
