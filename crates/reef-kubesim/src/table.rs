@@ -213,11 +213,12 @@ fn selector(o: &Value) -> Value {
 /// `listWithMoreString` of the printers: the first three, then `+ N more...`; `<unset>`
 /// when there are none.
 fn first_three(list: Vec<String>) -> String {
-    match list.len() {
-        0 => "<unset>".to_owned(),
-        n if n > 3 => format!("{} + {} more...", list[..3].join(","), n - 3),
-        _ => list.join(","),
-    }
+    if list.is_empty() { "<unset>".to_owned() } else { three_and_more(&list) }
+}
+
+/// The first three of `list`, comma-separated, then `+ N more...` for the rest.
+fn three_and_more(list: &[String]) -> String {
+    if list.len() > 3 { format!("{} + {} more...", list[..3].join(","), list.len() - 3) } else { list.join(",") }
 }
 
 /// `formatEndpoints` of the printers: `ip:port` for each ready address and port, the first
@@ -241,7 +242,19 @@ fn endpoints_cell(o: &Value) -> String {
             }));
         }
     }
-    if all.len() > 3 { format!("{} + {} more...", all[..3].join(","), all.len() - 3) } else { all.join(",") }
+    three_and_more(&all)
+}
+
+/// A node's first address of `kind` (`InternalIP`), or `<none>`.
+fn node_address(o: &Value, kind: &str) -> Value {
+    none_if_empty(
+        arr(o, "/status/addresses")
+            .iter()
+            .find(|a| a["type"] == kind)
+            .map(|a| s(a, "/address"))
+            .unwrap_or("")
+            .to_owned(),
+    )
 }
 
 fn pod_status(o: &Value) -> String {
@@ -585,32 +598,14 @@ fn columns(t: &ResourceType, crd_columns: Option<&[Value]>) -> Vec<Column> {
                 "string",
                 "List of addresses reachable to the node. Queried from cloud provider, if available.",
                 1,
-                |o, _| {
-                    none_if_empty(
-                        arr(o, "/status/addresses")
-                            .iter()
-                            .find(|a| a["type"] == "InternalIP")
-                            .map(|a| s(a, "/address"))
-                            .unwrap_or("")
-                            .to_owned(),
-                    )
-                },
+                |o, _| node_address(o, "InternalIP"),
             ),
             col(
                 "External-IP",
                 "string",
                 "List of addresses reachable to the node. Queried from cloud provider, if available.",
                 1,
-                |o, _| {
-                    none_if_empty(
-                        arr(o, "/status/addresses")
-                            .iter()
-                            .find(|a| a["type"] == "ExternalIP")
-                            .map(|a| s(a, "/address"))
-                            .unwrap_or("")
-                            .to_owned(),
-                    )
-                },
+                |o, _| node_address(o, "ExternalIP"),
             ),
             col(
                 "OS-Image",
