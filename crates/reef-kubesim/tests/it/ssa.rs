@@ -1,26 +1,9 @@
 //! Server-side apply with field ownership, driven by the real kubectl and by raw requests,
 //! checked against what a real API server answers (samples 09-11).
 
-use std::process::{Output, Stdio};
-
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt as _;
 
-use crate::support::{Cluster, DEADLINE, Kubectl};
-
-async fn apply(kubectl: &Kubectl, args: &[&str], manifest: &str) -> Output {
-    let mut child = kubectl
-        .command(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn kubectl");
-    let mut input = child.stdin.take().expect("stdin");
-    input.write_all(manifest.as_bytes()).await.expect("write kubectl's input");
-    drop(input);
-    tokio::time::timeout(DEADLINE, child.wait_with_output()).await.expect("kubectl finishes").expect("kubectl runs")
-}
+use crate::support::{Cluster, Kubectl};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -62,7 +45,7 @@ async fn kubectl_server_side_apply_owns_fields_conflicts_and_forces() {
     let cluster = Cluster::start().await;
     let Some(kubectl) = cluster.kubectl() else { return };
     let args = ["apply", "--server-side", "-f", "-"];
-    let out = apply(&kubectl, &args, DEPLOYMENT).await;
+    let out = kubectl.run_with_input(&args, DEPLOYMENT).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).trim(), "deployment.apps/web serverside-applied");
     let obj = get(&kubectl).await;
@@ -78,7 +61,7 @@ async fn kubectl_server_side_apply_owns_fields_conflicts_and_forces() {
 
     // A change by the same manager: no conflict, and a dropped field goes.
     let changed = DEPLOYMENT.replace("nginx:1.25", "nginx:1.26").replace("  replicas: 2\n", "");
-    let out = apply(&kubectl, &args, &changed).await;
+    let out = kubectl.run_with_input(&args, &changed).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let obj = get(&kubectl).await;
     assert_eq!(obj["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.26");
@@ -87,7 +70,7 @@ async fn kubectl_server_side_apply_owns_fields_conflicts_and_forces() {
     // Another manager changing the image conflicts.
     let other = changed.replace("nginx:1.26", "nginx:1.27");
     let conflicting = ["apply", "--server-side", "--field-manager=other", "-f", "-"];
-    let out = apply(&kubectl, &conflicting, &other).await;
+    let out = kubectl.run_with_input(&conflicting, &other).await;
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(
@@ -99,7 +82,7 @@ async fn kubectl_server_side_apply_owns_fields_conflicts_and_forces() {
 
     // Forced, it takes the image over; the fields with equal values are shared.
     let forced = ["apply", "--server-side", "--field-manager=other", "--force-conflicts", "-f", "-"];
-    let out = apply(&kubectl, &forced, &other).await;
+    let out = kubectl.run_with_input(&forced, &other).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let obj = get(&kubectl).await;
     assert_eq!(obj["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.27");

@@ -103,8 +103,8 @@ impl Kubectl {
         String::from_utf8(output.stdout).expect("kubectl writes UTF-8")
     }
 
-    /// Runs kubectl with `stdin` as its standard input, asserting success.
-    pub async fn ok_with_input(&self, args: &[&str], stdin: &str) -> String {
+    /// Runs kubectl with `stdin` as its standard input, whatever its outcome.
+    pub async fn run_with_input(&self, args: &[&str], stdin: &str) -> Output {
         let mut child = self
             .command(args)
             .stdin(Stdio::piped())
@@ -115,10 +115,12 @@ impl Kubectl {
         let mut input = child.stdin.take().expect("stdin");
         input.write_all(stdin.as_bytes()).await.expect("write kubectl's input");
         drop(input);
-        let output = tokio::time::timeout(DEADLINE, child.wait_with_output())
-            .await
-            .expect("kubectl finishes")
-            .expect("kubectl runs");
+        tokio::time::timeout(DEADLINE, child.wait_with_output()).await.expect("kubectl finishes").expect("kubectl runs")
+    }
+
+    /// Runs kubectl with `stdin` as its standard input, asserting success.
+    pub async fn ok_with_input(&self, args: &[&str], stdin: &str) -> String {
+        let output = self.run_with_input(args, stdin).await;
         assert!(
             output.status.success(),
             "kubectl {args:?} failed:\nstdout: {}\nstderr: {}",
