@@ -379,10 +379,10 @@ impl<'a> Lexer<'a> {
                     self.emit(ItemType::Declare);
                 }
                 '|' => self.emit(ItemType::Pipe),
-                '"' => self.lex_quote(),
+                '"' => self.lex_quoted('"', ItemType::String, "unterminated quoted string"),
                 '`' => self.lex_raw_quote(),
                 '$' => self.lex_variable(),
-                '\'' => self.lex_char(),
+                '\'' => self.lex_quoted('\'', ItemType::CharConstant, "unterminated character constant"),
                 '.' if !matches!(self.peek(), Some('0'..='9')) => self.lex_field_or_variable(ItemType::Field),
                 '.' | '+' | '-' | '0'..='9' => {
                     self.pos -= 1;
@@ -482,46 +482,27 @@ impl<'a> Lexer<'a> {
         self.emit(typ);
     }
 
-    fn lex_char(&mut self) {
+    /// A quoted string or character constant, closed by `close` (Go's `lexQuote` and
+    /// `lexChar`): escapes are skipped; a newline or the end before `close` is an error.
+    fn lex_quoted(&mut self, close: char, item: ItemType, unterminated: &str) {
         loop {
             match self.next() {
                 Some('\\') => {
-                    if !matches!(self.next(), None | Some('\n')) {
-                        continue;
+                    // The escaped character is taken as it is, unless the text ends there.
+                    if matches!(self.next(), None | Some('\n')) {
+                        self.error(unterminated.to_owned());
+                        return;
                     }
-                    self.error("unterminated character constant".to_owned());
-                    return;
                 }
                 None | Some('\n') => {
-                    self.error("unterminated character constant".to_owned());
+                    self.error(unterminated.to_owned());
                     return;
                 }
-                Some('\'') => break,
+                Some(c) if c == close => break,
                 _ => {}
             }
         }
-        self.emit(ItemType::CharConstant);
-    }
-
-    fn lex_quote(&mut self) {
-        loop {
-            match self.next() {
-                Some('\\') => {
-                    if !matches!(self.next(), None | Some('\n')) {
-                        continue;
-                    }
-                    self.error("unterminated quoted string".to_owned());
-                    return;
-                }
-                None | Some('\n') => {
-                    self.error("unterminated quoted string".to_owned());
-                    return;
-                }
-                Some('"') => break,
-                _ => {}
-            }
-        }
-        self.emit(ItemType::String);
+        self.emit(item);
     }
 
     fn lex_raw_quote(&mut self) {
