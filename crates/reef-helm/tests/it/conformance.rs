@@ -7,6 +7,9 @@
 //! It is a ratchet: `tests/conformance/pending.txt` lists the cases known not to pass yet. The test
 //! fails when a case outside the list fails, and when a case in the list passes, so the list only
 //! shrinks. `REEF_CONFORMANCE_PRUNE=1` rewrites the list without the cases that now pass.
+//!
+//! `REEF_CONFORMANCE_ONLY=topic,topic/name,...` runs only those topics and cases, and also prints
+//! why each selected pending case still differs.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -455,9 +458,17 @@ fn every_case_has_an_expected_output_from_helm() {
     }
 }
 
+/// The cases `REEF_CONFORMANCE_ONLY` selects (all when it is unset): whole topics or single cases.
+fn selected(cases: Vec<Case>) -> Vec<Case> {
+    let Ok(only) = std::env::var("REEF_CONFORMANCE_ONLY") else { return cases };
+    let wanted: Vec<&str> = only.split(',').map(str::trim).filter(|w| !w.is_empty()).collect();
+    cases.into_iter().filter(|c| wanted.iter().any(|w| *w == c.topic || *w == c.id())).collect()
+}
+
 #[test]
 fn every_conformance_case_renders_as_helm_renders_it_or_is_pending() {
-    let cases = all_cases();
+    let filtered = std::env::var_os("REEF_CONFORMANCE_ONLY").is_some();
+    let cases = selected(all_cases());
     let pending = read_pending();
     let outcomes = run_all(&cases);
     let mut passed = 0;
@@ -471,7 +482,11 @@ fn every_conformance_case_renders_as_helm_renders_it_or_is_pending() {
                 passed += 1;
                 pending_now_passing.insert(id);
             }
-            (Err(_), true) => {}
+            (Err(why), true) => {
+                if filtered {
+                    println!("--- {id} (pending)\n{why}");
+                }
+            }
             (Err(why), false) => unexpected_failures.push(format!("--- {id}\n{why}")),
         }
     }
