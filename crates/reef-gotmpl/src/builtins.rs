@@ -111,12 +111,16 @@ fn plain(a: &[(Value, bool)]) -> Vec<Value> {
     a.iter().map(|(v, _)| v.clone()).collect()
 }
 
-/// Go's `evalArgs`: one string argument as is, anything else through `fmt.Sprint`.
+/// Go's `evalArgs`: one string argument as is, anything else through `fmt.Sprint`, after
+/// `printableValue` has turned each nil into the string `<no value>` (so no space separates it
+/// from a neighbour, as `fmt.Sprint` puts spaces only between two non-strings).
 fn eval_args(a: &[(Value, bool)]) -> String {
     if let [(Value::String(s), _)] = a {
         return s.to_string();
     }
-    sprint_args(&plain(a))
+    let printable: Vec<Value> =
+        a.iter().map(|(v, _)| if matches!(v, Value::Nil) { Value::from("<no value>") } else { v.clone() }).collect();
+    sprint_args(&printable)
 }
 
 fn html_escape(s: &str) -> String {

@@ -2,8 +2,8 @@
 //! `genCA`, `genCAWithKey`, `genSelfSignedCert(WithKey)`, `genSignedCert(WithKey)`,
 //! `buildCustomCert`. Generated keys are RSA 2048 (4096 for `genPrivateKey "rsa"`), PEM as
 //! Go writes it (`RSA PRIVATE KEY` in PKCS#1, `EC PRIVATE KEY` in SEC1, `PRIVATE KEY` in
-//! PKCS#8); certificates are SHA-256 signed, valid from now for the given days, for server
-//! and client auth.
+//! PKCS#8, `DSA PRIVATE KEY` in OpenSSL's layout); certificates are SHA-256 signed, valid from
+//! now for the given days, for server and client auth.
 
 use std::net::IpAddr;
 use std::rc::Rc;
@@ -66,7 +66,7 @@ const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
 
 /// A DER element.
-fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+pub(super) fn der(tag: u8, content: &[u8]) -> Vec<u8> {
     let mut out = vec![tag];
     let len = content.len();
     if len < 0x80 {
@@ -350,7 +350,7 @@ pub(super) fn register(map: &mut FuncMap) {
             "" | "rsa" => Key::generate_rsa(4096),
             "ecdsa" => Key::generate_ec(),
             "ed25519" => Key::generate_ed25519(),
-            "dsa" => return Ok(Value::from("failed to generate private key: dsa keys are not supported")),
+            "dsa" => return Ok(Value::from(pem_encode("DSA PRIVATE KEY", &super::dsa::DsaKey::generate().der()))),
             _ => return Ok(Value::from(format!("Unknown type {typ}"))),
         };
         Ok(Value::from(match key.and_then(|k| k.pem()) {

@@ -15,6 +15,7 @@ mod crypto;
 mod dates;
 mod defaults;
 mod dicts;
+mod dsa;
 mod encoding;
 #[cfg(test)]
 mod end_to_end;
