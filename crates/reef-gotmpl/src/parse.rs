@@ -369,10 +369,11 @@ impl Parser<'_> {
 
     fn next(&mut self) -> Item {
         let it = self.item(self.i).clone();
+        // The item just read, EOF included (which is read again and again at the end).
+        self.furthest = self.furthest.max(self.i.min(self.items.len() - 1));
         if self.i < self.items.len() - 1 || it.typ != ItemType::Eof {
             self.i += 1;
         }
-        self.furthest = self.furthest.max(self.i.saturating_sub(1));
         it
     }
 
@@ -1032,6 +1033,8 @@ mod tests {
         assert_eq!(err("a\n  {{ .Values.a.b }"), "template: t:2: unexpected \"}\" in operand");
         assert_eq!(err("{{ nope }}"), "template: t:1: function \"nope\" not defined");
         assert_eq!(err("{{ if 1 }}"), "template: t:1: unexpected EOF");
+        // Go reports the line of the EOF item, after the last text.
+        assert_eq!(err("{{ if true }}\na: 1\n"), "template: t:3: unexpected EOF");
         assert_eq!(err("{{ $x }}"), "template: t:1: undefined variable \"$x\"");
         assert_eq!(err("{{ break }}"), "template: t:1: {{break}} outside {{range}}");
         assert_eq!(err("{{ end }}"), "template: t:1: unexpected {{end}}");

@@ -15,11 +15,17 @@ pub fn to_toml(v: &Value) -> Result<String, String> {
     if v.is_nil() {
         return Err("reflect: call of reflect.Value.Type on zero Value".to_owned());
     }
+    Ok(must_to_toml(v).unwrap_or_else(|msg| msg))
+}
+
+/// Helm's `mustToToml`: the document, or `Err` with the encoder's error message.
+pub fn must_to_toml(v: &Value) -> Result<String, String> {
+    if v.is_nil() {
+        return Err("reflect: call of reflect.Value.Type on zero Value".to_owned());
+    }
     let mut e = Encoder { out: String::new() };
-    Ok(match e.encode(&[], v, 0) {
-        Ok(()) => e.out,
-        Err(msg) => msg,
-    })
+    e.encode(&[], v, 0)?;
+    Ok(e.out)
 }
 
 const NIL_ELEMENT: &str = "toml: cannot encode array with nil element";

@@ -109,21 +109,98 @@ struct Head {
     hook: Option<String>,
 }
 
-fn head(doc: &str) -> Result<Head, String> {
-    let value = reef_gotmpl::yaml::parse_values(doc).map_err(|e| e.to_string())?;
-    let mut h = Head::default();
-    let Value::Map(m, _) = &value else { return Ok(h) };
-    let m = m.borrow();
-    if let Some(Value::String(k)) = m.get("kind") {
-        h.kind = k.to_string();
+/// Go's name of the anonymous struct type of `SimpleHead.Metadata`, as type errors print it.
+const METADATA_TYPE: &str =
+    r#"struct { Name string "json:\"name\""; Annotations map[string]string "json:\"annotations\"" }"#;
+
+/// A JSON type error as `encoding/json` words it, after `sigs.k8s.io/yaml`'s prefixes.
+fn type_error(value: &Value, target: &str) -> String {
+    format!(
+        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go {target}",
+        reef_gotmpl::yaml::json_kind(value)
+    )
+}
+
+/// A map's entries in the order `encoding/json` sees them (keys sorted by bytes, as the map
+/// keeps them), each with the struct field among `fields` it fills: the field of that exact
+/// name, else one whose name matches ignoring ASCII case, as `encoding/json` matches keys.
+fn struct_fields<'a>(m: &reef_gotmpl::MapRef, fields: &[&'a str]) -> Vec<(&'a str, Value)> {
+    m.borrow()
+        .iter()
+        .filter_map(|(k, v)| {
+            let field = fields.iter().find(|f| **f == k).or_else(|| fields.iter().find(|f| f.eq_ignore_ascii_case(k)));
+            field.map(|f| (*f, v.clone()))
+        })
+        .collect()
+}
+
+/// A value decoded into a Go `string`: `sigs.k8s.io/yaml` has already turned YAML numbers and
+/// booleans aimed at a string into strings, and a null leaves it as it was.
+fn string_field(value: &Value, field: &str) -> Result<Option<String>, String> {
+    match value {
+        Value::Nil => Ok(None),
+        Value::Map(..) | Value::List(..) => Err(type_error(value, &format!("struct field {field} of type string"))),
+        Value::String(s) => Ok(Some(s.to_string())),
+        other => Ok(Some(reef_gotmpl::format::sprint(other))),
     }
-    if let Some(Value::Map(md, _)) = m.get("metadata")
-        && let Some(Value::Map(a, _)) = md.borrow().get("annotations")
-        && let Some(Value::String(hook)) = a.borrow().get("helm.sh/hook")
-    {
-        h.hook = Some(hook.to_string());
+}
+
+/// The document decoded as Helm's `releaseutil.SimpleHead` (`apiVersion`, `kind`, `metadata`
+/// with `name` and `annotations`) by `sigs.k8s.io/yaml.Unmarshal`: a YAML error, or the first
+/// JSON type error in key order, is Helm's message for the document.
+fn head(doc: &str) -> Result<Head, String> {
+    let value = reef_gotmpl::yaml::unmarshal_any(doc).map_err(|e| e.to_string())?;
+    let mut h = Head::default();
+    let m = match &value {
+        Value::Nil => return Ok(h),
+        Value::Map(m, _) => m,
+        other => return Err(type_error(other, "value of type util.SimpleHead")),
+    };
+    for (field, v) in struct_fields(m, &["apiVersion", "kind", "metadata"]) {
+        match field {
+            "apiVersion" => {
+                string_field(&v, "SimpleHead.apiVersion")?;
+            }
+            "kind" => {
+                if let Some(kind) = string_field(&v, "SimpleHead.kind")? {
+                    h.kind = kind;
+                }
+            }
+            _ => match &v {
+                Value::Nil => {}
+                Value::Map(md, _) => metadata(md, &mut h)?,
+                other => {
+                    return Err(type_error(other, &format!("struct field SimpleHead.metadata of type {METADATA_TYPE}")));
+                }
+            },
+        }
     }
     Ok(h)
+}
+
+/// `SimpleHead.Metadata`, whose struct has no name in Go's errors (`.metadata.name`).
+fn metadata(md: &reef_gotmpl::MapRef, h: &mut Head) -> Result<(), String> {
+    for (field, v) in struct_fields(md, &["name", "annotations"]) {
+        if field == "name" {
+            string_field(&v, ".metadata.name")?;
+            continue;
+        }
+        match &v {
+            Value::Nil => {}
+            Value::Map(a, _) => {
+                for (key, value) in a.borrow().iter() {
+                    let value = string_field(value, ".metadata.annotations")?;
+                    if key == "helm.sh/hook" {
+                        h.hook = Some(value.unwrap_or_default());
+                    }
+                }
+            }
+            other => {
+                return Err(type_error(other, "struct field .metadata.annotations of type map[string]string"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The documents of every rendered template, sorted and split into manifests and hooks.
@@ -215,5 +292,45 @@ mod tests {
         assert_eq!(sorted.manifests.len(), 1);
         assert_eq!(sorted.hooks.len(), 1);
         assert_eq!(sorted.manifests[0].kind, "Service");
+    }
+
+    /// The message helm 4.2.3 printed after `YAML parse error on conf/templates/case.txt: `.
+    fn head_error(doc: &str) -> String {
+        head(doc).err().unwrap_or_default()
+    }
+
+    #[test]
+    fn heads_decode_as_go_decodes_a_simple_head() {
+        let prefix = "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal";
+        // YAML scalars aimed at a string field become strings; nulls and unknown keys are fine.
+        for ok in ["kind: 1", "metadata: {name: 5, annotations: {a: 1, b: true}}", "~", "kind: null", "x: [1]"] {
+            assert_eq!(head_error(ok), "", "{ok}");
+        }
+        assert_eq!(head("Kind: Service").expect("a head").kind, "Service");
+        assert_eq!(head_error("5"), format!("{prefix} number into Go value of type util.SimpleHead"));
+        assert_eq!(head_error("true"), format!("{prefix} bool into Go value of type util.SimpleHead"));
+        assert_eq!(
+            head_error("Kind: [a]"),
+            format!("{prefix} array into Go struct field SimpleHead.kind of type string")
+        );
+        assert_eq!(
+            head_error("apiVersion: {a: 1}"),
+            format!("{prefix} object into Go struct field SimpleHead.apiVersion of type string")
+        );
+        assert_eq!(
+            head_error("metadata: 5"),
+            format!(
+                "{prefix} number into Go struct field SimpleHead.metadata of type struct {{ Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }}"
+            )
+        );
+        assert_eq!(
+            head_error("metadata: {annotations: {a: [1]}}"),
+            format!("{prefix} array into Go struct field .metadata.annotations of type string")
+        );
+        // The first error in key order: `annotations` sorts before `name`.
+        assert_eq!(
+            head_error("metadata: {name: {a: 1}, annotations: [1]}"),
+            format!("{prefix} array into Go struct field .metadata.annotations of type map[string]string")
+        );
     }
 }

@@ -370,7 +370,8 @@ fn assemble(c: &Chart, rendered: &BTreeMap<String, String>, opts: &TemplateOptio
                     }
                     out.push_str(&format!("---\n# Source: {name}\n{content}\n"));
                 }
-                err.stdout = out;
+                // `helm template` prints the manifest trimmed, with one line break.
+                err.stdout = format!("{}\n", out.trim());
             }
             return Err(err);
         }

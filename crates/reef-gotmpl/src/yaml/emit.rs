@@ -258,7 +258,7 @@ fn json_node_inner(v: &Value, depth: usize) -> Result<Node, EmitError> {
             for (k, x) in m.iter() {
                 // A NEL in a key is a line break inside a JSON key, which go-yaml rejects.
                 if k.contains('\u{85}') {
-                    return Err(EmitError("yaml: could not find expected ':'".to_owned()));
+                    return Err(EmitError("yaml: line 1: did not find expected ',' or '}'".to_owned()));
                 }
                 entries.push((reread_json_string(k)?, json_node(x, depth + 1)?));
             }

@@ -18,7 +18,7 @@ use crate::json::{self, JsonStyle, Target};
 use crate::value::Value;
 
 pub use emit::{marshal, marshal_pretty};
-pub use parse::{from_yaml, from_yaml_array, parse_values};
+pub use parse::{from_yaml, from_yaml_array, json_kind, parse_values, unmarshal_any};
 
 /// Why YAML text could not be read, with the message Helm prints
 /// (`error converting YAML to JSON: yaml: line 2: mapping values are not allowed in this
@@ -274,6 +274,12 @@ pub fn to_yaml(v: &Value) -> String {
     }
 }
 
+/// The text of a `sigs.k8s.io/yaml.Marshal` error: `encoding/json`'s are wrapped, go-yaml's
+/// (from reading the JSON back) are not.
+fn marshal_error_text(e: &emit::EmitError) -> String {
+    if e.0.starts_with("json: ") { format!("error marshaling into JSON: {}", e.0) } else { e.0.clone() }
+}
+
 /// Helm's `toYamlPretty`: go-yaml v3 with 2-space indentation, sequences indented.
 pub fn to_yaml_pretty(v: &Value) -> String {
     match marshal_pretty(v) {
@@ -296,6 +302,14 @@ pub fn functions() -> FuncMap {
     f.add("fromYaml", string, move |args| Ok(from_yaml(&arg_str(args))));
     f.add("fromYamlArray", string, move |args| Ok(from_yaml_array(&arg_str(args))));
     f.add("toToml", any, move |args| crate::toml::to_toml(&arg(args)).map(Value::from).map_err(crate::FuncError::new));
+    // Helm's must forms fail with the encoder's error instead of swallowing it.
+    f.add("mustToYaml", any, move |args| {
+        let s = marshal(&arg(args)).map_err(|e| crate::FuncError::new(marshal_error_text(&e)))?;
+        Ok(Value::from(s.strip_suffix('\n').unwrap_or(&s)))
+    });
+    f.add("mustToToml", any, move |args| {
+        crate::toml::must_to_toml(&arg(args)).map(Value::from).map_err(crate::FuncError::new)
+    });
 
     // Helm's toJson swallows errors; Sprig's mustToJson reports them.
     f.add("toJson", any, move |args| Ok(Value::from(json::marshal(&arg(args)).unwrap_or_default())));

@@ -756,7 +756,7 @@ impl Decoder {
 }
 
 /// The JSON kind name `encoding/json` uses in a type error.
-fn json_kind(v: &Value) -> &'static str {
+pub fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Map(..) => "object",
         Value::List(..) => "array",
@@ -774,11 +774,17 @@ fn decode(doc: &Document) -> Result<Value, YamlError> {
     }
 }
 
+/// `yaml.Unmarshal(text, &v)` for an `interface{}` `v`: the first document as JSON decodes it
+/// (nil for an empty document).
+pub fn unmarshal_any(text: &str) -> Result<Value, YamlError> {
+    let docs = documents(text, true)?;
+    decode(docs.first().unwrap_or(&None))
+}
+
 /// `yaml.Unmarshal(text, &map[string]interface{}{})`: the first document as a map (an empty
 /// map for an empty document).
 fn unmarshal_map(text: &str) -> Result<Value, YamlError> {
-    let docs = documents(text, true)?;
-    match decode(docs.first().unwrap_or(&None))? {
+    match unmarshal_any(text)? {
         Value::Nil => Ok(Value::empty_map()),
         v @ Value::Map(..) => Ok(v),
         v => Err(YamlError(format!(

@@ -971,3 +971,36 @@ fn from_yaml_ignores_errors_after_the_first_document() {
     assert_eq!(from_yaml_json("a: 1\n---\nb: c: d"), r#"{"a":1}"#);
     assert_eq!(json::marshal(&from_yaml_array("- 1\n---\n{")).unwrap(), "[1]");
 }
+
+/// Renders `template` and returns the execution error's text after `error calling NAME: `.
+fn call_error(template: &str) -> String {
+    let mut funcs = crate::sprig::functions();
+    funcs.extend(functions());
+    let mut set = crate::Templates::new(funcs);
+    set.add("x", template).expect("parses");
+    let err = set.execute("x", Value::Nil).expect_err("fails").to_string();
+    err.split_once(": error calling ").map(|(_, e)| e.to_owned()).unwrap_or(err)
+}
+
+// helm 4.2.3: the must forms fail with the encoder's error, which the plain forms swallow.
+#[test]
+fn must_encoders_fail_with_helms_messages() {
+    assert_eq!(
+        call_error(r#"{{ mustToYaml (float64 "NaN") }}"#),
+        "mustToYaml: error marshaling into JSON: json: unsupported value: NaN"
+    );
+    assert_eq!(
+        call_error(r#"{{ mustToYaml (printf "%c" 127) }}"#),
+        "mustToYaml: yaml: control characters are not allowed"
+    );
+    assert_eq!(
+        call_error(r#"{{ mustToYaml (dict (printf "%c" 133) 1) }}"#),
+        "mustToYaml: yaml: line 1: did not find expected ',' or '}'"
+    );
+    assert_eq!(call_error("{{ mustToToml (list nil) }}"), "mustToToml: toml: cannot encode array with nil element");
+    assert_eq!(call_error("{{ mustToToml nil }}"), "mustToToml: reflect: call of reflect.Value.Type on zero Value");
+    assert_eq!(
+        render(r#"{{ toYaml (float64 "NaN") }}|{{ toToml (list nil) }}"#, ""),
+        "|toml: cannot encode array with nil element"
+    );
+}
