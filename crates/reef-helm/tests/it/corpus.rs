@@ -1,5 +1,8 @@
 //! The public chart corpus (`shared/charts`, or `$REEF_CHART_CORPUS`) rendered by reef and by
-//! the real helm, with default values and the value sets MANIFEST.md names. A ratchet:
+//! the real helm, with default values, the chart's own `ci/*.yaml` value sets and the value
+//! sets in `tests/corpus-values/<chart>/`. Helm renders each case twice, before and after
+//! reef: where its two runs differ (random, time and key-generating functions) reef's output
+//! must have the same shape (see `shape`), elsewhere be equal. A ratchet:
 //! `corpus-known-mismatches.txt` lists the cases that do not match yet; a listed case that
 //! starts matching fails (remove it from the list), and so does an unlisted case that
 //! mismatches.
@@ -7,7 +10,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{Outcome, crate_dir, first_difference, reef};
+use super::{Outcome, crate_dir, reef};
+
+mod shape;
 
 fn corpus_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("REEF_CHART_CORPUS").filter(|v| !v.is_empty()) {
@@ -38,7 +43,22 @@ fn helm(helm: &Path, args: &[String], dir: &Path) -> Outcome {
     Outcome { stdout: String::from_utf8_lossy(&out.stdout).into_owned(), error }
 }
 
-/// The cases: each chart with default values, and with each of its own `ci/*.yaml` value sets.
+/// The `.yaml` files in a directory, sorted by name.
+fn yaml_files(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The cases: each chart with default values, with each of its own `ci/*.yaml` value sets,
+/// and with each of the value sets this crate keeps for it in `tests/corpus-values/<chart>/`
+/// (passed by absolute path, named `<chart> -f corpus-values/<file>`).
 fn cases(corpus: &Path) -> Vec<(String, Vec<String>)> {
     let mut charts: Vec<String> = std::fs::read_dir(corpus)
         .expect("reading the corpus")
@@ -55,37 +75,26 @@ fn cases(corpus: &Path) -> Vec<(String, Vec<String>)> {
             a
         };
         out.push((c.clone(), args(&[])));
-        let ci = corpus.join(&c).join("ci");
-        if let Ok(entries) = std::fs::read_dir(&ci) {
-            let mut files: Vec<String> = entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".yaml"))
-                .collect();
-            files.sort();
-            for f in files {
-                let rel = format!("{c}/ci/{f}");
-                out.push((format!("{c} -f ci/{f}"), args(&["-f", &rel])));
-            }
+        for f in yaml_files(&corpus.join(&c).join("ci")) {
+            let rel = format!("{c}/ci/{f}");
+            out.push((format!("{c} -f ci/{f}"), args(&["-f", &rel])));
+        }
+        let ours = crate_dir().join("tests/corpus-values").join(&c);
+        for f in yaml_files(&ours) {
+            let abs = ours.join(&f).to_string_lossy().into_owned();
+            out.push((format!("{c} -f corpus-values/{f}"), args(&["-f", &abs])));
         }
     }
     out
 }
 
-/// Equal, except on lines that differ between two runs of helm (random and time functions).
-fn same_output(helm1: &Outcome, helm2: &Outcome, reef: &Outcome) -> bool {
+/// Why reef's outcome differs from helm's two (equal error; output equal, or of the same
+/// shape where helm's two runs differ), or `None`.
+fn outcome_difference(helm1: &Outcome, helm2: &Outcome, reef: &Outcome) -> Option<String> {
     if helm1.error != reef.error {
-        return false;
+        return Some(format!("helm error: {:?}\nreef error: {:?}", helm1.error, reef.error));
     }
-    let (a, b, r): (Vec<&str>, Vec<&str>, Vec<&str>) =
-        (helm1.stdout.lines().collect(), helm2.stdout.lines().collect(), reef.stdout.lines().collect());
-    if a.len() != r.len() {
-        return false;
-    }
-    if a.len() != b.len() {
-        return helm1.stdout == reef.stdout;
-    }
-    a.iter().zip(b.iter()).zip(r.iter()).all(|((x, y), z)| x != y || x == z)
+    shape::shape_difference(&helm1.stdout, &helm2.stdout, &reef.stdout)
 }
 
 #[test]
@@ -104,14 +113,18 @@ fn corpus_charts_render_as_helm_renders_them() {
     let only = std::env::var("REEF_CORPUS_ONLY").ok();
     let mut failures = Vec::new();
     let mut matched = 0;
+    let mut run = 0;
     for (name, args) in cases(&corpus) {
         if only.as_deref().is_some_and(|o| !name.starts_with(o)) {
             continue;
         }
+        run += 1;
+        // reef renders between helm's two runs: a time helm's runs agree on is reef's too.
         let h1 = helm(&helm_bin, &args, &corpus);
-        let h2 = helm(&helm_bin, &args, &corpus);
         let r = reef(&args, &corpus);
-        let same = same_output(&h1, &h2, &r);
+        let h2 = helm(&helm_bin, &args, &corpus);
+        let difference = outcome_difference(&h1, &h2, &r);
+        let same = difference.is_none();
         let listed = known.contains(&name.as_str());
         if same {
             matched += 1;
@@ -119,15 +132,12 @@ fn corpus_charts_render_as_helm_renders_them() {
         match (same, listed) {
             (true, true) => failures.push(format!("{name}: now matches helm; remove it from {}", known_path.display())),
             (false, false) => {
-                let detail = if h1.error != r.error {
-                    format!("helm error: {:?}\nreef error: {:?}", h1.error, r.error)
-                } else {
-                    first_difference(&h1.stdout, &r.stdout)
-                };
+                let detail = difference.unwrap_or_default();
                 failures.push(format!("{name}: differs from helm\n{detail}"));
             }
             _ => {}
         }
     }
+    eprintln!("corpus: {matched} of {run} cases match helm");
     assert!(failures.is_empty(), "{matched} cases match helm; failures:\n\n{}", failures.join("\n\n"));
 }
