@@ -205,24 +205,32 @@ impl Alphabet {
     }
 }
 
-/// A plain varying part: its characters are in `alphabet`; as long as helm's (or,
-/// where helm's two lengths differ, between them); where helm's two are equally long, the
-/// punctuation they share at a position (a uuid's dashes, a date's colons) is reef's too,
-/// unless the function produces punctuation itself.
+/// A plain varying part: its characters are in `alphabet`, or are any punctuation where
+/// helm's punctuation varies between the runs (the function produces it, as randAscii does);
+/// as long as helm's (or, where helm's two lengths differ, between them); where helm's two
+/// are equally long, the punctuation they share at a position (a uuid's dashes, a date's
+/// colons) is reef's too, unless the function produces punctuation itself.
 fn plain_has_shape(alphabet: &Alphabet, tx: &str, ty: &str, tz: &str) -> bool {
-    if !tz.chars().all(|c| alphabet.admits(c)) {
-        return false;
-    }
     let (cx, cy, cz): (Vec<char>, Vec<char>, Vec<char>) =
         (tx.chars().collect(), ty.chars().collect(), tz.chars().collect());
+    let random_punctuation = if cx.len() == cy.len() {
+        cx.iter().zip(&cy).any(|(a, b)| a != b && !(is_word(*a) && is_word(*b)))
+    } else {
+        let punctuation = |t: &[char]| {
+            let mut p: Vec<char> = t.iter().copied().filter(|c| !is_word(*c)).collect();
+            p.sort_unstable();
+            p
+        };
+        punctuation(&cx) != punctuation(&cy)
+    };
+    if !tz.chars().all(|c| alphabet.admits(c) || (random_punctuation && c.is_ascii_punctuation())) {
+        return false;
+    }
     if cx.len() != cy.len() {
         return (cx.len().min(cy.len())..=cx.len().max(cy.len())).contains(&cz.len());
     }
-    if cz.len() != cx.len() {
-        return false;
-    }
-    let random_punctuation = cx.iter().zip(&cy).any(|(a, b)| a != b && !(is_word(*a) && is_word(*b)));
-    random_punctuation || cx.iter().zip(&cy).zip(&cz).all(|((a, b), c)| a != b || is_word(*a) || a == c)
+    cz.len() == cx.len()
+        && (random_punctuation || cx.iter().zip(&cy).zip(&cz).all(|((a, b), c)| a != b || is_word(*a) || a == c))
 }
 
 #[cfg(test)]
@@ -272,6 +280,15 @@ mod tests {
         assert!(has_shape("name: test-ab9xq\n", "name: test-ac1rt\n", "name: test-zz0kk\n"));
         // Lines that do not vary must be equal.
         assert!(!has_shape("a: 1\nb: x1\n", "a: 1\nb: y2\n", "a: 2\nb: z3\n"));
+    }
+
+    #[test]
+    fn punctuation_that_varies_between_runs_may_be_any() {
+        let (h1, h2) = ("pw: a@b_c\n", "pw: _de@f\n");
+        assert!(has_shape(h1, h2, "pw: x!y_z\n"));
+        assert!(!has_shape(h1, h2, "pw: x!y_zz\n"));
+        // Punctuation at the same place in both runs is part of the format.
+        assert!(!has_shape("t: 12:34\n", "t: 56:78\n", "t: 12-34\n"));
     }
 
     #[test]
