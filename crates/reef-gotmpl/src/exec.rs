@@ -155,6 +155,8 @@ impl<'t> State<'t, '_> {
         match v {
             Value::Nil => self.write("<no value>"),
             Value::String(s) => self.write(s),
+            // An action's value is addressable: a `String` method on the pointer applies.
+            Value::Object(o) => self.write(&o.display()),
             other => {
                 let s = sprint(other);
                 self.write(&s)
@@ -545,6 +547,17 @@ impl<'t> State<'t, '_> {
                     None => Err(self.errorf(format!("can't evaluate field {name} in type {}", o.type_name()))),
                 }
             }
+            Value::List(items, ListType::VersionSet) if name == "Has" => {
+                let count = args.len().saturating_sub(1) + usize::from(final_.is_some());
+                if count != 1 {
+                    return Err(self.errorf(format!("wrong number of args for Has: want 1 got {count}")));
+                }
+                let want = match args.get(1) {
+                    Some(a) => self.eval_arg(dot, Some(Param::String), a)?.v,
+                    None => final_.map(|f| f.v).unwrap_or(Value::Nil),
+                };
+                Ok(Val::untyped(Value::Bool(items.iter().any(|v| v.as_str() == want.as_str()))))
+            }
             other => {
                 // A value taken out of a map or slice has the static type `interface {}`.
                 let typ = if receiver.typed { "interface {}".to_owned() } else { other.type_name() };
@@ -786,7 +799,7 @@ impl<'t> State<'t, '_> {
                 | (Param::Bool, Value::Bool(_))
                 | (Param::Bytes, Value::Bytes(_))
                 | (Param::List, Value::List(_, ListType::Interface))
-                | (Param::StringList, Value::List(_, ListType::String))
+                | (Param::StringList, Value::List(_, ListType::String | ListType::VersionSet))
                 | (Param::Map, Value::Map(_, MapType::Interface | MapType::Values))
         );
         if ok {

@@ -61,7 +61,7 @@ fn write_value(out: &mut String, v: &Value, depth: usize) {
             }
             out.push(']');
         }
-        Value::Object(o) => out.push_str(&o.display()),
+        Value::Object(o) => out.push_str(&o.fmt_display()),
     }
 }
 
@@ -528,7 +528,7 @@ fn print_arg(out: &mut String, v: &Value, verb: char, sp: &Spec, depth: usize) {
             out.push(']');
         }
         Value::Object(o) => match verb {
-            'v' | 's' | 'q' | 'x' | 'X' => fmt_string(out, v, o.display().as_bytes(), verb, sp),
+            'v' | 's' | 'q' | 'x' | 'X' => fmt_string(out, v, o.fmt_display().as_bytes(), verb, sp),
             _ => bad_verb(out, v, verb, sp),
         },
     }

@@ -57,6 +57,8 @@ pub enum ListType {
     String,
     /// `[]int`: `until`, `untilStep`, `seq`.
     Int,
+    /// Helm's `common.VersionSet` (a `[]string` with a `Has` method): `.Capabilities.APIVersions`.
+    VersionSet,
 }
 
 /// The Go type of a map.
@@ -95,6 +97,13 @@ pub trait Object {
     /// What `{{ . }}` and `%v` print: the `String()` method when the Go type has one,
     /// otherwise Go's struct formatting (`{a b}`).
     fn display(&self) -> String;
+    /// What `fmt` prints for a copy of the value: a function's argument, an element of a list.
+    /// It differs from [`Object::display`] when the Go `String` method has a pointer receiver,
+    /// which only an addressable value has (a struct field reached through a pointer, as
+    /// `{{ .Capabilities.KubeVersion }}` prints it).
+    fn fmt_display(&self) -> String {
+        self.display()
+    }
 }
 
 impl Value {
@@ -151,6 +160,7 @@ impl Value {
             Value::Bytes(_) => "[]uint8".to_owned(),
             Value::List(_, ListType::Interface) => "[]interface {}".to_owned(),
             Value::List(_, ListType::String) => "[]string".to_owned(),
+            Value::List(_, ListType::VersionSet) => "common.VersionSet".to_owned(),
             Value::List(_, ListType::Int) => "[]int".to_owned(),
             Value::Map(_, MapType::Interface) => "map[string]interface {}".to_owned(),
             Value::Map(_, MapType::String) => "map[string]string".to_owned(),

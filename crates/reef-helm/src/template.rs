@@ -114,9 +114,9 @@ pub fn render(opts: &TemplateOptions) -> Result<String, TemplateError> {
         )));
     }
     let kube_version = match &opts.kube_version {
-        Some(v) => KubeVersion::parse(v).map_err(|_| {
-            TemplateError::plain(format!("invalid kube version '{v}': could not parse \"{v}\" as version"))
-        })?,
+        Some(v) => {
+            KubeVersion::parse(v).map_err(|e| TemplateError::plain(format!("invalid kube version '{v}': {e}")))?
+        }
         None => KubeVersion::helm_default(),
     };
     let mut chart = load_chart(&opts.chart)?;
@@ -135,13 +135,13 @@ pub fn render(opts: &TemplateOptions) -> Result<String, TemplateError> {
     dependencies::process(&mut chart, &user).map_err(TemplateError::plain)?;
     let caps = Capabilities::new(kube_version.clone(), &opts.api_versions);
     if !chart.metadata.kube_version.is_empty()
-        && !is_compatible_range(&chart.metadata.kube_version, kube_version.version())
+        && !is_compatible_range(&chart.metadata.kube_version, kube_version.normalized())
     {
         return Err(TemplateError::render(
             format!(
                 "chart requires kubeVersion: {} which is incompatible with Kubernetes {}",
                 chart.metadata.kube_version,
-                kube_version.version()
+                kube_version.normalized()
             ),
             opts.debug,
         ));

@@ -18,7 +18,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::func::{FuncError, FuncMap, Param, Signature};
-use crate::value::{MapType, Object, Value};
+use crate::value::{ListType, MapType, Object, Value};
 
 pub use files::Files;
 
@@ -148,10 +148,14 @@ pub fn template_value(name: &str, base_path: &str) -> Value {
     Value::Map(m, MapType::Values)
 }
 
-/// The Kubernetes version templates see (`.Capabilities.KubeVersion`).
+/// The Kubernetes version templates see (`.Capabilities.KubeVersion`): Helm's
+/// `common.KubeVersion`, whose `String` method (on the pointer) gives the normalized version.
 #[derive(Debug, Clone)]
 pub struct KubeVersion {
+    /// As given, with a `v` in front (`v1.29.3-gke.100`).
     version: String,
+    /// The numeric components only (`v1.29.3`), for range checks.
+    normalized: String,
     major: String,
     minor: String,
 }
@@ -159,31 +163,69 @@ pub struct KubeVersion {
 impl KubeVersion {
     /// The default of Helm 4.2.3: v1.36.0.
     pub fn helm_default() -> KubeVersion {
-        KubeVersion { version: "v1.36.0".to_owned(), major: "1".to_owned(), minor: "36".to_owned() }
+        KubeVersion {
+            version: "v1.36.0".to_owned(),
+            normalized: "v1.36.0".to_owned(),
+            major: "1".to_owned(),
+            minor: "36".to_owned(),
+        }
     }
 
-    /// Parses `--kube-version` as Helm does (`1.29`, `v1.29.3`); the error is Helm's.
+    /// Parses `--kube-version` as Helm's `ParseKubeVersion` does, with Kubernetes'
+    /// `version.ParseGeneric`: at least two dot-separated numbers after an optional `v`, the
+    /// first without a leading zero; whatever follows them is kept in `Version` but ignored.
+    /// The error is `ParseGeneric`'s.
     pub fn parse(s: &str) -> Result<KubeVersion, String> {
-        let t = s.trim();
-        let bare = t.strip_prefix('v').unwrap_or(t);
-        let core = bare.split(['-', '+']).next().unwrap_or_default();
-        let parts: Vec<&str> = core.split('.').collect();
-        let numeric = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
-        if parts.is_empty() || parts.len() > 3 || !parts.iter().all(numeric) {
-            return Err(format!("invalid kube version '{s}': Invalid Semantic Version"));
+        let trimmed = s.trim_start_matches(['\t', '\n', '\u{c}', '\r', ' ']);
+        let bare = trimmed.strip_prefix('v').unwrap_or(trimmed);
+        let mut end = 0;
+        let bytes = bare.as_bytes();
+        loop {
+            let digits = bytes[end..].iter().take_while(|b| b.is_ascii_digit()).count();
+            if digits == 0 {
+                break;
+            }
+            end += digits;
+            if bytes.get(end) == Some(&b'.') && bytes.get(end + 1).is_some_and(u8::is_ascii_digit) {
+                end += 1;
+            } else {
+                break;
+            }
         }
-        let num = |i: usize| parts.get(i).map_or(0, |p| p.parse::<u64>().unwrap_or(0));
-        let rest = &bare[core.len()..];
+        if end == 0 {
+            return Err(format!("could not parse {} as version", go_quote(s)));
+        }
+        let components: Vec<&str> = bare[..end].split('.').collect();
+        if components.len() < 2 {
+            return Err(format!("illegal version string {}", go_quote(s)));
+        }
+        let mut numbers = Vec::with_capacity(components.len());
+        for (i, comp) in components.iter().enumerate() {
+            if i == 0 && comp.starts_with('0') && *comp != "0" {
+                return Err(format!("illegal zero-prefixed version component {} in {}", go_quote(comp), go_quote(s)));
+            }
+            let n: u64 = comp.parse().map_err(|_| {
+                format!(
+                    "illegal non-numeric version component {} in {}: strconv.ParseUint: parsing {}: value out of range",
+                    go_quote(comp),
+                    go_quote(s),
+                    go_quote(comp)
+                )
+            })?;
+            numbers.push(n.to_string());
+        }
         Ok(KubeVersion {
-            version: format!("v{}.{}.{}{rest}", num(0), num(1), num(2)),
-            major: num(0).to_string(),
-            minor: num(1).to_string(),
+            version: if s.starts_with('v') { s.to_owned() } else { format!("v{s}") },
+            normalized: format!("v{}", numbers.join(".")),
+            major: numbers[0].clone(),
+            minor: numbers[1].clone(),
         })
     }
 
-    /// `v1.36.0`.
-    pub fn version(&self) -> &str {
-        &self.version
+    /// What Helm checks a chart's `kubeVersion` range against and prints: the normalized
+    /// version (`v1.36.0`).
+    pub fn normalized(&self) -> &str {
+        &self.normalized
     }
 }
 
@@ -193,39 +235,18 @@ impl Object for KubeVersion {
     }
     fn field(&self, name: &str) -> Option<Value> {
         match name {
-            "Version" | "GitVersion" | "String" => Some(Value::string(&self.version)),
+            "Version" | "GitVersion" => Some(Value::string(&self.version)),
+            "String" => Some(Value::string(&self.normalized)),
             "Major" => Some(Value::string(&self.major)),
             "Minor" => Some(Value::string(&self.minor)),
             _ => None,
         }
     }
     fn display(&self) -> String {
-        self.version.clone()
+        self.normalized.clone()
     }
-}
-
-/// `.Capabilities.APIVersions`: a `common.VersionSet` with its `Has` method.
-#[derive(Debug, Clone)]
-pub struct VersionSet(pub Vec<String>);
-
-impl Object for VersionSet {
-    fn type_name(&self) -> &str {
-        "common.VersionSet"
-    }
-    fn field(&self, _name: &str) -> Option<Value> {
-        None
-    }
-    fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
-        match name {
-            "Has" => {
-                let want = args.first().and_then(Value::as_str).unwrap_or_default();
-                Some(Ok(Value::Bool(self.0.iter().any(|v| v == want))))
-            }
-            _ => None,
-        }
-    }
-    fn display(&self) -> String {
-        format!("[{}]", self.0.join(" "))
+    fn fmt_display(&self) -> String {
+        format!("{{{} {} {} {}}}", self.version, self.normalized, self.major, self.minor)
     }
 }
 
@@ -338,21 +359,15 @@ impl Object for Capabilities {
     fn field(&self, name: &str) -> Option<Value> {
         match name {
             "KubeVersion" => Some(Value::Object(Rc::new(self.kube_version.clone()))),
-            "APIVersions" => Some(Value::Object(Rc::new(VersionSet(self.api_versions.clone())))),
+            "APIVersions" => {
+                Some(Value::List(self.api_versions.iter().map(Value::string).collect(), ListType::VersionSet))
+            }
             "HelmVersion" => Some(Value::Object(Rc::new(HelmVersion))),
             _ => None,
         }
     }
     fn display(&self) -> String {
-        format!(
-            "&{{{{{} {} {} {}}} [{}] {}}}",
-            self.kube_version.version,
-            self.kube_version.version,
-            self.kube_version.major,
-            self.kube_version.minor,
-            self.api_versions.join(" "),
-            HelmVersion.display()
-        )
+        format!("&{{{} [{}] {}}}", self.kube_version.fmt_display(), self.api_versions.join(" "), HelmVersion.display())
     }
 }
 
@@ -509,22 +524,33 @@ mod tests {
         assert_eq!(rewrite_exec_error("a", tpl), tpl, "an error that is not a template error is kept");
     }
 
+    /// `--kube-version V` with `{{ .Capabilities.KubeVersion }}|{{ printf "%v" .Capabilities.KubeVersion }}`,
+    /// and the errors after `invalid kube version 'V': `, as helm 4.2.3 printed them.
     #[test]
-    fn kube_versions_parse_as_helm_prints_them() {
-        let v = KubeVersion::parse("1.29").expect("valid");
-        assert_eq!(v.version(), "v1.29.0");
-        assert_eq!(v.field("Minor").and_then(|m| m.as_str().map(str::to_owned)).as_deref(), Some("29"));
-        assert!(KubeVersion::parse("banana").is_err());
-    }
-
-    #[test]
-    fn api_versions_has_only_listed_group_versions() {
-        let caps = Capabilities::new(KubeVersion::helm_default(), &["foo/v1".to_owned()]);
-        let Some(Value::Object(set)) = caps.field("APIVersions") else { panic!("an object") };
-        let has = |s: &str| matches!(set.call("Has", &[Value::string(s)]), Some(Ok(Value::Bool(true))));
-        assert!(has("apps/v1"));
-        assert!(has("foo/v1"));
-        assert!(!has("apps/v1/Deployment"));
+    fn kube_versions_parse_and_print_as_helm_does() {
+        let shown = |s: &str| match KubeVersion::parse(s) {
+            Ok(v) => format!("{}|{}", v.display(), v.fmt_display()),
+            Err(e) => e,
+        };
+        assert_eq!(shown("1.30"), "v1.30|{v1.30 v1.30 1 30}");
+        assert_eq!(shown("1.2.3.4"), "v1.2.3.4|{v1.2.3.4 v1.2.3.4 1 2}");
+        assert_eq!(shown("1.02.3"), "v1.2.3|{v1.02.3 v1.2.3 1 2}");
+        assert_eq!(shown("v1.30.0-rc.1"), "v1.30.0|{v1.30.0-rc.1 v1.30.0 1 30}");
+        assert_eq!(shown("1.30.x"), "v1.30|{v1.30.x v1.30 1 30}");
+        assert_eq!(shown("v1.29.3-gke.100+meta"), "v1.29.3|{v1.29.3-gke.100+meta v1.29.3 1 29}");
+        assert_eq!(shown("1"), r#"illegal version string "1""#);
+        assert_eq!(shown("01.2"), r#"illegal zero-prefixed version component "01" in "01.2""#);
+        assert_eq!(shown("banana"), r#"could not parse "banana" as version"#);
+        assert_eq!(
+            shown("1.99999999999999999999"),
+            r#"illegal non-numeric version component "99999999999999999999" in "1.99999999999999999999": strconv.ParseUint: parsing "99999999999999999999": value out of range"#
+        );
+        let v = KubeVersion::parse("v1.29.3-gke.100").expect("valid");
+        assert_eq!(
+            v.field("GitVersion").and_then(|m| m.as_str().map(str::to_owned)).as_deref(),
+            Some("v1.29.3-gke.100")
+        );
+        assert_eq!(v.normalized(), "v1.29.3");
     }
 
     #[test]
