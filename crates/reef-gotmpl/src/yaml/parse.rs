@@ -90,7 +90,12 @@ fn translate(err: &ScanError, text: &str, open_flow: Option<char>) -> YamlError 
         }
         ErrorKind::ExpectedFlowSequenceSeparator => with_line(end, false, "did not find expected ',' or ']'"),
         ErrorKind::ExpectedFlowMappingSeparator => with_line(end, false, "did not find expected ',' or '}'"),
+        // At the stream end libyaml wants another entry after an opening bracket, a `,` or a
+        // `:`, and a separator after anything else.
         ErrorKind::UnclosedFlowCollection { open } => {
+            if matches!(last_significant_char(text), Some('[' | '{' | ',' | ':')) {
+                return with_line(end, false, "did not find expected node content");
+            }
             let close = if *open == '[' { ']' } else { '}' };
             with_line(end, false, &format!("did not find expected ',' or '{close}'"))
         }
@@ -112,6 +117,15 @@ fn translate(err: &ScanError, text: &str, open_flow: Option<char>) -> YamlError 
         }
         other => with_line(line0, true, &other.to_string()),
     }
+}
+
+/// The last character of `text` that is neither blank nor in a comment.
+fn last_significant_char(text: &str) -> Option<char> {
+    text.lines().rev().find_map(|line| {
+        let code = line.char_indices().find(|&(i, c)| c == '#' && (i == 0 || line[..i].ends_with([' ', '\t'])));
+        let code = code.map_or(line, |(i, _)| &line[..i]);
+        code.trim_end().chars().last()
+    })
 }
 
 /// The innermost flow bracket still open at byte `end` of `text`, by a rough scan that skips

@@ -1004,3 +1004,25 @@ fn must_encoders_fail_with_helms_messages() {
         "|toml: cannot encode array with nil element"
     );
 }
+
+// helm 4.2.3: `fromYaml` of a flow collection left open at the end of the text.
+#[test]
+fn unclosed_flow_collections_fail_as_libyaml_does() {
+    let error = |text: &str| match from_yaml(text) {
+        Value::Map(m, _) => m.borrow().get("Error").map(sprint).unwrap_or_default(),
+        other => panic!("{other:?}"),
+    };
+    let node = "error converting YAML to JSON: yaml: line 1: did not find expected node content";
+    for text in ["a: [", "a: [1,", "a: {", "a: {b:", "a: {b: 1,", "a: [1, # c\n", "a: [[", "a: [x:"] {
+        assert_eq!(error(text), node, "{text:?}");
+    }
+    let separator =
+        |close: char| format!("error converting YAML to JSON: yaml: line 1: did not find expected ',' or '{close}'");
+    assert_eq!(error("a: [1"), separator(']'));
+    assert_eq!(error("a: [[1]"), separator(']'));
+    assert_eq!(error("a: {b"), separator('}'));
+    assert_eq!(
+        error("a: [\n  1,\n\n"),
+        "error converting YAML to JSON: yaml: line 3: did not find expected node content"
+    );
+}
