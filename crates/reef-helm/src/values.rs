@@ -223,8 +223,11 @@ fn coalesce_values(chart: &Chart, v: &MapRef, merge: bool) {
     }
 }
 
-/// Merges `src` into `dst`, `dst` winning (Go's `coalesceTablesFullKey`).
+/// Merges `src` into `dst`, `dst` winning (Go's `coalesceTablesFullKey`). A null in `dst`
+/// deletes the key only where `src` has a value for it (the user nullifying a default); a
+/// null for a key `src` lacks, or holds null too, stays.
 pub fn coalesce_tables(dst: &MapRef, src: &MapRef, merge: bool) {
+    let src_has_value: Vec<String> = src.borrow().iter().filter(|(_, v)| !v.is_nil()).map(|(k, _)| k.clone()).collect();
     let nil_keys: Vec<String> = dst.borrow().iter().filter(|(_, v)| v.is_nil()).map(|(k, _)| k.clone()).collect();
     for k in nil_keys {
         src.borrow_mut().insert(k, Value::Nil);
@@ -233,7 +236,7 @@ pub fn coalesce_tables(dst: &MapRef, src: &MapRef, merge: bool) {
     for (key, val) in entries {
         let dv = dst.borrow().get(&key).cloned();
         match dv {
-            Some(Value::Nil) if !merge => {
+            Some(Value::Nil) if !merge && src_has_value.contains(&key) => {
                 dst.borrow_mut().remove(&key);
             }
             None => {
@@ -353,6 +356,22 @@ mod tests {
         let user = m("a: 2\nb: {y: null, z: 3}\n");
         let out = coalesce(&c, &user, false).expect("coalesces");
         assert_eq!(sprint(&map_value(out)), "map[a:2 b:map[x:1 z:3]]");
+    }
+
+    #[test]
+    fn a_null_stays_where_the_defaults_have_no_value_for_its_key() {
+        let c = chart(
+            "empty: {}\nwithx: {x: 1}\nwithnv: {nv: 1}\ndeep: {b: {}}\ndnull: null\nnested: {dn: null, keep: 1}\n",
+            vec![],
+        );
+        let user = m("empty: {nv: null, k: 1}\nwithx: {nv: null}\nwithnv: {nv: null}\ndeep: {b: {nv: null}}\n\
+             newmap: {nv: null, m: {o: null}}\ntop: null\ndnull: null\nnested: {dn: null}\n");
+        let out = coalesce(&c, &user, false).expect("coalesces");
+        assert_eq!(
+            sprint(&map_value(out)),
+            "map[deep:map[b:map[nv:<nil>]] empty:map[k:1 nv:<nil>] nested:map[dn:<nil> keep:1] \
+             newmap:map[m:map[o:<nil>] nv:<nil>] top:<nil> withnv:map[] withx:map[nv:<nil> x:1]]"
+        );
     }
 
     #[test]
