@@ -20,17 +20,21 @@ pub(super) fn shape_difference(helm1: &str, helm2: &str, reef: &str) -> Option<S
         // The runs differ in more than single lines: only equality can be checked.
         return (reef != helm1 && reef != helm2).then(|| "helm's two runs differ in line count".to_owned());
     }
-    if r.len() != a.len() {
-        return Some(format!("helm printed {} lines (PEM blocks folded), reef {}", a.len(), r.len()));
-    }
-    let offending =
-        a.iter().zip(&b).zip(&r).position(|((x, y), z)| if x == y { x != z } else { !line_has_shape(x, y, z) })?;
+    let offending = a
+        .iter()
+        .zip(&b)
+        .zip(&r)
+        .position(|((x, y), z)| if x == y { x != z } else { !line_has_shape(x, y, z) })
+        .or_else(|| (r.len() != a.len()).then_some(a.len().min(r.len())))?;
+    let around = |lines: &[String]| lines[offending.saturating_sub(3)..(offending + 1).min(lines.len())].join("\n");
     Some(format!(
-        "first difference at line {} (PEM blocks folded):\n--- helm\n{}\n--- helm, second run\n{}\n--- reef\n{}",
+        "first difference at line {} (PEM blocks folded; helm {} lines, reef {}):\n--- helm\n{}\n--- helm, second run\n{}\n--- reef\n{}",
         offending + 1,
-        a[offending.saturating_sub(3)..=offending].join("\n"),
-        b[offending],
-        r[offending.saturating_sub(3)..=offending].join("\n")
+        a.len(),
+        r.len(),
+        around(&a),
+        b.get(offending).map_or("", String::as_str),
+        around(&r)
     ))
 }
 
