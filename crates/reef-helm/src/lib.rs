@@ -10,13 +10,14 @@
 //! cluster (`lookup` answers an empty map, as in `helm template`). It must not depend on
 //! reef's server crates.
 //!
-//! Not yet done: `values.schema.json` validation (Helm rejects values that break a chart's
-//! schema; reef renders them).
+//! Values are checked against each chart's `values.schema.json` before rendering, with
+//! Helm's error messages ([`schema`]).
 
 pub mod chart;
 pub mod dependencies;
 pub mod glob;
 pub mod manifest;
+pub mod schema;
 pub mod semver;
 pub mod strvals;
 pub mod template;

@@ -23,6 +23,7 @@ use regex::Regex;
 use crate::chart::{self, Chart};
 use crate::dependencies;
 use crate::manifest;
+use crate::schema;
 use crate::semver::is_compatible_range;
 use crate::strvals::{self, ValueKind};
 use crate::values::{self, map_value, new_map};
@@ -133,6 +134,8 @@ pub fn render(opts: &TemplateOptions) -> Result<String, TemplateError> {
         })?;
     }
     dependencies::process(&mut chart, &user).map_err(TemplateError::plain)?;
+    let top = values::coalesce(&chart, &values::deep_copy_map(&user), false).map_err(TemplateError::plain)?;
+    schema::validate_chart(&chart, &top).map_err(TemplateError::plain)?;
     let caps = Capabilities::new(kube_version.clone(), &opts.api_versions);
     if !chart.metadata.kube_version.is_empty()
         && !is_compatible_range(&chart.metadata.kube_version, kube_version.normalized())
@@ -146,7 +149,6 @@ pub fn render(opts: &TemplateOptions) -> Result<String, TemplateError> {
             opts.debug,
         ));
     }
-    let top = values::coalesce(&chart, &values::deep_copy_map(&user), false).map_err(TemplateError::plain)?;
     let release = Release {
         name: name.to_owned(),
         namespace: if opts.namespace.is_empty() { "default".to_owned() } else { opts.namespace.clone() },

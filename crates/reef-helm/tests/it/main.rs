@@ -67,11 +67,12 @@ fn options(args: &[String], base: &Path) -> TemplateOptions {
     o
 }
 
-/// Renders with reef.
+/// Renders with reef. The error is compared without trailing newlines, as helm's is read
+/// (a schema error ends in one).
 fn reef(args: &[String], base: &Path) -> Outcome {
     match render(&options(args, base)) {
         Ok(stdout) => Outcome { stdout, error: None },
-        Err(e) => Outcome { stdout: e.stdout.clone(), error: Some(e.to_string()) },
+        Err(e) => Outcome { stdout: e.stdout.clone(), error: Some(e.to_string().trim_end_matches('\n').to_owned()) },
     }
 }
 

@@ -1,0 +1,334 @@
+//! The schema document as Helm's validator reads it: an `encoding/json` decoder with
+//! `UseNumber` (and its error messages), so a
+//! number keeps the text it was written with (an `enum` of `1.50` prints as `1.50`), and an
+//! object keeps its keys in the order written (a repeated key: the last value wins, in the
+//! place of the first).
+
+/// A decoded JSON value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json {
+    Null,
+    Bool(bool),
+    /// The literal text and its value.
+    Number(String, f64),
+    String(String),
+    Array(Vec<Json>),
+    Object(Vec<(String, Json)>),
+}
+
+impl Json {
+    /// The member `key` of an object.
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        match self {
+            Json::Object(members) => members.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Json::Number(_, f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// A non-negative integer (`minLength`, `maxItems`, ...).
+    pub fn as_count(&self) -> Option<usize> {
+        self.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0).map(|f| f as usize)
+    }
+
+    pub fn as_array(&self) -> Option<&[Json]> {
+        match self {
+            Json::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> Option<&[(String, Json)]> {
+        match self {
+            Json::Object(members) => Some(members),
+            _ => None,
+        }
+    }
+}
+
+/// Decodes `text`; the error is `encoding/json`'s message.
+pub fn parse(text: &[u8]) -> Result<Json, String> {
+    let mut p = Parser { s: text, i: 0 };
+    p.skip_ws();
+    if p.i == p.s.len() {
+        return Err("EOF".to_owned());
+    }
+    let v = p.value(0)?;
+    p.skip_ws();
+    if p.i < p.s.len() {
+        return Err("invalid character after top-level value".to_owned());
+    }
+    Ok(v)
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+/// Deeper than this, `encoding/json` gives up too.
+const MAX_DEPTH: usize = 10_000;
+
+impl Parser<'_> {
+    fn skip_ws(&mut self) {
+        while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+            self.i += 1;
+        }
+    }
+
+    /// The character at the cursor as `encoding/json` quotes it in errors.
+    fn describe(&self) -> String {
+        let rest = std::str::from_utf8(&self.s[self.i..]).unwrap_or("\u{fffd}");
+        match rest.chars().next() {
+            Some('\'') => "'\\''".to_owned(),
+            Some('"') => "'\"'".to_owned(),
+            Some(c) if (c as u32) < 0x20 => format!("'\\x{:02x}'", c as u32),
+            Some(c) => format!("'{c}'"),
+            None => "''".to_owned(),
+        }
+    }
+
+    fn eof_or<T>(&self, what: &str) -> Result<T, String> {
+        if self.i >= self.s.len() {
+            Err("unexpected EOF".to_owned())
+        } else {
+            Err(format!("invalid character {} {what}", self.describe()))
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Json, String> {
+        if depth > MAX_DEPTH {
+            return Err("exceeded max depth".to_owned());
+        }
+        self.skip_ws();
+        match self.s.get(self.i) {
+            Some(b'{') => self.object(depth),
+            Some(b'[') => self.array(depth),
+            Some(b'"') => self.string().map(Json::String),
+            Some(b't') => self.literal("true", Json::Bool(true)),
+            Some(b'f') => self.literal("false", Json::Bool(false)),
+            Some(b'n') => self.literal("null", Json::Null),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => self.eof_or("looking for beginning of value"),
+        }
+    }
+
+    fn literal(&mut self, word: &str, v: Json) -> Result<Json, String> {
+        for (k, b) in word.bytes().enumerate() {
+            if self.s.get(self.i) != Some(&b) {
+                let ctx = format!("in literal {word} (expecting '{}')", b as char);
+                return if k == 0 { self.eof_or("looking for beginning of value") } else { self.eof_or(&ctx) };
+            }
+            self.i += 1;
+        }
+        Ok(v)
+    }
+
+    fn number(&mut self) -> Result<Json, String> {
+        let start = self.i;
+        if self.s.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        match self.s.get(self.i) {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => self.digits(),
+            _ => return self.eof_or("in numeric literal"),
+        }
+        if self.s.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            if !matches!(self.s.get(self.i), Some(b'0'..=b'9')) {
+                return self.eof_or("after decimal point in numeric literal");
+            }
+            self.digits();
+        }
+        if matches!(self.s.get(self.i), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(self.s.get(self.i), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if !matches!(self.s.get(self.i), Some(b'0'..=b'9')) {
+                return self.eof_or("in exponent of numeric literal");
+            }
+            self.digits();
+        }
+        let text = String::from_utf8_lossy(&self.s[start..self.i]).into_owned();
+        let f = text.parse::<f64>().unwrap_or(f64::NAN);
+        Ok(Json::Number(text, f))
+    }
+
+    fn digits(&mut self) {
+        while matches!(self.s.get(self.i), Some(b'0'..=b'9')) {
+            self.i += 1;
+        }
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        self.i += 1;
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            let Some(&b) = self.s.get(self.i) else {
+                return Err("unexpected EOF".to_owned());
+            };
+            match b {
+                b'"' => {
+                    self.i += 1;
+                    return Ok(String::from_utf8_lossy(&out).into_owned());
+                }
+                b'\\' => {
+                    self.i += 1;
+                    let Some(&e) = self.s.get(self.i) else {
+                        return Err("unexpected EOF".to_owned());
+                    };
+                    self.i += 1;
+                    let c = match e {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => self.unicode_escape()?,
+                        _ => {
+                            self.i -= 1;
+                            return self.eof_or("in string escape code");
+                        }
+                    };
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+                0..0x20 => return self.eof_or("in string literal"),
+                _ => {
+                    out.push(b);
+                    self.i += 1;
+                }
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, String> {
+        let mut n = 0u32;
+        for _ in 0..4 {
+            let Some(d) = self.s.get(self.i).and_then(|b| (*b as char).to_digit(16)) else {
+                return self.eof_or("in \\u hexadecimal character escape");
+            };
+            n = n * 16 + d;
+            self.i += 1;
+        }
+        Ok(n)
+    }
+
+    fn unicode_escape(&mut self) -> Result<char, String> {
+        let hi = self.hex4()?;
+        if (0xD800..0xDC00).contains(&hi) && self.s.get(self.i) == Some(&b'\\') && self.s.get(self.i + 1) == Some(&b'u')
+        {
+            let save = self.i;
+            self.i += 2;
+            let lo = self.hex4()?;
+            if (0xDC00..0xE000).contains(&lo) {
+                let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                return Ok(char::from_u32(c).unwrap_or('\u{fffd}'));
+            }
+            self.i = save;
+        }
+        Ok(char::from_u32(hi).unwrap_or('\u{fffd}'))
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Json, String> {
+        self.i += 1;
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.s.get(self.i) == Some(&b']') {
+            self.i += 1;
+            return Ok(Json::Array(items));
+        }
+        loop {
+            items.push(self.value(depth + 1)?);
+            self.skip_ws();
+            match self.s.get(self.i) {
+                Some(b',') => self.i += 1,
+                Some(b']') => {
+                    self.i += 1;
+                    return Ok(Json::Array(items));
+                }
+                _ => return self.eof_or("after array element"),
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Json, String> {
+        self.i += 1;
+        let mut members: Vec<(String, Json)> = Vec::new();
+        self.skip_ws();
+        if self.s.get(self.i) == Some(&b'}') {
+            self.i += 1;
+            return Ok(Json::Object(members));
+        }
+        loop {
+            self.skip_ws();
+            if self.s.get(self.i) != Some(&b'"') {
+                return self.eof_or("looking for beginning of object key string");
+            }
+            let key = self.string()?;
+            self.skip_ws();
+            if self.s.get(self.i) != Some(&b':') {
+                return self.eof_or("after object key");
+            }
+            self.i += 1;
+            let v = self.value(depth + 1)?;
+            match members.iter_mut().find(|(k, _)| *k == key) {
+                Some(slot) => slot.1 = v,
+                None => members.push((key, v)),
+            }
+            self.skip_ws();
+            match self.s.get(self.i) {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(Json::Object(members));
+                }
+                _ => return self.eof_or("after object key:value pair"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_keep_their_text_and_objects_their_order() {
+        let v = parse(br#"{"b": 1.50, "a": [true, null, "x\u00e9"], "b": 2}"#).unwrap_or(Json::Null);
+        let Json::Object(m) = &v else { panic!("not an object: {v:?}") };
+        assert_eq!(m[0], ("b".to_owned(), Json::Number("2".to_owned(), 2.0)));
+        assert_eq!(m[1].1, Json::Array(vec![Json::Bool(true), Json::Null, Json::String("xé".to_owned())]));
+    }
+
+    #[test]
+    fn errors_are_encoding_json_messages() {
+        assert_eq!(parse(b" ").unwrap_err(), "EOF");
+        assert_eq!(parse(b"[\"a\"").unwrap_err(), "unexpected EOF");
+        assert_eq!(
+            parse(b"{\"a\": 1,}").unwrap_err(),
+            "invalid character '}' looking for beginning of object key string"
+        );
+        assert_eq!(parse(b"{\"a\" 1}").unwrap_err(), "invalid character '1' after object key");
+        assert_eq!(parse(b"{} x").unwrap_err(), "invalid character after top-level value");
+        assert_eq!(parse(b"{\"a\": tru}").unwrap_err(), "invalid character '}' in literal true (expecting 'e')");
+    }
+}
