@@ -6,6 +6,9 @@
 
 use std::collections::BTreeMap;
 
+mod decode;
+pub use decode::from_toml;
+
 use crate::format::format_float_g;
 use crate::value::Value;
 

@@ -173,6 +173,18 @@ impl Object for GoTime {
     }
 }
 
+/// A `time.Time` as BurntSushi/toml decodes a date-time: the instant `utc`, shown at UTC
+/// offset `offset` seconds in UTC (`None`) or in a fixed zone of the given name (an offset
+/// date-time's zone has no name; local date-times, dates and times have their own).
+pub(crate) fn toml_time(utc: NaiveDateTime, offset: i32, zone: Option<&str>) -> Value {
+    let utc = utc.and_utc();
+    let loc = match zone {
+        None => Loc::Utc,
+        Some(name) => Loc::Fixed(name.to_owned(), offset),
+    };
+    time_value(GoTime { utc, loc })
+}
+
 fn time_value(t: GoTime) -> Value {
     Value::Object(Rc::new(t))
 }

@@ -27,6 +27,8 @@ mod regex;
 mod semver;
 mod strings;
 
+pub(crate) use dates::toml_time;
+
 use crate::func::{FuncError, FuncMap, Param, Signature};
 use crate::value::Value;
 

@@ -301,6 +301,7 @@ pub fn functions() -> FuncMap {
     f.add("toYamlPretty", any, move |args| Ok(Value::from(to_yaml_pretty(&arg(args)))));
     f.add("fromYaml", string, move |args| Ok(from_yaml(&arg_str(args))));
     f.add("fromYamlArray", string, move |args| Ok(from_yaml_array(&arg_str(args))));
+    f.add("fromToml", string, move |args| Ok(crate::toml::from_toml(&arg_str(args))));
     f.add("toToml", any, move |args| crate::toml::to_toml(&arg(args)).map(Value::from).map_err(crate::FuncError::new));
     // Helm's must forms fail with the encoder's error instead of swallowing it.
     f.add("mustToYaml", any, move |args| {
