@@ -13,6 +13,7 @@ mod builtins;
 mod exec;
 pub mod format;
 pub mod func;
+pub mod go_string;
 pub mod helm;
 pub mod json;
 pub mod lex;

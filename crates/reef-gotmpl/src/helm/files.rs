@@ -64,7 +64,7 @@ impl Object for Files {
     fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         let arg = || args.first().and_then(Value::as_str).unwrap_or_default().to_owned();
         Some(match name {
-            "Get" => Ok(Value::from(String::from_utf8_lossy(&self.get_bytes(&arg())).into_owned())),
+            "Get" => Ok(Value::from(crate::go_string::from_bytes(&self.get_bytes(&arg())).into_owned())),
             "GetBytes" => Ok(Value::Bytes(self.get_bytes(&arg()))),
             "Glob" => Ok(Value::Object(Rc::new(self.glob(&arg())))),
             "Lines" => self.lines(&arg()),

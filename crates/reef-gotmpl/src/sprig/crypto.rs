@@ -33,14 +33,19 @@ fn adler32(data: &[u8]) -> u32 {
     (b << 16) | a
 }
 
+/// The bytes of a string argument, as the Go string holds them.
+fn bytes_arg(a: &[Value], i: usize) -> Vec<u8> {
+    crate::go_string::to_bytes(&str_arg(a, i)).into_owned()
+}
+
 pub(super) fn register(map: &mut FuncMap) {
     map.add("sha1sum", fixed(&[STR]), |a| {
         use sha1::Digest as _;
-        Ok(Value::from(hex(&sha1::Sha1::digest(str_arg(a, 0).as_bytes()))))
+        Ok(Value::from(hex(&sha1::Sha1::digest(bytes_arg(a, 0)))))
     });
-    map.add("sha256sum", fixed(&[STR]), |a| Ok(Value::from(hex(&sha2::Sha256::digest(str_arg(a, 0).as_bytes())))));
-    map.add("sha512sum", fixed(&[STR]), |a| Ok(Value::from(hex(&sha2::Sha512::digest(str_arg(a, 0).as_bytes())))));
-    map.add("adler32sum", fixed(&[STR]), |a| Ok(Value::from(adler32(str_arg(a, 0).as_bytes()).to_string())));
+    map.add("sha256sum", fixed(&[STR]), |a| Ok(Value::from(hex(&sha2::Sha256::digest(bytes_arg(a, 0))))));
+    map.add("sha512sum", fixed(&[STR]), |a| Ok(Value::from(hex(&sha2::Sha512::digest(bytes_arg(a, 0))))));
+    map.add("adler32sum", fixed(&[STR]), |a| Ok(Value::from(adler32(&bytes_arg(a, 0)).to_string())));
     map.add("uuidv4", fixed(&[]), |_| Ok(Value::from(uuid::Uuid::new_v4().to_string())));
     map.add("randBytes", fixed(&[INT]), |a| {
         let count = int_arg(a, 0);

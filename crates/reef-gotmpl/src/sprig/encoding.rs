@@ -1,10 +1,12 @@
 //! `b64enc`, `b64dec`, `b32enc`, `b32dec` with Go's standard (padded) alphabets. Decoding
-//! errors are returned as the result text, as Sprig does.
+//! errors are returned as the result text, as Sprig does. Strings are Go's bytes
+//! ([`crate::go_string`]), so binary data goes through `b64dec` and `b64enc` unchanged.
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 use crate::func::FuncMap;
+use crate::go_string::{from_bytes, to_bytes};
 use crate::value::Value;
 
 use super::sig::{STR, fixed};
@@ -19,20 +21,20 @@ const GO_STD: GeneralPurpose = GeneralPurpose::new(
 );
 
 pub(super) fn register(map: &mut FuncMap) {
-    map.add("b64enc", fixed(&[STR]), |a| Ok(Value::from(GO_STD.encode(str_arg(a, 0)))));
+    map.add("b64enc", fixed(&[STR]), |a| Ok(Value::from(GO_STD.encode(to_bytes(&str_arg(a, 0))))));
     map.add("b64dec", fixed(&[STR]), |a| {
         // Go skips newlines and carriage returns.
         let input: String = str_arg(a, 0).chars().filter(|c| *c != '\n' && *c != '\r').collect();
         Ok(Value::from(match GO_STD.decode(&input) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Ok(bytes) => from_bytes(&bytes).into_owned(),
             Err(e) => format!("illegal base64 data at input byte {}", error_offset(&e, &input)),
         }))
     });
-    map.add("b32enc", fixed(&[STR]), |a| Ok(Value::from(data_encoding::BASE32.encode(str_arg(a, 0).as_bytes()))));
+    map.add("b32enc", fixed(&[STR]), |a| Ok(Value::from(data_encoding::BASE32.encode(&to_bytes(&str_arg(a, 0))))));
     map.add("b32dec", fixed(&[STR]), |a| {
         let input: String = str_arg(a, 0).chars().filter(|c| *c != '\n' && *c != '\r').collect();
         Ok(Value::from(match data_encoding::BASE32.decode(input.as_bytes()) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Ok(bytes) => from_bytes(&bytes).into_owned(),
             Err(e) => format!("illegal base32 data at input byte {}", e.position),
         }))
     });
