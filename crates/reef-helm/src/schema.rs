@@ -15,6 +15,7 @@
 //! fetched: it fails as it does for Helm without a network.
 
 mod formats;
+mod goregex;
 mod json;
 mod validate;
 

@@ -359,21 +359,57 @@ fn relative_json_pointer(s: &str) -> Result<(), String> {
 }
 
 fn uri(s: &str, reference: bool) -> Result<(), String> {
-    if !s.is_ascii() {
-        return Err("has unescaped non-ASCII characters".to_owned());
-    }
-    if s.contains(['<', '>', '"', ' ', '{', '}', '|', '\\', '^', '`']) {
-        return Err("has illegal ASCII characters".to_owned());
-    }
-    let scheme = s.find(':').filter(|&i| {
-        let sch = &s[..i];
-        sch.starts_with(|c: char| c.is_ascii_alphabetic())
-            && sch.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-    });
-    if !reference && scheme.is_none() {
+    let has_scheme = url_parse(s).map_err(|e| format!("parse {}: {e}", reef_gotmpl::format::go_quote(s)))?;
+    if !reference && !has_scheme {
         return Err("relative url".to_owned());
     }
     Ok(())
+}
+
+/// The checks of Go's `url.Parse` that fail common mistakes; `Ok` says whether the URL has
+/// a scheme (is absolute).
+fn url_parse(s: &str) -> Result<bool, String> {
+    if s.chars().any(|c| (c as u32) < 0x20 || c as u32 == 0x7f) {
+        return Err("net/url: invalid control character in URL".to_owned());
+    }
+    let rest = s.split_once('#').map_or(s, |(r, _)| r);
+    let mut scheme = None;
+    if let Some(i) = rest.find(':') {
+        let candidate = &rest[..i];
+        if candidate.is_empty() {
+            return Err("missing protocol scheme".to_owned());
+        }
+        if candidate.starts_with(|c: char| c.is_ascii_alphabetic())
+            && candidate.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        {
+            scheme = Some(i);
+        }
+    }
+    let after = scheme.map_or(rest, |i| &rest[i + 1..]);
+    let after = after.split_once('?').map_or(after, |(a, _)| a);
+    if let Some(bad) = bad_escape(s) {
+        return Err(format!("invalid URL escape {}", reef_gotmpl::format::go_quote(bad)));
+    }
+    if let Some(authority) = after.strip_prefix("//") {
+        let host = authority.split('/').next().unwrap_or("");
+        let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+        if let Some(c) = host.chars().find(|c| !c.is_ascii_alphanumeric() && !"-._~!$&'()*+,;=:[]%<>\"".contains(*c)) {
+            return Err(format!("invalid character {} in host name", reef_gotmpl::format::go_quote(&c.to_string())));
+        }
+    } else if scheme.is_none() && after.split('/').next().is_some_and(|seg| seg.contains(':')) {
+        return Err("first path segment in URL cannot contain colon".to_owned());
+    }
+    Ok(scheme.is_some())
+}
+
+/// The first `%` not followed by two hex digits, with what follows it.
+fn bad_escape(s: &str) -> Option<&str> {
+    let b = s.as_bytes();
+    let i = (0..b.len()).find(|&i| {
+        b[i] == b'%'
+            && !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    })?;
+    Some(s.get(i..(i + 3).min(s.len())).unwrap_or(&s[i..]))
 }
 
 #[cfg(test)]

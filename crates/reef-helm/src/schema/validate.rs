@@ -10,8 +10,8 @@ use reef_gotmpl::Value;
 use reef_gotmpl::format::{format_float_g, go_quote};
 use regex::Regex;
 
-use super::formats;
 use super::json::Json;
+use super::{formats, goregex};
 
 /// Where the schema document lives, as Helm registers it with the compiler.
 pub const ROOT_URL: &str = "file:///values.schema.json";
@@ -420,6 +420,25 @@ pub struct Schema<'a> {
     regexes: RefCell<HashMap<String, Result<Regex, String>>>,
 }
 
+/// Keywords whose value is a schema, a map of schemas, a list of schemas (`items` is either).
+const SCHEMA_VALUES: [&str; 12] = [
+    "additionalProperties",
+    "additionalItems",
+    "contains",
+    "propertyNames",
+    "not",
+    "if",
+    "then",
+    "else",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "items",
+    "contentSchema",
+];
+const SCHEMA_MAPS: [&str; 6] =
+    ["properties", "patternProperties", "definitions", "$defs", "dependentSchemas", "dependencies"];
+const SCHEMA_LISTS: [&str; 5] = ["allOf", "anyOf", "oneOf", "prefixItems", "items"];
+
 /// Keywords whose values are data, not schemas: `$id`s inside are not identifiers.
 const DATA_KEYWORDS: [&str; 5] = ["enum", "const", "default", "examples", "description"];
 
@@ -435,6 +454,7 @@ impl<'a> Schema<'a> {
             Schema { root, draft, bases: HashMap::new(), resources: HashMap::new(), regexes: RefCell::default() };
         schema.resources.insert(ROOT_URL.to_owned(), root);
         schema.bases.insert(node_id(root), ROOT_URL.to_owned());
+        schema.check_patterns(root, "", &mut Vec::new())?;
         let mut references = Vec::new();
         schema.index(root, ROOT_URL, &mut references);
         // Helm compiles the whole document first: a reference that leads nowhere fails even
@@ -536,17 +556,85 @@ impl<'a> Schema<'a> {
         self.bases.get(&node_id(node)).map(String::as_str)
     }
 
+    /// A pattern, compiled once (every pattern was checked when the schema was compiled).
     fn regex(&self, pattern: &str) -> Result<Regex, ValidateError> {
         let mut cache = self.regexes.borrow_mut();
-        let compiled =
-            cache.entry(pattern.to_owned()).or_insert_with(|| Regex::new(pattern).map_err(|e| e.to_string()));
-        compiled.clone().map_err(|e| {
-            ValidateError::Compile(format!(
-                "{} is not valid against metaschema: {} is not valid regex: {e}",
-                go_quote(&format!("{ROOT_URL}#")),
-                quote(pattern)
-            ))
-        })
+        let compiled = cache.entry(pattern.to_owned()).or_insert_with(|| goregex::compile(pattern));
+        compiled.clone().map_err(|e| ValidateError::Compile(format!("{} is not valid regex: {e}", quote(pattern))))
+    }
+
+    /// Helm checks a schema against its draft's metaschema before using it; reef checks the
+    /// part of that which it can fail, the regular expressions, and reports the first bad one
+    /// as the metaschema check does (from 2019-09 on, under an `'allOf' failed` line per
+    /// enclosing schema, as those metaschemas are made of vocabularies).
+    fn check_patterns(&self, node: &'a Json, pointer: &str, enclosing: &mut Vec<String>) -> Result<(), String> {
+        let Json::Object(members) = node else { return Ok(()) };
+        enclosing.push(pointer.to_owned());
+        if let Some(p) = node.get("pattern").and_then(Json::as_str)
+            && let Err(e) = goregex::compile(p)
+        {
+            let leaf = format!("{} is not valid regex: error parsing regexp: {e}", quote(p));
+            return Err(self.metaschema_error(enclosing, &format!("{pointer}/pattern"), &leaf, None));
+        }
+        for (p, _) in node.get("patternProperties").and_then(Json::as_object).unwrap_or(&[]) {
+            if let Err(e) = goregex::compile(p) {
+                let cause = format!("{} is not valid regex: error parsing regexp: {e}", quote(p));
+                let leaf = format!("invalid propertyName {}", quote(p));
+                return Err(self.metaschema_error(enclosing, "", &leaf, Some(&cause)));
+            }
+        }
+        let escape = |t: &str| t.replace('~', "~0").replace('/', "~1");
+        for (k, v) in members {
+            let here = format!("{pointer}/{}", escape(k));
+            match (k.as_str(), v) {
+                (k, Json::Object(subs)) if SCHEMA_MAPS.contains(&k) => {
+                    for (name, sub) in subs {
+                        self.check_patterns(sub, &format!("{here}/{}", escape(name)), enclosing)?;
+                    }
+                }
+                (k, Json::Array(subs)) if SCHEMA_LISTS.contains(&k) => {
+                    for (i, sub) in subs.iter().enumerate() {
+                        self.check_patterns(sub, &format!("{here}/{i}"), enclosing)?;
+                    }
+                }
+                (k, sub) if SCHEMA_VALUES.contains(&k) => self.check_patterns(sub, &here, enclosing)?,
+                _ => {}
+            }
+        }
+        enclosing.pop();
+        Ok(())
+    }
+
+    fn metaschema_error(&self, enclosing: &[String], at: &str, message: &str, cause: Option<&str>) -> String {
+        let meta = match self.draft {
+            Draft::D4 => "http://json-schema.org/draft-04/schema#",
+            Draft::D6 => "http://json-schema.org/draft-06/schema#",
+            Draft::D7 => "http://json-schema.org/draft-07/schema#",
+            Draft::D2019 => "https://json-schema.org/draft/2019-09/schema#",
+            Draft::D2020 => "https://json-schema.org/draft/2020-12/schema#",
+        };
+        let mut out = format!(
+            "{} is not valid against metaschema: jsonschema validation failed with {}",
+            go_quote(&format!("{ROOT_URL}#")),
+            quote(meta)
+        );
+        let mut line = |indent: usize, at: &str, message: &str| {
+            out.push('\n');
+            out.push_str(&"  ".repeat(indent - 1));
+            out.push_str(&format!("- at {}: {message}", quote(at)));
+        };
+        let mut indent = 1;
+        if self.draft >= Draft::D2019 {
+            for schema in enclosing {
+                line(indent, schema, "'allOf' failed");
+                indent += 1;
+            }
+        }
+        line(indent, at, message);
+        if let Some(cause) = cause {
+            line(indent + 1, "", cause);
+        }
+        out
     }
 }
 
@@ -671,7 +759,7 @@ impl<'a> Validator<'_, 'a> {
             && let (Some(name), Value::String(text)) = (get("format").and_then(Json::as_str), v)
         {
             let result = if name == "regex" {
-                Regex::new(text).map(|_| ()).map_err(|e| format!("error parsing regexp: {e}"))
+                goregex::compile(text).map(|_| ()).map_err(|e| format!("error parsing regexp: {e}"))
             } else {
                 formats::check(name, text)
             };
