@@ -68,6 +68,11 @@ fn fold_pem_blocks(text: &str) -> Vec<String> {
     out
 }
 
+/// What randAscii produces besides letters and digits: punctuation and the space.
+fn is_printable_symbol(c: char) -> bool {
+    c == ' ' || c.is_ascii_punctuation()
+}
+
 /// A character that random strings and base64 are made of.
 fn is_word(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '+' || c == '/'
@@ -76,7 +81,9 @@ fn is_word(c: char) -> bool {
 /// `z` keeps what `x` and `y` share around their varying part, and that part has their shape.
 /// The shared prefix and suffix stop short of word characters next to the varying part: a
 /// random string's first characters may be equal in two runs by chance, and base64 padding
-/// depends on the length of what was encoded, which may vary too.
+/// depends on the length of what was encoded, which may vary too. Where the varying part's
+/// punctuation varies, punctuation next to it may be equal by chance as well: then the
+/// whole line is compared as one varying part.
 fn line_has_shape(x: &str, y: &str, z: &str) -> bool {
     let mut p: usize = x.chars().zip(y.chars()).take_while(|(a, b)| a == b).map(|(a, _)| a.len_utf8()).sum();
     while x[..p].ends_with(is_word) {
@@ -89,11 +96,31 @@ fn line_has_shape(x: &str, y: &str, z: &str) -> bool {
     while xr[xr.len() - s..].starts_with(|c| is_word(c) || c == '=') {
         s -= xr[xr.len() - s..].chars().next().map_or(0, char::len_utf8);
     }
-    let suffix = &xr[xr.len() - s..];
-    let Some(tz) = z.strip_prefix(&x[..p]).and_then(|t| t.strip_suffix(suffix)) else {
+    let (prefix, suffix) = (&x[..p], &xr[xr.len() - s..]);
+    let (tx, ty) = (&xr[..xr.len() - s], &yr[..yr.len() - s]);
+    if punctuation_varies(tx, ty) && !is_bcrypt_prefix(prefix) {
+        return plain_has_shape(&Alphabet::of(&[x, y]), x, y, z, true);
+    }
+    let Some(tz) = z.strip_prefix(prefix).and_then(|t| t.strip_suffix(suffix)) else {
         return false;
     };
-    token_has_shape(&xr[..xr.len() - s], &yr[..yr.len() - s], tz, &x[..p])
+    token_has_shape(tx, ty, tz, prefix)
+}
+
+/// Whether the punctuation in two runs' varying parts differs (base64 padding aside): then
+/// the function produces punctuation itself, as randAscii does.
+fn punctuation_varies(tx: &str, ty: &str) -> bool {
+    let is_punctuation = |c: &char| !is_word(*c) && *c != '=';
+    let (cx, cy): (Vec<char>, Vec<char>) = (tx.chars().collect(), ty.chars().collect());
+    if cx.len() == cy.len() {
+        return cx.iter().zip(&cy).any(|(a, b)| a != b && (is_punctuation(a) || is_punctuation(b)));
+    }
+    let punctuation = |t: &[char]| {
+        let mut p: Vec<char> = t.iter().copied().filter(is_punctuation).collect();
+        p.sort_unstable();
+        p
+    };
+    punctuation(&cx) != punctuation(&cy)
 }
 
 /// The varying parts of a line: base64 of text (decoded and compared as text, a PEM block as
@@ -113,10 +140,12 @@ fn token_has_shape(tx: &str, ty: &str, tz: &str, prefix: &str) -> bool {
         // Base64 of bytes: `+` and `/` may be missing from two runs by chance.
         alphabet.other.extend(['+', '/']);
     }
-    if is_bcrypt_prefix(prefix) {
+    let bcrypt = is_bcrypt_prefix(prefix);
+    if bcrypt {
+        // Its `.` may be at the same place in two runs by chance.
         alphabet.other.extend(['.', '/']);
     }
-    plain_has_shape(&alphabet, tx, ty, tz)
+    plain_has_shape(&alphabet, tx, ty, tz, bcrypt)
 }
 
 /// `$2a$10$` and the like: a bcrypt hash (htpasswd) follows, in the alphabet `./A-Za-z0-9`.
@@ -198,43 +227,37 @@ impl Alphabet {
 
     /// Whether the function could have produced `c`. Digits go with letters (a short
     /// alphanumeric string may lack digits by chance); three or more kinds of punctuation
-    /// mean any punctuation (randAscii).
+    /// mean any punctuation or a space (randAscii).
     fn admits(&self, c: char) -> bool {
         match c {
             'A'..='Z' => self.upper,
             'a'..='z' => self.lower,
             '0'..='9' => self.digit || self.upper || self.lower,
-            _ => self.other.contains(&c) || (self.other.len() >= 3 && c.is_ascii_punctuation()),
+            _ => self.other.contains(&c) || (self.other.len() >= 3 && is_printable_symbol(c)),
         }
     }
 }
 
-/// A plain varying part: its characters are in `alphabet`, or are any punctuation where
-/// helm's punctuation varies between the runs (the function produces it, as randAscii does);
-/// as long as helm's (or, where helm's two lengths differ, between them); where helm's two
-/// are equally long, the punctuation they share at a position (a uuid's dashes, a date's
-/// colons) is reef's too, unless the function produces punctuation itself.
-fn plain_has_shape(alphabet: &Alphabet, tx: &str, ty: &str, tz: &str) -> bool {
-    let (cx, cy, cz): (Vec<char>, Vec<char>, Vec<char>) =
-        (tx.chars().collect(), ty.chars().collect(), tz.chars().collect());
-    let random_punctuation = if cx.len() == cy.len() {
-        cx.iter().zip(&cy).any(|(a, b)| a != b && !(is_word(*a) && is_word(*b)))
-    } else {
-        let punctuation = |t: &[char]| {
-            let mut p: Vec<char> = t.iter().copied().filter(|c| !is_word(*c)).collect();
-            p.sort_unstable();
-            p
-        };
-        punctuation(&cx) != punctuation(&cy)
-    };
-    if !tz.chars().all(|c| alphabet.admits(c) || (random_punctuation && c.is_ascii_punctuation())) {
+/// A plain varying part: its characters are in `alphabet`, or are any punctuation or a
+/// space where helm's punctuation varies between the runs; as long as helm's (or, where helm's two
+/// lengths differ, between them); where helm's two are equally long, the punctuation they
+/// share at a position (a uuid's dashes, a date's colons) is reef's too, unless the function
+/// produces punctuation itself or `any_punctuation_place` says its punctuation may be
+/// anywhere.
+fn plain_has_shape(alphabet: &Alphabet, tx: &str, ty: &str, tz: &str, any_punctuation_place: bool) -> bool {
+    let random_punctuation = punctuation_varies(tx, ty);
+    if !tz.chars().all(|c| alphabet.admits(c) || (random_punctuation && is_printable_symbol(c))) {
         return false;
     }
+    let (cx, cy, cz): (Vec<char>, Vec<char>, Vec<char>) =
+        (tx.chars().collect(), ty.chars().collect(), tz.chars().collect());
     if cx.len() != cy.len() {
         return (cx.len().min(cy.len())..=cx.len().max(cy.len())).contains(&cz.len());
     }
     cz.len() == cx.len()
-        && (random_punctuation || cx.iter().zip(&cy).zip(&cz).all(|((a, b), c)| a != b || is_word(*a) || a == c))
+        && (random_punctuation
+            || any_punctuation_place
+            || cx.iter().zip(&cy).zip(&cz).all(|((a, b), c)| a != b || is_word(*a) || a == c))
 }
 
 #[cfg(test)]
@@ -320,6 +343,27 @@ mod tests {
         );
         assert!(has_shape(h1, h2, "u:$2a$10$dyYa2.dXtC4/GVJUuPS2BuTwtMNpQVamA0xOD9ney2USdcETfsTW.\n"));
         assert!(!has_shape(h1, h2, "u:$2a$10$dyYa2.dXtC4/GVJUuPS2BuTwtMNpQVamA0xOD9ney2USdcETfsTW\n"));
+    }
+
+    #[test]
+    fn a_bcrypt_hash_may_have_its_salt_end_anywhere() {
+        // The 22nd character of the salt is often `.`, in both runs by chance.
+        let (h1, h2) = (
+            "u:$2a$10$b9ef2wchgrlbyoXhPOZhy.9GEJe6Y5i9pGrPrzeq7oMS2T2B2UI8e\n",
+            "u:$2a$10$Yj3IhHswLYgG1vYz5Z9nD.13md1ga/s4ThqF40p5Jyir3xSSslWH2\n",
+        );
+        assert!(has_shape(h1, h2, "u:$2a$10$3dSCVBHxintgrL9xKQoo0ORhLrE8gLKl2mXY0bMjlCvBv.618n33u\n"));
+    }
+
+    #[test]
+    fn random_punctuation_equal_by_chance_next_to_the_varying_part_is_not_shared() {
+        let b64 = |s: &str| format!("ascii: \"{}\"\n", STANDARD.encode(s));
+        // Both helm runs of randAscii end with `-`, reef's does not.
+        let (h1, h2) = (b64("EognRG`p{IP T6-\"qSW-"), b64("(VW.?oWF'x]BaG+PCXY-"));
+        assert!(has_shape(&h1, &h2, &b64("OoTCD(6drGe9y|*;<>8I")));
+        // randAscii's alphabet has the space too, though neither helm run drew one.
+        assert!(has_shape(&h1, &h2, &b64(")B|WlbgzE23kWftW`kn ")));
+        assert!(!has_shape(&h1, &h2, &b64("OoTCD(6drGe9y|*;<>8")));
     }
 
     #[test]
