@@ -454,7 +454,7 @@ impl<'a> Schema<'a> {
             Schema { root, draft, bases: HashMap::new(), resources: HashMap::new(), regexes: RefCell::default() };
         schema.resources.insert(ROOT_URL.to_owned(), root);
         schema.bases.insert(node_id(root), ROOT_URL.to_owned());
-        schema.check_patterns(root, "", &mut Vec::new())?;
+        schema.check_keywords(root, "", &mut Vec::new())?;
         let mut references = Vec::new();
         schema.index(root, ROOT_URL, &mut references);
         // Helm compiles the whole document first: a reference that leads nowhere fails even
@@ -563,41 +563,50 @@ impl<'a> Schema<'a> {
         compiled.clone().map_err(|e| ValidateError::Compile(format!("{} is not valid regex: {e}", quote(pattern))))
     }
 
-    /// Helm checks a schema against its draft's metaschema before using it; reef checks the
-    /// part of that which it can fail, the regular expressions, and reports the first bad one
-    /// as the metaschema check does (from 2019-09 on, under an `'allOf' failed` line per
-    /// enclosing schema, as those metaschemas are made of vocabularies).
-    fn check_patterns(&self, node: &'a Json, pointer: &str, enclosing: &mut Vec<String>) -> Result<(), String> {
-        let Json::Object(members) = node else { return Ok(()) };
+    /// Helm checks a schema against its draft's metaschema before using it. reef checks what
+    /// breaks it most often (a keyword's value of the wrong type, an unknown type name, a
+    /// regular expression Go cannot compile) and reports the first such mistake as that check
+    /// does: from 2019-09 on, under an `'allOf' failed` line per enclosing schema, as those
+    /// metaschemas are made of vocabularies.
+    fn check_keywords(&self, node: &'a Json, pointer: &str, enclosing: &mut Vec<String>) -> Result<(), String> {
+        let Json::Object(members) = node else {
+            if matches!(node, Json::Bool(_)) {
+                return Ok(());
+            }
+            let msg = format!("got {}, want boolean or object", json_type(node));
+            return Err(self.metaschema_error(enclosing, &[(0, pointer.to_owned(), msg)]));
+        };
         enclosing.push(pointer.to_owned());
-        if let Some(p) = node.get("pattern").and_then(Json::as_str)
-            && let Err(e) = goregex::compile(p)
-        {
-            let leaf = format!("{} is not valid regex: error parsing regexp: {e}", quote(p));
-            return Err(self.metaschema_error(enclosing, &format!("{pointer}/pattern"), &leaf, None));
+        for (k, v) in members {
+            if let Some(lines) = self.keyword_mistake(k, v, &format!("{pointer}/{}", escape_token(k))) {
+                return Err(self.metaschema_error(enclosing, &lines));
+            }
         }
         for (p, _) in node.get("patternProperties").and_then(Json::as_object).unwrap_or(&[]) {
             if let Err(e) = goregex::compile(p) {
                 let cause = format!("{} is not valid regex: error parsing regexp: {e}", quote(p));
-                let leaf = format!("invalid propertyName {}", quote(p));
-                return Err(self.metaschema_error(enclosing, "", &leaf, Some(&cause)));
+                let lines =
+                    [(0, String::new(), format!("invalid propertyName {}", quote(p))), (1, String::new(), cause)];
+                return Err(self.metaschema_error(enclosing, &lines));
             }
         }
-        let escape = |t: &str| t.replace('~', "~0").replace('/', "~1");
         for (k, v) in members {
-            let here = format!("{pointer}/{}", escape(k));
+            let here = format!("{pointer}/{}", escape_token(k));
             match (k.as_str(), v) {
                 (k, Json::Object(subs)) if SCHEMA_MAPS.contains(&k) => {
                     for (name, sub) in subs {
-                        self.check_patterns(sub, &format!("{here}/{}", escape(name)), enclosing)?;
+                        if k == "dependencies" && matches!(sub, Json::Array(_)) {
+                            continue;
+                        }
+                        self.check_keywords(sub, &format!("{here}/{}", escape_token(name)), enclosing)?;
                     }
                 }
                 (k, Json::Array(subs)) if SCHEMA_LISTS.contains(&k) => {
                     for (i, sub) in subs.iter().enumerate() {
-                        self.check_patterns(sub, &format!("{here}/{i}"), enclosing)?;
+                        self.check_keywords(sub, &format!("{here}/{i}"), enclosing)?;
                     }
                 }
-                (k, sub) if SCHEMA_VALUES.contains(&k) => self.check_patterns(sub, &here, enclosing)?,
+                (k, sub) if SCHEMA_VALUES.contains(&k) => self.check_keywords(sub, &here, enclosing)?,
                 _ => {}
             }
         }
@@ -605,7 +614,97 @@ impl<'a> Schema<'a> {
         Ok(())
     }
 
-    fn metaschema_error(&self, enclosing: &[String], at: &str, message: &str, cause: Option<&str>) -> String {
+    /// What the metaschema says of keyword `k` with value `v` (at `at`), if it is wrong: lines
+    /// of (depth below the keyword's schema, location, message).
+    fn keyword_mistake(&self, k: &str, v: &Json, at: &str) -> Option<Vec<(usize, String, String)>> {
+        let draft = self.draft;
+        let one = |msg: String| Some(vec![(0, at.to_owned(), msg)]);
+        let want = |t: &str| format!("got {}, want {t}", json_type(v));
+        match k {
+            "type" => {
+                let valid = |t: &Json| t.as_str().is_some_and(|t| TYPE_ORDER.contains(&t));
+                let enum_msg =
+                    "value must be one of 'array', 'boolean', 'integer', 'null', 'number', 'object', 'string'";
+                match v {
+                    Json::Array(items) => {
+                        let bad: Vec<usize> = (0..items.len()).filter(|&i| !valid(&items[i])).collect();
+                        if bad.is_empty() {
+                            return None;
+                        }
+                        let mut lines = vec![
+                            (0, at.to_owned(), "'anyOf' failed".to_owned()),
+                            (1, at.to_owned(), enum_msg.to_owned()),
+                        ];
+                        for i in bad {
+                            let msg = if items[i].as_str().is_some() {
+                                enum_msg.to_owned()
+                            } else {
+                                format!("got {}, want string", json_type(&items[i]))
+                            };
+                            lines.push((1, format!("{at}/{i}"), msg));
+                        }
+                        Some(lines)
+                    }
+                    v if valid(v) => None,
+                    _ => Some(vec![
+                        (0, at.to_owned(), "'anyOf' failed".to_owned()),
+                        (1, at.to_owned(), enum_msg.to_owned()),
+                        (1, at.to_owned(), want("array")),
+                    ]),
+                }
+            }
+            "minLength" | "minItems" | "minProperties" | "maxLength" | "maxItems" | "maxProperties" => {
+                let msg = match v {
+                    Json::Number(_, f) if f.fract() != 0.0 => want("integer"),
+                    Json::Number(_, f) if *f < 0.0 => format!("minimum: got {}, want 0", print_float(*f)),
+                    Json::Number(..) => return None,
+                    _ => want("integer"),
+                };
+                // Before 2019-09 the minimums are an `allOf` of the integer and its default.
+                if draft < Draft::D2019 && k.starts_with("min") {
+                    return Some(vec![(0, at.to_owned(), "'allOf' failed".to_owned()), (1, at.to_owned(), msg)]);
+                }
+                one(msg)
+            }
+            "minimum" | "maximum" => (!matches!(v, Json::Number(..))).then(|| want("number")).and_then(one),
+            "exclusiveMinimum" | "exclusiveMaximum" if draft == Draft::D4 => {
+                (!matches!(v, Json::Bool(_))).then(|| want("boolean")).and_then(one)
+            }
+            "exclusiveMinimum" | "exclusiveMaximum" => {
+                (!matches!(v, Json::Number(..))).then(|| want("number")).and_then(one)
+            }
+            "multipleOf" => match v {
+                Json::Number(_, f) if *f <= 0.0 => one(format!("exclusiveMinimum: got {}, want 0", print_float(*f))),
+                Json::Number(..) => None,
+                _ => one(want("number")),
+            },
+            "required" => match v {
+                Json::Array(items) => items
+                    .iter()
+                    .position(|i| i.as_str().is_none())
+                    .map(|i| vec![(0, format!("{at}/{i}"), format!("got {}, want string", json_type(&items[i])))]),
+                _ => one(want("array")),
+            },
+            "enum" | "allOf" | "anyOf" | "oneOf" | "prefixItems" => match v {
+                Json::Array(items) if items.is_empty() && k != "enum" => one("minItems: got 0, want 1".to_owned()),
+                Json::Array(_) => None,
+                _ => one(want("array")),
+            },
+            "properties" | "patternProperties" | "definitions" | "$defs" | "dependentSchemas" => {
+                (!matches!(v, Json::Object(_))).then(|| want("object")).and_then(one)
+            }
+            "uniqueItems" => (!matches!(v, Json::Bool(_))).then(|| want("boolean")).and_then(one),
+            "pattern" => match v {
+                Json::String(p) => goregex::compile(p).err().map(|e| {
+                    vec![(0, at.to_owned(), format!("{} is not valid regex: error parsing regexp: {e}", quote(p)))]
+                }),
+                _ => one(want("string")),
+            },
+            _ => None,
+        }
+    }
+
+    fn metaschema_error(&self, enclosing: &[String], lines: &[(usize, String, String)]) -> String {
         let meta = match self.draft {
             Draft::D4 => "http://json-schema.org/draft-04/schema#",
             Draft::D6 => "http://json-schema.org/draft-06/schema#",
@@ -618,23 +717,38 @@ impl<'a> Schema<'a> {
             go_quote(&format!("{ROOT_URL}#")),
             quote(meta)
         );
-        let mut line = |indent: usize, at: &str, message: &str| {
+        let mut line = |depth: usize, at: &str, message: &str| {
             out.push('\n');
-            out.push_str(&"  ".repeat(indent - 1));
+            out.push_str(&"  ".repeat(depth));
             out.push_str(&format!("- at {}: {message}", quote(at)));
         };
-        let mut indent = 1;
+        let mut depth = 0;
         if self.draft >= Draft::D2019 {
             for schema in enclosing {
-                line(indent, schema, "'allOf' failed");
-                indent += 1;
+                line(depth, schema, "'allOf' failed");
+                depth += 1;
             }
         }
-        line(indent, at, message);
-        if let Some(cause) = cause {
-            line(indent + 1, "", cause);
+        for (d, at, message) in lines {
+            line(depth + d, at, message);
         }
         out
+    }
+}
+
+fn escape_token(t: &str) -> String {
+    t.replace('~', "~0").replace('/', "~1")
+}
+
+/// The JSON type of a schema document's value, as the metaschema check names it.
+fn json_type(j: &Json) -> &'static str {
+    match j {
+        Json::Null => "null",
+        Json::Bool(_) => "boolean",
+        Json::Number(..) => "number",
+        Json::String(_) => "string",
+        Json::Array(_) => "array",
+        Json::Object(_) => "object",
     }
 }
 
