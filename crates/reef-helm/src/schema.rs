@@ -12,7 +12,9 @@
 //! Drafts 4, 6, 7, 2019-09 and 2020-12 (the default), with the keywords each defines;
 //! `format` is checked for drafts 4 to 7 only, as Helm does. References resolve inside the
 //! document (`#/definitions/..`, `#/$defs/..`, `$id`, anchors); a remote schema is never
-//! fetched: it fails as it does for Helm without a network.
+//! fetched: it fails as it does for Helm without a network. Before validating, the schema's
+//! common mistakes (an unknown type name, a keyword's value of the wrong type, a pattern Go
+//! cannot compile) fail as Helm's check against the draft's metaschema reports them.
 
 mod formats;
 mod goregex;
