@@ -2,6 +2,7 @@
 //! dot and variables, calls functions with Go's argument checks, and reports errors at the
 //! node Go reports them at.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -18,13 +19,34 @@ pub(crate) const RED_ZONE: usize = 128 * 1024;
 /// See [`RED_ZONE`].
 pub(crate) const STACK_GROWTH: usize = 4 * 1024 * 1024;
 
-/// The templates of a set, by name (cheap to clone: `tpl` renders against a copy).
+/// The templates of a set, by name.
 pub(crate) type TreeSet = HashMap<Rc<str>, Rc<Tree>>;
+
+/// What `tpl` parsed before, by template name and text: a chart's `tpl` calls repeat the same
+/// few texts (often inside `range`), and parsing is most of their cost. Bounded by
+/// [`TplCache::MAX_TEXT`] bytes of cached text; past that, texts are parsed on every call.
+#[derive(Debug, Default)]
+pub(crate) struct TplCache {
+    trees: HashMap<(Box<str>, Box<str>), ParsedText>,
+    text_bytes: usize,
+}
+
+/// The trees of one parsed text, the text's own first.
+type ParsedText = Rc<[Rc<Tree>]>;
+
+impl TplCache {
+    const MAX_TEXT: usize = 16 << 20;
+}
 
 /// What every template of one render shares: the set, functions, limits, the output and
 /// the nesting depth.
 pub(crate) struct Shared {
     pub set: Rc<TreeSet>,
+    /// The templates the enclosing `tpl` calls defined, by name, innermost last. Go's `tpl`
+    /// parses its text into a clone of the set; these stacks over the set give the same
+    /// lookups without the copy.
+    pub layers: HashMap<Rc<str>, Vec<Rc<Tree>>>,
+    pub tpl_cache: Rc<RefCell<TplCache>>,
     pub funcs: Rc<FuncMap>,
     pub opts: Options,
     pub out: String,
@@ -33,6 +55,35 @@ pub(crate) struct Shared {
     pub range_iterations: u64,
     /// The set's own name (Helm's `gotpl`), for `no template "x" associated with ...`.
     pub set_name: Rc<str>,
+}
+
+impl Shared {
+    /// The template `name`: from the innermost `tpl` layer that defines it, else the set.
+    pub fn lookup(&self, name: &str) -> Option<Rc<Tree>> {
+        self.layers.get(name).and_then(|l| l.last()).or_else(|| self.set.get(name)).cloned()
+    }
+
+    /// The trees of `text` parsed as the template `name`, from the cache when it was parsed
+    /// before.
+    fn parse_tpl(&mut self, name: &str, text: &str) -> Result<ParsedText, FuncError> {
+        let key = (Box::<str>::from(name), Box::<str>::from(text));
+        if let Some(trees) = self.tpl_cache.borrow().trees.get(&key) {
+            return Ok(trees.clone());
+        }
+        let funcs = self.funcs.clone();
+        let resolve = |n: &str| Callee::resolve(&funcs, n);
+        let trees: ParsedText = crate::parse::parse(name, text, &resolve)
+            .map_err(|e| FuncError::new(e.to_string()))?
+            .into_iter()
+            .map(Rc::new)
+            .collect();
+        let mut cache = self.tpl_cache.borrow_mut();
+        if cache.text_bytes + text.len() <= TplCache::MAX_TEXT {
+            cache.text_bytes += text.len();
+            cache.trees.insert(key, trees.clone());
+        }
+        Ok(trees)
+    }
 }
 
 /// The node Go's `state.at` last recorded, for error contexts.
@@ -313,7 +364,7 @@ impl<'t> State<'t, '_> {
 
     fn walk_template(&mut self, dot: &Val, t: &'t TemplateCall) -> Result<(), Flow> {
         self.at(At::Tmpl(t));
-        let Some(tree) = self.sh.set.get(t.name.as_str()).cloned() else {
+        let Some(tree) = self.sh.lookup(&t.name) else {
             return Err(Flow::Err(self.errorf(format!("template {} not defined", go_quote(&t.name)))));
         };
         if self.sh.depth >= self.sh.opts.max_template_depth {
@@ -847,7 +898,7 @@ impl ExecHost<'_> {
 
 impl Host for ExecHost<'_> {
     fn execute_template(&mut self, name: &str, data: Value) -> Result<String, FuncError> {
-        let Some(tree) = self.sh.set.get(name).cloned() else {
+        let Some(tree) = self.sh.lookup(name) else {
             return Err(FuncError::new(format!(
                 "template: no template {} associated with template {}",
                 go_quote(name),
@@ -858,22 +909,27 @@ impl Host for ExecHost<'_> {
     }
 
     fn execute_text(&mut self, name: &str, text: &str, data: Value) -> Result<String, FuncError> {
-        let funcs = self.sh.funcs.clone();
-        let resolve = |n: &str| Callee::resolve(&funcs, n);
-        let trees = crate::parse::parse(name, text, &resolve).map_err(|e| FuncError::new(e.to_string()))?;
-        let mut set: TreeSet = (*self.sh.set).clone();
-        let mut top = None;
-        for (i, t) in trees.into_iter().enumerate() {
-            let t = Rc::new(t);
-            if i == 0 {
-                top = Some(t.clone());
+        let trees = self.sh.parse_tpl(name, text)?;
+        let Some(top) = trees.first().cloned() else { return Ok(String::new()) };
+        let mut pushed: Vec<Rc<str>> = Vec::new();
+        for t in trees.iter() {
+            // Go's `associate`: an empty definition does not replace an existing template.
+            if t.is_empty() && self.sh.lookup(&t.name).is_some() {
+                continue;
             }
-            crate::template::associate(&mut set, t);
+            let name: Rc<str> = Rc::from(t.name.as_str());
+            self.sh.layers.entry(name.clone()).or_default().push(t.clone());
+            pushed.push(name);
         }
-        let Some(top) = top else { return Ok(String::new()) };
-        let saved = std::mem::replace(&mut self.sh.set, Rc::new(set));
         let res = self.render(&top, data);
-        self.sh.set = saved;
+        for name in pushed {
+            if let Some(stack) = self.sh.layers.get_mut(&name) {
+                stack.pop();
+                if stack.is_empty() {
+                    self.sh.layers.remove(&name);
+                }
+            }
+        }
         res
     }
 

@@ -2,6 +2,8 @@
 //! positions and error messages. The whole input is lexed up front into a vector; an error
 //! item ends it, as Go's lexer stops at its first error.
 
+use std::borrow::Cow;
+
 /// The kind of a lexed item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemType {
@@ -97,18 +99,18 @@ impl ItemType {
 
 /// A lexed item: its kind, byte offset, text (or error message) and line.
 #[derive(Debug, Clone)]
-pub struct Item {
+pub struct Item<'a> {
     /// The kind.
     pub typ: ItemType,
     /// Byte offset in the input.
     pub pos: usize,
-    /// The text, or the error message.
-    pub val: String,
+    /// The text (borrowed from the input), or the error message.
+    pub val: Cow<'a, str>,
     /// The 1-based line where the item starts.
     pub line: usize,
 }
 
-impl std::fmt::Display for Item {
+impl std::fmt::Display for Item<'_> {
     /// Go's `item.String()`, used in parse errors (`unexpected "}" in operand`).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.typ {
@@ -172,7 +174,7 @@ struct Lexer<'a> {
     input: &'a str,
     pos: usize,
     start: usize,
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
     paren_depth: i32,
     /// Line at `line_pos`, for counting lines incrementally.
     line_pos: usize,
@@ -181,7 +183,7 @@ struct Lexer<'a> {
 }
 
 /// Lexes `input` into items, ending with `Eof` or an `Error` item.
-pub fn lex(input: &str) -> Vec<Item> {
+pub fn lex(input: &str) -> Vec<Item<'_>> {
     let mut l =
         Lexer { input, pos: 0, start: 0, items: Vec::new(), paren_depth: 0, line_pos: 0, line: 1, failed: false };
     l.run();
@@ -199,9 +201,9 @@ impl<'a> Lexer<'a> {
         self.line
     }
 
-    fn emit_val(&mut self, typ: ItemType, pos: usize, val: &str) {
+    fn emit_val(&mut self, typ: ItemType, pos: usize, val: &'a str) {
         let line = self.line_at(pos);
-        self.items.push(Item { typ, pos, val: val.to_owned(), line });
+        self.items.push(Item { typ, pos, val: Cow::Borrowed(val), line });
     }
 
     fn emit(&mut self, typ: ItemType) {
@@ -213,7 +215,7 @@ impl<'a> Lexer<'a> {
 
     fn error(&mut self, msg: String) {
         let line = self.line_at(self.start);
-        self.items.push(Item { typ: ItemType::Error, pos: self.start, val: msg, line });
+        self.items.push(Item { typ: ItemType::Error, pos: self.start, val: Cow::Owned(msg), line });
         self.failed = true;
     }
 
@@ -600,11 +602,11 @@ mod tests {
     #[test]
     fn errors_have_gos_messages() {
         let items = lex("{{ .a }");
-        assert_eq!(items.last().map(|i| i.val.as_str()), Some("unclosed action"));
+        assert_eq!(items.last().map(|i| &*i.val), Some("unclosed action"));
         let items = lex("{{ 3x }}");
-        assert_eq!(items.last().map(|i| i.val.as_str()), Some("bad number syntax: \"3x\""));
+        assert_eq!(items.last().map(|i| &*i.val), Some("bad number syntax: \"3x\""));
         let items = lex("{{/* a */ }}");
-        assert_eq!(items.last().map(|i| i.val.as_str()), Some("comment ends before closing delimiter"));
+        assert_eq!(items.last().map(|i| &*i.val), Some("comment ends before closing delimiter"));
     }
 
     #[test]

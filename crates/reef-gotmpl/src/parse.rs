@@ -319,7 +319,7 @@ enum Parsed {
 }
 
 struct Parser<'a> {
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
     i: usize,
     furthest: usize,
     name: &'a str,
@@ -337,14 +337,13 @@ type PResult<T> = Result<T, ParseError>;
 /// Parses `text` (the file `name`) into its trees: the file's own (named `name`) first, then
 /// every `define` and `block`. `resolve` finds the function a name calls (`None`: not defined).
 pub fn parse(name: &str, text: &str, resolve: &dyn Fn(&str) -> Option<Callee>) -> PResult<Vec<Tree>> {
-    let text: Rc<str> = Rc::from(text);
     let mut p = Parser {
-        items: lex(&text),
+        items: lex(text),
         i: 0,
         furthest: 0,
         name,
         parse_name: Rc::from(name),
-        text: text.clone(),
+        text: Rc::from(text),
         resolve,
         vars: vec!["$".to_owned()],
         range_depth: 0,
@@ -352,7 +351,7 @@ pub fn parse(name: &str, text: &str, resolve: &dyn Fn(&str) -> Option<Callee>) -
         trees: Vec::new(),
     };
     let root = p.parse_top()?;
-    let top = Tree { name: name.to_owned(), parse_name: p.parse_name.clone(), text, root };
+    let top = Tree { name: name.to_owned(), parse_name: p.parse_name.clone(), text: p.text.clone(), root };
     p.add(top)?;
     // The file's own tree first.
     if let Some(idx) = p.trees.iter().position(|t| t.name == name) {
@@ -362,12 +361,12 @@ pub fn parse(name: &str, text: &str, resolve: &dyn Fn(&str) -> Option<Callee>) -
     Ok(p.trees)
 }
 
-impl Parser<'_> {
-    fn item(&self, i: usize) -> &Item {
+impl<'a> Parser<'a> {
+    fn item(&self, i: usize) -> &Item<'a> {
         &self.items[i.min(self.items.len() - 1)]
     }
 
-    fn next(&mut self) -> Item {
+    fn next(&mut self) -> Item<'a> {
         let it = self.item(self.i).clone();
         // The item just read, EOF included (which is read again and again at the end).
         self.furthest = self.furthest.max(self.i.min(self.items.len() - 1));
@@ -381,7 +380,7 @@ impl Parser<'_> {
         self.i -= 1;
     }
 
-    fn peek(&mut self) -> Item {
+    fn peek(&mut self) -> Item<'a> {
         self.furthest = self.furthest.max(self.i);
         self.item(self.i).clone()
     }
@@ -391,7 +390,7 @@ impl Parser<'_> {
         self.item(self.i).typ
     }
 
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'a> {
         loop {
             let it = self.next();
             if it.typ != ItemType::Space {
@@ -400,7 +399,7 @@ impl Parser<'_> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'a> {
         let it = self.next_non_space();
         self.backup();
         it
@@ -424,7 +423,7 @@ impl Parser<'_> {
         self.err(format!("unexpected {token} in {context}"))
     }
 
-    fn expect(&mut self, typ: ItemType, context: &str) -> PResult<Item> {
+    fn expect(&mut self, typ: ItemType, context: &str) -> PResult<Item<'a>> {
         let t = self.next_non_space();
         if t.typ != typ {
             return self.unexpected(&t, context);
@@ -512,7 +511,7 @@ impl Parser<'_> {
     fn text_or_action(&mut self) -> PResult<Parsed> {
         let token = self.next_non_space();
         match token.typ {
-            ItemType::Text => Ok(Parsed::Node(Node::Text(token.val.into_boxed_str()))),
+            ItemType::Text => Ok(Parsed::Node(Node::Text(Box::from(&*token.val)))),
             ItemType::LeftDelim => {
                 self.action_line = token.line;
                 let r = self.action();
@@ -665,13 +664,13 @@ impl Parser<'_> {
             if next.typ == ItemType::Assign || next.typ == ItemType::Declare {
                 pipe.is_assign = next.typ == ItemType::Assign;
                 self.next_non_space();
-                pipe.decl.push((v.pos, v.val.clone()));
-                self.vars.push(v.val);
+                pipe.decl.push((v.pos, v.val.to_string()));
+                self.vars.push(v.val.into_owned());
                 break;
             } else if next.typ == ItemType::Char && next.val == "," {
                 self.next_non_space();
-                pipe.decl.push((v.pos, v.val.clone()));
-                self.vars.push(v.val);
+                pipe.decl.push((v.pos, v.val.to_string()));
+                self.vars.push(v.val.into_owned());
                 if context == "range" && pipe.decl.len() < 2 {
                     match self.peek_non_space().typ {
                         ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => continue,
@@ -780,7 +779,7 @@ impl Parser<'_> {
                 let Some(callee) = (self.resolve)(&token.val) else {
                     return self.err(format!("function {} not defined", go_quote(&token.val)));
                 };
-                Arg::Identifier(token.pos, token.val, callee)
+                Arg::Identifier(token.pos, token.val.into_owned(), callee)
             }
             ItemType::Dot => Arg::Dot(token.pos),
             ItemType::Nil => Arg::Nil(token.pos),
@@ -801,7 +800,7 @@ impl Parser<'_> {
             }
             ItemType::LeftParen => Arg::Pipe(Box::new(self.pipeline("parenthesized pipeline", ItemType::RightParen)?)),
             ItemType::String | ItemType::RawString => match unquote(&token.val) {
-                Ok(s) => Arg::String(token.pos, token.val.into_boxed_str(), Rc::from(s)),
+                Ok(s) => Arg::String(token.pos, Box::from(&*token.val), Rc::from(s)),
                 Err(e) => return self.err(e),
             },
             _ => {

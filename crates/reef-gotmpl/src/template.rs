@@ -15,11 +15,12 @@
 //! Errors read as Go's (`template: main:1:3: executing "main" at <...>: ...`); a function
 //! renders templates of the running set through [`crate::Host`] (`include`, `tpl`).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
 
-use crate::exec::{self, ExecHost, Shared, TreeSet};
+use crate::exec::{self, ExecHost, Shared, TplCache, TreeSet};
 use crate::format::go_quote;
 use crate::func::{FuncError, FuncMap, Host};
 use crate::parse::{self, Tree};
@@ -107,6 +108,7 @@ pub struct Templates {
     funcs: Rc<FuncMap>,
     set: Rc<TreeSet>,
     opts: Options,
+    tpl_cache: Rc<RefCell<TplCache>>,
 }
 
 /// Go's `(*Template).associate`: a later definition replaces an earlier one, unless it is
@@ -128,7 +130,13 @@ impl Templates {
 
     /// An empty set with `funcs` and `opts`.
     pub fn with_options(funcs: FuncMap, opts: Options) -> Templates {
-        Templates { name: "gotpl".to_owned(), funcs: Rc::new(funcs), set: Rc::new(HashMap::new()), opts }
+        Templates {
+            name: "gotpl".to_owned(),
+            funcs: Rc::new(funcs),
+            set: Rc::new(HashMap::new()),
+            opts,
+            tpl_cache: Rc::default(),
+        }
     }
 
     /// Names the set (Go's outer template name, which appears in `no template "x"
@@ -170,6 +178,8 @@ impl Templates {
     fn shared(&self) -> Shared {
         Shared {
             set: self.set.clone(),
+            layers: HashMap::new(),
+            tpl_cache: self.tpl_cache.clone(),
             funcs: self.funcs.clone(),
             opts: self.opts.clone(),
             out: String::new(),
