@@ -5,7 +5,7 @@
 use std::cmp::Ordering;
 
 use crate::format::{sprint, sprint_args, sprintf};
-use crate::value::{MapType, Value};
+use crate::value::{MAX_VALUE_BYTES, MapType, Value};
 
 /// How the executor evaluates an argument of a builtin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,29 +37,36 @@ const V: BParam = BParam::Value;
 const A: BParam = BParam::Any;
 
 /// The builtin called `name`.
+/// Printed text as a value, or an error past [`MAX_VALUE_BYTES`] (printing a value that
+/// shares its parts stops once past the limit).
+fn text(s: String) -> Result<Value, String> {
+    if s.len() > MAX_VALUE_BYTES {
+        return Err(format!("printed text exceeds the limit of {MAX_VALUE_BYTES} bytes"));
+    }
+    Ok(Value::from(s))
+}
+
 pub(crate) fn lookup(name: &str) -> Option<&'static Builtin> {
     static AND: Builtin = Builtin { arity: (1, true), params: &[V], rest: V, body: |_| Ok(Value::Nil) };
     static NOT: Builtin =
         Builtin { arity: (1, false), params: &[V], rest: V, body: |a| Ok(Value::Bool(!a[0].0.truthy())) };
     static CALL: Builtin = Builtin { arity: (1, true), params: &[V], rest: V, body: |_| Ok(Value::Nil) };
     static HTML: Builtin =
-        Builtin { arity: (0, true), params: &[], rest: A, body: |a| Ok(Value::from(html_escape(&eval_args(a)))) };
-    static JS: Builtin =
-        Builtin { arity: (0, true), params: &[], rest: A, body: |a| Ok(Value::from(js_escape(&eval_args(a)))) };
+        Builtin { arity: (0, true), params: &[], rest: A, body: |a| text(html_escape(&eval_args(a))) };
+    static JS: Builtin = Builtin { arity: (0, true), params: &[], rest: A, body: |a| text(js_escape(&eval_args(a))) };
     static URLQUERY: Builtin =
-        Builtin { arity: (0, true), params: &[], rest: A, body: |a| Ok(Value::from(query_escape(&eval_args(a)))) };
+        Builtin { arity: (0, true), params: &[], rest: A, body: |a| text(query_escape(&eval_args(a))) };
     static INDEX: Builtin = Builtin { arity: (1, true), params: &[V], rest: V, body: index };
     static SLICE: Builtin = Builtin { arity: (1, true), params: &[V], rest: V, body: slice };
     static LEN: Builtin = Builtin { arity: (1, false), params: &[V], rest: V, body: length };
-    static PRINT: Builtin =
-        Builtin { arity: (0, true), params: &[], rest: A, body: |a| Ok(Value::from(sprint_args(&plain(a)))) };
+    static PRINT: Builtin = Builtin { arity: (0, true), params: &[], rest: A, body: |a| text(sprint_args(&plain(a))) };
     static PRINTLN: Builtin = Builtin {
         arity: (0, true),
         params: &[],
         rest: A,
         body: |a| {
             let parts: Vec<String> = a.iter().map(|(v, _)| sprint(v)).collect();
-            Ok(Value::from(parts.join(" ") + "\n"))
+            text(parts.join(" ") + "\n")
         },
     };
     static PRINTF: Builtin = Builtin {
@@ -71,7 +78,7 @@ pub(crate) fn lookup(name: &str) -> Option<&'static Builtin> {
                 Value::String(s) => s.clone(),
                 _ => std::rc::Rc::from(""),
             };
-            Ok(Value::from(sprintf(&fmt, &plain(&a[1..]))))
+            text(sprintf(&fmt, &plain(&a[1..])))
         },
     };
     static EQ: Builtin = Builtin { arity: (1, true), params: &[V], rest: V, body: |a| eq(a).map(Value::Bool) };

@@ -53,6 +53,8 @@ pub(crate) struct Shared {
     /// Nesting of `template`, `include` and `tpl`.
     pub depth: usize,
     pub range_iterations: u64,
+    /// Bytes written and built by functions so far, against [`Options::max_built_bytes`].
+    pub built: u64,
     /// The set's own name (Helm's `gotpl`), for `no template "x" associated with ...`.
     pub set_name: Rc<str>,
 }
@@ -171,7 +173,18 @@ impl<'t> State<'t, '_> {
         if self.sh.out.len() + s.len() > self.sh.opts.max_output_bytes {
             return Err(self.errorf(format!("output exceeds the limit of {} bytes", self.sh.opts.max_output_bytes)));
         }
+        self.charge(s.len())?;
         self.sh.out.push_str(s);
+        Ok(())
+    }
+
+    /// Counts `bytes` written or built against [`Options::max_built_bytes`].
+    fn charge(&mut self, bytes: usize) -> R<()> {
+        self.sh.built = self.sh.built.saturating_add(bytes as u64);
+        if self.sh.built > self.sh.opts.max_built_bytes {
+            let limit = self.sh.opts.max_built_bytes;
+            return Err(self.errorf(format!("values and output built exceed the limit of {limit} bytes")));
+        }
         Ok(())
     }
 
@@ -665,7 +678,10 @@ impl<'t> State<'t, '_> {
                 let mut host = ExecHost { sh: &mut *self.sh, current: &self.tree.name };
                 let res = (f.body)(&mut host, &argv);
                 match res {
-                    Ok(v) => Ok(Val::typed(v)),
+                    Ok(v) => {
+                        self.charge(v.shallow_size())?;
+                        Ok(Val::typed(v))
+                    }
                     Err(e) => {
                         self.at(call_node);
                         Err(self.errorf(format!("error calling {name}: {e}")))
@@ -710,7 +726,10 @@ impl<'t> State<'t, '_> {
                 }
                 let vals: Vec<(Value, bool)> = argv.into_iter().map(|v| (v.v, v.typed)).collect();
                 match (b.body)(&vals) {
-                    Ok(v) => Ok(Val::untyped(v)),
+                    Ok(v) => {
+                        self.charge(v.shallow_size())?;
+                        Ok(Val::untyped(v))
+                    }
                     Err(e) => {
                         self.at(call_node);
                         Err(self.errorf(format!("error calling {name}: {e}")))

@@ -1,7 +1,7 @@
 //! Go's `fmt` formatting of values: `%v` (what `{{ . }}`, `print` and Sprig's `toString` use)
 //! and the number formatting of `strconv` that it rests on.
 
-use crate::value::Value;
+use crate::value::{MAX_VALUE_BYTES, Value};
 
 /// `fmt.Sprint(v)` of one value: `map[a:1 b:2]`, `[a b]`, `<nil>`, `1e+06`.
 pub fn sprint(v: &Value) -> String {
@@ -10,11 +10,14 @@ pub fn sprint(v: &Value) -> String {
     out
 }
 
-/// How deep a value may nest before printing stops (a map that contains itself).
+/// How deep a value may nest before printing stops (a map that contains itself). Nested
+/// values recurse on a stack grown on the heap.
 const MAX_DEPTH: usize = 10_000;
 
 fn write_value(out: &mut String, v: &Value, depth: usize) {
-    if depth > MAX_DEPTH {
+    // A value that shares its parts may print exponentially long; printing stops past the
+    // limit, and the executor rejects the too long text.
+    if depth > MAX_DEPTH || out.len() > MAX_VALUE_BYTES {
         out.push_str("...");
         return;
     }
@@ -40,7 +43,9 @@ fn write_value(out: &mut String, v: &Value, depth: usize) {
                 if i > 0 {
                     out.push(' ');
                 }
-                write_value(out, item, depth + 1);
+                stacker::maybe_grow(crate::json::RED_ZONE, crate::json::STACK_GROWTH, || {
+                    write_value(out, item, depth + 1)
+                });
             }
             out.push(']');
         }
@@ -54,7 +59,9 @@ fn write_value(out: &mut String, v: &Value, depth: usize) {
                         }
                         out.push_str(k);
                         out.push(':');
-                        write_value(out, item, depth + 1);
+                        stacker::maybe_grow(crate::json::RED_ZONE, crate::json::STACK_GROWTH, || {
+                            write_value(out, item, depth + 1)
+                        });
                     }
                 }
                 Err(_) => out.push_str("..."),
@@ -426,7 +433,7 @@ fn bad_verb(out: &mut String, v: &Value, verb: char, sp: &Spec) {
 
 /// `%#v`: the value as Go syntax.
 fn go_syntax(out: &mut String, v: &Value, depth: usize) {
-    if depth > MAX_DEPTH {
+    if depth > MAX_DEPTH || out.len() > MAX_VALUE_BYTES {
         out.push_str("...");
         return;
     }
@@ -439,7 +446,9 @@ fn go_syntax(out: &mut String, v: &Value, depth: usize) {
                 if k > 0 {
                     out.push_str(", ");
                 }
-                go_syntax(out, item, depth + 1);
+                stacker::maybe_grow(crate::json::RED_ZONE, crate::json::STACK_GROWTH, || {
+                    go_syntax(out, item, depth + 1)
+                });
             }
             out.push('}');
         }
@@ -453,7 +462,9 @@ fn go_syntax(out: &mut String, v: &Value, depth: usize) {
                     }
                     out.push_str(&go_quote(key));
                     out.push(':');
-                    go_syntax(out, item, depth + 1);
+                    stacker::maybe_grow(crate::json::RED_ZONE, crate::json::STACK_GROWTH, || {
+                        go_syntax(out, item, depth + 1)
+                    });
                 }
             }
             out.push('}');
@@ -474,7 +485,7 @@ fn print_arg(out: &mut String, v: &Value, verb: char, sp: &Spec, depth: usize) {
         sp.pad_spaces(out, &v.type_name());
         return;
     }
-    if depth > MAX_DEPTH {
+    if depth > MAX_DEPTH || out.len() > MAX_VALUE_BYTES {
         out.push_str("...");
         return;
     }
@@ -509,7 +520,9 @@ fn print_arg(out: &mut String, v: &Value, verb: char, sp: &Spec, depth: usize) {
                 if k > 0 {
                     out.push(' ');
                 }
-                print_arg(out, item, verb, sp, depth + 1);
+                stacker::maybe_grow(crate::json::RED_ZONE, crate::json::STACK_GROWTH, || {
+                    print_arg(out, item, verb, sp, depth + 1)
+                });
             }
             out.push(']');
         }
@@ -522,7 +535,9 @@ fn print_arg(out: &mut String, v: &Value, verb: char, sp: &Spec, depth: usize) {
                     }
                     fmt_string(out, &Value::Nil, key.as_bytes(), verb, sp);
                     out.push(':');
-                    print_arg(out, item, verb, sp, depth + 1);
+                    stacker::maybe_grow(crate::json::RED_ZONE, crate::json::STACK_GROWTH, || {
+                        print_arg(out, item, verb, sp, depth + 1)
+                    });
                 }
             }
             out.push(']');
@@ -674,9 +689,14 @@ fn fmt_integer(out: &mut String, v: &Value, n: i64, verb: char, sp: &Spec) {
 
 /// Digits (without trailing zeros) and decimal exponent of `f` rounded to `sig` significant
 /// digits, or the shortest round-tripping digits when `sig` is `None`.
+/// More decimal digits than any `f64` has (its exact expansion ends by the 1074th decimal).
+const MAX_FLOAT_DIGITS: usize = 1100;
+
 fn digits_of(f: f64, sig: Option<usize>) -> (String, i32) {
     let s = match sig {
-        Some(p) => format!("{:.*e}", p.saturating_sub(1), f.abs()),
+        // A float has at most 767 significant decimal digits; the rest are zeros (and Rust's
+        // formatter takes at most `u16::MAX` digits).
+        Some(p) => format!("{:.*e}", p.saturating_sub(1).min(MAX_FLOAT_DIGITS), f.abs()),
         None => format!("{:e}", f.abs()),
     };
     let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
@@ -741,7 +761,14 @@ fn format_unsigned(f: f64, verb: char, prec: Option<usize>) -> String {
             let (d, exp) = if f == 0.0 { ("0".to_owned(), 0) } else { digits_of(f, Some(p + 1)) };
             exp_form(&d, exp, p, verb)
         }
-        'f' | 'F' => format!("{:.*}", prec.unwrap_or(6), f),
+        'f' | 'F' => {
+            // Past 1074 decimals a float's expansion is zeros (Rust's formatter takes at most
+            // `u16::MAX`), so only the zeros are added by hand.
+            let p = prec.unwrap_or(6);
+            let mut t = format!("{:.*}", p.min(MAX_FLOAT_DIGITS), f);
+            t.extend(std::iter::repeat_n('0', p.saturating_sub(MAX_FLOAT_DIGITS)));
+            t
+        }
         'g' if prec.is_none() => format_float_g(f),
         _ => {
             // 'g' / 'G'

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
 
-use crate::value::Value;
+use crate::value::{MAX_VALUE_BYTES, Value};
 
 /// A declared parameter type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +111,15 @@ pub trait Host {
     fn current_template(&self) -> &str;
 }
 
+/// Fails when `v` is larger than [`MAX_VALUE_BYTES`] (by [`Value::shallow_size`]).
+pub(crate) fn check_size(v: &Value) -> Result<(), FuncError> {
+    let size = v.shallow_size();
+    if size > MAX_VALUE_BYTES {
+        return Err(FuncError::new(format!("a value of {size} bytes exceeds the limit of {MAX_VALUE_BYTES} bytes")));
+    }
+    Ok(())
+}
+
 /// The body of a function: checked and converted arguments in, a value or an error out.
 pub type FuncBody = dyn Fn(&mut dyn Host, &[Value]) -> Result<Value, FuncError>;
 
@@ -148,7 +157,14 @@ impl FuncMap {
         signature: Signature,
         body: impl Fn(&mut dyn Host, &[Value]) -> Result<Value, FuncError> + 'static,
     ) {
-        self.funcs.insert(name.to_owned(), Func { signature, body: Rc::new(body) });
+        // No function result may exceed the value limit (functions that build text may stop
+        // building once past it, leaving the rejection to this check).
+        let checked = move |host: &mut dyn Host, args: &[Value]| {
+            let v = body(host, args)?;
+            check_size(&v)?;
+            Ok(v)
+        };
+        self.funcs.insert(name.to_owned(), Func { signature, body: Rc::new(checked) });
     }
 
     /// Adds (or replaces) a function of its arguments alone.

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::value::{ListType, Value};
+use crate::value::{ListType, MAX_VALUE_BYTES, Value};
 
 /// Why a value cannot be written as JSON, with Go's message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +73,10 @@ fn write_value(out: &mut String, v: &Value, style: JsonStyle, depth: usize) -> R
 fn write_value_inner(out: &mut String, v: &Value, style: JsonStyle, depth: usize) -> Result<(), JsonError> {
     if depth > MAX_DEPTH {
         return Err(JsonError("json: unsupported value: encountered a cycle".to_owned()));
+    }
+    // A value that shares its parts may be exponentially larger written out.
+    if out.len() > MAX_VALUE_BYTES {
+        return Err(JsonError(format!("json: the document exceeds the limit of {MAX_VALUE_BYTES} bytes")));
     }
     match v {
         Value::Nil => out.push_str("null"),

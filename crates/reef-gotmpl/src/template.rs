@@ -36,11 +36,22 @@ pub struct Options {
     pub max_output_bytes: usize,
     /// `range` iterations in one render, all loops together.
     pub max_range_iterations: u64,
+    /// Bytes one render may write and have functions build, all together (nested `include`
+    /// and `tpl` renders included; a value counts by [`Value::shallow_size`]). Bounds the
+    /// memory a render holds and the work it does: a list grown by `append` in a loop, a
+    /// large string built over and over. No single value exceeds
+    /// [`crate::value::MAX_VALUE_BYTES`].
+    pub max_built_bytes: u64,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { max_template_depth: 100_000, max_output_bytes: 64 << 20, max_range_iterations: 10_000_000 }
+        Options {
+            max_template_depth: 100_000,
+            max_output_bytes: 64 << 20,
+            max_range_iterations: 10_000_000,
+            max_built_bytes: 512 << 20,
+        }
     }
 }
 
@@ -185,6 +196,7 @@ impl Templates {
             out: String::new(),
             depth: 0,
             range_iterations: 0,
+            built: 0,
             set_name: Rc::from(self.name.as_str()),
         }
     }

@@ -10,7 +10,7 @@ mod decode;
 pub use decode::from_toml;
 
 use crate::format::format_float_g;
-use crate::value::Value;
+use crate::value::{MAX_VALUE_BYTES, Value};
 
 /// Helm's `toToml`: the document, or the encoder's error message. `Err` when Helm's call fails
 /// (the encoder panics on a nil value: `reflect: call of reflect.Value.Type on zero Value`).
@@ -26,13 +26,19 @@ pub fn must_to_toml(v: &Value) -> Result<String, String> {
     if v.is_nil() {
         return Err("reflect: call of reflect.Value.Type on zero Value".to_owned());
     }
+    // A value that shares its parts may be exponentially larger written out.
+    if v.print_size_exceeds(MAX_VALUE_BYTES, MAX_DEPTH) {
+        return Err(format!("the document exceeds the limit of {MAX_VALUE_BYTES} bytes"));
+    }
     let mut e = Encoder { out: String::new() };
     e.encode(&[], v, 0)?;
     Ok(e.out)
 }
 
 const NIL_ELEMENT: &str = "toml: cannot encode array with nil element";
-const MAX_DEPTH: usize = 10_000;
+/// How deep tables may nest (a map that holds itself). Each table's key path is its own copy,
+/// so the encoder's memory grows with the square of the depth.
+const MAX_DEPTH: usize = 1_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -43,14 +49,23 @@ enum Kind {
 }
 
 fn kind(v: &Value) -> Result<Kind, String> {
-    stacker::maybe_grow(crate::json::RED_ZONE, crate::json::STACK_GROWTH, || kind_inner(v))
+    kind_at(v, 0)
 }
 
-fn kind_inner(v: &Value) -> Result<Kind, String> {
+/// A list's kind depends on its items' kinds, all the way down: past [`MAX_DEPTH`] it is an
+/// error, as encoding it would be.
+fn kind_at(v: &Value, depth: usize) -> Result<Kind, String> {
+    if depth > MAX_DEPTH {
+        return Err("toml: value nests too deeply".to_owned());
+    }
+    stacker::maybe_grow(crate::json::RED_ZONE, crate::json::STACK_GROWTH, || kind_inner(v, depth))
+}
+
+fn kind_inner(v: &Value, depth: usize) -> Result<Kind, String> {
     if let Value::Object(o) = v
         && let Some(m) = crate::json::object_as_map(o.as_ref())
     {
-        return kind(&m);
+        return kind_at(&m, depth + 1);
     }
     Ok(match v {
         Value::Nil => Kind::Nil,
@@ -58,7 +73,7 @@ fn kind_inner(v: &Value) -> Result<Kind, String> {
         Value::List(items, _) if !items.is_empty() => {
             let mut all_tables = true;
             for item in items.iter() {
-                match kind(item)? {
+                match kind_at(item, depth + 1)? {
                     Kind::Nil => return Err(NIL_ELEMENT.to_owned()),
                     Kind::Table => {}
                     _ => all_tables = false,

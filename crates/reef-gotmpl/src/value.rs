@@ -12,9 +12,17 @@
 //! new one, as Sprig's do. A render happens on one thread, so sharing is `Rc`, not `Arc`.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::rc::Rc;
+
+/// The largest value a function may build, and the longest text printing one value may give:
+/// a string's bytes, or a list's or map's entries at the size of a [`Value`] each (what the
+/// entries hold was counted when it was built). Go has no such limit; it keeps a hostile
+/// template (`repeat`, `until`, a string doubled in a loop) from exhausting memory, and it is
+/// the default output limit ([`crate::Options::max_output_bytes`]) so that anything a chart
+/// may print can be built.
+pub const MAX_VALUE_BYTES: usize = 64 << 20;
 
 /// The map behind a Go `map[string]interface{}` (or `map[string]string`, Helm's `common.Values`):
 /// keys sorted, as Go prints and ranges over them.
@@ -132,6 +140,30 @@ impl Value {
         Value::map(std::iter::empty())
     }
 
+    /// The memory this value adds beyond what it shares with the values it was made from:
+    /// a string's or byte slice's bytes, a list's or map's entries (shallow: entries that
+    /// are lists or maps are counted when they are built). What [`MAX_VALUE_BYTES`] bounds.
+    pub fn shallow_size(&self) -> usize {
+        let entry = std::mem::size_of::<Value>();
+        match self {
+            Value::String(s) => s.len(),
+            Value::Bytes(b) => b.len(),
+            Value::List(items, _) => items.len().saturating_mul(entry),
+            Value::Map(m, _) => m.try_borrow().map_or(0, |m| m.len().saturating_mul(2 * entry)),
+            _ => 0,
+        }
+    }
+
+    /// Whether printing this value (by `%v`, JSON, YAML or TOML), or copying it in full,
+    /// reaches more than `limit` bytes, counting each entry as often as it is reached: a list
+    /// that holds another twice is printed twice. Counts what any of those prints at least (a
+    /// string's bytes, a key's bytes, one per entry). Each shared list or map is measured once,
+    /// so the cost is that of the value in memory, however large it prints. Entries nested
+    /// deeper than `max_depth` are not counted: the encoders report those.
+    pub fn print_size_exceeds(&self, limit: usize, max_depth: usize) -> bool {
+        print_size(self, max_depth, &mut HashMap::new()) > limit
+    }
+
     /// Go's truthiness, as `if`, `with`, `and`, `or`, `not` and `default` see it: false,
     /// zero numbers, empty strings, slices and maps, and nil are false.
     pub fn truthy(&self) -> bool {
@@ -241,6 +273,38 @@ impl From<String> for Value {
     fn from(s: String) -> Value {
         Value::String(Rc::from(s))
     }
+}
+
+/// [`Value::print_size_exceeds`]'s measure, with the sizes of the lists and maps measured so
+/// far by address.
+fn print_size(v: &Value, depth_left: usize, seen: &mut HashMap<*const (), usize>) -> usize {
+    let key = match v {
+        Value::String(s) => return s.len(),
+        Value::Bytes(b) => return b.len(),
+        Value::List(items, _) => items.as_ptr().cast::<()>(),
+        Value::Map(m, _) => Rc::as_ptr(m).cast::<()>(),
+        _ => return 1,
+    };
+    if let Some(&n) = seen.get(&key) {
+        return n;
+    }
+    if depth_left == 0 {
+        return 1;
+    }
+    let n = stacker::maybe_grow(crate::json::RED_ZONE, crate::json::STACK_GROWTH, || match v {
+        Value::List(items, _) => {
+            items.iter().fold(1usize, |n, x| n.saturating_add(print_size(x, depth_left - 1, seen)))
+        }
+        Value::Map(m, _) => match m.try_borrow() {
+            Ok(m) => m.iter().fold(1usize, |n, (k, x)| {
+                n.saturating_add(k.len()).saturating_add(print_size(x, depth_left - 1, seen))
+            }),
+            Err(_) => 1,
+        },
+        _ => 1,
+    });
+    seen.insert(key, n);
+    n
 }
 
 #[cfg(test)]

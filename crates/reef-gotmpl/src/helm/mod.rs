@@ -10,7 +10,7 @@
 
 mod files;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::LazyLock;
@@ -28,7 +28,8 @@ pub const WARN_START: &str = "HELM_ERR_START";
 /// The end of such a message.
 pub const WARN_END: &str = "HELM_ERR_END";
 
-/// How deep the same template may be included within itself before Helm gives up.
+/// How deep the same template may be included within itself before Helm gives up (and how
+/// deep `tpl` may nest).
 const RECURSION_MAX: usize = 1000;
 
 /// Answers `lookup apiVersion kind namespace name`. `helm template` has no cluster: the
@@ -58,9 +59,21 @@ pub fn functions(lookup: Option<Rc<LookupFn>>) -> FuncMap {
         }
         result.map(Value::from)
     });
-    funcs.add_with_host("tpl", Signature::fixed(&[Param::String, Param::Any]), |host, args| {
+    let tpl_depth: Rc<Cell<usize>> = Rc::default();
+    funcs.add_with_host("tpl", Signature::fixed(&[Param::String, Param::Any]), move |host, args| {
         let text = args[0].as_str().unwrap_or_default().to_owned();
-        match host.execute_text("gotpl", &text, args[1].clone()) {
+        // Helm's `tpl` nests without a limit (a text that renders itself overflows Go's
+        // stack); here it stops as deep as `include` does.
+        if tpl_depth.get() > RECURSION_MAX {
+            return Err(FuncError::new(format!(
+                "error during tpl function execution for {}: tpl nests deeper than {RECURSION_MAX}",
+                go_quote(&text)
+            )));
+        }
+        tpl_depth.set(tpl_depth.get() + 1);
+        let result = host.execute_text("gotpl", &text, args[1].clone());
+        tpl_depth.set(tpl_depth.get() - 1);
+        match result {
             Ok(out) => Ok(Value::from(out.replace("<no value>", ""))),
             Err(e) if is_parse_error(&e.0) => {
                 Err(FuncError::new(format!("cannot parse template {}: {}", go_quote(&text), e.0)))

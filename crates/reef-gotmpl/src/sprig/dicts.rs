@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::func::{FuncError, FuncMap, Param};
-use crate::value::{MapRef, MapType, Value};
+use crate::value::{MAX_VALUE_BYTES, MapRef, MapType, Value};
 
 use super::sig::{ANY, STR, fixed, variadic};
 use super::{arg, fail, str_arg, strval};
@@ -103,7 +103,14 @@ pub(super) fn register(map: &mut FuncMap) {
     for name in ["deepCopy", "mustDeepCopy"] {
         map.add(name, fixed(&[ANY]), |a| match arg(a, 0) {
             Value::Nil => Err(fail("reflect: call of reflect.Value.Type on zero Value")),
-            v => Ok(deep_copy(v)),
+            v => {
+                // A list that holds another twice is copied twice: the copy of a value that
+                // shares its parts may be exponentially larger.
+                if v.print_size_exceeds(MAX_VALUE_BYTES / std::mem::size_of::<Value>(), MAX_COPY_DEPTH) {
+                    return Err(fail(format!("the copy exceeds the limit of {MAX_VALUE_BYTES} bytes")));
+                }
+                deep_copy(v, 0).ok_or_else(|| fail(format!("the value nests deeper than {MAX_COPY_DEPTH}")))
+            }
         });
     }
     map.add("dig", variadic(&[], ANY), dig);
@@ -148,16 +155,32 @@ pub(crate) fn merge_maps(dst: &MapRef, src: &MapRef, overwrite: bool) {
     }
 }
 
-/// copystructure's `Copy`: new maps and lists all the way down.
-pub(crate) fn deep_copy(v: &Value) -> Value {
-    match v {
-        Value::Map(m, t) => {
-            let copied = m.borrow().iter().map(|(k, v)| (k.clone(), deep_copy(v))).collect();
-            Value::Map(Rc::new(RefCell::new(copied)), *t)
-        }
-        Value::List(items, t) => Value::List(items.iter().map(deep_copy).collect(), *t),
-        other => other.clone(),
+/// How deep `deepCopy` follows a value (a map that holds itself would never end; Go's
+/// copystructure overflows its stack).
+const MAX_COPY_DEPTH: usize = 10_000;
+
+/// copystructure's `Copy`: new maps and lists all the way down; `None` past
+/// [`MAX_COPY_DEPTH`].
+pub(crate) fn deep_copy(v: &Value, depth: usize) -> Option<Value> {
+    if depth > MAX_COPY_DEPTH {
+        return None;
     }
+    stacker::maybe_grow(crate::json::RED_ZONE, crate::json::STACK_GROWTH, || {
+        Some(match v {
+            Value::Map(m, t) => {
+                let copied = m
+                    .borrow()
+                    .iter()
+                    .map(|(k, v)| Some((k.clone(), deep_copy(v, depth + 1)?)))
+                    .collect::<Option<_>>()?;
+                Value::Map(Rc::new(RefCell::new(copied)), *t)
+            }
+            Value::List(items, t) => {
+                Value::List(items.iter().map(|x| deep_copy(x, depth + 1)).collect::<Option<_>>()?, *t)
+            }
+            other => other.clone(),
+        })
+    })
 }
 
 /// Go's message when an `interface{}` holds another type than the one asserted.

@@ -5,7 +5,7 @@
 use rand::Rng;
 
 use crate::func::{FuncError, FuncMap, Param};
-use crate::value::{ListType, Value};
+use crate::value::{ListType, MAX_VALUE_BYTES, Value};
 
 use super::conversion::{to_float64, to_int64};
 use super::sig::{ANY, INT, fixed, variadic};
@@ -65,21 +65,22 @@ pub(super) fn register(map: &mut FuncMap) {
     }
     map.add("until", fixed(&[INT]), |a| {
         let count = int_arg(a, 0);
-        Ok(int_list(until_step(0, count, if count < 0 { -1 } else { 1 })))
+        Ok(int_list(until_step(0, count, if count < 0 { -1 } else { 1 })?))
     });
     map.add("untilStep", fixed(&[INT, INT, INT]), |a| {
-        Ok(int_list(until_step(int_arg(a, 0), int_arg(a, 1), int_arg(a, 2))))
+        Ok(int_list(until_step(int_arg(a, 0), int_arg(a, 1), int_arg(a, 2))?))
     });
     map.add("seq", variadic(&[], INT), |a| {
         let p: Vec<i64> = a.iter().map(|v| super::int_arg(std::slice::from_ref(v), 0)).collect();
         let numbers = match p.as_slice() {
             [end] => {
                 let inc = if *end < 1 { -1 } else { 1 };
-                until_step(1, end + inc, inc)
+                // Go's integers wrap.
+                until_step(1, end.wrapping_add(inc), inc)?
             }
             [start, end] => {
                 let step = if end < start { -1 } else { 1 };
-                until_step(*start, end + step, step)
+                until_step(*start, end.wrapping_add(step), step)?
             }
             [start, step, end] => {
                 let mut inc = 1;
@@ -89,7 +90,7 @@ pub(super) fn register(map: &mut FuncMap) {
                         return Ok(Value::from(""));
                     }
                 }
-                until_step(*start, end + inc, *step)
+                until_step(*start, end.wrapping_add(inc), *step)?
             }
             _ => Vec::new(),
         };
@@ -123,32 +124,27 @@ fn go_min(a: f64, b: f64) -> f64 {
     }
 }
 
-/// The maximum length of a list `until` may build, so a template cannot exhaust memory.
-const MAX_LIST: usize = 10_000_000;
+/// The longest list `until`, `untilStep` and `seq` may build (see [`MAX_VALUE_BYTES`]).
+const MAX_LIST: usize = MAX_VALUE_BYTES / std::mem::size_of::<Value>();
 
-/// Sprig's `untilStep`.
-fn until_step(start: i64, stop: i64, step: i64) -> Vec<i64> {
+/// Sprig's `untilStep`. A list longer than [`MAX_LIST`] is an error; a step past the end of
+/// `i64` ends the list (Go's would wrap around and never end).
+fn until_step(start: i64, stop: i64, step: i64) -> Result<Vec<i64>, FuncError> {
     let mut out = Vec::new();
-    if stop < start {
-        if step >= 0 {
-            return out;
-        }
-        let mut i = start;
-        while i > stop && out.len() < MAX_LIST {
-            out.push(i);
-            i += step;
-        }
-        return out;
-    }
-    if step <= 0 {
-        return out;
+    let down = stop < start;
+    if (down && step >= 0) || (!down && step <= 0) {
+        return Ok(out);
     }
     let mut i = start;
-    while i < stop && out.len() < MAX_LIST {
+    while if down { i > stop } else { i < stop } {
+        if out.len() == MAX_LIST {
+            return Err(fail(format!("a list of more than {MAX_LIST} numbers exceeds the size limit")));
+        }
         out.push(i);
-        i += step;
+        let Some(next) = i.checked_add(step) else { break };
+        i = next;
     }
-    out
+    Ok(out)
 }
 
 fn int_list(items: Vec<i64>) -> Value {

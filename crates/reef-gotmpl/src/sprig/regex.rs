@@ -5,7 +5,7 @@
 use regex::Regex;
 
 use crate::func::{FuncError, FuncMap};
-use crate::value::Value;
+use crate::value::{MAX_VALUE_BYTES, Value};
 
 use super::sig::{INT, STR, fixed};
 use super::{fail, int_arg, str_arg};
@@ -297,6 +297,23 @@ fn quote_meta(s: &str) -> String {
     out
 }
 
+/// `ReplaceAllString` (`expand`: `$1` in `repl` is the group) or `ReplaceAllLiteralString`,
+/// failing when the result could exceed [`MAX_VALUE_BYTES`]: each match adds `repl`, and
+/// each `$` of it at most `s` once over all matches (the matches do not overlap).
+fn replace_all(re: &Regex, s: &str, repl: &str, expand: bool) -> Result<Value, FuncError> {
+    let matches = re.find_iter(s).count() as u128;
+    let refs = if expand { repl.matches('$').count() as u128 } else { 0 };
+    let bound = s.len() as u128 + matches * repl.len() as u128 + refs * s.len() as u128;
+    if bound > MAX_VALUE_BYTES as u128 {
+        return Err(fail(format!("the replacement could exceed the limit of {MAX_VALUE_BYTES} bytes")));
+    }
+    Ok(Value::from(if expand {
+        re.replace_all(s, repl).into_owned()
+    } else {
+        re.replace_all(s, regex::NoExpand(repl)).into_owned()
+    }))
+}
+
 fn find_all(re: &Regex, s: &str, n: i64) -> Value {
     let limit = if n < 0 { usize::MAX } else { n as usize };
     Value::string_list(re.find_iter(s).take(limit).map(|m| m.as_str().to_owned()))
@@ -352,21 +369,19 @@ pub(super) fn register(map: &mut FuncMap) {
     });
     map.add("regexReplaceAll", fixed(&[STR, STR, STR]), |a| {
         let re = must_compile(&str_arg(a, 0))?;
-        Ok(Value::from(re.replace_all(&str_arg(a, 1), str_arg(a, 2).as_str()).into_owned()))
+        replace_all(&re, &str_arg(a, 1), &str_arg(a, 2), true)
     });
     map.add("mustRegexReplaceAll", fixed(&[STR, STR, STR]), |a| {
         let re = compile(&str_arg(a, 0))?;
-        Ok(Value::from(re.replace_all(&str_arg(a, 1), str_arg(a, 2).as_str()).into_owned()))
+        replace_all(&re, &str_arg(a, 1), &str_arg(a, 2), true)
     });
     map.add("regexReplaceAllLiteral", fixed(&[STR, STR, STR]), |a| {
         let re = must_compile(&str_arg(a, 0))?;
-        let repl = str_arg(a, 2);
-        Ok(Value::from(re.replace_all(&str_arg(a, 1), regex::NoExpand(&repl)).into_owned()))
+        replace_all(&re, &str_arg(a, 1), &str_arg(a, 2), false)
     });
     map.add("mustRegexReplaceAllLiteral", fixed(&[STR, STR, STR]), |a| {
         let re = compile(&str_arg(a, 0))?;
-        let repl = str_arg(a, 2);
-        Ok(Value::from(re.replace_all(&str_arg(a, 1), regex::NoExpand(&repl)).into_owned()))
+        replace_all(&re, &str_arg(a, 1), &str_arg(a, 2), false)
     });
     map.add("regexSplit", fixed(&[STR, STR, INT]), |a| {
         Ok(split(&must_compile(&str_arg(a, 0))?, &str_arg(a, 1), int_arg(a, 2)))

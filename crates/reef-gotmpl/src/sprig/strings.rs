@@ -4,7 +4,7 @@
 use rand::Rng;
 
 use crate::func::FuncMap;
-use crate::value::{MapType, Value};
+use crate::value::{MAX_VALUE_BYTES, MapType, Value};
 
 use super::sig::{ANY, INT, STR, fixed, variadic};
 use super::{arg, fail, int_arg, str_arg, strval};
@@ -57,9 +57,7 @@ pub(super) fn register(map: &mut FuncMap) {
             return Err(fail("strings: negative Repeat count"));
         }
         let s = str_arg(a, 1);
-        if (s.len() as u128) * (count as u128) > 1 << 30 {
-            return Err(fail("strings: Repeat output length overflow"));
-        }
+        check_size((s.len() as u128) * (count as u128))?;
         Ok(Value::from(s.repeat(count as usize)))
     });
     for name in ["trimall", "trimAll"] {
@@ -80,12 +78,12 @@ pub(super) fn register(map: &mut FuncMap) {
         Ok(Value::from(str_arg(a, 0).chars().filter(|c| !is_go_space(*c)).collect::<String>()))
     });
     map.add("initials", fixed(&[STR]), |a| Ok(Value::from(initials(&str_arg(a, 0)))));
-    map.add("randAlphaNum", fixed(&[INT]), |a| Ok(Value::from(random_string(int_arg(a, 0), ALNUM))));
-    map.add("randAlpha", fixed(&[INT]), |a| Ok(Value::from(random_string(int_arg(a, 0), &ALNUM[10..]))));
-    map.add("randNumeric", fixed(&[INT]), |a| Ok(Value::from(random_string(int_arg(a, 0), &ALNUM[..10]))));
+    map.add("randAlphaNum", fixed(&[INT]), |a| random_string(int_arg(a, 0), ALNUM).map(Value::from));
+    map.add("randAlpha", fixed(&[INT]), |a| random_string(int_arg(a, 0), &ALNUM[10..]).map(Value::from));
+    map.add("randNumeric", fixed(&[INT]), |a| random_string(int_arg(a, 0), &ALNUM[..10]).map(Value::from));
     map.add("randAscii", fixed(&[INT]), |a| {
         let printable: Vec<u8> = (32u8..=126).collect();
-        Ok(Value::from(random_string(int_arg(a, 0), &printable)))
+        random_string(int_arg(a, 0), &printable).map(Value::from)
     });
     map.add("swapcase", fixed(&[STR]), |a| {
         let s = str_arg(a, 0);
@@ -140,7 +138,7 @@ pub(super) fn register(map: &mut FuncMap) {
         Ok(Value::from(format!("\n{}", indent(int_arg(a, 0), &str_arg(a, 1))?)))
     });
     map.add("replace", fixed(&[STR, STR, STR]), |a| {
-        Ok(Value::from(go_replace(&str_arg(a, 2), &str_arg(a, 0), &str_arg(a, 1))))
+        go_replace(&str_arg(a, 2), &str_arg(a, 0), &str_arg(a, 1)).map(Value::from)
     });
     map.add("plural", fixed(&[STR, STR, INT]), |a| {
         Ok(Value::from(if int_arg(a, 2) == 1 { str_arg(a, 0) } else { str_arg(a, 1) }))
@@ -208,24 +206,36 @@ pub(crate) fn go_split(s: &str, sep: &str, n: i64) -> Vec<String> {
 }
 
 /// `strings.Replace(s, old, new, -1)`; an empty `old` matches before every rune and at the end.
-fn go_replace(s: &str, old: &str, new: &str) -> String {
+fn go_replace(s: &str, old: &str, new: &str) -> Result<String, crate::FuncError> {
+    let count = if old.is_empty() { s.chars().count() + 1 } else { s.matches(old).count() };
+    check_size(s.len() as u128 + count as u128 * new.len() as u128)?;
     if old.is_empty() {
         let mut out = String::from(new);
         for c in s.chars() {
             out.push(c);
             out.push_str(new);
         }
-        return out;
+        return Ok(out);
     }
-    s.replace(old, new)
+    Ok(s.replace(old, new))
 }
 
 fn indent(spaces: i64, v: &str) -> Result<String, crate::FuncError> {
     if spaces < 0 {
         return Err(fail("strings: negative Repeat count"));
     }
+    let lines = v.bytes().filter(|&b| b == b'\n').count() as u128 + 1;
+    check_size(v.len() as u128 + lines * spaces as u128)?;
     let pad = " ".repeat(spaces as usize);
     Ok(format!("{pad}{}", v.replace('\n', &format!("\n{pad}"))))
+}
+
+/// Fails when a string of `len` bytes would exceed [`MAX_VALUE_BYTES`].
+fn check_size(len: u128) -> Result<(), crate::FuncError> {
+    if len > MAX_VALUE_BYTES as u128 {
+        return Err(fail(format!("a string of {len} bytes exceeds the limit of {MAX_VALUE_BYTES} bytes")));
+    }
+    Ok(())
 }
 
 /// `s[start:end]` on bytes, as text.
@@ -363,8 +373,9 @@ fn abbreviate_full(s: &str, offset: i64, max_width: i64) -> String {
     if len <= max_width {
         return s.to_owned();
     }
+    // Go's integers wrap.
     let mut offset = offset.min(len);
-    if len - offset < max_width - 3 {
+    if len.wrapping_sub(offset) < max_width - 3 {
         offset = len - (max_width - 3);
     }
     if offset <= 4 {
@@ -373,7 +384,7 @@ fn abbreviate_full(s: &str, offset: i64, max_width: i64) -> String {
     if max_width < 7 {
         return String::new();
     }
-    if offset + max_width - 3 < len {
+    if offset.wrapping_add(max_width - 3) < len {
         let rest = byte_slice(s, offset as usize, s.len());
         return format!("...{}", abbreviate_full(&rest, 0, max_width - 3));
     }
@@ -392,6 +403,10 @@ fn wrap_custom(s: &str, wrap_length: i64, newline: &str, wrap_long_words: bool) 
     let mut offset = 0;
     let mut out: Vec<u8> = Vec::new();
     while len - offset > wrap_length {
+        // Past the limit the executor rejects the result; stop building it.
+        if out.len() > MAX_VALUE_BYTES {
+            break;
+        }
         if b[offset] == b' ' {
             offset += 1;
             continue;
@@ -430,12 +445,13 @@ fn wrap_custom(s: &str, wrap_length: i64, newline: &str, wrap_long_words: bool) 
 /// Characters goutils draws random strings from: digits, then letters.
 const ALNUM: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
-fn random_string(count: i64, chars: &[u8]) -> String {
+fn random_string(count: i64, chars: &[u8]) -> Result<String, crate::FuncError> {
     if count <= 0 {
-        return String::new();
+        return Ok(String::new());
     }
+    check_size(count as u128)?;
     let mut rng = rand::rng();
-    (0..count).map(|_| char::from(chars[rng.random_range(0..chars.len())])).collect()
+    Ok((0..count).map(|_| char::from(chars[rng.random_range(0..chars.len())])).collect())
 }
 
 fn is_connector(c: char) -> bool {

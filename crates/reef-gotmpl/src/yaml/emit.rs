@@ -17,7 +17,7 @@ use std::cmp::Ordering;
 
 use crate::format::format_float_g;
 use crate::json;
-use crate::value::Value;
+use crate::value::{MAX_VALUE_BYTES, Value};
 
 /// A node of the document to write: scalars carry their final text.
 #[derive(Debug, Clone)]
@@ -48,6 +48,7 @@ const MAX_DEPTH: usize = 10_000;
 
 /// `sigs.k8s.io/yaml.Marshal(v)`: the YAML text `toYaml` trims one trailing newline from.
 pub fn marshal(v: &Value) -> Result<String, EmitError> {
+    check_size(v)?;
     let node = json_node(v, 0)?;
     let mut e = Emitter::new(80, true);
     e.document(&node);
@@ -56,10 +57,20 @@ pub fn marshal(v: &Value) -> Result<String, EmitError> {
 
 /// go-yaml v3's `Encoder` with `SetIndent(2)`: the text `toYamlPretty` trims.
 pub fn marshal_pretty(v: &Value) -> Result<String, EmitError> {
+    check_size(v)?;
     let node = go_node(v, 0)?;
     let mut e = Emitter::new(usize::MAX, false);
     e.document(&node);
     Ok(e.out)
+}
+
+/// A value that shares its parts may be exponentially larger written out than in memory:
+/// past [`MAX_VALUE_BYTES`] it is an error, before anything is built.
+fn check_size(v: &Value) -> Result<(), EmitError> {
+    if v.print_size_exceeds(MAX_VALUE_BYTES, MAX_DEPTH) {
+        return Err(EmitError(format!("the document exceeds the limit of {MAX_VALUE_BYTES} bytes")));
+    }
+    Ok(())
 }
 
 fn sorted(mut entries: Vec<(String, Node)>) -> Vec<(String, Node)> {

@@ -7,6 +7,7 @@
 //! values and trailing whitespace; the comparison does the same.
 
 mod cases;
+mod fuzz;
 
 use reef_gotmpl::{Error, FuncError, FuncMap, Options, Param, Signature, Templates, Value};
 
