@@ -13,9 +13,6 @@ mod files;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::sync::LazyLock;
-
-use regex::Regex;
 
 use crate::func::{FuncError, FuncMap, Param, Signature};
 use crate::value::{ListType, MapType, Object, Value};
@@ -418,48 +415,80 @@ pub fn rewrite_exec_error(filename: &str, message: &str) -> String {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Traceable {
-    location: String,
-    message: String,
+struct Traceable<'a> {
+    location: &'a str,
+    message: &'a str,
     executed: String,
 }
 
-#[expect(clippy::unwrap_used, reason = "constant patterns")]
-static EXEC_ERR: LazyLock<[Regex; 3]> = LazyLock::new(|| {
-    [
-        Regex::new(
-            r"^template: (?P<t>(?U).+): executing (?P<f>(?U).+) at (?P<l>(?U).+): (?P<m>(?U).+)(?P<n>( template:.*)?)$",
-        )
-        .unwrap(),
-        Regex::new(r"^template: (?P<t>(?U).+): (?P<m>.*)(?P<n>( template:.*)?)$").unwrap(),
-        Regex::new(r"^template: no template (?P<l>.*) associated with template (?P<f>(.*)?)$").unwrap(),
-    ]
-});
+/// `template: T: executing F at L: M` split as Helm's pattern
+/// `^template: (?P<t>(?U).+): executing (?P<f>(?U).+) at (?P<l>(?U).+): (?P<m>(?U).+)(?P<n>( template:.*)?)$`
+/// captures it, on a message without a newline (`.` matches none). Every group but `n` is
+/// lazy, so each ends at the first occurrence of what follows it (after at least one
+/// character), and `m` at the first ` template:` or at the end. Split by hand: a chain of
+/// includes as deep as Helm's limit holds a thousand messages, each as long as the rest of
+/// the chain, and capturing with a regex on each of them takes minutes.
+struct ExecParts<'a> {
+    t: &'a str,
+    f: &'a str,
+    l: &'a str,
+    m: &'a str,
+    /// What follows `L: `.
+    rest: &'a str,
+}
+
+fn exec_parts(message: &str) -> Option<ExecParts<'_>> {
+    let body = message.strip_prefix("template: ")?;
+    let (t, after_t) = split_after_first_char(body, ": executing ")?;
+    let (f, after_f) = split_after_first_char(after_t, " at ")?;
+    let (l, rest) = split_after_first_char(after_f, ": ")?;
+    let first = rest.chars().next()?.len_utf8();
+    let m = rest[first..].find(" template:").map_or(rest, |i| &rest[..first + i]);
+    Some(ExecParts { t, f, l, m, rest })
+}
+
+/// `template: T: M` split as Helm's pattern
+/// `^template: (?P<t>(?U).+): (?P<m>.*)(?P<n>( template:.*)?)$` captures it (`m` is greedy,
+/// so `n` is always empty), on a message without a newline.
+fn without_template_parts(message: &str) -> Option<(&str, &str)> {
+    split_after_first_char(message.strip_prefix("template: ")?, ": ")
+}
+
+/// Whether a message without a newline matches Helm's pattern
+/// `^template: no template (?P<l>.*) associated with template (?P<f>(.*)?)$`.
+fn is_no_template(message: &str) -> bool {
+    message.strip_prefix("template: no template ").is_some_and(|rest| rest.contains(" associated with template "))
+}
+
+/// `s` split around the first `sep` that is not at its start: what a lazy `(.+)` followed by
+/// `sep` captures.
+fn split_after_first_char<'a>(s: &'a str, sep: &str) -> Option<(&'a str, &'a str)> {
+    let first = s.chars().next()?.len_utf8();
+    let i = first + s[first..].find(sep)?;
+    Some((&s[..i], &s[i + sep.len()..]))
+}
 
 /// The error chain Go would unwrap (`error calling F: %w` wraps the function's error), as
 /// Helm's traceable errors; `None` when an error of the chain is not a template error.
 fn traceable(message: &str) -> Option<String> {
-    let [exec, without_template, no_template] = &*EXEC_ERR;
+    // Helm's patterns match no newline, and each error of the chain is the end of `message`.
+    if message.contains('\n') {
+        return None;
+    }
     let mut chain: Vec<Traceable> = Vec::new();
-    let mut current = Some(message.to_owned());
+    let mut current = Some(message);
     // An ExecError unwraps to an error with the same text (a duplicate, dropped), then to
     // what `error calling F: %w` wraps.
     while let Some(cur) = current.take() {
-        let (t, wrapped) = if let Some(c) = exec.captures(&cur) {
-            let t = Traceable {
-                location: c["t"].to_owned(),
-                message: c["m"].to_owned(),
-                executed: format!("executing {} at {}:", &c["f"], &c["l"]),
-            };
-            let rest_start = c.name("l").map_or(0, |l| l.end() + 2);
-            let rest = cur.get(rest_start..).unwrap_or_default();
+        let (t, wrapped) = if let Some(p) = exec_parts(cur) {
+            let t = Traceable { location: p.t, message: p.m, executed: format!("executing {} at {}:", p.f, p.l) };
             let wrapped =
-                rest.strip_prefix("error calling ").and_then(|r| r.split_once(": ")).map(|(_, inner)| inner.to_owned());
+                p.rest.strip_prefix("error calling ").and_then(|r| r.split_once(": ")).map(|(_, inner)| inner);
             (t, wrapped)
-        } else if let Some(c) = without_template.captures(&cur) {
-            (Traceable { location: c["t"].to_owned(), message: c["m"].to_owned(), executed: String::new() }, None)
-        } else if no_template.is_match(&cur) {
-            (Traceable { location: String::new(), message: cur.clone(), executed: String::new() }, None)
+        } else if let Some((location, message)) = without_template_parts(cur) {
+            (Traceable { location, message, executed: String::new() }, None)
+        } else if is_no_template(cur) {
+            (Traceable { location: "", message: cur, executed: String::new() }, None)
         } else {
             return None;
         };
@@ -468,26 +497,26 @@ fn traceable(message: &str) -> Option<String> {
         }
         current = wrapped;
     }
-    let mut prev = String::new();
-    for i in (0..chain.len()).rev() {
-        let current = chain[i].message.clone();
-        if i != chain.len() - 1 {
-            chain[i].message = current.replace(&prev, "");
+    // Each message loses the text of the message it wraps.
+    let mut messages: Vec<String> = Vec::with_capacity(chain.len());
+    for i in 0..chain.len() {
+        match chain.get(i + 1) {
+            Some(next) => messages.push(chain[i].message.replace(next.message, "")),
+            None => messages.push(chain[i].message.to_owned()),
         }
-        prev = current;
     }
     let mut out = String::new();
-    for t in &chain {
+    for (t, message) in chain.iter().zip(&messages) {
         if !t.location.is_empty() {
-            out.push_str(&t.location);
+            out.push_str(t.location);
             out.push_str("\n  ");
         }
         if !t.executed.is_empty() {
             out.push_str(&t.executed);
             out.push_str("\n    ");
         }
-        if !t.message.is_empty() {
-            out.push_str(&t.message);
+        if !message.is_empty() {
+            out.push_str(message);
             out.push('\n');
         }
     }
@@ -564,6 +593,76 @@ mod tests {
             Some("v1.29.3-gke.100")
         );
         assert_eq!(v.normalized(), "v1.29.3");
+    }
+
+    /// The hand-written splits capture what Helm's patterns capture.
+    #[test]
+    fn error_splits_capture_what_helms_patterns_capture() {
+        let exec = regex::Regex::new(
+            r"^template: (?P<t>(?U).+): executing (?P<f>(?U).+) at (?P<l>(?U).+): (?P<m>(?U).+)(?P<n>( template:.*)?)$",
+        )
+        .expect("valid");
+        let without_template =
+            regex::Regex::new(r"^template: (?P<t>(?U).+): (?P<m>.*)(?P<n>( template:.*)?)$").expect("valid");
+        let no_template = regex::Regex::new(r"^template: no template (?P<l>.*) associated with template (?P<f>(.*)?)$")
+            .expect("valid");
+        let messages = [
+            "template: a:1:2: executing \"a\" at <include \"b\" .>: error calling include: template: b:1:3: executing \"b\" at <x>: boom",
+            "template: a:1:2: executing \"a\" at <.x>: nil pointer evaluating interface {}.y",
+            "template: : executing : executing x at  at y: : z",
+            "template: é: executing é at é: é template: t",
+            "template: a: executing b at c: d template:",
+            "template: a: executing b at c: template: x",
+            "template: a: executing b at c: ",
+            "template: a: executing b at c:",
+            "template: a: executing b at : c",
+            "template: a: executing  at c: d",
+            "template: a: executing b at c: d: e template: f template: g",
+            "template: a: b: c",
+            "template: a: ",
+            "template: : a",
+            "template: a:",
+            "template: no template \"x\" associated with template \"y\"",
+            "template: no template  associated with template ",
+            "template: no template associated with template \"y\"",
+            "not a template error",
+            "",
+        ];
+        fn group<'h>(c: &regex::Captures<'h>, name: &str) -> &'h str {
+            c.name(name).map_or("", |g| g.as_str())
+        }
+        for message in messages {
+            let got = exec_parts(message).map(|p| {
+                let rest_start = message.len() - p.rest.len();
+                (p.t, p.f, p.l, p.m, rest_start)
+            });
+            let want = exec.captures(message).map(|c| {
+                let l = c.name("l").map_or(0, |g| g.end());
+                (group(&c, "t"), group(&c, "f"), group(&c, "l"), group(&c, "m"), l + 2)
+            });
+            assert_eq!(got, want, "{message:?}");
+            let want = without_template
+                .captures(message)
+                .map(|c| (c.name("t").map_or("", |g| g.as_str()), c.name("m").map_or("", |g| g.as_str())));
+            assert_eq!(without_template_parts(message), want, "{message:?}");
+            assert_eq!(is_no_template(message), no_template.is_match(message), "{message:?}");
+        }
+    }
+
+    /// Helm's include limit: 1000 levels of one template, each wrapping the message of the
+    /// level it includes, are rewritten in well under a second.
+    #[test]
+    fn a_thousand_nested_include_errors_are_rewritten_quickly() {
+        let level = "template: c/templates/_helpers.tpl:1:22: executing \"loop\" at <include \"loop\" .>: error calling include: ";
+        let mut message = level.repeat(1000);
+        message.push_str("template: no template \"x\" associated with template \"gotpl\"");
+        let start = std::time::Instant::now();
+        let rewritten = rewrite_exec_error("c/templates/a.yaml", &message);
+        assert!(start.elapsed() < std::time::Duration::from_secs(5), "took {:?}", start.elapsed());
+        assert!(rewritten.starts_with(
+            "c/templates/_helpers.tpl:1:22\n  executing \"loop\" at <include \"loop\" .>:\n    error calling include:\n"
+        ));
+        assert!(rewritten.ends_with("\ntemplate: no template \"x\" associated with template \"gotpl\""));
     }
 
     #[test]
