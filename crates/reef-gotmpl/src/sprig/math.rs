@@ -130,16 +130,18 @@ const MAX_LIST: usize = MAX_VALUE_BYTES / std::mem::size_of::<Value>();
 /// Sprig's `untilStep`. A list longer than [`MAX_LIST`] is an error; a step past the end of
 /// `i64` ends the list (Go's would wrap around and never end).
 fn until_step(start: i64, stop: i64, step: i64) -> Result<Vec<i64>, FuncError> {
-    let mut out = Vec::new();
     let down = stop < start;
     if (down && step >= 0) || (!down && step <= 0) {
-        return Ok(out);
+        return Ok(Vec::new());
     }
+    let (span, stride) = (i128::from(stop) - i128::from(start), i128::from(step));
+    let len = (span + stride - stride.signum()) / stride;
+    if len > MAX_LIST as i128 {
+        return Err(fail(format!("a list of {len} numbers exceeds the limit of {MAX_LIST}")));
+    }
+    let mut out = Vec::with_capacity(len.max(0) as usize);
     let mut i = start;
     while if down { i > stop } else { i < stop } {
-        if out.len() == MAX_LIST {
-            return Err(fail(format!("a list of more than {MAX_LIST} numbers exceeds the size limit")));
-        }
         out.push(i);
         let Some(next) = i.checked_add(step) else { break };
         i = next;
