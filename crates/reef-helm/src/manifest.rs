@@ -149,14 +149,16 @@ fn string_field(value: &Value, field: &str) -> Result<Option<String>, String> {
 /// with `name` and `annotations`) by `sigs.k8s.io/yaml.Unmarshal`: a YAML error, or the first
 /// JSON type error in key order, is Helm's message for the document.
 fn head(doc: &str) -> Result<Head, String> {
-    let value = reef_gotmpl::yaml::unmarshal_any(doc).map_err(|e| e.to_string())?;
+    let fields = ["apiVersion", "kind", "metadata"];
+    let keep = |k: &str| fields.iter().any(|f| f.eq_ignore_ascii_case(k));
+    let value = reef_gotmpl::yaml::unmarshal_top_keys(doc, &keep).map_err(|e| e.to_string())?;
     let mut h = Head::default();
     let m = match &value {
         Value::Nil => return Ok(h),
         Value::Map(m, _) => m,
         other => return Err(type_error(other, "value of type util.SimpleHead")),
     };
-    for (field, v) in struct_fields(m, &["apiVersion", "kind", "metadata"]) {
+    for (field, v) in struct_fields(m, &fields) {
         match field {
             "apiVersion" => {
                 string_field(&v, "SimpleHead.apiVersion")?;
@@ -170,7 +172,10 @@ fn head(doc: &str) -> Result<Head, String> {
                 Value::Nil => {}
                 Value::Map(md, _) => metadata(md, &mut h)?,
                 other => {
-                    return Err(type_error(other, &format!("struct field SimpleHead.metadata of type {METADATA_TYPE}")));
+                    return Err(type_error(
+                        other,
+                        &format!("struct field SimpleHead.metadata of type {METADATA_TYPE}"),
+                    ));
                 }
             },
         }
@@ -214,22 +219,25 @@ pub struct Sorted {
 
 /// Sorts rendered templates (path → text) as Helm's `SortManifests` does.
 pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<Sorted, YamlParseError> {
-    let mut sorted = Sorted::default();
+    let mut docs: Vec<(&String, String)> = Vec::new();
     for (path, content) in files {
         let base = path.rsplit('/').next().unwrap_or(path);
         if base.starts_with('_') || content.trim().is_empty() {
             continue;
         }
-        for doc in split_manifests(content) {
-            let h = head(&doc).map_err(|message| YamlParseError { source: path.clone(), message })?;
-            let m = Manifest { source: path.clone(), content: doc, kind: h.kind };
-            match h.hook {
-                None => sorted.manifests.push(m),
-                Some(events) => {
-                    let known = events.split(',').all(|e| HOOK_EVENTS.contains(&e.trim().to_lowercase().as_str()));
-                    if known {
-                        sorted.hooks.push(m);
-                    }
+        docs.extend(split_manifests(content).into_iter().map(|doc| (path, doc)));
+    }
+    let heads = heads(docs.iter().map(|(_, doc)| doc.as_str()).collect());
+    let mut sorted = Sorted::default();
+    for ((path, doc), h) in docs.into_iter().zip(heads) {
+        let h = h.map_err(|message| YamlParseError { source: path.clone(), message })?;
+        let m = Manifest { source: path.clone(), content: doc, kind: h.kind };
+        match h.hook {
+            None => sorted.manifests.push(m),
+            Some(events) => {
+                let known = events.split(',').all(|e| HOOK_EVENTS.contains(&e.trim().to_lowercase().as_str()));
+                if known {
+                    sorted.hooks.push(m);
                 }
             }
         }
@@ -237,6 +245,45 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<Sorted, YamlPa
     sort_by_kind(&mut sorted.manifests);
     sort_by_kind(&mut sorted.hooks);
     Ok(sorted)
+}
+
+/// Below this many bytes of documents, [`heads`] reads them on the calling thread alone.
+const PARALLEL_HEADS_BYTES: usize = 256 << 10;
+
+/// The head of each document, in order. Decoding a document is most of the cost of sorting
+/// (a chart's CRDs can be megabytes of YAML), and documents decode independently, so large
+/// outputs are shared out between the machine's cores (at most four threads, the largest
+/// documents first).
+fn heads(docs: Vec<&str>) -> Vec<Result<Head, String>> {
+    let total: usize = docs.iter().map(|d| d.len()).sum();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    if threads < 2 || docs.len() < 2 || total < PARALLEL_HEADS_BYTES {
+        return docs.into_iter().map(head).collect();
+    }
+    let mut order: Vec<usize> = (0..docs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(docs[i].len()));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(&i) = order.get(k) else { return done };
+            done.push((i, head(docs[i])));
+        }
+    };
+    let mut results: Vec<Option<Result<Head, String>>> = std::iter::repeat_with(|| None).take(docs.len()).collect();
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut all = work();
+        for h in helpers {
+            // A helper that panicked leaves its documents to be read again below.
+            all.extend(h.join().unwrap_or_default());
+        }
+        for (i, r) in all {
+            results[i] = Some(r);
+        }
+    });
+    results.into_iter().zip(docs).map(|(r, doc)| r.unwrap_or_else(|| head(doc))).collect()
 }
 
 /// Helm's `lessByKind`, as a stable sort.

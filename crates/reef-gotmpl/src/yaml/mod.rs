@@ -18,7 +18,7 @@ use crate::json::{self, JsonStyle, Target};
 use crate::value::Value;
 
 pub use emit::{marshal, marshal_pretty};
-pub use parse::{from_yaml, from_yaml_array, json_kind, parse_values, unmarshal_any};
+pub use parse::{from_yaml, from_yaml_array, json_kind, parse_values, unmarshal_any, unmarshal_top_keys};
 
 /// Why YAML text could not be read, with the message Helm prints
 /// (`error converting YAML to JSON: yaml: line 2: mapping values are not allowed in this

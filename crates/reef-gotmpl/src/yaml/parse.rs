@@ -323,9 +323,12 @@ fn documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlError> {
 /// [`documents`], re-reading at most `retries` times after spelling a `\'` escape differently.
 fn documents_retrying(text: &str, first_only: bool, retries: usize) -> Result<Vec<Document>, YamlError> {
     // libyaml rejects control characters before it parses anything.
-    if text.chars().any(|c| {
-        !matches!(c as u32, 0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
-    }) {
+    let plain_ascii = |b: u8| matches!(b, b'\t' | b'\n' | b'\r' | 0x20..=0x7E);
+    if !text.bytes().all(plain_ascii)
+        && text.chars().any(|c| {
+            !matches!(c as u32, 0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
+        })
+    {
         return Err(yaml_error("control characters are not allowed"));
     }
     let mut options = Options::default();
@@ -641,6 +644,15 @@ struct Decoder {
     decoded: usize,
 }
 
+/// Which entries of a mapping to build: all, none (only checked: the same errors in the same
+/// order, nothing allocated for the values), or those whose key passes the test.
+#[derive(Clone, Copy)]
+enum Build<'k> {
+    All,
+    None,
+    Keys(&'k dyn Fn(&str) -> bool),
+}
+
 impl Decoder {
     fn count(&mut self) -> Result<(), YamlError> {
         self.decoded += 1;
@@ -652,10 +664,15 @@ impl Decoder {
 
     /// A node as it reaches a template: go-yaml's value, through JSON.
     fn value(&mut self, node: &Node, depth: usize) -> Result<Value, YamlError> {
-        stacker::maybe_grow(crate::json::RED_ZONE, crate::json::STACK_GROWTH, || self.value_inner(node, depth))
+        stacker::maybe_grow(crate::json::RED_ZONE, crate::json::STACK_GROWTH, || self.value_inner(node, depth, true))
     }
 
-    fn value_inner(&mut self, node: &Node, depth: usize) -> Result<Value, YamlError> {
+    /// [`Decoder::value`]'s checks without building the value (`Nil` stands for it).
+    fn check(&mut self, node: &Node, depth: usize) -> Result<Value, YamlError> {
+        stacker::maybe_grow(crate::json::RED_ZONE, crate::json::STACK_GROWTH, || self.value_inner(node, depth, false))
+    }
+
+    fn value_inner(&mut self, node: &Node, depth: usize, build: bool) -> Result<Value, YamlError> {
         self.count()?;
         match node {
             Node::Scalar { value, plain, tag } => {
@@ -682,8 +699,15 @@ impl Decoder {
                         )));
                     }
                     Resolved::Float(f) => Value::Float(f),
-                    Resolved::Timestamp | Resolved::Merge | Resolved::Str => Value::from(value.as_str()),
+                    Resolved::Timestamp | Resolved::Merge | Resolved::Str if build => Value::from(value.as_str()),
+                    Resolved::Timestamp | Resolved::Merge | Resolved::Str => Value::Nil,
                 })
+            }
+            Node::Seq(items) if !build => {
+                for item in items {
+                    self.check(item, depth + 1)?;
+                }
+                Ok(Value::Nil)
             }
             Node::Seq(items) => {
                 let mut out = Vec::with_capacity(items.len());
@@ -694,19 +718,33 @@ impl Decoder {
             }
             Node::Map(_) => {
                 let mut map = BTreeMap::new();
-                self.mapping(node, &mut map, depth)?;
-                Ok(Value::map(map))
+                self.mapping(node, &mut map, depth, if build { Build::All } else { Build::None })?;
+                Ok(if build { Value::map(map) } else { Value::Nil })
             }
         }
     }
 
     /// Decodes a mapping into `out`, later keys (and merged maps) overwriting earlier ones as
     /// go-yaml v2 does.
-    fn mapping(&mut self, node: &Node, out: &mut BTreeMap<String, Value>, depth: usize) -> Result<(), YamlError> {
-        stacker::maybe_grow(crate::json::RED_ZONE, crate::json::STACK_GROWTH, || self.mapping_inner(node, out, depth))
+    fn mapping(
+        &mut self,
+        node: &Node,
+        out: &mut BTreeMap<String, Value>,
+        depth: usize,
+        build: Build<'_>,
+    ) -> Result<(), YamlError> {
+        stacker::maybe_grow(crate::json::RED_ZONE, crate::json::STACK_GROWTH, || {
+            self.mapping_inner(node, out, depth, build)
+        })
     }
 
-    fn mapping_inner(&mut self, node: &Node, out: &mut BTreeMap<String, Value>, depth: usize) -> Result<(), YamlError> {
+    fn mapping_inner(
+        &mut self,
+        node: &Node,
+        out: &mut BTreeMap<String, Value>,
+        depth: usize,
+        build: Build<'_>,
+    ) -> Result<(), YamlError> {
         if depth > MAX_NESTING {
             return Err(yaml_error("exceeded max depth of 10000"));
         }
@@ -718,10 +756,10 @@ impl Decoder {
                 && value == "<<"
             {
                 match &**v {
-                    Node::Map(_) => self.mapping(v, out, depth + 1)?,
+                    Node::Map(_) => self.mapping(v, out, depth + 1, build)?,
                     Node::Seq(items) => {
                         for item in items.iter().rev() {
-                            self.mapping(item, out, depth + 1)?;
+                            self.mapping(item, out, depth + 1, build)?;
                         }
                     }
                     Node::Scalar { .. } => {
@@ -731,8 +769,19 @@ impl Decoder {
                 continue;
             }
             let key = self.key(k, v)?;
-            let value = self.value(v, depth + 1)?;
-            out.insert(key, value);
+            match build {
+                Build::All => {
+                    let value = self.value(v, depth + 1)?;
+                    out.insert(key, value);
+                }
+                Build::Keys(keep) if keep(&key) => {
+                    let value = self.value(v, depth + 1)?;
+                    out.insert(key, value);
+                }
+                Build::Keys(_) | Build::None => {
+                    self.check(v, depth + 1)?;
+                }
+            }
         }
         Ok(())
     }
@@ -793,6 +842,25 @@ fn decode(doc: &Document) -> Result<Value, YamlError> {
 pub fn unmarshal_any(text: &str) -> Result<Value, YamlError> {
     let docs = documents(text, true)?;
     decode(docs.first().unwrap_or(&None))
+}
+
+/// [`unmarshal_any`] for a caller that reads only some top-level keys (as Go decoding into a
+/// struct does): the same result and errors, except that a top-level mapping holds only the
+/// entries whose key passes `keep`. The rest is checked but never built, which makes a large
+/// document several times cheaper to read.
+pub fn unmarshal_top_keys(text: &str, keep: &dyn Fn(&str) -> bool) -> Result<Value, YamlError> {
+    let docs = documents(text, true)?;
+    match docs.first() {
+        Some(Some(node)) if matches!(**node, Node::Map(_)) => {
+            let mut d = Decoder { decoded: 0 };
+            d.count()?;
+            let mut map = BTreeMap::new();
+            d.mapping(node, &mut map, 0, Build::Keys(keep))?;
+            Ok(Value::map(map))
+        }
+        Some(doc) => decode(doc),
+        None => Ok(Value::Nil),
+    }
 }
 
 /// `yaml.Unmarshal(text, &map[string]interface{}{})`: the first document as a map (an empty

@@ -1026,3 +1026,38 @@ fn unclosed_flow_collections_fail_as_libyaml_does() {
         "error converting YAML to JSON: yaml: line 3: did not find expected node content"
     );
 }
+
+/// Reading only some top-level keys gives what a full decode gives for those keys, and the
+/// same error wherever in the document the error is.
+#[test]
+fn top_key_decoding_keeps_the_full_decodes_values_and_errors() {
+    let keep = |k: &str| k == "kind" || k == "metadata";
+    let docs = [
+        "kind: A\nmetadata: {name: x, annotations: {a: 1}}\nspec: {x: [1, 2, {y: z}]}\n",
+        "base: &b {kind: Merged}\n<<: *b\nspec: 1\n",
+        "kind: A\nspec: {deep: [1, .nan]}\n",
+        "kind: A\nspec: {? [a, b] : 1}\n",
+        "kind: A\nspec: {~: 1}\n",
+        "kind: A\nspec: {x: !!binary '%%%'}\n",
+        "spec: {x: 1}\nkind: [a]\n",
+        "- a\n- b\n",
+        "plain",
+        "",
+        "kind: A\nspec: {x: 1\n",
+    ];
+    for doc in docs {
+        let full = unmarshal_any(doc).map(|v| match v {
+            Value::Map(m, _) => {
+                Value::map(m.borrow().iter().filter(|(k, _)| keep(k)).map(|(k, v)| (k.clone(), v.clone())))
+            }
+            other => other,
+        });
+        let top = unmarshal_top_keys(doc, &keep);
+        match (full, top) {
+            (Ok(a), Ok(b)) => assert_eq!(sprint(&a), sprint(&b), "{doc:?}"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{doc:?}"),
+            (a, b) => panic!("{doc:?}: full decode {a:?}, top keys {b:?}"),
+        }
+    }
+    assert!(unmarshal_top_keys("kind: A\nspec: {deep: [1, .nan]}\n", &keep).is_err());
+}
