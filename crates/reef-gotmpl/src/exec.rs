@@ -197,7 +197,10 @@ impl<'t> State<'t, '_> {
 
     fn walk(&mut self, dot: &Val, node: &'t Node) -> Result<(), Flow> {
         match node {
-            Node::Text(t) => self.write(t)?,
+            Node::Text(r) => {
+                let tree = self.tree;
+                self.write(&tree.text[r.clone()])?;
+            }
             Node::Action(pipe) => {
                 let v = self.eval_pipeline(dot, pipe)?;
                 if pipe.decl.is_empty() {

@@ -34,15 +34,15 @@ impl Tree {
 
     /// Go's `parse.IsEmptyTree`: only whitespace text and comments.
     pub fn is_empty(&self) -> bool {
-        self.root.iter().all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()))
+        self.root.iter().all(|n| matches!(n, Node::Text(r) if self.text[r.clone()].trim().is_empty()))
     }
 }
 
 /// A node of a template body.
 #[derive(Debug)]
 pub enum Node {
-    /// Text, printed as is.
-    Text(Box<str>),
+    /// Text, printed as is: where it is in the tree's `text`.
+    Text(std::ops::Range<usize>),
     /// `{{pipeline}}`.
     Action(Pipe),
     /// `{{if}}`.
@@ -511,7 +511,7 @@ impl<'a> Parser<'a> {
     fn text_or_action(&mut self) -> PResult<Parsed> {
         let token = self.next_non_space();
         match token.typ {
-            ItemType::Text => Ok(Parsed::Node(Node::Text(Box::from(&*token.val)))),
+            ItemType::Text => Ok(Parsed::Node(Node::Text(token.pos..token.pos + token.val.len()))),
             ItemType::LeftDelim => {
                 self.action_line = token.line;
                 let r = self.action();
