@@ -114,7 +114,42 @@ pub trait Object {
     }
 }
 
+/// Dropping a deeply nested value (a map wrapped in a map by a loop ten thousand times)
+/// would recurse once per level and overflow the stack: the last owner of a list or map moves
+/// the lists and maps it holds out, and they are dropped in a loop instead.
+impl Drop for Value {
+    fn drop(&mut self) {
+        let mut pending = Vec::new();
+        take_nested(self, &mut pending);
+        while let Some(mut v) = pending.pop() {
+            take_nested(&mut v, &mut pending);
+        }
+    }
+}
+
+/// Moves the lists and maps `v` holds into `pending`, when `v` is their only owner.
+fn take_nested(v: &mut Value, pending: &mut Vec<Value>) {
+    let nested = |x: &&mut Value| matches!(x, Value::List(..) | Value::Map(..));
+    match v {
+        Value::List(items, _) => {
+            if let Some(items) = Rc::get_mut(items) {
+                pending.extend(items.iter_mut().filter(nested).map(std::mem::take));
+            }
+        }
+        Value::Map(m, _) => {
+            if let Some(m) = Rc::get_mut(m) {
+                pending.extend(m.get_mut().values_mut().filter(nested).map(std::mem::take));
+            }
+        }
+        _ => {}
+    }
+}
+
 impl Value {
+    /// A nil to borrow where an argument may be missing (a `Value` has a destructor, so
+    /// `&Value::Nil` is not promoted to a constant).
+    pub const NIL: &'static Value = &Value::Nil;
+
     /// A string value.
     pub fn string(s: impl AsRef<str>) -> Value {
         Value::String(Rc::from(s.as_ref()))

@@ -146,7 +146,7 @@ impl Parser<'_> {
                 let existing = data.borrow().get(&k).cloned();
                 let list = match existing {
                     None => Vec::new(),
-                    Some(Value::List(l, _)) => l.to_vec(),
+                    Some(Value::List(ref l, _)) => l.to_vec(),
                     Some(other) => {
                         return Err(err(format!(
                             "unable to parse key: interface conversion: interface {{}} is {}, not []interface {{}}",
@@ -202,7 +202,7 @@ impl Parser<'_> {
                 let existing = data.borrow().get(&k).cloned();
                 let inner: MapRef = match existing {
                     None => Rc::new(RefCell::new(BTreeMap::new())),
-                    Some(Value::Map(m, _)) => m,
+                    Some(Value::Map(ref m, _)) => m.clone(),
                     Some(other) => {
                         return Err(err(format!(
                             "unable to parse key: interface conversion: interface {{}} is {}, not map[string]interface {{}}",
@@ -446,7 +446,7 @@ mod tests {
     #[test]
     fn set_types_integers_as_int64_and_keeps_other_numbers_as_strings() {
         let v = parse("a=5,b=01,c=1.5,d=TRUE,e=null,f=0,g=-3,h=", ValueKind::Typed).expect("parses");
-        let Value::Map(m, _) = v else { panic!("a map") };
+        let Value::Map(ref m, _) = v else { panic!("a map") };
         let m = m.borrow();
         assert!(matches!(m["a"], Value::Int64(5)));
         assert_eq!(m["b"].as_str(), Some("01"));
@@ -476,7 +476,7 @@ mod tests {
     fn set_string_keeps_everything_a_string() {
         let v = parse("a=5,b=true", ValueKind::String).expect("parses");
         assert_eq!(set_str("a=5").split(' ').next(), Some("map[a:5]"));
-        let Value::Map(m, _) = v else { panic!("a map") };
+        let Value::Map(ref m, _) = v else { panic!("a map") };
         assert_eq!(m.borrow()["a"].as_str(), Some("5"));
         assert_eq!(m.borrow()["b"].as_str(), Some("true"));
     }
@@ -485,7 +485,7 @@ mod tests {
     fn set_json_decodes_json_values() {
         let v = parse(r#"a={"b":[1,"x"]},c=null,d=2"#, ValueKind::Json).expect("parses");
         assert_eq!(sprint(&v), "map[a:map[b:[1 x]] c:<nil> d:2]");
-        let Value::Map(m, _) = v else { panic!("a map") };
+        let Value::Map(ref m, _) = v else { panic!("a map") };
         assert!(matches!(m.borrow()["d"], Value::Float(_)), "JSON numbers are float64");
     }
 

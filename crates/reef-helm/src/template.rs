@@ -194,10 +194,10 @@ pub fn merge_user_values(opts: &TemplateOptions) -> Result<MapRef, TemplateError
         if trimmed.starts_with('{') {
             let json: serde_json::Value = serde_json::from_str(trimmed)
                 .map_err(|_| TemplateError::plain(format!("failed parsing --set-json data JSON: {value}")))?;
-            let Value::Map(m, _) = values::from_json(&json) else {
+            let Value::Map(ref m, _) = values::from_json(&json) else {
                 return Err(TemplateError::plain(format!("failed parsing --set-json data JSON: {value}")));
             };
-            base = values::merge_maps(&base, &m);
+            base = values::merge_maps(&base, m);
         } else {
             strvals::parse_into(value, &base, ValueKind::Json, &no_files)
                 .map_err(|_| TemplateError::plain(format!("failed parsing --set-json data {value}")))?;

@@ -49,7 +49,7 @@ pub fn from_json(v: &serde_json::Value) -> Value {
 /// The error is Helm's message.
 pub fn parse_values(text: &str) -> Result<MapRef, String> {
     match reef_gotmpl::yaml::parse_values(text).map_err(|e| e.to_string())? {
-        Value::Map(m, _) => Ok(m),
+        Value::Map(ref m, _) => Ok(m.clone()),
         _ => Ok(new_map()),
     }
 }
@@ -100,8 +100,8 @@ pub fn merge_maps(a: &MapRef, b: &MapRef) -> MapRef {
     for (k, v) in b.borrow().iter() {
         if let Value::Map(bv, _) = v {
             let existing = out.borrow().get(k).cloned();
-            if let Some(Value::Map(av, _)) = existing {
-                let merged = merge_maps(&av, bv);
+            if let Some(Value::Map(ref av, _)) = existing {
+                let merged = merge_maps(av, bv);
                 out.borrow_mut().insert(k.clone(), map_value(merged));
                 continue;
             }
@@ -129,7 +129,7 @@ fn coalesce_deps(chart: &Chart, dest: &MapRef, merge: bool) -> Result<MapRef, St
                 dest.borrow_mut().insert(name.clone(), map_value(m.clone()));
                 m
             }
-            Some(Value::Map(m, _)) => m,
+            Some(Value::Map(ref m, _)) => m.clone(),
             Some(other) => {
                 return Err(format!(
                     "type mismatch on {name}: %!t({}={})",
@@ -166,8 +166,8 @@ fn coalesce_globals(dest: &MapRef, src: &MapRef) {
                 None => {
                     dg.borrow_mut().insert(key, map_value(vv));
                 }
-                Some(Value::Map(destvmap, _)) => {
-                    coalesce_tables(&vv, &destvmap, true);
+                Some(Value::Map(ref destvmap, _)) => {
+                    coalesce_tables(&vv, destvmap, true);
                     dg.borrow_mut().insert(key, map_value(vv));
                 }
                 Some(_) => {}
@@ -204,10 +204,10 @@ fn coalesce_values(chart: &Chart, v: &MapRef, merge: bool) {
             Some(Value::Nil) if !merge => {
                 v.borrow_mut().remove(&key);
             }
-            Some(Value::Map(dest, _)) => {
+            Some(Value::Map(ref dest, _)) => {
                 if let Value::Map(src, _) = &val {
                     let merge = merge || chart.dependencies().iter().any(|d| d.name() == key);
-                    coalesce_tables(&dest, src, merge);
+                    coalesce_tables(dest, src, merge);
                 }
             }
             Some(_) => {}

@@ -150,12 +150,12 @@ impl Release {
 
 /// `.Template` while rendering `name` (a `common.Values`).
 pub fn template_value(name: &str, base_path: &str) -> Value {
-    let Value::Map(m, _) =
+    let Value::Map(ref m, _) =
         Value::map([("BasePath".to_owned(), Value::string(base_path)), ("Name".to_owned(), Value::string(name))])
     else {
         return Value::Nil;
     };
-    Value::Map(m, MapType::Values)
+    Value::Map(m.clone(), MapType::Values)
 }
 
 /// The Kubernetes version templates see (`.Capabilities.KubeVersion`): Helm's

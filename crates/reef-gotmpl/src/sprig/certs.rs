@@ -384,7 +384,7 @@ fn ca_arg(v: &Value) -> Result<(String, String), FuncError> {
     match v {
         Value::Object(o) if o.type_name() == "sprig.certificate" => {
             let get = |f: &str| match o.field(f) {
-                Some(Value::String(s)) => s.to_string(),
+                Some(Value::String(ref s)) => s.to_string(),
                 _ => String::new(),
             };
             Ok((get("Cert"), get("Key")))

@@ -111,7 +111,7 @@ impl GoTime {
         };
         let utc = DateTime::from_timestamp(secs, nanos)?;
         let name = match o.field("Location")? {
-            Value::String(s) => s.to_string(),
+            Value::String(ref s) => s.to_string(),
             _ => String::new(),
         };
         let loc = match Loc::load(&name) {

@@ -144,7 +144,7 @@ pub(crate) fn merge_maps(dst: &MapRef, src: &MapRef, overwrite: bool) {
             continue;
         }
         if !dst_empty {
-            let existing = existing.as_ref().unwrap_or(&Value::Nil);
+            let existing = existing.as_ref().unwrap_or(Value::NIL);
             if matches!(value, Value::Map(..)) && matches!(existing, Value::Map(..)) {
                 continue;
             }
@@ -213,7 +213,7 @@ fn dig(a: &[Value]) -> Result<Value, FuncError> {
             return Ok(step);
         }
         current = match step {
-            Value::Map(m, MapType::Interface) => m,
+            Value::Map(ref m, MapType::Interface) => m.clone(),
             other => return Err(conversion_error(&other, "map[string]interface {}")),
         };
     }

@@ -9,7 +9,7 @@ fn render(text: &str) -> Result<String, String> {
     let name = "t/templates/x.txt";
     templates.add(name, text).map_err(|e| e.to_string())?;
     let values = match Value::empty_map() {
-        Value::Map(m, _) => Value::Map(m, MapType::Values),
+        Value::Map(ref m, _) => Value::Map(m.clone(), MapType::Values),
         other => other,
     };
     let data = Value::map([("Values".to_owned(), values)]);

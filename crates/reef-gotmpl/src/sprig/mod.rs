@@ -70,7 +70,7 @@ pub(crate) mod sig {
 
 /// The argument at `i`, nil when missing (the executor guarantees the declared count).
 pub(crate) fn arg(args: &[Value], i: usize) -> &Value {
-    args.get(i).unwrap_or(&Value::Nil)
+    args.get(i).unwrap_or(Value::NIL)
 }
 
 /// A `string` argument.

@@ -176,7 +176,7 @@ fn list_strings(v: &Value) -> Vec<String> {
 fn numbered_parts(parts: Vec<String>) -> Value {
     let map = Value::map(parts.into_iter().enumerate().map(|(i, p)| (format!("_{i}"), Value::from(p))));
     match map {
-        Value::Map(m, _) => Value::Map(m, MapType::String),
+        Value::Map(ref m, _) => Value::Map(m.clone(), MapType::String),
         other => other,
     }
 }

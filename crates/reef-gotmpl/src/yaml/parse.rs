@@ -947,7 +947,7 @@ fn split_documents(text: &str) -> Result<Vec<&str>, YamlError> {
 pub fn parse_values(text: &str) -> Result<Value, YamlError> {
     let mut out = BTreeMap::new();
     for doc in split_documents(text)? {
-        if let Value::Map(m, _) = unmarshal_map(doc)? {
+        if let Value::Map(ref m, _) = unmarshal_map(doc)? {
             merge_into(&mut out, &m.borrow());
         }
     }

@@ -1009,7 +1009,7 @@ fn must_encoders_fail_with_helms_messages() {
 #[test]
 fn unclosed_flow_collections_fail_as_libyaml_does() {
     let error = |text: &str| match from_yaml(text) {
-        Value::Map(m, _) => m.borrow().get("Error").map(sprint).unwrap_or_default(),
+        Value::Map(ref m, _) => m.borrow().get("Error").map(sprint).unwrap_or_default(),
         other => panic!("{other:?}"),
     };
     let node = "error converting YAML to JSON: yaml: line 1: did not find expected node content";
@@ -1047,7 +1047,7 @@ fn top_key_decoding_keeps_the_full_decodes_values_and_errors() {
     ];
     for doc in docs {
         let full = unmarshal_any(doc).map(|v| match v {
-            Value::Map(m, _) => {
+            Value::Map(ref m, _) => {
                 Value::map(m.borrow().iter().filter(|(k, _)| keep(k)).map(|(k, v)| (k.clone(), v.clone())))
             }
             other => other,

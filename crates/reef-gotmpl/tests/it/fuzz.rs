@@ -843,6 +843,18 @@ fn deeply_nested_values_fail_to_decode_or_encode_without_overflowing() {
 }
 
 #[test]
+fn values_nested_deeply_by_a_loop_are_dropped_without_overflowing_the_stack() {
+    for main in [
+        "{{ $l := list }}{{ range until 300000 }}{{ $l = list $l }}{{ end }}{{ len $l }}",
+        "{{ $d := dict }}{{ range until 300000 }}{{ $d = dict \"a\" $d }}{{ end }}{{ len $d }}",
+        "{{ $root := dict }}{{ $cur := $root }}{{ range until 300000 }}{{ $n := dict }}\
+         {{ $_ := set $cur \"a\" $n }}{{ $cur = $n }}{{ end }}{{ len $root }}",
+    ] {
+        assert_eq!(hostile(main, "", Value::Nil).as_deref(), Ok("1"));
+    }
+}
+
+#[test]
 fn yaml_aliases_that_expand_exponentially_fail() {
     let mut doc = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n".to_owned();
     for i in 1..30 {

@@ -28,7 +28,7 @@ fn values() -> Value {
         ("objs", Value::list([map(vec![("nm", s("one"))]), map(vec![("nm", s("two"))])])),
     ]);
     let v = match v {
-        Value::Map(m, _) => Value::Map(m, reef_gotmpl::MapType::Values),
+        Value::Map(ref m, _) => Value::Map(m.clone(), reef_gotmpl::MapType::Values),
         other => other,
     };
     map(vec![("Values", v)])
