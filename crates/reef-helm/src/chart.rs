@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 use reef_gotmpl::{MapRef, Value};
 use serde::Deserialize;
@@ -18,8 +19,8 @@ use crate::values;
 pub struct File {
     /// The path relative to the chart's root, e.g. `templates/deployment.yaml`.
     pub name: String,
-    /// The content.
-    pub data: Vec<u8>,
+    /// The content (shared: the files a template reads through `.Files` are not copied).
+    pub data: Arc<[u8]>,
 }
 
 /// A dependency declared in `Chart.yaml` (or `requirements.yaml`).
@@ -223,7 +224,7 @@ fn walk(dir: &Path, prefix: &str, rules: &IgnoreRules, out: &mut Vec<File>) -> R
         if data.starts_with(b"\xEF\xBB\xBF") {
             data.drain(..3);
         }
-        out.push(File { name: rel, data });
+        out.push(File { name: rel, data: data.into() });
     }
     Ok(())
 }
@@ -253,8 +254,8 @@ pub fn load_archive(data: &[u8]) -> Result<Chart, LoadError> {
             content.drain(..3);
         }
         match files.iter_mut().find(|f| f.name == rel) {
-            Some(existing) => existing.data = content,
-            None => files.push(File { name: rel.to_owned(), data: content }),
+            Some(existing) => existing.data = content.into(),
+            None => files.push(File { name: rel.to_owned(), data: content.into() }),
         }
     }
     if files.is_empty() {
@@ -289,7 +290,7 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
                 values = values::parse_values(&String::from_utf8_lossy(&f.data))
                     .map_err(|e| load_err(format!("cannot load values.yaml: {e}")))?;
             }
-            "values.schema.json" => schema = Some(f.data),
+            "values.schema.json" => schema = Some(f.data.to_vec()),
             "requirements.yaml" => {
                 #[derive(Deserialize, Default)]
                 #[serde(default)]

@@ -264,7 +264,7 @@ fn collect(
             _ => Value::Map(new_map(), MapType::Values),
         }
     };
-    let files = Files::new(c.files.iter().map(|f| (f.name.clone(), f.data.clone())));
+    let files = Files::shared(c.files.iter().map(|f| (f.name.clone(), f.data.clone())));
     let dot = new_map();
     {
         let mut d = dot.borrow_mut();

@@ -3,23 +3,30 @@
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::value::{Object, Value};
 
 /// A chart's files by path, as templates see them.
 #[derive(Debug, Clone, Default)]
 pub struct Files {
-    files: BTreeMap<String, Rc<[u8]>>,
+    files: BTreeMap<String, Arc<[u8]>>,
 }
 
 impl Files {
     /// The files, by path relative to the chart (`files/a.txt`).
     pub fn new(files: impl IntoIterator<Item = (String, Vec<u8>)>) -> Files {
-        Files { files: files.into_iter().map(|(k, v)| (k, Rc::from(v))).collect() }
+        Files::shared(files.into_iter().map(|(k, v)| (k, Arc::from(v))))
     }
 
-    fn get_bytes(&self, name: &str) -> Rc<[u8]> {
-        self.files.get(name).cloned().unwrap_or_else(|| Rc::from(&[][..]))
+    /// The files, by path, sharing their contents with the caller (a chart's files are not
+    /// copied for each render).
+    pub fn shared(files: impl IntoIterator<Item = (String, Arc<[u8]>)>) -> Files {
+        Files { files: files.into_iter().collect() }
+    }
+
+    fn get_bytes(&self, name: &str) -> Arc<[u8]> {
+        self.files.get(name).cloned().unwrap_or_else(|| Arc::from(&[][..]))
     }
 
     fn glob(&self, pattern: &str) -> Files {
@@ -65,7 +72,7 @@ impl Object for Files {
         let arg = || args.first().and_then(Value::as_str).unwrap_or_default().to_owned();
         Some(match name {
             "Get" => Ok(Value::from(crate::go_string::from_bytes(&self.get_bytes(&arg())).into_owned())),
-            "GetBytes" => Ok(Value::Bytes(self.get_bytes(&arg()))),
+            "GetBytes" => Ok(Value::Bytes(Rc::from(&*self.get_bytes(&arg())))),
             "Glob" => Ok(Value::Object(Rc::new(self.glob(&arg())))),
             "Lines" => self.lines(&arg()),
             "AsConfig" => Ok(Value::from(self.as_yaml(|v| String::from_utf8_lossy(v).into_owned()))),
@@ -75,7 +82,7 @@ impl Object for Files {
     }
 
     fn entries(&self) -> Option<Vec<(String, Value)>> {
-        Some(self.files.iter().map(|(k, v)| (k.clone(), Value::Bytes(v.clone()))).collect())
+        Some(self.files.iter().map(|(k, v)| (k.clone(), Value::Bytes(Rc::from(&**v)))).collect())
     }
 
     fn display(&self) -> String {
