@@ -13,8 +13,33 @@ use super::{fail, int_arg, str_arg};
 /// Compiles a Go regular expression; the error text is Go's `regexp.Compile` prefix plus
 /// the reason.
 pub(crate) fn compile(pattern: &str) -> Result<Regex, FuncError> {
+    if let Some(re) = COMPILED.with_borrow(|c| c.get(pattern).cloned()) {
+        return Ok(re);
+    }
     let translated = translate(pattern).map_err(|reason| fail(format!("error parsing regexp: {reason}")))?;
-    Regex::new(&translated).map_err(|e| fail(format!("error parsing regexp: {}", go_reason(pattern, &e))))
+    let re = Regex::new(&translated).map_err(|e| fail(format!("error parsing regexp: {}", go_reason(pattern, &e))))?;
+    if pattern.len() <= MAX_CACHED_PATTERN {
+        COMPILED.with_borrow_mut(|c| {
+            if c.len() >= MAX_COMPILED {
+                c.clear();
+            }
+            c.insert(pattern.to_owned(), re.clone());
+        });
+    }
+    Ok(re)
+}
+
+/// How many compiled patterns [`COMPILED`] keeps before it starts over, and the longest
+/// pattern it keeps: together they bound the memory the cache can hold.
+const MAX_COMPILED: usize = 32;
+const MAX_CACHED_PATTERN: usize = 256;
+
+thread_local! {
+    /// Patterns compiled before, by their Go text: charts call the regex functions with the
+    /// same few constant patterns again and again (Bitnami's common library on every image),
+    /// and compiling is far costlier than matching. A `Regex` clone shares the compiled form.
+    static COMPILED: std::cell::RefCell<std::collections::HashMap<String, Regex>> =
+        std::cell::RefCell::default();
 }
 
 /// Go's `regexp/syntax` wording for why `pattern` does not parse: the error code and the
