@@ -194,7 +194,7 @@ fn length(a: &[(Value, bool)]) -> Result<Value, String> {
                 "reflect: call of reflect.Value.Type on zero Value".to_owned()
             });
         }
-        Value::String(s) => s.len(),
+        Value::String(s) => crate::go_string::byte_len(s),
         Value::Bytes(b) => b.len(),
         Value::List(l, _) => l.len(),
         Value::Map(m, _) => m.borrow().len(),

@@ -232,6 +232,8 @@ struct Spec {
     zero: bool,
     /// `%#v`: Go syntax.
     sharp_v: bool,
+    /// `%+v`: a struct's fields with their names.
+    plus_v: bool,
     width: Option<usize>,
     prec: Option<usize>,
 }
@@ -387,7 +389,10 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                 sp.sharp = false;
                 sp.sharp_v = true;
             }
-            sp.plus = false;
+            if sp.plus {
+                sp.plus = false;
+                sp.plus_v = true;
+            }
         }
         let Some(arg) = args.get(argi) else {
             out.push_str("%!");
@@ -469,6 +474,22 @@ fn go_syntax(out: &mut String, v: &Value, depth: usize) {
             }
             out.push('}');
         }
+        Value::Object(o) => match o.struct_fields() {
+            Some(fields) => {
+                out.push_str(o.type_name());
+                out.push('{');
+                for (k, (name, field)) in fields.iter().enumerate() {
+                    if k > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(name);
+                    out.push(':');
+                    go_syntax(out, field, depth + 1);
+                }
+                out.push('}');
+            }
+            None => write_value(out, v, depth),
+        },
         Value::Nil if depth > 0 => out.push_str("interface {}(nil)"),
         other => write_value(out, other, depth),
     }
@@ -542,9 +563,25 @@ fn print_arg(out: &mut String, v: &Value, verb: char, sp: &Spec, depth: usize) {
             }
             out.push(']');
         }
-        Value::Object(o) => match verb {
-            'v' | 's' | 'q' | 'x' | 'X' => fmt_string(out, v, o.fmt_display().as_bytes(), verb, sp),
-            _ => bad_verb(out, v, verb, sp),
+        Value::Object(o) => match o.struct_fields() {
+            Some(fields) => {
+                out.push('{');
+                for (k, (name, field)) in fields.iter().enumerate() {
+                    if k > 0 {
+                        out.push(' ');
+                    }
+                    if sp.plus_v {
+                        out.push_str(name);
+                        out.push(':');
+                    }
+                    print_arg(out, field, verb, sp, depth + 1);
+                }
+                out.push('}');
+            }
+            None => match verb {
+                'v' | 's' | 'q' | 'x' | 'X' => fmt_string(out, v, o.fmt_display().as_bytes(), verb, sp),
+                _ => bad_verb(out, v, verb, sp),
+            },
         },
     }
 }

@@ -31,15 +31,27 @@ pub fn from_bytes(bytes: &[u8]) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// How many bytes the Go string has (what `len` counts): each stand-in character is one.
+pub fn byte_len(s: &str) -> usize {
+    // Every stand-in character's UTF-8 starts with 0xF4, which plain text rarely has.
+    if !s.as_bytes().contains(&0xF4) {
+        return s.len();
+    }
+    s.len() - 3 * s.chars().filter(|c| is_stand_in(*c)).count()
+}
+
+fn is_stand_in(c: char) -> bool {
+    (BASE + 0x80..=BASE + 0xFF).contains(&(c as u32))
+}
+
 /// The bytes a string stands for: its UTF-8, with each stand-in character back as its byte.
 pub fn to_bytes(s: &str) -> Cow<'_, [u8]> {
-    let stand_in = |c: char| (BASE + 0x80..=BASE + 0xFF).contains(&(c as u32));
-    if !s.chars().any(stand_in) {
+    if !s.chars().any(is_stand_in) {
         return Cow::Borrowed(s.as_bytes());
     }
     let mut out = Vec::with_capacity(s.len());
     for c in s.chars() {
-        if stand_in(c) {
+        if is_stand_in(c) {
             out.push((c as u32 - BASE) as u8);
         } else {
             let mut buf = [0; 4];
@@ -61,5 +73,13 @@ mod tests {
         }
         assert!(matches!(from_bytes(b"text"), Cow::Borrowed("text")));
         assert_eq!(from_bytes("café".as_bytes()), "café");
+    }
+
+    #[test]
+    fn byte_len_counts_each_stand_in_as_one_byte() {
+        let samples: [&[u8]; 5] = [b"plain", b"\xff\x00\x80a", b"\xe2\x82", "caf\u{e9} \u{100000}".as_bytes(), b""];
+        for bytes in samples {
+            assert_eq!(byte_len(&from_bytes(bytes)), bytes.len(), "{bytes:?}");
+        }
     }
 }

@@ -107,39 +107,60 @@ fn write_value_inner(out: &mut String, v: &Value, style: JsonStyle, depth: usize
         }
         Value::Map(m, _) => {
             let m = m.try_borrow().map_err(|_| JsonError("json: unsupported value: encountered a cycle".to_owned()))?;
-            if m.is_empty() {
-                out.push_str("{}");
-                return Ok(());
-            }
-            out.push('{');
-            for (i, (k, item)) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                newline(out, style, depth + 1);
-                write_string(out, k, style.escape_html);
-                out.push(':');
-                if style.indent.is_some() {
-                    out.push(' ');
-                }
-                write_value(out, item, style, depth + 1)?;
-            }
-            newline(out, style, depth);
-            out.push('}');
+            write_object(out, m.iter().map(|(k, item)| (k.as_str(), item)), style, depth)?;
         }
-        Value::Object(o) => match object_as_map(o.as_ref()) {
-            Some(m) => write_value(out, &m, style, depth + 1)?,
+        Value::Object(o) => match (o.json_fields(), object_as_map(o.as_ref())) {
+            (Some(fields), _) => write_object(out, fields.iter().map(|(k, item)| (*k, item)), style, depth)?,
+            (None, Some(m)) => write_value(out, &m, style, depth + 1)?,
             // Go marshals a struct by its exported fields, which objects do not list; they
             // are written as the string they print as.
-            None => write_string(out, &o.display(), style.escape_html),
+            (None, None) => write_string(out, &o.display(), style.escape_html),
         },
     }
+    Ok(())
+}
+
+/// A JSON object of `entries`, in their order.
+fn write_object<'a>(
+    out: &mut String,
+    entries: impl ExactSizeIterator<Item = (&'a str, &'a Value)>,
+    style: JsonStyle,
+    depth: usize,
+) -> Result<(), JsonError> {
+    if entries.len() == 0 {
+        out.push_str("{}");
+        return Ok(());
+    }
+    out.push('{');
+    for (i, (k, item)) in entries.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        newline(out, style, depth + 1);
+        write_string(out, k, style.escape_html);
+        out.push(':');
+        if style.indent.is_some() {
+            out.push(' ');
+        }
+        write_value(out, item, style, depth + 1)?;
+    }
+    newline(out, style, depth);
+    out.push('}');
     Ok(())
 }
 
 /// A Go map type with methods (Helm's `.Files`) as the map it is, for the encoders.
 pub fn object_as_map(o: &dyn crate::value::Object) -> Option<Value> {
     o.entries().map(Value::map)
+}
+
+/// An object as `encoding/json` sees it, as a map (whose keys are then sorted, as
+/// `sigs.k8s.io/yaml` sorts them): a struct's JSON fields, or a map type's entries.
+pub fn object_as_json_map(o: &dyn crate::value::Object) -> Option<Value> {
+    match o.json_fields() {
+        Some(fields) => Some(Value::map(fields.into_iter().map(|(k, v)| (k.to_owned(), v)))),
+        None => object_as_map(o),
+    }
 }
 
 /// A float64 as `encoding/json` writes it: `strconv`'s shortest digits, in `%f` form from

@@ -4,13 +4,11 @@
 //! with `.0` added to integral ones (`1.0`, `1e+06`), nil values skipped and an array with a
 //! nil element an error (whose message `toToml` returns instead of the document).
 
-use std::collections::BTreeMap;
-
 mod decode;
 pub use decode::from_toml;
 
 use crate::format::format_float_g;
-use crate::value::{MAX_VALUE_BYTES, Value};
+use crate::value::{MAX_VALUE_BYTES, Object, Value, is_exported};
 
 /// Helm's `toToml`: the document, or the encoder's error message. `Err` when Helm's call fails
 /// (the encoder panics on a nil value: `reflect: call of reflect.Value.Type on zero Value`).
@@ -63,9 +61,9 @@ fn kind_at(v: &Value, depth: usize) -> Result<Kind, String> {
 
 fn kind_inner(v: &Value, depth: usize) -> Result<Kind, String> {
     if let Value::Object(o) = v
-        && let Some(m) = crate::json::object_as_map(o.as_ref())
+        && object_entries(o.as_ref()).is_some()
     {
-        return kind_at(&m, depth + 1);
+        return Ok(Kind::Table);
     }
     Ok(match v {
         Value::Nil => Kind::Nil,
@@ -214,8 +212,8 @@ impl Encoder {
             Value::Int(i) | Value::Int64(i) => self.out.push_str(&i.to_string()),
             Value::Float(f) => self.out.push_str(&float_text(*f)),
             Value::String(s) => self.out.push_str(&quoted(s)),
-            Value::Object(o) => match crate::json::object_as_map(o.as_ref()) {
-                Some(m) => self.element(&m, depth + 1)?,
+            Value::Object(o) => match object_entries(o.as_ref()) {
+                Some(_) => self.map(&[], v, true, depth + 1)?,
                 None => self.out.push_str(&quoted(&o.display())),
             },
             Value::Bytes(b) => {
@@ -242,13 +240,15 @@ impl Encoder {
     }
 
     fn map(&mut self, key: &[String], v: &Value, inline: bool, depth: usize) -> Result<(), String> {
-        if let Value::Object(o) = v
-            && let Some(m) = crate::json::object_as_map(o.as_ref())
-        {
-            return self.map(key, &m, inline, depth);
-        }
-        let entries: BTreeMap<String, Value> = match v {
-            Value::Map(m, _) => m.try_borrow().map_err(|_| "toml: value nests too deeply".to_owned())?.clone(),
+        // A map's entries come sorted, a struct's fields in their order.
+        let entries: Vec<(String, Value)> = match v {
+            Value::Map(m, _) => m
+                .try_borrow()
+                .map_err(|_| "toml: value nests too deeply".to_owned())?
+                .iter()
+                .map(|(k, x)| (k.clone(), x.clone()))
+                .collect(),
+            Value::Object(o) => object_entries(o.as_ref()).unwrap_or_default(),
             _ => return Ok(()),
         };
         let mut direct = Vec::new();
@@ -285,6 +285,17 @@ impl Encoder {
             self.out.push('}');
         }
         Ok(())
+    }
+}
+
+/// What the encoder writes for an object as a table: a struct's exported fields in their
+/// order, or a map type's entries (sorted).
+fn object_entries(o: &dyn Object) -> Option<Vec<(String, Value)>> {
+    match o.struct_fields() {
+        Some(fields) => {
+            Some(fields.into_iter().filter(|(k, _)| is_exported(k)).map(|(k, v)| (k.to_owned(), v)).collect())
+        }
+        None => o.entries(),
     }
 }
 

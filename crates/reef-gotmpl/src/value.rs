@@ -112,6 +112,23 @@ pub trait Object {
     fn fmt_display(&self) -> String {
         self.display()
     }
+    /// For a Go struct that `fmt` prints field by field (no `String` method on the value):
+    /// its fields in declaration order under their Go names, unexported ones included, as
+    /// `printf` (`%+v`, `%#v`, a verb applied to each field) and the TOML encoder see them.
+    /// `None` (the default) otherwise.
+    fn struct_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        None
+    }
+    /// The fields `encoding/json` writes, in order, under their JSON names: by default the
+    /// exported ones of [`Object::struct_fields`].
+    fn json_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        self.struct_fields().map(|fields| fields.into_iter().filter(|(name, _)| is_exported(name)).collect())
+    }
+}
+
+/// Whether a Go field name is exported (starts with an upper-case letter).
+pub fn is_exported(name: &str) -> bool {
+    name.chars().next().is_some_and(char::is_uppercase)
 }
 
 /// Dropping a deeply nested value (a map wrapped in a map by a loop ten thousand times)

@@ -133,7 +133,8 @@ pub fn render(opts: &TemplateOptions) -> Result<String, TemplateError> {
             ))
         })?;
     }
-    dependencies::process(&mut chart, &user).map_err(TemplateError::plain)?;
+    dependencies::process(&mut chart, &user)
+        .map_err(|e| TemplateError::plain(format!("chart dependencies processing failed: {e}")))?;
     let top = values::coalesce(&chart, &values::deep_copy_map(&user), false).map_err(TemplateError::plain)?;
     schema::validate_chart(&chart, &top).map_err(TemplateError::plain)?;
     let caps = Capabilities::new(kube_version.clone(), &opts.api_versions);
@@ -183,9 +184,8 @@ pub fn merge_user_values(opts: &TemplateOptions) -> Result<MapRef, TemplateError
     let mut base = new_map();
     for path in &opts.values_files {
         let text = read_file(path).map_err(TemplateError::plain)?;
-        let current = values::parse_values(&text).map_err(|e| {
-            TemplateError::plain(format!("failed to parse {}: cannot unmarshal yaml document: {e}", path.display()))
-        })?;
+        let current = values::parse_values(&text)
+            .map_err(|e| TemplateError::plain(format!("failed to parse {}: {e}", path.display())))?;
         base = values::merge_maps(&base, &current);
     }
     let no_files = |_: &str| -> Result<String, String> { Err(String::new()) };

@@ -258,12 +258,21 @@ impl Object for KubeVersion {
     fn fmt_display(&self) -> String {
         format!("{{{} {} {} {}}}", self.version, self.normalized, self.major, self.minor)
     }
+    fn struct_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        Some(vec![
+            ("Version", Value::string(&self.version)),
+            ("normalizedVersion", Value::string(&self.normalized)),
+            ("Major", Value::string(&self.major)),
+            ("Minor", Value::string(&self.minor)),
+        ])
+    }
 }
 
 /// `.Capabilities.HelmVersion`: Helm's build information.
 #[derive(Debug, Clone)]
 pub struct HelmVersion;
 
+/// The fields of Helm's `version.BuildInfo`, with their values.
 const HELM_VERSION: [(&str, &str); 5] = [
     ("Version", "v4.2.3"),
     ("GitCommit", "43e8b7feece8beb0fcba47059ec9b522fd929a64"),
@@ -282,6 +291,13 @@ impl Object for HelmVersion {
     fn display(&self) -> String {
         let parts: Vec<&str> = HELM_VERSION.iter().map(|(_, v)| *v).collect();
         format!("{{{}}}", parts.join(" "))
+    }
+    fn struct_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        Some(HELM_VERSION.iter().map(|(k, v)| (*k, Value::string(v))).collect())
+    }
+    fn json_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        const JSON_NAMES: [&str; 5] = ["version", "git_commit", "git_tree_state", "go_version", "kube_client_version"];
+        Some(JSON_NAMES.iter().zip(HELM_VERSION).map(|(k, (_, v))| (*k, Value::string(v))).collect())
     }
 }
 

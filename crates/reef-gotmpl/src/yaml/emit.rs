@@ -275,7 +275,7 @@ fn json_node_inner(v: &Value, depth: usize) -> Result<Node, EmitError> {
             }
             Node::Map(sorted(entries))
         }
-        Value::Object(o) => match json::object_as_map(o.as_ref()) {
+        Value::Object(o) => match json::object_as_json_map(o.as_ref()) {
             Some(m) => json_node(&m, depth + 1)?,
             None => Node::Str(reread_json_string(&o.display())?),
         },

@@ -22,7 +22,8 @@ pub use parse::{from_yaml, from_yaml_array, json_kind, parse_values, unmarshal_a
 
 /// Why YAML text could not be read, with the message Helm prints
 /// (`error converting YAML to JSON: yaml: line 2: mapping values are not allowed in this
-/// context`). Helm's values loader prefixes it with `cannot unmarshal yaml document: `.
+/// context`). [`parse_values`] adds the prefix of Helm's values loader,
+/// `cannot unmarshal yaml document: `.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YamlError(pub String);
 

@@ -942,12 +942,13 @@ fn split_documents(text: &str) -> Result<Vec<&str>, YamlError> {
 /// A values file as Helm 4 reads it (`loader.LoadValues`): each document (see
 /// [`split_documents`]) read by `sigs.k8s.io/yaml` into a map, later documents merged over
 /// earlier ones; an empty file is an empty map. Nulls are kept (Helm's coalescing removes
-/// them later). Helm prints an error after `cannot unmarshal yaml document: ` (or, for a bad
-/// separator, as it is).
+/// them later). The error is Helm's: a document that does not decode says
+/// `cannot unmarshal yaml document: ` first, a bad separator `error reading yaml document: `.
 pub fn parse_values(text: &str) -> Result<Value, YamlError> {
     let mut out = BTreeMap::new();
     for doc in split_documents(text)? {
-        if let Value::Map(ref m, _) = unmarshal_map(doc)? {
+        let decoded = unmarshal_map(doc).map_err(|e| YamlError(format!("cannot unmarshal yaml document: {}", e.0)))?;
+        if let Value::Map(ref m, _) = decoded {
             merge_into(&mut out, &m.borrow());
         }
     }

@@ -412,12 +412,24 @@ fn values_resolve_plain_scalars_as_yaml_1_1() {
 }
 
 /// `{{ toJson .Values }}` for a values file, or the error after helm's
-/// `cannot load values.yaml: cannot unmarshal yaml document: ` prefix.
+/// `cannot load values.yaml: cannot unmarshal yaml document: ` prefix (which every error of
+/// decoding must start with).
 fn values_json(text: &str) -> String {
     match parse_values(text) {
         Ok(v) => json::marshal(&without_nulls(&v)).unwrap(),
-        Err(e) => e.0,
+        Err(e) => match e.0.strip_prefix("cannot unmarshal yaml document: ") {
+            Some(message) => message.to_owned(),
+            None => panic!("a decoding error without helm's prefix: {}", e.0),
+        },
     }
+}
+
+#[test]
+fn a_bad_document_separator_is_an_error_of_reading_not_of_decoding() {
+    assert_eq!(
+        parse_values("a: 1\n--- x\nb: 2\n").unwrap_err().0,
+        "error reading yaml document: invalid Yaml document separator: x"
+    );
 }
 
 /// The values with null map entries removed, as Helm's coalescing does before templates see
