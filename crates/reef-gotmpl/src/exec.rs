@@ -53,6 +53,8 @@ pub(crate) struct Shared {
     /// Nesting of `template`, `include` and `tpl`.
     pub depth: usize,
     pub range_iterations: u64,
+    /// When the render must have ended ([`Options::max_duration`] after it started).
+    pub deadline: Option<std::time::Instant>,
     /// Bytes written and built by functions so far, against [`Options::max_built_bytes`].
     pub built: u64,
     /// The set's own name (Helm's `gotpl`), for `no template "x" associated with ...`.
@@ -178,6 +180,16 @@ impl<'t> State<'t, '_> {
         Ok(())
     }
 
+    /// Fails once the render has run past [`Options::max_duration`].
+    fn check_deadline(&self) -> R<()> {
+        match (self.sh.deadline, self.sh.opts.max_duration) {
+            (Some(deadline), Some(limit)) if std::time::Instant::now() > deadline => {
+                Err(self.errorf(format!("rendering exceeds the time limit of {}s", limit.as_secs_f64())))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Counts `bytes` written or built against [`Options::max_built_bytes`].
     fn charge(&mut self, bytes: usize) -> R<()> {
         self.sh.built = self.sh.built.saturating_add(bytes as u64);
@@ -267,6 +279,7 @@ impl<'t> State<'t, '_> {
     }
 
     fn one_iteration(&mut self, r: &'t Branch, index: Value, elem: Val) -> Result<bool, Flow> {
+        self.check_deadline()?;
         self.sh.range_iterations += 1;
         if self.sh.range_iterations > self.sh.opts.max_range_iterations {
             return Err(Flow::Err(
@@ -645,6 +658,7 @@ impl<'t> State<'t, '_> {
         final_: Option<Val>,
     ) -> R<Val> {
         self.at(At::Arg(node));
+        self.check_deadline()?;
         let call_node = match cmd {
             Some(c) => At::Cmd(c),
             None => At::Arg(node),

@@ -328,11 +328,16 @@ struct Parser<'a> {
     resolve: &'a dyn Fn(&str) -> Option<Callee>,
     vars: Vec<String>,
     range_depth: usize,
+    /// Nesting of parenthesized pipelines, against [`MAX_PAREN_DEPTH`].
+    paren_depth: usize,
     action_line: usize,
     trees: Vec<Tree>,
 }
 
 type PResult<T> = Result<T, ParseError>;
+
+/// Go's `maxStackDepth`: how deeply parenthesized pipelines may nest.
+const MAX_PAREN_DEPTH: usize = 10_000;
 
 /// Parses `text` (the file `name`) into its trees: the file's own (named `name`) first, then
 /// every `define` and `block`. `resolve` finds the function a name calls (`None`: not defined).
@@ -347,6 +352,7 @@ pub fn parse(name: &str, text: &str, resolve: &dyn Fn(&str) -> Option<Callee>) -
         resolve,
         vars: vec!["$".to_owned()],
         range_depth: 0,
+        paren_depth: 0,
         action_line: 0,
         trees: Vec::new(),
     };
@@ -798,7 +804,15 @@ impl<'a> Parser<'a> {
                     Err(e) => return self.err(e),
                 }
             }
-            ItemType::LeftParen => Arg::Pipe(Box::new(self.pipeline("parenthesized pipeline", ItemType::RightParen)?)),
+            ItemType::LeftParen => {
+                if self.paren_depth >= MAX_PAREN_DEPTH {
+                    return self.err("max expression depth exceeded".to_owned());
+                }
+                self.paren_depth += 1;
+                let pipe = self.pipeline("parenthesized pipeline", ItemType::RightParen);
+                self.paren_depth -= 1;
+                Arg::Pipe(Box::new(pipe?))
+            }
             ItemType::String | ItemType::RawString => match unquote(&token.val) {
                 Ok(s) => Arg::String(token.pos, Box::from(&*token.val), Rc::from(s)),
                 Err(e) => return self.err(e),

@@ -42,6 +42,11 @@ pub struct Options {
     /// large string built over and over. No single value exceeds
     /// [`crate::value::MAX_VALUE_BYTES`].
     pub max_built_bytes: u64,
+    /// Wall-clock time one render (a template with everything it includes and `tpl`s) may
+    /// take, checked at every function call and `range` iteration: what bounds a template
+    /// whose every step is within the other limits but that would still run for hours (ten
+    /// million RSA keys). Go has no such limit. `None`: no limit.
+    pub max_duration: Option<std::time::Duration>,
 }
 
 impl Default for Options {
@@ -51,6 +56,7 @@ impl Default for Options {
             max_output_bytes: 64 << 20,
             max_range_iterations: 10_000_000,
             max_built_bytes: 512 << 20,
+            max_duration: Some(std::time::Duration::from_secs(120)),
         }
     }
 }
@@ -196,6 +202,7 @@ impl Templates {
             out: String::new(),
             depth: 0,
             range_iterations: 0,
+            deadline: self.opts.max_duration.and_then(|d| std::time::Instant::now().checked_add(d)),
             built: 0,
             set_name: Rc::from(self.name.as_str()),
         }

@@ -185,9 +185,10 @@ fn missing_templates_are_named_as_go_names_them() {
 
 #[test]
 fn deeply_nested_parentheses_and_blocks_do_not_overflow_the_stack() {
-    let depth = 20_000;
-    let parens = format!("{{{{ {}1{} }}}}", "(".repeat(depth), ")".repeat(depth));
+    // Go's limit for parentheses (maxStackDepth).
+    let parens = format!("{{{{ {}1{} }}}}", "(".repeat(10_000), ")".repeat(10_000));
     assert_eq!(render(&parens, Options::default()).as_deref(), Ok("1"));
+    let depth = 20_000;
     let ifs = format!("{}x{}", "{{ if 1 }}".repeat(depth), "{{ end }}".repeat(depth));
     assert_eq!(render(&ifs, Options::default()).as_deref(), Ok("x"));
 }
