@@ -234,8 +234,9 @@ fn index(a: &[(Value, bool)]) -> Result<Value, String> {
             Value::List(l, _) => l[index_arg(idx, l.len(), false)?].clone(),
             Value::Bytes(b) => Value::Int(i64::from(b[index_arg(idx, b.len(), false)?])),
             Value::String(s) => {
-                let i = index_arg(idx, s.len(), false).map_err(|e| e.replace("slice index", "string index"))?;
-                Value::Int(i64::from(s.as_bytes()[i]))
+                let bytes = crate::go_string::to_bytes(s);
+                let i = index_arg(idx, bytes.len(), false).map_err(|e| e.replace("slice index", "string index"))?;
+                Value::Int(i64::from(bytes[i]))
             }
             Value::Map(m, mt) => {
                 let key = match idx {
@@ -269,7 +270,7 @@ fn slice(a: &[(Value, bool)]) -> Result<Value, String> {
             if indexes.len() == 3 {
                 return Err("cannot 3-index slice a string".to_owned());
             }
-            s.len()
+            crate::go_string::byte_len(s)
         }
         Value::List(l, _) => l.len(),
         Value::Bytes(b) => b.len(),
@@ -286,10 +287,9 @@ fn slice(a: &[(Value, bool)]) -> Result<Value, String> {
         return Err(format!("invalid slice index: {} > {}", idx[1], idx[2]));
     }
     Ok(match item {
-        Value::String(s) => match s.get(idx[0]..idx[1]) {
-            Some(sub) => Value::string(sub),
-            None => Value::from(String::from_utf8_lossy(&s.as_bytes()[idx[0]..idx[1]]).into_owned()),
-        },
+        Value::String(s) => {
+            Value::from(crate::go_string::from_bytes(&crate::go_string::to_bytes(s)[idx[0]..idx[1]]).into_owned())
+        }
         Value::List(l, t) => Value::List(l[idx[0]..idx[1]].iter().cloned().collect(), *t),
         Value::Bytes(b) => Value::Bytes(b[idx[0]..idx[1]].into()),
         _ => Value::Nil,

@@ -845,7 +845,9 @@ pub fn unquote(s: &str) -> Result<String, String> {
     if quote != b'"' && quote != b'\'' {
         return Err(syntax());
     }
-    let mut out = String::new();
+    // Go strings hold bytes: `\xff` and `\377` in a string are one byte each, kept as
+    // `go_string` keeps bytes that are not UTF-8.
+    let mut out = LiteralBytes::default();
     let mut chars = body.chars().peekable();
     while let Some(c) = chars.next() {
         if c == quote as char || c == '\n' {
@@ -882,13 +884,8 @@ pub fn unquote(s: &str) -> Result<String, String> {
                     let d = chars.next().and_then(|c| c.to_digit(16)).ok_or_else(syntax)?;
                     v = v * 16 + d;
                 }
-                if e == 'x' {
-                    if quote == b'\'' {
-                        out.push(char::from_u32(v).ok_or_else(syntax)?);
-                    } else {
-                        // A byte: only valid UTF-8 survives in a Rust string.
-                        out.push(char::from_u32(v).ok_or_else(syntax)?);
-                    }
+                if e == 'x' && quote == b'"' {
+                    out.byte(v as u8);
                 } else {
                     out.push(char::from_u32(v).ok_or_else(syntax)?);
                 }
@@ -902,15 +899,34 @@ pub fn unquote(s: &str) -> Result<String, String> {
                 if v > 255 {
                     return Err(syntax());
                 }
-                out.push(char::from_u32(v).ok_or_else(syntax)?);
+                if quote == b'"' {
+                    out.byte(v as u8);
+                } else {
+                    out.push(char::from_u32(v).ok_or_else(syntax)?);
+                }
             }
             _ => return Err(syntax()),
         }
     }
+    let out = crate::go_string::from_bytes(&out.0).into_owned();
     if quote == b'\'' && out.chars().count() != 1 {
         return Err(syntax());
     }
     Ok(out)
+}
+
+/// The bytes of a literal [`unquote`] reads: characters as UTF-8, byte escapes as bytes.
+#[derive(Default)]
+struct LiteralBytes(Vec<u8>);
+
+impl LiteralBytes {
+    fn push(&mut self, c: char) {
+        self.0.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+    }
+
+    fn byte(&mut self, b: u8) {
+        self.0.push(b);
+    }
 }
 
 fn parse_int_go(text: &str) -> Option<(bool, u64)> {

@@ -4,6 +4,7 @@
 use rand::Rng;
 
 use crate::func::FuncMap;
+use crate::go_string::{byte_len, from_bytes, to_bytes};
 use crate::value::{MAX_VALUE_BYTES, MapType, Value};
 
 use super::sig::{ANY, INT, STR, fixed, variadic};
@@ -21,9 +22,9 @@ pub(super) fn register(map: &mut FuncMap) {
     });
     map.add("trunc", fixed(&[INT, STR]), |a| {
         let (c, s) = (int_arg(a, 0), str_arg(a, 1));
-        let len = s.len() as i64;
+        let len = byte_len(&s) as i64;
         let out = if c < 0 && len + c > 0 {
-            byte_slice(&s, (len + c) as usize, s.len())
+            byte_slice(&s, (len + c) as usize, len as usize)
         } else if c >= 0 && len > c {
             byte_slice(&s, 0, c as usize)
         } else {
@@ -238,14 +239,14 @@ fn check_size(len: u128) -> Result<(), crate::FuncError> {
     Ok(())
 }
 
-/// `s[start:end]` on bytes, as text.
+/// Go's `s[start:end]`, on the bytes the string stands for (`go_string`).
 fn byte_slice(s: &str, start: usize, end: usize) -> String {
-    String::from_utf8_lossy(&s.as_bytes()[start..end]).into_owned()
+    from_bytes(&to_bytes(s)[start..end]).into_owned()
 }
 
 /// Sprig's `substring`, with Go's slice-bounds panics as errors.
 fn substring(start: i64, end: i64, s: &str) -> Result<String, crate::FuncError> {
-    let len = s.len() as i64;
+    let len = byte_len(s) as i64;
     if start < 0 {
         if end < 0 {
             return Err(fail(format!("runtime error: slice bounds out of range [:{end}]")));
@@ -259,7 +260,7 @@ fn substring(start: i64, end: i64, s: &str) -> Result<String, crate::FuncError> 
         if start > len {
             return Err(fail(format!("runtime error: slice bounds out of range [{start}:{len}]")));
         }
-        return Ok(byte_slice(s, start as usize, s.len()));
+        return Ok(byte_slice(s, start as usize, len as usize));
     }
     if start > end {
         return Err(fail(format!("runtime error: slice bounds out of range [{start}:{end}]")));
@@ -366,7 +367,7 @@ fn abbrev(width: i64, s: &str) -> String {
 
 /// goutils' `AbbreviateFull` (its errors give an empty string).
 fn abbreviate_full(s: &str, offset: i64, max_width: i64) -> String {
-    let len = s.len() as i64;
+    let len = byte_len(s) as i64;
     if s.is_empty() || max_width < 4 {
         return String::new();
     }
@@ -385,10 +386,10 @@ fn abbreviate_full(s: &str, offset: i64, max_width: i64) -> String {
         return String::new();
     }
     if offset.wrapping_add(max_width - 3) < len {
-        let rest = byte_slice(s, offset as usize, s.len());
+        let rest = byte_slice(s, offset as usize, len as usize);
         return format!("...{}", abbreviate_full(&rest, 0, max_width - 3));
     }
-    format!("...{}", byte_slice(s, (len - (max_width - 3)) as usize, s.len()))
+    format!("...{}", byte_slice(s, (len - (max_width - 3)) as usize, len as usize))
 }
 
 /// goutils' `WrapCustom`.
