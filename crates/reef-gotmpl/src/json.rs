@@ -111,7 +111,7 @@ fn write_value_inner(out: &mut String, v: &Value, style: JsonStyle, depth: usize
         }
         Value::Object(o) => match (o.json_fields(), object_as_map(o.as_ref())) {
             (Some(fields), _) => write_object(out, fields.iter().map(|(k, item)| (*k, item)), style, depth)?,
-            (None, Some(m)) => write_value(out, &m, style, depth + 1)?,
+            (None, Some(m)) => write_value(out, &m, style, depth)?,
             // Go marshals a struct by its exported fields, which objects do not list; they
             // are written as the string they print as.
             (None, None) => write_string(out, &o.display(), style.escape_html),
