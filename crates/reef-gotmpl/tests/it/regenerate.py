@@ -3,7 +3,7 @@ binary) and records its output, or Go's error text rebuilt from Helm's reformatt
 Cases are separated by a `====` line; a `~~~~` line starts the case's _helpers.tpl."""
 import subprocess, tempfile, os, re, json, sys, shutil
 HERE=os.path.dirname(os.path.abspath(__file__))
-HELM=os.environ.get("HELM", "/root/.cache/reef-test-peers/kubectl-layer/helm")
+HELM=os.environ.get("HELM", os.path.expanduser("~/.cache/reef-test-peers/kubectl-layer/helm"))
 VALUES="""name: web
 replicas: 3
 ratio: 0.5
