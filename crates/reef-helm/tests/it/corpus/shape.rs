@@ -159,11 +159,14 @@ fn is_bcrypt_prefix(prefix: &str) -> bool {
 
 /// Standard base64 (at least four characters) of printable text.
 fn decoded_text(t: &str) -> Option<String> {
-    if t.len() < 4 || !t.len().is_multiple_of(4) {
+    // Short strings and non-ASCII text are left as they are: a random string of digits or
+    // letters reads as base64 of a few UTF-8 characters by chance (`2498` is `ۏ|`), and in
+    // another run it does not.
+    if t.len() < 8 || !t.len().is_multiple_of(4) {
         return None;
     }
     let text = String::from_utf8(STANDARD.decode(t).ok()?).ok()?;
-    text.chars().all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')).then_some(text)
+    text.chars().all(|c| c.is_ascii_graphic() || matches!(c, ' ' | '\n' | '\r' | '\t')).then_some(text)
 }
 
 fn is_single_pem_block(text: &str) -> bool {
@@ -323,6 +326,13 @@ mod tests {
         let (h1, h2) = ("uid: 0f8fad5b-d9cb-469f-a165-70867728950e\n", "uid: 7c9e6679-7425-40de-944b-e07fc1f90ae7\n");
         assert!(has_shape(h1, h2, "uid: 16fd2706-8baf-433b-82eb-8c7fada847da\n"));
         assert!(!has_shape(h1, h2, "uid: 16fd27068-baf-433b-82eb-8c7fada847da\n"));
+    }
+
+    #[test]
+    fn random_digits_that_read_as_base64_by_chance_are_compared_as_digits() {
+        assert!(has_shape("  randInt: \"2498\"\n", "  randInt: \"2487\"\n", "  randInt: \"7720\"\n"));
+        assert!(!has_shape("  randInt: \"2498\"\n", "  randInt: \"2487\"\n", "  randInt: \"772\"\n"));
+        assert!(has_shape("  n: \"24982498\"\n", "  n: \"24872487\"\n", "  n: \"77207720\"\n"));
     }
 
     #[test]
