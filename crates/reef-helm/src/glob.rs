@@ -5,6 +5,19 @@
 /// Whether `name` matches `pattern` entirely. A malformed pattern matches nothing (Go returns
 /// `ErrBadPattern`, which Helm treats as no match).
 pub fn matches(pattern: &str, name: &str) -> bool {
+    // The common .helmignore rules, without building the general matcher's state: a literal
+    // name (`.git`), and `*` followed by a literal with no `/` (`*.tmp`), which matches a
+    // name without `/` that ends in that literal.
+    let special = |c: char| matches!(c, '*' | '?' | '[' | '\\');
+    if !pattern.contains(special) {
+        return pattern == name;
+    }
+    if let Some(suffix) = pattern.strip_prefix('*')
+        && !suffix.contains(special)
+        && !suffix.contains('/')
+    {
+        return !name.contains('/') && name.ends_with(suffix);
+    }
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     match_from(&p, &n).unwrap_or(false)
@@ -142,6 +155,29 @@ fn match_from(p: &[char], n: &[char]) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::matches;
+
+    #[test]
+    fn literal_and_star_suffix_rules_match_as_the_general_matcher_does() {
+        for (pattern, name, want) in [
+            (".git", ".git", true),
+            (".git", ".gitignore", false),
+            ("a/b", "a/b", true),
+            ("*.tmp", "x.tmp", true),
+            ("*.tmp", ".tmp", true),
+            ("*.tmp", "d/x.tmp", false),
+            ("*.tmp", "x.tmpl", false),
+            ("*~", "values.yaml~", true),
+            ("*", "a", true),
+            ("*", "", true),
+            ("*", "a/b", false),
+            ("*/x", "a/x", true),
+        ] {
+            assert_eq!(matches(pattern, name), want, "{pattern} {name}");
+            let p: Vec<char> = pattern.chars().collect();
+            let n: Vec<char> = name.chars().collect();
+            assert_eq!(super::match_from(&p, &n).unwrap_or(false), want, "general: {pattern} {name}");
+        }
+    }
 
     #[test]
     fn star_stops_at_slashes_as_in_go() {
