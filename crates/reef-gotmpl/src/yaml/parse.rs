@@ -159,11 +159,17 @@ fn open_bracket(text: &str, end: usize) -> Option<char> {
 /// Where a double-quoted scalar's source uses `\/`, which YAML 1.2 allows and go-yaml v2
 /// (YAML 1.1) does not.
 fn yaml_1_2_escape(raw: &str) -> Option<usize> {
-    let b = raw.as_bytes();
-    let mut i = 0;
+    escape_from(raw, 0, b'/')
+}
+
+/// The first escape `\` + `escaped` in `text` from byte `from` on, reading each backslash
+/// with the character it escapes (so `\\/` is no `\/`).
+fn escape_from(text: &str, from: usize, escaped: u8) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut i = from;
     while i + 1 < b.len() {
         if b[i] == b'\\' {
-            if b[i + 1] == b'/' {
+            if b[i + 1] == escaped {
                 return Some(i);
             }
             i += 2;
@@ -300,19 +306,7 @@ fn fold_yaml_1_1(raw: &str, style: ScalarStyle) -> String {
 fn single_quote_escape_near(text: &str, index: usize) -> Option<usize> {
     let index = index.min(text.len());
     let line_start = text.get(..index).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
-    let b = text.as_bytes();
-    let mut i = line_start;
-    while i + 1 < b.len() {
-        if b[i] == b'\\' {
-            if b[i + 1] == b'\'' {
-                return Some(i);
-            }
-            i += 2;
-        } else {
-            i += 1;
-        }
-    }
-    None
+    escape_from(text, line_start, b'\'')
 }
 
 /// Reads every document of `text`: each document's root, `None` when it is empty.
