@@ -10,29 +10,11 @@
 // Benchmark code: a failure is a failed run, with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::print_stderr)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use reef_helm::template::{TemplateOptions, render};
-
-fn corpus_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("REEF_CHART_CORPUS").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(dir)).filter(|p| p.is_dir());
-    }
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/charts");
-    dir.is_dir().then_some(dir)
-}
-
-fn helm_binary() -> Option<PathBuf> {
-    let cache = std::env::var("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|_| std::env::var("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_default()
-        .join("reef-test-peers/kubectl-layer");
-    let cache = cache.to_string_lossy().into_owned();
-    reef_testkit::find_executable("helm", "REEF_HELM", &[cache.as_str()])
-}
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -44,7 +26,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn main() {
-    let (Some(corpus), Some(helm)) = (corpus_dir(), helm_binary()) else {
+    let (Some(corpus), Some(helm)) = (reef_testkit::chart_corpus(), reef_testkit::helm()) else {
         eprintln!("render bench: needs the chart corpus (shared/charts or REEF_CHART_CORPUS) and helm (REEF_HELM)");
         std::process::exit(2);
     };

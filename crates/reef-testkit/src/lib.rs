@@ -82,6 +82,28 @@ pub fn find_executable(name: &str, env_var: &str, extra_dirs: &[&str]) -> Option
         .find(|candidate| is_executable(candidate))
 }
 
+/// The public chart corpus: `$REEF_CHART_CORPUS`, else `shared/charts` beside the repository.
+/// None if it is not a directory.
+pub fn chart_corpus() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("REEF_CHART_CORPUS").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(dir)).filter(|p| p.is_dir());
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/charts");
+    dir.is_dir().then_some(dir)
+}
+
+/// The `helm` binary: `$REEF_HELM`, PATH, or the peer cache `scripts/test` installs it in
+/// (`$XDG_CACHE_HOME` or `~/.cache`, under `reef-test-peers/kubectl-layer`).
+pub fn helm() -> Option<PathBuf> {
+    let cache = std::env::var("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|_| std::env::var("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_default()
+        .join("reef-test-peers/kubectl-layer");
+    let cache = cache.to_string_lossy().into_owned();
+    find_executable("helm", "REEF_HELM", &[cache.as_str()])
+}
+
 /// A free TCP port on 127.0.0.1 chosen by the OS at run time (bind :0, read, drop).
 ///
 /// Another process may take the port before the caller binds it; a server that fails to bind

@@ -7,30 +7,12 @@
 //! starts matching fails (remove it from the list), and so does an unlisted case that
 //! mismatches.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use super::{Outcome, crate_dir, reef};
 
 mod shape;
-
-fn corpus_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("REEF_CHART_CORPUS").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(dir)).filter(|p| p.is_dir());
-    }
-    let dir = crate_dir().join("../../../shared/charts");
-    dir.is_dir().then_some(dir)
-}
-
-fn helm_binary() -> Option<PathBuf> {
-    let cache = std::env::var("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|_| std::env::var("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_default()
-        .join("reef-test-peers/kubectl-layer");
-    let cache = cache.to_string_lossy().into_owned();
-    reef_testkit::find_executable("helm", "REEF_HELM", &[cache.as_str()])
-}
 
 /// The helm binary must be 4.x (the reference); PATH may hold another.
 fn helm(helm: &Path, args: &[String], dir: &Path) -> Outcome {
@@ -99,11 +81,11 @@ fn outcome_difference(helm1: &Outcome, helm2: &Outcome, reef: &Outcome) -> Optio
 
 #[test]
 fn corpus_charts_render_as_helm_renders_them() {
-    let Some(corpus) = corpus_dir() else {
+    let Some(corpus) = reef_testkit::chart_corpus() else {
         reef_testkit::missing_peer("the chart corpus", "shared/charts or $REEF_CHART_CORPUS");
         return;
     };
-    let Some(helm_bin) = helm_binary() else {
+    let Some(helm_bin) = reef_testkit::helm() else {
         reef_testkit::missing_peer("helm 4.2.3", "$REEF_HELM or the reef-test-peers cache");
         return;
     };
