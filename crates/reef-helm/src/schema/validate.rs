@@ -4,7 +4,7 @@
 //! reef walks it sorted by key.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use reef_gotmpl::Value;
 use reef_gotmpl::format::{format_float_g, go_quote};
@@ -959,8 +959,7 @@ impl<'a> Validator<'_, 'a> {
             )));
         }
         if let Some(Json::Array(req)) = s.get("required") {
-            let missing: Vec<String> =
-                req.iter().filter_map(Json::as_str).filter(|k| !obj.contains_key(*k)).map(str::to_owned).collect();
+            let missing = missing_keys(&obj, req);
             match missing.len() {
                 0 => {}
                 1 => errors.0.push(self.err(format!("missing property {}", quote(&missing[0])))),
@@ -973,21 +972,7 @@ impl<'a> Validator<'_, 'a> {
                     continue;
                 }
                 match dep {
-                    Json::Array(names) => {
-                        let missing: Vec<String> = names
-                            .iter()
-                            .filter_map(Json::as_str)
-                            .filter(|k| !obj.contains_key(*k))
-                            .map(str::to_owned)
-                            .collect();
-                        if !missing.is_empty() {
-                            errors.0.push(self.err(format!(
-                                "properties {} required, if {} exists",
-                                join_quoted(&missing),
-                                quote(prop)
-                            )));
-                        }
-                    }
+                    Json::Array(names) => self.require_dependents(&obj, prop, names, errors),
                     dep => errors.add(self.apply(dep, base, v)?),
                 }
             }
@@ -1053,24 +1038,23 @@ impl<'a> Validator<'_, 'a> {
                 if !obj.contains_key(prop) {
                     continue;
                 }
-                let missing: Vec<String> = names
-                    .as_array()
-                    .unwrap_or(&[])
-                    .iter()
-                    .filter_map(Json::as_str)
-                    .filter(|k| !obj.contains_key(*k))
-                    .map(str::to_owned)
-                    .collect();
-                if !missing.is_empty() {
-                    errors.0.push(self.err(format!(
-                        "properties {} required, if {} exists",
-                        join_quoted(&missing),
-                        quote(prop)
-                    )));
-                }
+                self.require_dependents(&obj, prop, names.as_array().unwrap_or(&[]), errors);
             }
         }
         Ok(())
+    }
+
+    /// `dependentRequired` (and `dependencies` with a list): `prop` is present, so each of
+    /// `names` must be too.
+    fn require_dependents(&self, obj: &BTreeMap<String, Value>, prop: &str, names: &[Json], errors: &mut Errors) {
+        let missing = missing_keys(obj, names);
+        if !missing.is_empty() {
+            errors.0.push(self.err(format!(
+                "properties {} required, if {} exists",
+                join_quoted(&missing),
+                quote(prop)
+            )));
+        }
     }
 
     fn array_keywords(&mut self, s: &'a Json, base: &str, v: &Value, errors: &mut Errors) -> Result<(), ValidateError> {
@@ -1496,6 +1480,11 @@ impl<'a> Validator<'_, 'a> {
         }
         Ok(())
     }
+}
+
+/// The names among `names` (JSON strings) that `obj` lacks, in order.
+fn missing_keys(obj: &BTreeMap<String, Value>, names: &[Json]) -> Vec<String> {
+    names.iter().filter_map(Json::as_str).filter(|k| !obj.contains_key(*k)).map(str::to_owned).collect()
 }
 
 #[cfg(test)]
