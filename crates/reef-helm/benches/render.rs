@@ -5,7 +5,8 @@
 //! (the real binary, `$REEF_HELM` or the test peer cache) and `reef_helm::template::render` on
 //! the same chart and prints the median of each and their ratio. Both include loading the
 //! chart from disk; helm also pays its process start, which is what a user of `helm template`
-//! pays too. `REEF_BENCH_RUNS` sets the runs per chart (default 5).
+//! pays too. `REEF_BENCH_RUNS` sets the runs per chart (default 5). reef runs with the
+//! allocator the `reef` binary ships with (mimalloc), so the numbers are those of `reef template`.
 
 // Benchmark code: a failure is a failed run, with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::print_stderr)]
@@ -15,6 +16,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use reef_helm::template::{TemplateOptions, render};
+
+// The `reef` binary's allocator: `reef template` renders with it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
