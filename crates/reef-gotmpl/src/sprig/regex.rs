@@ -2,6 +2,8 @@
 //! difference that matters is that Go's `\d`, `\w`, `\s` and `\b` are ASCII-only, which
 //! [`compile`] keeps by rewriting them.
 
+use std::rc::Rc;
+
 use regex::Regex;
 
 use crate::func::{FuncError, FuncMap};
@@ -12,12 +14,13 @@ use super::{fail, int_arg, str_arg};
 
 /// Compiles a Go regular expression; the error text is Go's `regexp.Compile` prefix plus
 /// the reason.
-pub(crate) fn compile(pattern: &str) -> Result<Regex, FuncError> {
+pub(crate) fn compile(pattern: &str) -> Result<Rc<Regex>, FuncError> {
     if let Some(re) = COMPILED.with_borrow(|c| c.get(pattern).cloned()) {
         return Ok(re);
     }
     let translated = translate(pattern).map_err(|reason| fail(format!("error parsing regexp: {reason}")))?;
     let re = Regex::new(&translated).map_err(|e| fail(format!("error parsing regexp: {}", go_reason(pattern, &e))))?;
+    let re = Rc::new(re);
     if pattern.len() <= MAX_CACHED_PATTERN {
         COMPILED.with_borrow_mut(|c| {
             if c.len() >= MAX_COMPILED {
@@ -37,8 +40,10 @@ const MAX_CACHED_PATTERN: usize = 256;
 thread_local! {
     /// Patterns compiled before, by their Go text: charts call the regex functions with the
     /// same few constant patterns again and again (Bitnami's common library on every image),
-    /// and compiling is far costlier than matching. A `Regex` clone shares the compiled form.
-    static COMPILED: std::cell::RefCell<std::collections::HashMap<String, Regex>> =
+    /// and compiling is far costlier than matching. Kept behind `Rc`: a `Regex` clone shares
+    /// the compiled form but starts with no match caches, and building those on every call
+    /// costs more than the match itself.
+    static COMPILED: std::cell::RefCell<std::collections::HashMap<String, Rc<Regex>>> =
         std::cell::RefCell::default();
 }
 
@@ -84,7 +89,7 @@ fn go_reason(pattern: &str, e: &regex::Error) -> String {
 }
 
 /// `regexp.MustCompile`'s panic text.
-fn must_compile(pattern: &str) -> Result<Regex, FuncError> {
+fn must_compile(pattern: &str) -> Result<Rc<Regex>, FuncError> {
     compile(pattern).map_err(|e| fail(format!("regexp: Compile(`{pattern}`): {e}")))
 }
 
@@ -379,10 +384,10 @@ pub(super) fn register(map: &mut FuncMap) {
         Ok(Value::Bool(compile(&str_arg(a, 0))?.is_match(&str_arg(a, 1))))
     });
     map.add("regexFindAll", fixed(&[STR, STR, INT]), |a| {
-        Ok(find_all(&must_compile(&str_arg(a, 0))?, &str_arg(a, 1), int_arg(a, 2)))
+        Ok(find_all(&*must_compile(&str_arg(a, 0))?, &str_arg(a, 1), int_arg(a, 2)))
     });
     map.add("mustRegexFindAll", fixed(&[STR, STR, INT]), |a| {
-        Ok(find_all(&compile(&str_arg(a, 0))?, &str_arg(a, 1), int_arg(a, 2)))
+        Ok(find_all(&*compile(&str_arg(a, 0))?, &str_arg(a, 1), int_arg(a, 2)))
     });
     map.add("regexFind", fixed(&[STR, STR]), |a| {
         let s = str_arg(a, 1);
@@ -409,10 +414,10 @@ pub(super) fn register(map: &mut FuncMap) {
         replace_all(&re, &str_arg(a, 1), &str_arg(a, 2), false)
     });
     map.add("regexSplit", fixed(&[STR, STR, INT]), |a| {
-        Ok(split(&must_compile(&str_arg(a, 0))?, &str_arg(a, 1), int_arg(a, 2)))
+        Ok(split(&*must_compile(&str_arg(a, 0))?, &str_arg(a, 1), int_arg(a, 2)))
     });
     map.add("mustRegexSplit", fixed(&[STR, STR, INT]), |a| {
-        Ok(split(&compile(&str_arg(a, 0))?, &str_arg(a, 1), int_arg(a, 2)))
+        Ok(split(&*compile(&str_arg(a, 0))?, &str_arg(a, 1), int_arg(a, 2)))
     });
     map.add("regexQuoteMeta", fixed(&[STR]), |a| Ok(Value::from(quote_meta(&str_arg(a, 0)))));
 }
