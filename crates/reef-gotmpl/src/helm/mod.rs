@@ -71,7 +71,7 @@ pub fn functions(lookup: Option<Rc<LookupFn>>) -> FuncMap {
         let result = host.execute_text("gotpl", &text, args[1].clone());
         tpl_depth.set(tpl_depth.get() - 1);
         match result {
-            Ok(out) => Ok(Value::from(out.replace("<no value>", ""))),
+            Ok(out) => Ok(Value::from(clean_output(&out))),
             Err(e) if is_parse_error(&e.0) => {
                 Err(FuncError::new(format!("cannot parse template {}: {}", go_quote(&text), e.0)))
             }
@@ -397,9 +397,19 @@ impl Object for Capabilities {
     }
 }
 
-/// Helm's post-processing of one rendered template: `<no value>` removed.
+/// Helm's post-processing of one rendered template: `<no value>` removed. A rendered CRD can
+/// be megabytes; the search is memchr's vectorised one (`str::replace`'s took a tenth of
+/// rendering such a chart).
 pub fn clean_output(rendered: &str) -> String {
-    rendered.replace("<no value>", "")
+    const NO_VALUE: &str = "<no value>";
+    let mut out = String::with_capacity(rendered.len());
+    let mut last = 0;
+    for at in memchr::memmem::find_iter(rendered.as_bytes(), NO_VALUE) {
+        out.push_str(&rendered[last..at]);
+        last = at + NO_VALUE.len();
+    }
+    out.push_str(&rendered[last..]);
+    out
 }
 
 /// Rewrites an execution error of the template `filename` as Helm 4 does
@@ -552,6 +562,15 @@ pub fn rewrite_parse_error(filename: &str, message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clean_output_removes_each_no_value_once_left_to_right() {
+        for text in
+            ["", "a", "<no value>", "x<no value>y<no value>", "<no <no value>value>", "<no valu", "é<no value>é"]
+        {
+            assert_eq!(clean_output(text), text.replace("<no value>", ""), "{text:?}");
+        }
+    }
 
     // The expectations are helm 4.2.3's output for the same templates.
     #[test]
