@@ -3,6 +3,7 @@
 //! the other files (`.Files`), CRDs, and the dependency charts vendored under `charts/`
 //! (directories or archives).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
@@ -21,6 +22,24 @@ pub struct File {
     pub name: String,
     /// The content (shared: the files a template reads through `.Files` are not copied).
     pub data: Arc<[u8]>,
+}
+
+impl File {
+    /// The content as text, bytes that are not UTF-8 replaced by U+FFFD; borrowed when the
+    /// content is UTF-8, as nearly every chart file is.
+    pub fn text(&self) -> Cow<'_, str> {
+        text(&self.data)
+    }
+}
+
+/// `bytes` as text, as `String::from_utf8_lossy` makes it. Valid UTF-8 is checked by
+/// `str::from_utf8`, which goes through ASCII a word at a time, where `from_utf8_lossy`
+/// looks at every byte.
+pub(crate) fn text(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 /// A dependency declared in `Chart.yaml` (or `requirements.yaml`).
@@ -276,7 +295,7 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
     for f in files {
         match f.name.as_str() {
             "Chart.yaml" => {
-                let text = String::from_utf8_lossy(&f.data);
+                let text = f.text();
                 let m: Metadata = if text.trim().is_empty() {
                     Metadata::default()
                 } else {
@@ -287,8 +306,8 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
             }
             "Chart.lock" | "requirements.lock" => {}
             "values.yaml" => {
-                values = values::parse_values(&String::from_utf8_lossy(&f.data))
-                    .map_err(|e| load_err(format!("cannot load values.yaml: {e}")))?;
+                values =
+                    values::parse_values(&f.text()).map_err(|e| load_err(format!("cannot load values.yaml: {e}")))?;
             }
             "values.schema.json" => schema = Some(f.data.to_vec()),
             "requirements.yaml" => {
@@ -297,7 +316,7 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
                 struct Requirements {
                     dependencies: Vec<Dependency>,
                 }
-                let r: Requirements = yaml_serde::from_str(&String::from_utf8_lossy(&f.data))
+                let r: Requirements = yaml_serde::from_str(&f.text())
                     .map_err(|e| load_err(format!("cannot load requirements.yaml: {e}")))?;
                 requirements = Some(r.dependencies);
             }

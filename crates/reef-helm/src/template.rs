@@ -10,6 +10,7 @@
 //! }
 //! ```
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -221,7 +222,7 @@ pub fn merge_user_values(opts: &TemplateOptions) -> Result<MapRef, TemplateError
 
 fn read_file(path: &Path) -> Result<String, String> {
     std::fs::read(path)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map(|b| String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
         .map_err(|e| format!("open {}: {}", path.display(), go_io_error(&e)))
 }
 
@@ -235,22 +236,22 @@ fn go_io_error(e: &std::io::Error) -> String {
 }
 
 /// One template to render: its text, the values map it sees as dot, its base path.
-struct Renderable {
-    text: String,
+struct Renderable<'c> {
+    text: Cow<'c, str>,
     dot: MapRef,
     base_path: String,
 }
 
 /// Collects the templates of a chart and its subcharts with the dot each one sees (Helm's
 /// `recAllTpls`); returns this chart's dot.
-fn collect(
-    c: &Chart,
+fn collect<'c>(
+    c: &'c Chart,
     full_path: &str,
     parent_values: &Value,
     is_root: bool,
     release: &Value,
     caps: &Value,
-    out: &mut BTreeMap<String, Renderable>,
+    out: &mut BTreeMap<String, Renderable<'c>>,
 ) -> MapRef {
     let subcharts = new_map();
     let vals = if is_root {
@@ -287,11 +288,7 @@ fn collect(
         }
         out.insert(
             format!("{full_path}/{}", t.name),
-            Renderable {
-                text: String::from_utf8_lossy(&t.data).into_owned(),
-                dot: dot.clone(),
-                base_path: format!("{full_path}/templates"),
-            },
+            Renderable { text: t.text(), dot: dot.clone(), base_path: format!("{full_path}/templates") },
         );
     }
     dot
@@ -347,7 +344,7 @@ fn crd_objects(c: &Chart, full_path: &str, out: &mut Vec<(String, String)>) {
     for f in &c.files {
         let is_manifest = [".yaml", ".yml", ".json"].iter().any(|ext| f.name.ends_with(ext));
         if f.name.starts_with("crds/") && is_manifest {
-            out.push((format!("{full_path}/{}", f.name), String::from_utf8_lossy(&f.data).into_owned()));
+            out.push((format!("{full_path}/{}", f.name), f.text().into_owned()));
         }
     }
     for d in c.dependencies() {
