@@ -164,7 +164,8 @@ impl Parser<'_> {
             }
             self.digits();
         }
-        let text = String::from_utf8_lossy(&self.s[start..self.i]).into_owned();
+        // Only ASCII digits, signs, `.` and exponents were read.
+        let text = crate::chart::text(&self.s[start..self.i]).into_owned();
         let f = text.parse::<f64>().unwrap_or(f64::NAN);
         Ok(Json::Number(text, f))
     }
@@ -177,7 +178,16 @@ impl Parser<'_> {
 
     fn string(&mut self) -> Result<String, String> {
         self.i += 1;
-        let mut out: Vec<u8> = Vec::new();
+        // Most strings have no escape: up to the first quote, backslash or control
+        // character, the bytes are the string's own.
+        let rest = &self.s[self.i..];
+        let plain = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap_or(rest.len());
+        if rest.get(plain) == Some(&b'"') {
+            self.i += plain + 1;
+            return Ok(crate::chart::text(&rest[..plain]).into_owned());
+        }
+        let mut out: Vec<u8> = rest[..plain].to_vec();
+        self.i += plain;
         loop {
             let Some(&b) = self.s.get(self.i) else {
                 return Err("unexpected EOF".to_owned());

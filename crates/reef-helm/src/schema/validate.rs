@@ -454,7 +454,7 @@ impl<'a> Schema<'a> {
             Schema { root, draft, bases: HashMap::new(), resources: HashMap::new(), regexes: RefCell::default() };
         schema.resources.insert(ROOT_URL.to_owned(), root);
         schema.bases.insert(node_id(root), ROOT_URL.to_owned());
-        schema.check_keywords(root, "", &mut Vec::new())?;
+        schema.check_keywords(root, &mut Vec::new(), &mut Vec::new())?;
         let mut references = Vec::new();
         schema.index(root, ROOT_URL, &mut references);
         // Helm compiles the whole document first: a reference that leads nowhere fails even
@@ -567,19 +567,35 @@ impl<'a> Schema<'a> {
     /// breaks it most often (a keyword's value of the wrong type, an unknown type name, a
     /// regular expression Go cannot compile) and reports the first such mistake as that check
     /// does: from 2019-09 on, under an `'allOf' failed` line per enclosing schema, as those
-    /// metaschemas are made of vocabularies.
-    fn check_keywords(&self, node: &'a Json, pointer: &str, enclosing: &mut Vec<String>) -> Result<(), String> {
+    /// metaschemas are made of vocabularies. `path` is where `node` sits in the document and
+    /// `enclosing` the length of `path` at each schema around it; the JSON pointers are
+    /// written out only for an error.
+    fn check_keywords(
+        &self,
+        node: &'a Json,
+        path: &mut Vec<Step<'a>>,
+        enclosing: &mut Vec<usize>,
+    ) -> Result<(), String> {
         let Json::Object(members) = node else {
             if matches!(node, Json::Bool(_)) {
                 return Ok(());
             }
             let msg = format!("got {}, want boolean or object", json_type(node));
-            return Err(self.metaschema_error(enclosing, &[(0, pointer.to_owned(), msg)]));
+            return Err(self.metaschema_error(path, enclosing, &[(0, pointer(path), msg)]));
         };
-        enclosing.push(pointer.to_owned());
+        enclosing.push(path.len());
         for (k, v) in members {
-            if let Some(lines) = self.keyword_mistake(k, v, &format!("{pointer}/{}", escape_token(k))) {
-                return Err(self.metaschema_error(enclosing, &lines));
+            if let Some(lines) = self.keyword_mistake(k, v) {
+                path.push(Step::Key(k));
+                let at = pointer(path);
+                let lines: Vec<(usize, String, String)> = lines
+                    .into_iter()
+                    .map(|(depth, index, msg)| match index {
+                        None => (depth, at.clone(), msg),
+                        Some(i) => (depth, format!("{at}/{i}"), msg),
+                    })
+                    .collect();
+                return Err(self.metaschema_error(path, enclosing, &lines));
             }
         }
         for (p, _) in node.get("patternProperties").and_then(Json::as_object).unwrap_or(&[]) {
@@ -587,38 +603,44 @@ impl<'a> Schema<'a> {
                 let cause = format!("{} is not valid regex: error parsing regexp: {e}", quote(p));
                 let lines =
                     [(0, String::new(), format!("invalid propertyName {}", quote(p))), (1, String::new(), cause)];
-                return Err(self.metaschema_error(enclosing, &lines));
+                return Err(self.metaschema_error(path, enclosing, &lines));
             }
         }
         for (k, v) in members {
-            let here = format!("{pointer}/{}", escape_token(k));
+            path.push(Step::Key(k));
             match (k.as_str(), v) {
                 (k, Json::Object(subs)) if SCHEMA_MAPS.contains(&k) => {
                     for (name, sub) in subs {
                         if k == "dependencies" && matches!(sub, Json::Array(_)) {
                             continue;
                         }
-                        self.check_keywords(sub, &format!("{here}/{}", escape_token(name)), enclosing)?;
+                        path.push(Step::Key(name));
+                        self.check_keywords(sub, path, enclosing)?;
+                        path.pop();
                     }
                 }
                 (k, Json::Array(subs)) if SCHEMA_LISTS.contains(&k) => {
                     for (i, sub) in subs.iter().enumerate() {
-                        self.check_keywords(sub, &format!("{here}/{i}"), enclosing)?;
+                        path.push(Step::Index(i));
+                        self.check_keywords(sub, path, enclosing)?;
+                        path.pop();
                     }
                 }
-                (k, sub) if SCHEMA_VALUES.contains(&k) => self.check_keywords(sub, &here, enclosing)?,
+                (k, sub) if SCHEMA_VALUES.contains(&k) => self.check_keywords(sub, path, enclosing)?,
                 _ => {}
             }
+            path.pop();
         }
         enclosing.pop();
         Ok(())
     }
 
-    /// What the metaschema says of keyword `k` with value `v` (at `at`), if it is wrong: lines
-    /// of (depth below the keyword's schema, location, message).
-    fn keyword_mistake(&self, k: &str, v: &Json, at: &str) -> Option<Vec<(usize, String, String)>> {
+    /// What the metaschema says of keyword `k` with value `v`, if it is wrong: lines of
+    /// (depth below the keyword's schema, the index in `v` the line is about or none for the
+    /// keyword itself, message).
+    fn keyword_mistake(&self, k: &str, v: &Json) -> Option<Vec<(usize, Option<usize>, String)>> {
         let draft = self.draft;
-        let one = |msg: String| Some(vec![(0, at.to_owned(), msg)]);
+        let one = |msg: String| Some(vec![(0, None, msg)]);
         let want = |t: &str| format!("got {}, want {t}", json_type(v));
         match k {
             "type" => {
@@ -631,25 +653,22 @@ impl<'a> Schema<'a> {
                         if bad.is_empty() {
                             return None;
                         }
-                        let mut lines = vec![
-                            (0, at.to_owned(), "'anyOf' failed".to_owned()),
-                            (1, at.to_owned(), enum_msg.to_owned()),
-                        ];
+                        let mut lines = vec![(0, None, "'anyOf' failed".to_owned()), (1, None, enum_msg.to_owned())];
                         for i in bad {
                             let msg = if items[i].as_str().is_some() {
                                 enum_msg.to_owned()
                             } else {
                                 format!("got {}, want string", json_type(&items[i]))
                             };
-                            lines.push((1, format!("{at}/{i}"), msg));
+                            lines.push((1, Some(i), msg));
                         }
                         Some(lines)
                     }
                     v if valid(v) => None,
                     _ => Some(vec![
-                        (0, at.to_owned(), "'anyOf' failed".to_owned()),
-                        (1, at.to_owned(), enum_msg.to_owned()),
-                        (1, at.to_owned(), want("array")),
+                        (0, None, "'anyOf' failed".to_owned()),
+                        (1, None, enum_msg.to_owned()),
+                        (1, None, want("array")),
                     ]),
                 }
             }
@@ -662,7 +681,7 @@ impl<'a> Schema<'a> {
                 };
                 // Before 2019-09 the minimums are an `allOf` of the integer and its default.
                 if draft < Draft::D2019 && k.starts_with("min") {
-                    return Some(vec![(0, at.to_owned(), "'allOf' failed".to_owned()), (1, at.to_owned(), msg)]);
+                    return Some(vec![(0, None, "'allOf' failed".to_owned()), (1, None, msg)]);
                 }
                 one(msg)
             }
@@ -682,7 +701,7 @@ impl<'a> Schema<'a> {
                 Json::Array(items) => items
                     .iter()
                     .position(|i| i.as_str().is_none())
-                    .map(|i| vec![(0, format!("{at}/{i}"), format!("got {}, want string", json_type(&items[i])))]),
+                    .map(|i| vec![(0, Some(i), format!("got {}, want string", json_type(&items[i])))]),
                 _ => one(want("array")),
             },
             "enum" | "allOf" | "anyOf" | "oneOf" | "prefixItems" => match v {
@@ -695,16 +714,16 @@ impl<'a> Schema<'a> {
             }
             "uniqueItems" => (!matches!(v, Json::Bool(_))).then(|| want("boolean")).and_then(one),
             "pattern" => match v {
-                Json::String(p) => goregex::compile(p).err().map(|e| {
-                    vec![(0, at.to_owned(), format!("{} is not valid regex: error parsing regexp: {e}", quote(p)))]
-                }),
+                Json::String(p) => goregex::compile(p)
+                    .err()
+                    .map(|e| vec![(0, None, format!("{} is not valid regex: error parsing regexp: {e}", quote(p)))]),
                 _ => one(want("string")),
             },
             _ => None,
         }
     }
 
-    fn metaschema_error(&self, enclosing: &[String], lines: &[(usize, String, String)]) -> String {
+    fn metaschema_error(&self, path: &[Step], enclosing: &[usize], lines: &[(usize, String, String)]) -> String {
         let meta = match self.draft {
             Draft::D4 => "http://json-schema.org/draft-04/schema#",
             Draft::D6 => "http://json-schema.org/draft-06/schema#",
@@ -724,8 +743,8 @@ impl<'a> Schema<'a> {
         };
         let mut depth = 0;
         if self.draft >= Draft::D2019 {
-            for schema in enclosing {
-                line(depth, schema, "'allOf' failed");
+            for &len in enclosing {
+                line(depth, &pointer(&path[..len]), "'allOf' failed");
                 depth += 1;
             }
         }
@@ -738,6 +757,26 @@ impl<'a> Schema<'a> {
 
 fn escape_token(t: &str) -> String {
     t.replace('~', "~0").replace('/', "~1")
+}
+
+/// One step from a schema into a keyword's value: a member's name or an item's index.
+#[derive(Debug, Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// The JSON pointer of a path of steps (`/properties/a~1b/items/0`).
+fn pointer(path: &[Step]) -> String {
+    let mut out = String::new();
+    for step in path {
+        out.push('/');
+        match step {
+            Step::Key(k) => out.push_str(&escape_token(k)),
+            Step::Index(i) => out.push_str(&i.to_string()),
+        }
+    }
+    out
 }
 
 /// The JSON type of a schema document's value, as the metaschema check names it.
