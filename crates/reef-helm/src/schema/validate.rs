@@ -648,19 +648,30 @@ impl<'a> Schema<'a> {
                 let enum_msg =
                     "value must be one of 'array', 'boolean', 'integer', 'null', 'number', 'object', 'string'";
                 match v {
+                    // The metaschema's list form: at least one item, no two equal, each
+                    // one of the names (an enum, so an item of another type gets the
+                    // enum's message too).
                     Json::Array(items) => {
-                        let bad: Vec<usize> = (0..items.len()).filter(|&i| !valid(&items[i])).collect();
-                        if bad.is_empty() {
-                            return None;
+                        let mut errors: Vec<(Option<usize>, String)> = Vec::new();
+                        if items.is_empty() {
+                            errors.push((None, "minItems: got 0, want 1".to_owned()));
+                        }
+                        if let Some((j, i)) = first_equal_pair(items) {
+                            errors.push((None, format!("items at {} and {} are equal", print_int(j), print_int(i))));
+                        }
+                        for (i, item) in items.iter().enumerate() {
+                            if !valid(item) {
+                                errors.push((Some(i), enum_msg.to_owned()));
+                            }
                         }
                         let mut lines = vec![(0, None, "'anyOf' failed".to_owned()), (1, None, enum_msg.to_owned())];
-                        for i in bad {
-                            let msg = if items[i].as_str().is_some() {
-                                enum_msg.to_owned()
-                            } else {
-                                format!("got {}, want string", json_type(&items[i]))
-                            };
-                            lines.push((1, Some(i), msg));
+                        match errors.len() {
+                            0 => return None,
+                            1 => lines.extend(errors.into_iter().map(|(at, msg)| (1, at, msg))),
+                            _ => {
+                                lines.push((1, None, "validation failed".to_owned()));
+                                lines.extend(errors.into_iter().map(|(at, msg)| (2, at, msg)));
+                            }
                         }
                         Some(lines)
                     }
@@ -757,6 +768,24 @@ impl<'a> Schema<'a> {
 
 fn escape_token(t: &str) -> String {
     t.replace('~', "~0").replace('/', "~1")
+}
+
+/// The first two equal items as `uniqueItems` finds them: the first item equal to an
+/// earlier one, and the first such earlier one, as (earlier, later).
+fn first_equal_pair(items: &[Json]) -> Option<(i64, i64)> {
+    (1..items.len()).find_map(|i| (0..i).find(|&j| same_json(&items[j], &items[i])).map(|j| (j as i64, i as i64)))
+}
+
+/// JSON equality: numbers by value, objects whatever the order of their members.
+fn same_json(a: &Json, b: &Json) -> bool {
+    match (a, b) {
+        (Json::Number(_, x), Json::Number(_, y)) => x == y,
+        (Json::Array(x), Json::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_json(x, y)),
+        (Json::Object(x), Json::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| b.get(k).is_some_and(|w| same_json(v, w)))
+        }
+        _ => a == b,
+    }
 }
 
 /// One step from a schema into a keyword's value: a member's name or an item's index.
