@@ -477,7 +477,7 @@ impl<'t> State<'t, '_> {
         match first {
             Arg::Field(_, idents) => {
                 self.at(At::Arg(first));
-                return self.eval_field_chain(dot, dot.clone(), first, idents, &cmd.args, final_);
+                return self.eval_field_chain(dot, dot.clone(), first, idents.as_str(), &cmd.args, final_);
             }
             Arg::Chain(_, node, fields) => {
                 self.at(At::Arg(first));
@@ -485,7 +485,7 @@ impl<'t> State<'t, '_> {
                     return Err(self.errorf(format!("indirection through explicit nil in {first}")));
                 }
                 let pipe = self.eval_arg(dot, None, node)?;
-                return self.eval_field_chain(dot, pipe, first, fields, &cmd.args, final_);
+                return self.eval_field_chain(dot, pipe, first, fields.as_str(), &cmd.args, final_);
             }
             Arg::Identifier(_, name, callee) => {
                 return self.eval_function(dot, first, name, callee, Some(cmd), &cmd.args, final_);
@@ -495,7 +495,7 @@ impl<'t> State<'t, '_> {
                 return Ok(Val::untyped(self.eval_pipeline(dot, p)?));
             }
             Arg::Variable(_, idents) => {
-                return self.eval_variable(dot, first, idents, &cmd.args, final_);
+                return self.eval_variable(dot, first, idents.as_str(), &cmd.args, final_);
             }
             _ => {}
         }
@@ -536,17 +536,21 @@ impl<'t> State<'t, '_> {
         &mut self,
         dot: &Val,
         node: &'t Arg,
-        idents: &'t [String],
+        idents: &'t str,
         args: &'t [Arg],
         final_: Option<Val>,
     ) -> R<Val> {
         self.at(At::Arg(node));
-        let value = self.var_value(&idents[0])?;
-        if idents.len() == 1 {
+        let (name, fields) = match idents.split_once('.') {
+            Some((name, fields)) => (name, Some(fields)),
+            None => (idents, None),
+        };
+        let value = self.var_value(name)?;
+        let Some(fields) = fields else {
             self.not_a_function(args, &final_)?;
             return Ok(value);
-        }
-        self.eval_field_chain(dot, value, node, &idents[1..], args, final_)
+        };
+        self.eval_field_chain(dot, value, node, fields, args, final_)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -555,15 +559,18 @@ impl<'t> State<'t, '_> {
         dot: &Val,
         mut receiver: Val,
         node: &'t Arg,
-        idents: &'t [String],
+        idents: &'t str,
         args: &'t [Arg],
         final_: Option<Val>,
     ) -> R<Val> {
-        let n = idents.len();
-        for ident in &idents[..n - 1] {
+        let (init, last) = match idents.rsplit_once('.') {
+            Some((init, last)) => (Some(init), last),
+            None => (None, idents),
+        };
+        for ident in init.into_iter().flat_map(|i| i.split('.')) {
             receiver = self.eval_field(dot, ident, node, &[], None, receiver)?;
         }
-        self.eval_field(dot, &idents[n - 1], node, args, final_, receiver)
+        self.eval_field(dot, last, node, args, final_, receiver)
     }
 
     fn eval_field(
@@ -793,11 +800,11 @@ impl<'t> State<'t, '_> {
                 };
             }
             Arg::Field(_, idents) => {
-                let v = self.eval_field_chain(dot, dot.clone(), n, idents, std::slice::from_ref(n), None)?;
+                let v = self.eval_field_chain(dot, dot.clone(), n, idents.as_str(), std::slice::from_ref(n), None)?;
                 return self.validate_type(v, typ);
             }
             Arg::Variable(_, idents) => {
-                let v = self.eval_variable(dot, n, idents, &[], None)?;
+                let v = self.eval_variable(dot, n, idents.as_str(), &[], None)?;
                 return self.validate_type(v, typ);
             }
             Arg::Pipe(p) => {
@@ -813,7 +820,7 @@ impl<'t> State<'t, '_> {
                     return Err(self.errorf(format!("indirection through explicit nil in {n}")));
                 }
                 let pipe = self.eval_arg(dot, None, node)?;
-                let v = self.eval_field_chain(dot, pipe, n, fields, &[], None)?;
+                let v = self.eval_field_chain(dot, pipe, n, fields.as_str(), &[], None)?;
                 return self.validate_type(v, typ);
             }
             _ => {}

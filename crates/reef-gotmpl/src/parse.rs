@@ -5,7 +5,7 @@
 use std::rc::Rc;
 
 use crate::format::go_quote;
-use crate::lex::{Item, ItemType, lex};
+use crate::lex::{Item, ItemType, lex, line_at};
 
 /// A parsed template: its name, the file it came from and its body.
 #[derive(Debug)]
@@ -138,17 +138,29 @@ pub struct Number {
     pub is_complex: bool,
 }
 
+/// Names joined by `.`, in one allocation: the fields of a chain (`a.b` of `.a.b`), or a
+/// variable and its fields (`$x.a.b`). A name never holds a `.`.
+#[derive(Debug)]
+pub struct Idents(Box<str>);
+
+impl Idents {
+    /// The names, joined by `.`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// An operand.
 #[derive(Debug)]
 pub enum Arg {
     /// `.a.b`.
-    Field(usize, Vec<String>),
+    Field(usize, Idents),
     /// `$x.a.b`: the variable name first.
-    Variable(usize, Vec<String>),
+    Variable(usize, Idents),
     /// `(pipeline).a.b`.
-    Chain(usize, Box<Arg>, Vec<String>),
+    Chain(usize, Box<Arg>, Idents),
     /// A function name, with the function it names (resolved once, at parse time).
-    Identifier(usize, String, Callee),
+    Identifier(usize, Box<str>, Callee),
     /// `.`.
     Dot(usize),
     /// `nil`.
@@ -157,8 +169,8 @@ pub enum Arg {
     Bool(usize, bool),
     /// A number.
     Number(usize, Box<Number>),
-    /// A string: the quoted source and the value.
-    String(usize, Box<str>, Rc<str>),
+    /// A string: the quoted source (`None` when it is the value between `"`s) and the value.
+    String(usize, Option<Box<str>>, Rc<str>),
     /// `(pipeline)`.
     Pipe(Box<Pipe>),
 }
@@ -185,30 +197,23 @@ impl std::fmt::Display for Arg {
     /// Go's `Node.String()`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Arg::Field(_, idents) => {
-                for i in idents {
-                    write!(f, ".{i}")?;
-                }
-                Ok(())
-            }
-            Arg::Variable(_, idents) => f.write_str(&idents.join(".")),
+            Arg::Field(_, idents) => write!(f, ".{}", idents.as_str()),
+            Arg::Variable(_, idents) => f.write_str(idents.as_str()),
             Arg::Chain(_, node, fields) => {
                 if let Arg::Pipe(p) = &**node {
                     write!(f, "({p})")?;
                 } else {
                     write!(f, "{node}")?;
                 }
-                for i in fields {
-                    write!(f, ".{i}")?;
-                }
-                Ok(())
+                write!(f, ".{}", fields.as_str())
             }
             Arg::Identifier(_, n, _) => f.write_str(n),
             Arg::Dot(_) => f.write_str("."),
             Arg::Nil(_) => f.write_str("nil"),
             Arg::Bool(_, b) => write!(f, "{b}"),
             Arg::Number(_, n) => f.write_str(&n.text),
-            Arg::String(_, q, _) => f.write_str(q),
+            Arg::String(_, Some(q), _) => f.write_str(q),
+            Arg::String(_, None, s) => write!(f, "\"{s}\""),
             Arg::Pipe(p) => write!(f, "{p}"),
         }
     }
@@ -320,17 +325,21 @@ enum Parsed {
 
 struct Parser<'a> {
     items: Vec<Item<'a>>,
+    /// The message of the lexer's error item, if it ended with one.
+    lex_error: String,
+    source: &'a str,
     i: usize,
     furthest: usize,
     name: &'a str,
     text: Rc<str>,
     parse_name: Rc<str>,
     resolve: &'a dyn Fn(&str) -> Option<Callee>,
-    vars: Vec<String>,
+    vars: Vec<&'a str>,
     range_depth: usize,
     /// Nesting of parenthesized pipelines, against [`MAX_PAREN_DEPTH`].
     paren_depth: usize,
-    action_line: usize,
+    /// Where the action being parsed starts, for errors that name its line.
+    action_pos: Option<usize>,
     trees: Vec<Tree>,
 }
 
@@ -342,18 +351,21 @@ const MAX_PAREN_DEPTH: usize = 10_000;
 /// Parses `text` (the file `name`) into its trees: the file's own (named `name`) first, then
 /// every `define` and `block`. `resolve` finds the function a name calls (`None`: not defined).
 pub fn parse(name: &str, text: &str, resolve: &dyn Fn(&str) -> Option<Callee>) -> PResult<Vec<Tree>> {
+    let lexed = lex(text);
     let mut p = Parser {
-        items: lex(text),
+        items: lexed.items,
+        lex_error: lexed.error,
+        source: text,
         i: 0,
         furthest: 0,
         name,
         parse_name: Rc::from(name),
         text: Rc::from(text),
         resolve,
-        vars: vec!["$".to_owned()],
+        vars: vec!["$"],
         range_depth: 0,
         paren_depth: 0,
-        action_line: 0,
+        action_pos: None,
         trees: Vec::new(),
     };
     let root = p.parse_top()?;
@@ -368,12 +380,12 @@ pub fn parse(name: &str, text: &str, resolve: &dyn Fn(&str) -> Option<Callee>) -
 }
 
 impl<'a> Parser<'a> {
-    fn item(&self, i: usize) -> &Item<'a> {
-        &self.items[i.min(self.items.len() - 1)]
+    fn item(&self, i: usize) -> Item<'a> {
+        self.items[i.min(self.items.len() - 1)]
     }
 
     fn next(&mut self) -> Item<'a> {
-        let it = self.item(self.i).clone();
+        let it = self.item(self.i);
         // The item just read, EOF included (which is read again and again at the end).
         self.furthest = self.furthest.max(self.i.min(self.items.len() - 1));
         if self.i < self.items.len() - 1 || it.typ != ItemType::Eof {
@@ -388,7 +400,7 @@ impl<'a> Parser<'a> {
 
     fn peek(&mut self) -> Item<'a> {
         self.furthest = self.furthest.max(self.i);
-        self.item(self.i).clone()
+        self.item(self.i)
     }
 
     fn peek_type(&mut self) -> ItemType {
@@ -412,19 +424,23 @@ impl<'a> Parser<'a> {
     }
 
     fn err<T>(&self, message: String) -> PResult<T> {
-        Err(ParseError { name: self.name.to_owned(), line: self.item(self.furthest).line, message })
+        let line = line_at(self.source, self.item(self.furthest).pos);
+        Err(ParseError { name: self.name.to_owned(), line, message })
     }
 
     fn unexpected<T>(&self, token: &Item, context: &str) -> PResult<T> {
         if token.typ == ItemType::Error {
             let mut extra = String::new();
-            if self.action_line != 0 && self.action_line != token.line {
-                extra = format!(" in action started at {}:{}", self.name, self.action_line);
-                if token.val.ends_with(" action") {
-                    extra = extra[" in action".len()..].to_owned();
+            if let Some(action_pos) = self.action_pos {
+                let action_line = line_at(self.source, action_pos);
+                if action_line != line_at(self.source, token.pos) {
+                    extra = format!(" in action started at {}:{action_line}", self.name);
+                    if self.lex_error.ends_with(" action") {
+                        extra = extra[" in action".len()..].to_owned();
+                    }
                 }
             }
-            return self.err(format!("{token}{extra}"));
+            return self.err(format!("{}{extra}", self.lex_error));
         }
         self.err(format!("unexpected {token} in {context}"))
     }
@@ -473,7 +489,7 @@ impl<'a> Parser<'a> {
     }
 
     fn sub_tree<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
-        let vars = std::mem::replace(&mut self.vars, vec!["$".to_owned()]);
+        let vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let depth = std::mem::replace(&mut self.range_depth, 0);
         let r = f(self);
         self.vars = vars;
@@ -488,7 +504,7 @@ impl<'a> Parser<'a> {
             if t.typ != ItemType::String && t.typ != ItemType::RawString {
                 return p.unexpected(&t, CONTEXT);
             }
-            let name = match unquote(&t.val) {
+            let name = match unquote(t.val) {
                 Ok(n) => n,
                 Err(e) => return p.err(e),
             };
@@ -519,9 +535,9 @@ impl<'a> Parser<'a> {
         match token.typ {
             ItemType::Text => Ok(Parsed::Node(Node::Text(token.pos..token.pos + token.val.len()))),
             ItemType::LeftDelim => {
-                self.action_line = token.line;
+                self.action_pos = Some(token.pos);
                 let r = self.action();
-                self.action_line = 0;
+                self.action_pos = None;
                 r
             }
             ItemType::Comment => Ok(Parsed::None),
@@ -614,7 +630,7 @@ impl<'a> Parser<'a> {
 
     fn template_name(&mut self, token: &Item, context: &str) -> PResult<String> {
         match token.typ {
-            ItemType::String | ItemType::RawString => match unquote(&token.val) {
+            ItemType::String | ItemType::RawString => match unquote(token.val) {
                 Ok(s) => Ok(s),
                 Err(e) => self.err(e),
             },
@@ -670,13 +686,13 @@ impl<'a> Parser<'a> {
             if next.typ == ItemType::Assign || next.typ == ItemType::Declare {
                 pipe.is_assign = next.typ == ItemType::Assign;
                 self.next_non_space();
-                pipe.decl.push((v.pos, v.val.to_string()));
-                self.vars.push(v.val.into_owned());
+                pipe.decl.push((v.pos, v.val.to_owned()));
+                self.vars.push(v.val);
                 break;
             } else if next.typ == ItemType::Char && next.val == "," {
                 self.next_non_space();
-                pipe.decl.push((v.pos, v.val.to_string()));
-                self.vars.push(v.val.into_owned());
+                pipe.decl.push((v.pos, v.val.to_owned()));
+                self.vars.push(v.val);
                 if context == "range" && pipe.decl.len() < 2 {
                     match self.peek_non_space().typ {
                         ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => continue,
@@ -757,24 +773,26 @@ impl<'a> Parser<'a> {
             return Ok(Some(node));
         }
         let chain_pos = self.peek().pos;
-        let mut fields = Vec::new();
+        let mut end = chain_pos;
         while self.peek_type() == ItemType::Field {
             let f = self.next();
-            fields.push(f.val[1..].to_owned());
+            end = f.pos + f.val.len();
         }
+        // `.b.c`: field items follow one another with nothing between them.
+        let fields = &self.source[chain_pos..end];
+        let join = |idents: Idents| {
+            let mut s = String::with_capacity(idents.0.len() + fields.len());
+            s.push_str(&idents.0);
+            s.push_str(fields);
+            Idents(s.into_boxed_str())
+        };
         Ok(Some(match node {
-            Arg::Field(_, mut idents) => {
-                idents.extend(fields);
-                Arg::Field(chain_pos, idents)
-            }
-            Arg::Variable(_, mut idents) => {
-                idents.extend(fields);
-                Arg::Variable(chain_pos, idents)
-            }
+            Arg::Field(_, idents) => Arg::Field(chain_pos, join(idents)),
+            Arg::Variable(_, idents) => Arg::Variable(chain_pos, join(idents)),
             Arg::Bool(..) | Arg::String(..) | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {
                 return self.err(format!("unexpected . after term {}", go_quote(&node.to_string())));
             }
-            other => Arg::Chain(chain_pos, Box::new(other), fields),
+            other => Arg::Chain(chain_pos, Box::new(other), Idents(fields[1..].into())),
         }))
     }
 
@@ -782,28 +800,26 @@ impl<'a> Parser<'a> {
         let token = self.next_non_space();
         Ok(Some(match token.typ {
             ItemType::Identifier => {
-                let Some(callee) = (self.resolve)(&token.val) else {
-                    return self.err(format!("function {} not defined", go_quote(&token.val)));
+                let Some(callee) = (self.resolve)(token.val) else {
+                    return self.err(format!("function {} not defined", go_quote(token.val)));
                 };
-                Arg::Identifier(token.pos, token.val.into_owned(), callee)
+                Arg::Identifier(token.pos, token.val.into(), callee)
             }
             ItemType::Dot => Arg::Dot(token.pos),
             ItemType::Nil => Arg::Nil(token.pos),
             ItemType::Variable => {
-                let idents: Vec<String> = token.val.split('.').map(str::to_owned).collect();
-                if !self.vars.iter().any(|v| *v == idents[0]) {
-                    return self.err(format!("undefined variable {}", go_quote(&idents[0])));
+                // A variable item is the name alone: its fields are items of their own.
+                if !self.vars.contains(&token.val) {
+                    return self.err(format!("undefined variable {}", go_quote(token.val)));
                 }
-                Arg::Variable(token.pos, idents)
+                Arg::Variable(token.pos, Idents(token.val.into()))
             }
-            ItemType::Field => Arg::Field(token.pos, vec![token.val[1..].to_owned()]),
+            ItemType::Field => Arg::Field(token.pos, Idents(token.val[1..].into())),
             ItemType::Bool => Arg::Bool(token.pos, token.val == "true"),
-            ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
-                match parse_number(&token.val, token.typ) {
-                    Ok(n) => Arg::Number(token.pos, Box::new(n)),
-                    Err(e) => return self.err(e),
-                }
-            }
+            ItemType::CharConstant | ItemType::Complex | ItemType::Number => match parse_number(token.val, token.typ) {
+                Ok(n) => Arg::Number(token.pos, Box::new(n)),
+                Err(e) => return self.err(e),
+            },
             ItemType::LeftParen => {
                 if self.paren_depth >= MAX_PAREN_DEPTH {
                     return self.err("max expression depth exceeded".to_owned());
@@ -813,9 +829,12 @@ impl<'a> Parser<'a> {
                 self.paren_depth -= 1;
                 Arg::Pipe(Box::new(pipe?))
             }
-            ItemType::String | ItemType::RawString => match unquote(&token.val) {
-                Ok(s) => Arg::String(token.pos, Box::from(&*token.val), Rc::from(s)),
-                Err(e) => return self.err(e),
+            ItemType::String | ItemType::RawString => match plain_body(token.val) {
+                Some(body) => Arg::String(token.pos, None, Rc::from(body)),
+                None => match unquote(token.val) {
+                    Ok(s) => Arg::String(token.pos, Some(Box::from(token.val)), Rc::from(s)),
+                    Err(e) => return self.err(e),
+                },
             },
             _ => {
                 self.backup();
@@ -825,8 +844,17 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// The body of a `"..."` literal that is its value: one without escapes.
+fn plain_body(s: &str) -> Option<&str> {
+    let body = s.strip_prefix('"')?.strip_suffix('"')?;
+    (!body.contains(['\\', '"', '\n'])).then_some(body)
+}
+
 /// Go's `strconv.Unquote` for `"..."`, `` `...` `` and `'.'` literals.
 pub fn unquote(s: &str) -> Result<String, String> {
+    if let Some(body) = plain_body(s) {
+        return Ok(body.to_owned());
+    }
     let syntax = || "invalid syntax".to_owned();
     if s.len() < 2 {
         return Err(syntax());
