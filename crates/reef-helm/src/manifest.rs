@@ -301,6 +301,52 @@ pub fn sort_by_kind(manifests: &mut [Manifest]) {
 mod tests {
     use super::*;
 
+    /// Every document reef renders for the chart corpus (each chart with its default values
+    /// and each of its `ci/*.yaml` value sets, CRDs included) reads the same through the fast
+    /// path of `unmarshal_top_keys` as through the full path whenever the fast path answers,
+    /// and the fast path answers for most of the bytes.
+    #[test]
+    fn corpus_documents_read_the_same_through_the_fast_path_and_the_full_path() {
+        let Some(corpus) = reef_testkit::chart_corpus() else {
+            reef_testkit::missing_peer("the chart corpus", "shared/charts or $REEF_CHART_CORPUS");
+            return;
+        };
+        let fields = ["apiVersion", "kind", "metadata"];
+        let keep = |k: &str| fields.iter().any(|f| f.eq_ignore_ascii_case(k));
+        let mut charts: Vec<_> = std::fs::read_dir(&corpus).into_iter().flatten().flatten().map(|e| e.path()).collect();
+        charts.retain(|c| c.join("Chart.yaml").is_file());
+        charts.sort();
+        let (mut docs, mut fast_docs, mut bytes, mut fast_bytes) = (0, 0, 0, 0);
+        for chart in &charts {
+            let mut value_sets = vec![Vec::new()];
+            let mut ci: Vec<_> =
+                std::fs::read_dir(chart.join("ci")).into_iter().flatten().flatten().map(|e| vec![e.path()]).collect();
+            ci.sort();
+            value_sets.extend(ci);
+            for values_files in value_sets {
+                let opts = crate::template::TemplateOptions {
+                    release_name: "reef-test".to_owned(),
+                    chart: chart.clone(),
+                    values_files,
+                    include_crds: true,
+                    ..Default::default()
+                };
+                let Ok(out) = crate::template::render(&opts) else { continue };
+                for doc in split_manifests(&out) {
+                    docs += 1;
+                    bytes += doc.len();
+                    let Some(fast) = reef_gotmpl::yaml::fast::top_keys(&doc, &keep) else { continue };
+                    fast_docs += 1;
+                    fast_bytes += doc.len();
+                    let full = reef_gotmpl::yaml::unmarshal_top_keys_full(&doc, &keep);
+                    assert_eq!(Ok(format!("{fast:?}")), full.map(|v| format!("{v:?}")), "{}: {doc}", chart.display());
+                }
+            }
+        }
+        eprintln!("the fast path read {fast_docs} of {docs} documents, {fast_bytes} of {bytes} bytes");
+        assert!(fast_bytes * 10 >= bytes * 9, "the fast path read only {fast_bytes} of {bytes} bytes");
+    }
+
     // Each expectation below is what helm 4.2.3 printed for the same template text.
     #[test]
     fn documents_split_on_separator_lines_and_keep_trailing_space_at_the_end() {

@@ -9,6 +9,7 @@
 //! `toYamlPretty` do.
 
 pub mod emit;
+pub mod fast;
 pub mod parse;
 
 use std::fmt;
@@ -18,7 +19,9 @@ use crate::json::{self, JsonStyle, Target};
 use crate::value::Value;
 
 pub use emit::{marshal, marshal_pretty};
-pub use parse::{from_yaml, from_yaml_array, json_kind, parse_values, unmarshal_any, unmarshal_top_keys};
+pub use parse::{
+    from_yaml, from_yaml_array, json_kind, parse_values, unmarshal_any, unmarshal_top_keys, unmarshal_top_keys_full,
+};
 
 /// Why YAML text could not be read, with the message Helm prints
 /// (`error converting YAML to JSON: yaml: line 2: mapping values are not allowed in this

@@ -25,7 +25,7 @@ enum Node {
 type Document = Option<Rc<Node>>;
 
 /// How many nodes decoding may produce (aliases can make a small document huge).
-const MAX_DECODED_NODES: usize = 5_000_000;
+pub(super) const MAX_DECODED_NODES: usize = 5_000_000;
 /// How deep collections may nest.
 const MAX_NESTING: usize = 5_000;
 
@@ -842,7 +842,17 @@ pub fn unmarshal_any(text: &str) -> Result<Value, YamlError> {
 /// struct does): the same result and errors, except that a top-level mapping holds only the
 /// entries whose key passes `keep`. The rest is checked but never built, which makes a large
 /// document several times cheaper to read.
+///
+/// Documents in the subset of YAML that [`super::fast`] reads skip most of the work.
 pub fn unmarshal_top_keys(text: &str, keep: &dyn Fn(&str) -> bool) -> Result<Value, YamlError> {
+    match super::fast::top_keys(text, keep) {
+        Some(value) => Ok(value),
+        None => unmarshal_top_keys_full(text, keep),
+    }
+}
+
+/// [`unmarshal_top_keys`] without the fast path: the reference it is checked against.
+pub fn unmarshal_top_keys_full(text: &str, keep: &dyn Fn(&str) -> bool) -> Result<Value, YamlError> {
     let docs = documents(text, true)?;
     match docs.first() {
         Some(Some(node)) if matches!(**node, Node::Map(_)) => {

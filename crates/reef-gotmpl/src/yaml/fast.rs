@@ -1,0 +1,572 @@
+//! A fast path for [`super::unmarshal_top_keys`] on the YAML that rendered Kubernetes
+//! manifests are made of.
+//!
+//! Reading a manifest's head must read the whole document, because any YAML or JSON
+//! conversion error anywhere in it is the document's error. The full path builds a node per
+//! scalar to find out; [`top_keys`] instead checks the document line by line without
+//! allocating, and hands only the text of the kept top-level entries to the full path, so the
+//! values it returns are the ones the full path builds.
+//!
+//! The subset it accepts:
+//! - a root block mapping at column 0 (blank and comment lines may come first);
+//! - block mappings whose keys are plain or single-line quoted scalars followed by `:` and a
+//!   space or the line end; block sequences (`- x`, `- key: v` compact mappings, `-` followed
+//!   by a nested node on later lines, sequences at the indentation of their parent key);
+//! - values on the key's line: a plain scalar on one line (no `: `, no trailing `:`, no
+//!   leading indicator), a single-line single- or double-quoted scalar (double-quoted ones
+//!   with the escapes `\\ \" \n \t \r \0 \a \b \v \f \e \xHH \uHHHH` only), `{}`, `[]`, or a
+//!   block scalar header (`|`, `>`, optionally `-` or `+`) whose content lines are judged by
+//!   their indentation as YAML does;
+//! - full-line comments and comments after a space.
+//!
+//! Every plain scalar is checked as the full path's decoding checks it: values that resolve to
+//! NaN or an infinity, keys that resolve to null, a `uint64` or `<<` are errors (or merges)
+//! there, so they are not accepted here.
+//!
+//! The give-up rule: at the first thing outside the subset (anchors, aliases, tags,
+//! directives, document markers, `?` keys, flow collections with content, multi-line flow
+//! scalars, tabs outside comments and block scalar content, carriage returns, control
+//! characters, the line breaks of YAML 1.1 (U+0085, U+2028, U+2029), a byte-order mark, a
+//! line indented where the structure does not allow it, ...), [`top_keys`] returns `None` and
+//! the caller runs the full path, which finds the error or reads the construct. So whenever
+//! the fast path answers, its answer is the full path's.
+
+use std::collections::BTreeMap;
+
+use super::{Resolved, resolve_plain};
+use crate::value::Value;
+
+/// How deeply nested collections may be: far below the full path's limit, so that limit can
+/// never be the difference.
+const MAX_DEPTH: usize = 200;
+/// The longest key accepted: YAML parsers limit simple keys to 1024 characters.
+const MAX_KEY_LEN: usize = 1000;
+/// The longest document accepted: each node takes at least one byte, so the full path's limit
+/// on decoded nodes cannot be reached.
+const MAX_LEN: usize = super::parse::MAX_DECODED_NODES / 2;
+
+/// [`super::unmarshal_top_keys`] for a document in the subset this module reads, `None` for
+/// any other document (including every document with an error).
+pub fn top_keys(text: &str, keep: &dyn Fn(&str) -> bool) -> Option<Value> {
+    if text.len() > MAX_LEN {
+        return None;
+    }
+    let kept = Checker::default().run(text, keep)?;
+    if kept.is_empty() {
+        return Some(Value::map(BTreeMap::new()));
+    }
+    let mut small = String::with_capacity(kept.iter().map(|(a, b)| b - a).sum());
+    for &(start, end) in &kept {
+        small.push_str(&text[start..end]);
+    }
+    super::parse::unmarshal_top_keys_full(&small, keep).ok().filter(|v| matches!(v, Value::Map(..)))
+}
+
+/// What an open block collection is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Map,
+    /// A sequence; `indentless` when its dashes sit at the indentation of its parent's keys.
+    Seq {
+        indentless: bool,
+    },
+}
+
+/// An open block collection: the column of its keys or dashes.
+#[derive(Clone, Copy)]
+struct Block {
+    indent: usize,
+    kind: Kind,
+}
+
+/// What the previous line left open.
+#[derive(Clone, Copy)]
+enum Pending {
+    Nothing,
+    /// `key:` with nothing after it, in a mapping at this indentation.
+    MapValue(usize),
+    /// `-` with nothing after it, in a sequence at this indentation.
+    SeqEntry(usize),
+    /// A plain scalar in a collection at indentation `parent`: more indented lines continue it.
+    Plain {
+        parent: usize,
+    },
+    /// A quoted scalar (`quote` is its quote) not closed on its line, in a collection at
+    /// indentation `parent`: it goes on on the following lines, which must be more indented.
+    Quoted {
+        quote: u8,
+        parent: usize,
+    },
+    /// A block scalar's header in a collection at indentation `parent`: content lines must be
+    /// indented more. `indent` is the content's indentation once its first line is seen;
+    /// `blank` the most spaces on a blank line before it.
+    BlockScalar {
+        parent: usize,
+        indent: Option<usize>,
+        blank: usize,
+    },
+}
+
+#[derive(Default)]
+struct Checker {
+    stack: Vec<Block>,
+    /// The top-level entries to hand to the full path, as byte ranges.
+    kept: Vec<(usize, usize)>,
+    /// The top-level entry being read: where it starts and whether it is kept.
+    entry: Option<(usize, bool)>,
+}
+
+impl Checker {
+    /// Checks `text` line by line: the byte ranges of the top-level entries whose key may pass
+    /// `keep`, or `None` when the document is outside the subset.
+    fn run(mut self, text: &str, keep: &dyn Fn(&str) -> bool) -> Option<Vec<(usize, usize)>> {
+        self.stack.push(Block { indent: 0, kind: Kind::Map });
+        let mut pending = Pending::Nothing;
+        let mut start = 0;
+        while start < text.len() {
+            let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+            let line = &text[start..end];
+            pending = self.line(line, start, pending, keep)?;
+            start = end + 1;
+        }
+        if let Pending::BlockScalar { indent: None, .. } | Pending::Quoted { .. } = pending {
+            return None;
+        }
+        let (first, keep) = self.entry?;
+        if keep {
+            self.kept.push((first, text.len()));
+        }
+        Some(self.kept)
+    }
+
+    /// One line, starting at byte `at` of the document.
+    fn line(&mut self, line: &str, at: usize, pending: Pending, keep: &dyn Fn(&str) -> bool) -> Option<Pending> {
+        let col = line.bytes().take_while(|&b| b == b' ').count();
+        let rest = &line[col..];
+        let pending = match pending {
+            Pending::BlockScalar { parent, indent, blank } => {
+                match block_scalar_line(line, col, parent, indent, blank) {
+                    Ok(still_open) => return still_open,
+                    // A less indented line ends the scalar.
+                    Err(()) => Pending::Nothing,
+                }
+            }
+            other => other,
+        };
+        if rest.is_empty() {
+            return Some(pending);
+        }
+        if rest.starts_with('#') && !matches!(pending, Pending::Quoted { .. }) {
+            // A comment ends a plain scalar.
+            let pending = if let Pending::Plain { .. } = pending { Pending::Nothing } else { pending };
+            return clean(rest, true).then_some(pending);
+        }
+        if let Pending::Plain { parent } = pending
+            && col > parent
+        {
+            return plain_continuation(rest, parent);
+        }
+        if let Pending::Quoted { quote, parent } = pending {
+            if col <= parent || rest.starts_with('\t') {
+                return None;
+            }
+            return match scan_quoted_from(rest, 0, quote)? {
+                Some(close) => trailer(&rest[close + 1..]).map(|()| Pending::Nothing),
+                None => Some(pending),
+            };
+        }
+        if col == 0 && (rest.starts_with("---") || rest.starts_with("...")) {
+            return None;
+        }
+        let dash = is_dash(rest);
+        // The node a `key:` or `-` left open, if this line is indented into it.
+        match pending {
+            Pending::MapValue(m) if col == m && dash => self.push(col, Kind::Seq { indentless: true })?,
+            Pending::MapValue(parent) | Pending::SeqEntry(parent) if col > parent => {
+                if dash {
+                    self.push(col, Kind::Seq { indentless: false })?;
+                } else {
+                    // A mapping's first key, or a scalar on the line after its key or dash.
+                    return self.node(rest, col, parent, Pending::Nothing);
+                }
+            }
+            _ => {}
+        }
+        // Close the collections this line is outside of.
+        while let Some(top) = self.stack.last() {
+            let ends_indentless = top.indent == col && top.kind == (Kind::Seq { indentless: true }) && !dash;
+            if top.indent > col || ends_indentless {
+                self.stack.pop();
+            } else {
+                break;
+            }
+        }
+        let top = *self.stack.last()?;
+        if top.indent != col {
+            return None;
+        }
+        match top.kind {
+            Kind::Map => {
+                if self.stack.len() == 1 {
+                    self.top_level_key(rest, at, keep)?;
+                }
+                key_line(rest, col)
+            }
+            Kind::Seq { .. } => {
+                if !dash {
+                    return None;
+                }
+                self.seq_entry(&rest[1..], col)
+            }
+        }
+    }
+
+    /// Opens a collection at column `indent`.
+    fn push(&mut self, indent: usize, kind: Kind) -> Option<()> {
+        if self.stack.len() >= MAX_DEPTH {
+            return None;
+        }
+        self.stack.push(Block { indent, kind });
+        Some(())
+    }
+
+    /// Starts a top-level entry at byte `at`: it is kept when its key is quoted (the full
+    /// path unquotes it), passes `keep`, or is a plain scalar the full path turns into other
+    /// text (`true:`, `1.0:`).
+    fn top_level_key(&mut self, rest: &str, at: usize, keep: &dyn Fn(&str) -> bool) -> Option<()> {
+        let kept = match rest.as_bytes().first() {
+            Some(b'"' | b'\'') => true,
+            _ => {
+                let (_, key) = scan_plain(rest)?;
+                let key = rest[..key?].trim_end_matches(' ');
+                keep(key) || !matches!(resolve_plain(key), Resolved::Str | Resolved::Timestamp)
+            }
+        };
+        if let Some((first, true)) = self.entry {
+            self.kept.push((first, at));
+        }
+        self.entry = Some((at, kept));
+        Some(())
+    }
+
+    /// What follows a sequence's `-` at column `col`: a scalar, a compact mapping's first
+    /// key, or nothing (a node on later lines, or null).
+    fn seq_entry(&mut self, after: &str, col: usize) -> Option<Pending> {
+        let v = after.trim_start_matches(' ');
+        if v.is_empty() || v.starts_with('#') {
+            return value(v, true, Pending::SeqEntry(col), col);
+        }
+        self.node(v, col + 1 + after.len() - v.len(), col, Pending::SeqEntry(col))
+    }
+
+    /// A node starting at column `col` of a line, `rest` being the rest of the line, in a
+    /// collection at indentation `parent`: a mapping (opened here) when it is a key, else a
+    /// value (`empty` when there is none).
+    fn node(&mut self, rest: &str, col: usize, parent: usize, empty: Pending) -> Option<Pending> {
+        let is_key = match rest.as_bytes().first() {
+            Some(b'"' | b'\'') => match scan_quoted(rest)? {
+                Some(close) => {
+                    rest.as_bytes().get(close) == Some(&b':')
+                        && matches!(rest.as_bytes().get(close + 1), None | Some(b' '))
+                }
+                None => false,
+            },
+            Some(_) if is_plain_start(rest) => scan_plain(rest)?.1.is_some(),
+            _ => false,
+        };
+        if !is_key {
+            return value(rest, true, empty, parent);
+        }
+        self.push(col, Kind::Map)?;
+        key_line(rest, col)
+    }
+}
+
+/// A line while a block scalar is open: `Ok` with what stays open (`None` to give up), or
+/// `Err` when the line is indented less than the content and so ends the scalar.
+fn block_scalar_line(
+    line: &str,
+    col: usize,
+    parent: usize,
+    indent: Option<usize>,
+    blank: usize,
+) -> Result<Option<Pending>, ()> {
+    let rest = &line[col..];
+    if rest.is_empty() {
+        let blank = if indent.is_none() { blank.max(col) } else { blank };
+        return Ok(Some(Pending::BlockScalar { parent, indent, blank }));
+    }
+    match indent {
+        Some(indent) if col >= indent => {
+            Ok(clean(&line[indent..], true).then_some(Pending::BlockScalar { parent, indent: Some(indent), blank }))
+        }
+        Some(_) => Err(()),
+        // The first content line sets the indentation; a tab right after the spaces, an
+        // empty scalar or a longer blank line before it is left to the full path.
+        None if col <= parent || blank > col || rest.starts_with('\t') || !clean(rest, true) => Ok(None),
+        None => Ok(Some(Pending::BlockScalar { parent, indent: Some(col), blank })),
+    }
+}
+
+/// Whether a line's content (after its indentation) is a sequence entry.
+fn is_dash(rest: &str) -> bool {
+    rest == "-" || rest.starts_with("- ")
+}
+
+/// A `key: value` line of a mapping at column `col`, `rest` starting at the key.
+fn key_line(rest: &str, col: usize) -> Option<Pending> {
+    let colon = match rest.as_bytes().first() {
+        Some(b'"' | b'\'') => {
+            let close = scan_quoted(rest)??;
+            if rest.as_bytes().get(close) != Some(&b':') {
+                return None;
+            }
+            close
+        }
+        _ => {
+            if !is_plain_start(rest) {
+                return None;
+            }
+            let colon = scan_plain(rest)?.1?;
+            if !key_ok(rest[..colon].trim_end_matches(' ')) {
+                return None;
+            }
+            colon
+        }
+    };
+    if colon > MAX_KEY_LEN {
+        return None;
+    }
+    let after = &rest[colon + 1..];
+    if !after.is_empty() && !after.starts_with(' ') {
+        return None;
+    }
+    value(after.trim_start_matches(' '), after.starts_with(' '), Pending::MapValue(col), col)
+}
+
+/// A value on the line of its key or dash: `v` is the text after the spaces that follow the
+/// indicator (`spaced` when there were any), `empty` what an empty value leaves open, and
+/// `parent` the indentation of the collection holding the value.
+fn value(v: &str, spaced: bool, empty: Pending, parent: usize) -> Option<Pending> {
+    let Some(&first) = v.as_bytes().first() else {
+        return Some(empty);
+    };
+    match first {
+        b'#' if spaced => clean(v, true).then_some(empty),
+        b'|' | b'>' => {
+            let header = v[1..].strip_prefix(['-', '+']).unwrap_or(&v[1..]);
+            trailer(header)?;
+            Some(Pending::BlockScalar { parent, indent: None, blank: 0 })
+        }
+        b'"' | b'\'' => match scan_quoted(v)? {
+            Some(close) => {
+                trailer(&v[close..])?;
+                Some(Pending::Nothing)
+            }
+            None => Some(Pending::Quoted { quote: first, parent }),
+        },
+        b'[' | b'{' => {
+            trailer(&v[flow_collection(v)?..])?;
+            Some(Pending::Nothing)
+        }
+        _ if is_plain_start(v) => {
+            let (end, colon) = scan_plain(v)?;
+            if colon.is_some() || !value_ok(v[..end].trim_end_matches(' ')) {
+                return None;
+            }
+            // A comment after the scalar was checked by the scan, and ends it.
+            Some(if end < v.len() { Pending::Nothing } else { Pending::Plain { parent } })
+        }
+        _ => None,
+    }
+}
+
+/// A line continuing a plain scalar (more indented than the collection holding it): any text
+/// but a key (`: `, an error) or one starting with `:` (a comment ends the scalar and is
+/// handled before). The folded scalar holds a space or a line break, so it is a string
+/// whatever the first line looked like.
+fn plain_continuation(rest: &str, parent: usize) -> Option<Pending> {
+    if !rest.as_bytes()[0].is_ascii_graphic() || rest.starts_with(':') {
+        return None;
+    }
+    let (end, colon) = scan_plain(rest)?;
+    if colon.is_some() {
+        return None;
+    }
+    Some(if end < rest.len() { Pending::Nothing } else { Pending::Plain { parent } })
+}
+
+/// A flow collection on one line: an empty one (`{}`, `[ ]`) or a sequence of single-line
+/// quoted scalars and simple plain scalars (`["a", b]`). The byte after its closing bracket.
+fn flow_collection(v: &str) -> Option<usize> {
+    let b = v.as_bytes();
+    let close = if b[0] == b'[' { b']' } else { b'}' };
+    let skip_spaces = |mut i: usize| {
+        while b.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        i
+    };
+    let mut i = skip_spaces(1);
+    if b.get(i) == Some(&close) {
+        return Some(i + 1);
+    }
+    if close == b'}' {
+        return None;
+    }
+    loop {
+        // An entry.
+        match b.get(i)? {
+            b'"' | b'\'' => i += scan_quoted(&v[i..])??,
+            c if c.is_ascii_alphanumeric() || matches!(c, b'/' | b'.' | b'_') => {
+                let start = i;
+                while b.get(i).is_some_and(|&c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'.' | b'_' | b'-')) {
+                    i += 1;
+                }
+                if !value_ok(&v[start..i]) {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+        i = skip_spaces(i);
+        match b.get(i)? {
+            b',' => i = skip_spaces(i + 1),
+            b']' => return Some(i + 1),
+            _ => return None,
+        }
+    }
+}
+
+/// What may follow a node on its line: spaces, then nothing or a comment after a space.
+fn trailer(s: &str) -> Option<()> {
+    let rest = s.trim_start_matches(' ');
+    if rest.is_empty() || (rest.starts_with('#') && rest.len() < s.len() && clean(rest, true)) {
+        Some(())
+    } else {
+        None
+    }
+}
+
+/// Whether a plain scalar may start `s` here: a letter, a digit, a few harmless punctuation
+/// characters, or `-` or `:` followed by something other than a space.
+fn is_plain_start(s: &str) -> bool {
+    let b = s.as_bytes();
+    match b.first() {
+        Some(c) if c.is_ascii_alphanumeric() => true,
+        Some(b'/' | b'.' | b'_' | b'~' | b'$' | b'(' | b')' | b'+' | b'=' | b'^' | b'<' | b';' | b'\\') => true,
+        Some(b'-' | b':') => matches!(b.get(1), Some(c) if c.is_ascii_graphic()),
+        _ => false,
+    }
+}
+
+/// Scans a plain scalar on one line: where its text ends (before a comment; trailing spaces
+/// included) and, when it is a key, the byte of its `:`. `None` for what the subset leaves
+/// out: tabs, control characters, the YAML 1.1 line breaks.
+fn scan_plain(s: &str) -> Option<(usize, Option<usize>)> {
+    let b = s.as_bytes();
+    let mut ascii = true;
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b':' if matches!(b.get(i + 1), None | Some(b' ')) => {
+                return (ascii || clean(&s[..i], false)).then_some((i, Some(i)));
+            }
+            b'#' if i > 0 && b[i - 1] == b' ' => {
+                return ((ascii || clean(&s[..i], false)) && clean(&s[i..], true)).then_some((i, None));
+            }
+            0x20..=0x7E => {}
+            0x80.. => ascii = false,
+            _ => return None,
+        }
+    }
+    (ascii || clean(s, false)).then_some((s.len(), None))
+}
+
+/// Scans a quoted scalar from its opening quote: the byte after its closing quote, or
+/// `Some(None)` when it goes on on the next line.
+fn scan_quoted(s: &str) -> Option<Option<usize>> {
+    Some(scan_quoted_from(s, 1, s.as_bytes()[0])?.map(|close| close + 1))
+}
+
+/// Scans a quoted scalar's text from byte `i` of `s` (after the opening quote, or at the
+/// start of a continuation line): the byte of the closing quote, or `Some(None)` when the
+/// line ends first. `None` for what the subset leaves out: tabs, control characters, the YAML
+/// 1.1 line breaks, a `\` at the line end, escapes other than the module's list.
+fn scan_quoted_from(s: &str, mut i: usize, quote: u8) -> Option<Option<usize>> {
+    let b = s.as_bytes();
+    while i < b.len() {
+        match b[i] {
+            b'\'' if quote == b'\'' => {
+                if b.get(i + 1) == Some(&b'\'') {
+                    i += 2;
+                    continue;
+                }
+                return clean(&s[..i], false).then_some(Some(i));
+            }
+            b'"' if quote == b'"' => return clean(&s[..i], false).then_some(Some(i)),
+            b'\\' if quote == b'"' => {
+                let len = match b.get(i + 1)? {
+                    b'\\' | b'"' | b'n' | b't' | b'r' | b'0' | b'a' | b'b' | b'v' | b'f' | b'e' => 0,
+                    b'x' => 2,
+                    b'u' => 4,
+                    _ => return None,
+                };
+                let digits = s.get(i + 2..i + 2 + len)?;
+                if !digits.bytes().all(|d| d.is_ascii_hexdigit()) {
+                    return None;
+                }
+                // Surrogates are no characters.
+                if len == 4 && matches!(u32::from_str_radix(digits, 16), Ok(0xD800..=0xDFFF)) {
+                    return None;
+                }
+                i += 2 + len;
+            }
+            _ => i += 1,
+        }
+    }
+    clean(s, false).then_some(None)
+}
+
+/// Whether `s` holds only characters the subset reads as the full path does: printable ASCII
+/// (and tabs where `tabs`), and non-ASCII characters YAML allows other than U+0085, U+2028,
+/// U+2029 (line breaks in YAML 1.1) and U+FEFF.
+fn clean(s: &str, tabs: bool) -> bool {
+    let b = s.as_bytes();
+    if b.iter().all(|&c| matches!(c, 0x20..=0x7E) || (tabs && c == b'\t')) {
+        return true;
+    }
+    s.chars().all(|c| match c {
+        '\t' => tabs,
+        ' '..='~' => true,
+        '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{FEFF}' => false,
+        c => matches!(c as u32, 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF),
+    })
+}
+
+/// Whether a plain value decodes without error: NaN and infinities have no JSON form. Only
+/// the keywords (`.nan`, `-.Inf`, ...) and numbers with an exponent or hundreds of digits
+/// can resolve to them.
+fn value_ok(s: &str) -> bool {
+    let b = s.as_bytes();
+    let may_be_special = match b[0] {
+        b'.' | b'+' | b'-' => true,
+        b'0'..=b'9' => s.len() > 300 || b.iter().any(|&c| c == b'e' || c == b'E'),
+        _ => false,
+    };
+    !may_be_special || !matches!(resolve_plain(s), Resolved::Float(f) if !f.is_finite())
+}
+
+/// Whether a plain key is an ordinary JSON object key: null and `uint64` keys are errors in
+/// the full path, `<<` merges. Only the null keywords, `<<`, and numbers of 16 characters or
+/// more (an integer beyond `int64`) can resolve to those.
+fn key_ok(s: &str) -> bool {
+    let may_be_special = match s.as_bytes()[0] {
+        b'~' | b'n' | b'N' | b'<' => true,
+        b'0'..=b'9' | b'+' => s.len() >= 16,
+        _ => false,
+    };
+    !may_be_special || !matches!(resolve_plain(s), Resolved::Null | Resolved::Uint(_) | Resolved::Merge)
+}
+
+#[cfg(test)]
+mod tests;
