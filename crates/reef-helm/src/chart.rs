@@ -214,26 +214,34 @@ pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
 }
 
 fn walk(dir: &Path, prefix: &str, rules: &IgnoreRules, out: &mut Vec<File>) -> Result<(), LoadError> {
-    let mut entries: Vec<(String, std::path::PathBuf)> = std::fs::read_dir(dir)
+    let mut entries: Vec<(String, std::fs::DirEntry)> = std::fs::read_dir(dir)
         .map_err(|e| load_err(e.to_string()))?
         .filter_map(|e| e.ok())
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e))
         .collect();
-    entries.sort();
-    for (name, path) in entries {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, entry) in entries {
         let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
-        let meta = std::fs::metadata(&path).map_err(|e| load_err(e.to_string()))?;
-        if meta.is_dir() {
+        // The directory listing tells the type of all but links, which are followed.
+        let (is_dir, is_file) = match entry.file_type() {
+            Ok(t) if !t.is_symlink() => (t.is_dir(), t.is_file()),
+            _ => {
+                let meta = std::fs::metadata(entry.path()).map_err(|e| load_err(e.to_string()))?;
+                (meta.is_dir(), meta.is_file())
+            }
+        };
+        if is_dir {
             if rules.ignore(&rel, true) {
                 continue;
             }
-            walk(&path, &rel, rules, out)?;
+            walk(&entry.path(), &rel, rules, out)?;
             continue;
         }
         if rules.ignore(&rel, false) {
             continue;
         }
-        if !meta.is_file() {
+        let path = entry.path();
+        if !is_file {
             return Err(load_err(format!(
                 "cannot load irregular file {} as it has file mode type bits set",
                 path.display()
@@ -397,7 +405,10 @@ pub struct IgnoreRules {
 
 #[derive(Debug, Clone)]
 struct IgnorePattern {
-    rule: String,
+    pattern: glob::Pattern,
+    /// Whether the pattern has a `/` and so is matched against the whole path rather than
+    /// the last name in it (a leading `/` anchors it at the chart's root and is dropped).
+    whole_path: bool,
     negate: bool,
     must_dir: bool,
 }
@@ -431,7 +442,11 @@ impl IgnoreRules {
         if must_dir {
             rule = &rule[..rule.len() - 1];
         }
-        self.patterns.push(IgnorePattern { rule: rule.to_owned(), negate, must_dir });
+        let (rule, whole_path) = match rule.strip_prefix('/') {
+            Some(rooted) => (rooted, true),
+            None => (rule, rule.contains('/')),
+        };
+        self.patterns.push(IgnorePattern { pattern: glob::Pattern::new(rule), whole_path, negate, must_dir });
         Ok(())
     }
 
@@ -440,14 +455,9 @@ impl IgnoreRules {
         if path.is_empty() || path == "." || path == "./" {
             return false;
         }
+        let base = path.rsplit('/').next().unwrap_or(path);
         for p in &self.patterns {
-            let matched = if let Some(rooted) = p.rule.strip_prefix('/') {
-                glob::matches(rooted, path)
-            } else if p.rule.contains('/') {
-                glob::matches(&p.rule, path)
-            } else {
-                glob::matches(&p.rule, path.rsplit('/').next().unwrap_or(path))
-            };
+            let matched = p.pattern.matches(if p.whole_path { path } else { base });
             if p.negate {
                 if p.must_dir && !is_dir {
                     return true;

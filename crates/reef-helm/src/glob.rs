@@ -5,22 +5,44 @@
 /// Whether `name` matches `pattern` entirely. A malformed pattern matches nothing (Go returns
 /// `ErrBadPattern`, which Helm treats as no match).
 pub fn matches(pattern: &str, name: &str) -> bool {
-    // The common .helmignore rules, without building the general matcher's state: a literal
-    // name (`.git`), and `*` followed by a literal with no `/` (`*.tmp`), which matches a
-    // name without `/` that ends in that literal.
-    let special = |c: char| matches!(c, '*' | '?' | '[' | '\\');
-    if !pattern.contains(special) {
-        return pattern == name;
+    Pattern::new(pattern).matches(name)
+}
+
+/// A pattern prepared for matching many names.
+#[derive(Debug, Clone)]
+pub enum Pattern {
+    /// No special character: matches itself only (`.git`).
+    Literal(String),
+    /// `*` followed by a literal with no `/` (`*.tmp`): a name without `/` that ends in it.
+    StarSuffix(String),
+    /// Anything else, as characters for the general matcher.
+    General(Vec<char>),
+}
+
+impl Pattern {
+    /// Prepares `pattern`.
+    pub fn new(pattern: &str) -> Pattern {
+        let special = |c: char| matches!(c, '*' | '?' | '[' | '\\');
+        if !pattern.contains(special) {
+            return Pattern::Literal(pattern.to_owned());
+        }
+        if let Some(suffix) = pattern.strip_prefix('*')
+            && !suffix.contains(special)
+            && !suffix.contains('/')
+        {
+            return Pattern::StarSuffix(suffix.to_owned());
+        }
+        Pattern::General(pattern.chars().collect())
     }
-    if let Some(suffix) = pattern.strip_prefix('*')
-        && !suffix.contains(special)
-        && !suffix.contains('/')
-    {
-        return !name.contains('/') && name.ends_with(suffix);
+
+    /// Whether `name` matches the whole pattern.
+    pub fn matches(&self, name: &str) -> bool {
+        match self {
+            Pattern::Literal(literal) => literal == name,
+            Pattern::StarSuffix(suffix) => !name.contains('/') && name.ends_with(suffix.as_str()),
+            Pattern::General(p) => match_from(p, name).unwrap_or(false),
+        }
     }
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    match_from(&p, &n).unwrap_or(false)
 }
 
 /// Whether a pattern is well formed (`filepath.Match(rule, "abc")` returns no error).
@@ -106,49 +128,53 @@ fn class_matches(p: &[char], start: usize, c: char) -> Option<(bool, usize)> {
     Some((matched != negate, end))
 }
 
-fn match_from(p: &[char], n: &[char]) -> Option<bool> {
+/// The first character of `n` and the rest.
+fn split_first(n: &str) -> Option<(char, &str)> {
+    let mut chars = n.chars();
+    chars.next().map(|c| (c, chars.as_str()))
+}
+
+fn match_from(p: &[char], n: &str) -> Option<bool> {
     if p.is_empty() {
         return Some(n.is_empty());
     }
     match p[0] {
         '*' => {
             let rest = &p[1..];
-            let mut i = 0;
+            let mut tail = n;
             loop {
-                if match_from(rest, &n[i..])? {
+                if match_from(rest, tail)? {
                     return Some(true);
                 }
-                if i >= n.len() || n[i] == '/' {
-                    return Some(false);
+                match split_first(tail) {
+                    None | Some(('/', _)) => return Some(false),
+                    Some((_, after)) => tail = after,
                 }
-                i += 1;
             }
         }
-        '?' => {
-            if n.is_empty() || n[0] == '/' {
-                return Some(false);
-            }
-            match_from(&p[1..], &n[1..])
-        }
+        '?' => match split_first(n) {
+            None | Some(('/', _)) => Some(false),
+            Some((_, after)) => match_from(&p[1..], after),
+        },
         '[' => {
-            let c = *n.first()?;
+            let (c, after) = split_first(n)?;
             let (ok, end) = class_matches(p, 0, c)?;
             if !ok || c == '/' {
                 return Some(false);
             }
-            match_from(&p[end..], &n[1..])
+            match_from(&p[end..], after)
         }
         '\\' => {
             let lit = *p.get(1)?;
-            if n.first() == Some(&lit) { match_from(&p[2..], &n[1..]) } else { Some(false) }
-        }
-        lit => {
-            if n.first() == Some(&lit) {
-                match_from(&p[1..], &n[1..])
-            } else {
-                Some(false)
+            match split_first(n) {
+                Some((c, after)) if c == lit => match_from(&p[2..], after),
+                _ => Some(false),
             }
         }
+        lit => match split_first(n) {
+            Some((c, after)) if c == lit => match_from(&p[1..], after),
+            _ => Some(false),
+        },
     }
 }
 
@@ -174,8 +200,7 @@ mod tests {
         ] {
             assert_eq!(matches(pattern, name), want, "{pattern} {name}");
             let p: Vec<char> = pattern.chars().collect();
-            let n: Vec<char> = name.chars().collect();
-            assert_eq!(super::match_from(&p, &n).unwrap_or(false), want, "general: {pattern} {name}");
+            assert_eq!(super::match_from(&p, name).unwrap_or(false), want, "general: {pattern} {name}");
         }
     }
 
