@@ -214,8 +214,8 @@ struct Lexer<'a> {
 
 /// Lexes `input` into items, ending with `Eof` or an `Error` item.
 pub fn lex(input: &str) -> Lexed<'_> {
-    // Templates run to about one item per 10 bytes; most need no regrowth from here.
-    let items = Vec::with_capacity(input.len() / 12 + 4);
+    // Chart templates run to about one item per 10 bytes; most need no regrowth from here.
+    let items = Vec::with_capacity(input.len() / 8 + 16);
     let mut l = Lexer { input, pos: 0, start: 0, items, paren_depth: 0, error: None };
     l.run();
     Lexed { items: l.items, error: l.error.unwrap_or_default() }
@@ -458,13 +458,23 @@ impl<'a> Lexer<'a> {
         false
     }
 
-    fn lex_identifier(&mut self) {
-        while let Some(c) = self.peek() {
-            if !is_alnum(c) {
-                break;
+    /// Moves past letters, digits and `_`.
+    fn skip_alnum(&mut self) {
+        let bytes = self.input.as_bytes();
+        while let Some(&b) = bytes.get(self.pos) {
+            if b.is_ascii_alphanumeric() || b == b'_' {
+                self.pos += 1;
+                continue;
             }
-            self.pos += c.len_utf8();
+            match self.peek() {
+                Some(c) if !c.is_ascii() && is_alnum(c) => self.pos += c.len_utf8(),
+                _ => break,
+            }
         }
+    }
+
+    fn lex_identifier(&mut self) {
+        self.skip_alnum();
         if !self.at_terminator() {
             let c = self.peek().unwrap_or('\u{FFFD}');
             self.error(format!("bad character {}", go_unicode(c)));
@@ -492,12 +502,7 @@ impl<'a> Lexer<'a> {
             self.emit(if typ == ItemType::Variable { ItemType::Variable } else { ItemType::Dot });
             return;
         }
-        while let Some(c) = self.peek() {
-            if !is_alnum(c) {
-                break;
-            }
-            self.pos += c.len_utf8();
-        }
+        self.skip_alnum();
         if !self.at_terminator() {
             let c = self.peek().unwrap_or('\u{FFFD}');
             self.error(format!("bad character {}", go_unicode(c)));

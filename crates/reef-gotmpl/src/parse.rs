@@ -341,6 +341,12 @@ struct Parser<'a> {
     /// Where the action being parsed starts, for errors that name its line.
     action_pos: Option<usize>,
     trees: Vec<Tree>,
+    /// Nodes, commands and operands of the lists, pipelines and commands being parsed, each
+    /// moved into a vector of its exact size when its list, pipeline or command ends (rather
+    /// than each growing a vector of its own).
+    nodes: Vec<Node>,
+    cmds: Vec<Command>,
+    args: Vec<Arg>,
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -367,6 +373,9 @@ pub fn parse(name: &str, text: &str, resolve: &dyn Fn(&str) -> Option<Callee>) -
         paren_depth: 0,
         action_pos: None,
         trees: Vec::new(),
+        nodes: Vec::new(),
+        cmds: Vec::new(),
+        args: Vec::new(),
     };
     let root = p.parse_top()?;
     let top = Tree { name: name.to_owned(), parse_name: p.parse_name.clone(), text: p.text.clone(), root };
@@ -467,7 +476,7 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_top(&mut self) -> PResult<Vec<Node>> {
-        let mut root = Vec::new();
+        let mark = self.nodes.len();
         while self.peek_type() != ItemType::Eof {
             if self.peek_type() == ItemType::LeftDelim {
                 let at = self.i;
@@ -479,13 +488,13 @@ impl<'a> Parser<'a> {
                 self.i = at;
             }
             match self.text_or_action()? {
-                Parsed::Node(n) => root.push(n),
+                Parsed::Node(n) => self.nodes.push(n),
                 Parsed::None => {}
                 Parsed::End(End::End) => return self.err("unexpected {{end}}".to_owned()),
                 Parsed::End(End::Else) => return self.err("unexpected {{else}}".to_owned()),
             }
         }
-        Ok(root)
+        Ok(self.nodes.drain(mark..).collect())
     }
 
     fn sub_tree<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
@@ -519,12 +528,12 @@ impl<'a> Parser<'a> {
     }
 
     fn item_list(&mut self) -> PResult<(Vec<Node>, End)> {
-        let mut list = Vec::new();
+        let mark = self.nodes.len();
         while self.peek_non_space().typ != ItemType::Eof {
             match self.text_or_action()? {
-                Parsed::Node(n) => list.push(n),
+                Parsed::Node(n) => self.nodes.push(n),
                 Parsed::None => {}
-                Parsed::End(e) => return Ok((list, e)),
+                Parsed::End(e) => return Ok((self.nodes.drain(mark..).collect(), e)),
             }
         }
         self.err("unexpected EOF".to_owned())
@@ -706,14 +715,15 @@ impl<'a> Parser<'a> {
                 break;
             }
         }
+        let mark = self.cmds.len();
         loop {
             let token = self.next_non_space();
             match token.typ {
                 t if t == end => {
-                    if pipe.cmds.is_empty() {
+                    if self.cmds.len() == mark {
                         return self.err(format!("missing value for {context}"));
                     }
-                    for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
+                    for (i, c) in self.cmds[mark..].iter().enumerate().skip(1) {
                         if matches!(
                             c.args.first(),
                             Some(Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number(..) | Arg::String(..))
@@ -721,6 +731,7 @@ impl<'a> Parser<'a> {
                             return self.err(format!("non executable command in pipeline stage {}", i + 1));
                         }
                     }
+                    pipe.cmds = self.cmds.drain(mark..).collect();
                     return Ok(pipe);
                 }
                 ItemType::Bool
@@ -737,7 +748,7 @@ impl<'a> Parser<'a> {
                 | ItemType::LeftParen => {
                     self.backup();
                     let c = self.command()?;
-                    pipe.cmds.push(c);
+                    self.cmds.push(c);
                 }
                 _ => return self.unexpected(&token, context),
             }
@@ -746,11 +757,11 @@ impl<'a> Parser<'a> {
 
     fn command(&mut self) -> PResult<Command> {
         let pos = self.peek_non_space().pos;
-        let mut cmd = Command { pos, args: Vec::new() };
+        let mark = self.args.len();
         loop {
             self.peek_non_space();
             if let Some(op) = self.operand()? {
-                cmd.args.push(op);
+                self.args.push(op);
             }
             let token = self.next();
             match token.typ {
@@ -761,10 +772,10 @@ impl<'a> Parser<'a> {
             }
             break;
         }
-        if cmd.args.is_empty() {
+        if self.args.len() == mark {
             return self.err("empty command".to_owned());
         }
-        Ok(cmd)
+        Ok(Command { pos, args: self.args.drain(mark..).collect() })
     }
 
     fn operand(&mut self) -> PResult<Option<Arg>> {
@@ -867,6 +878,9 @@ pub fn unquote(s: &str) -> Result<String, String> {
     if quote == b'`' {
         if body.contains('`') {
             return Err(syntax());
+        }
+        if !body.contains('\r') {
+            return Ok(body.to_owned());
         }
         return Ok(body.replace('\r', ""));
     }
@@ -1016,6 +1030,18 @@ fn parse_hex_float(text: &str) -> Option<f64> {
 /// Go's `parse.newNumber`: every interpretation a literal has.
 pub fn parse_number(text: &str, typ: ItemType) -> Result<Number, String> {
     let mut n = Number { text: text.to_owned(), int: None, uint: None, float: None, is_char: false, is_complex: false };
+    // Plain decimal digits that fit an int64 (18 of them always do), as most literals are.
+    if typ == ItemType::Number
+        && (1..=18).contains(&text.len())
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && (text.len() == 1 || !text.starts_with('0'))
+        && let Ok(v) = text.parse::<u64>()
+    {
+        n.int = Some(v as i64);
+        n.uint = Some(v);
+        n.float = Some(v as f64);
+        return Ok(n);
+    }
     if typ == ItemType::CharConstant {
         let c = unquote(text).map_err(|_| format!("malformed character constant: {text}"))?;
         let r = c.chars().next().map_or(0, |c| c as u32);
