@@ -303,8 +303,9 @@ mod tests {
 
     /// Every document reef renders for the chart corpus (each chart with its default values
     /// and each of its `ci/*.yaml` value sets, CRDs included) reads the same through the fast
-    /// path of `unmarshal_top_keys` as through the full path whenever the fast path answers,
-    /// and the fast path answers for most of the bytes.
+    /// path of `unmarshal_top_keys` as through the full path whenever the fast path answers
+    /// (reading the head's keys, and reading every key), and the fast path answers for most of
+    /// the bytes.
     #[test]
     fn corpus_documents_read_the_same_through_the_fast_path_and_the_full_path() {
         let Some(corpus) = reef_testkit::chart_corpus() else {
@@ -340,6 +341,11 @@ mod tests {
                     fast_bytes += doc.len();
                     let full = reef_gotmpl::yaml::unmarshal_top_keys_full(&doc, &keep);
                     assert_eq!(Ok(format!("{fast:?}")), full.map(|v| format!("{v:?}")), "{}: {doc}", chart.display());
+                    // Every entry built, not only the head's.
+                    let all = |_: &str| true;
+                    let fast = reef_gotmpl::yaml::fast::top_keys(&doc, &all).map(|v| format!("{v:?}"));
+                    let full = reef_gotmpl::yaml::unmarshal_top_keys_full(&doc, &all).ok().map(|v| format!("{v:?}"));
+                    assert!(fast.is_none() || fast == full, "{}: {doc}", chart.display());
                 }
             }
         }

@@ -4,8 +4,9 @@
 //! Reading a manifest's head must read the whole document, because any YAML or JSON
 //! conversion error anywhere in it is the document's error. The full path builds a node per
 //! scalar to find out; [`top_keys`] instead checks the document line by line without
-//! allocating, and hands only the text of the kept top-level entries to the full path, so the
-//! values it returns are the ones the full path builds.
+//! allocating. Then only the kept top-level entries are built: directly when they hold nothing
+//! but one-line scalars, `{}` and `[]` in block collections (the usual `apiVersion`, `kind`
+//! and `metadata`), else by handing their text to the full path.
 //!
 //! The subset it accepts:
 //! - a root block mapping at column 0 (blank and comment lines may come first);
@@ -34,7 +35,7 @@
 use std::collections::BTreeMap;
 
 use super::{Resolved, resolve_plain};
-use crate::value::Value;
+use crate::value::{ListType, Value};
 
 /// How deeply nested collections may be: far below the full path's limit, so that limit can
 /// never be the difference.
@@ -59,7 +60,197 @@ pub fn top_keys(text: &str, keep: &dyn Fn(&str) -> bool) -> Option<Value> {
     for &(start, end) in &kept {
         small.push_str(&text[start..end]);
     }
+    if let Some(mut map) = Builder::new(&small).map(0) {
+        map.retain(|k, _| keep(k));
+        return Some(Value::map(map));
+    }
     super::parse::unmarshal_top_keys_full(&small, keep).ok().filter(|v| matches!(v, Value::Map(..)))
+}
+
+/// Builds the value of checked text (the kept entries) when it holds only one-line scalars,
+/// `{}` and `[]` in block collections, as the full path would build it; `None` for anything
+/// else (block scalars, multi-line scalars, flow sequences with entries), which the full path
+/// then decodes.
+struct Builder<'a> {
+    /// The lines with content: indentation and the text after it.
+    lines: Vec<(usize, &'a str)>,
+    next: usize,
+}
+
+impl<'a> Builder<'a> {
+    fn new(text: &'a str) -> Self {
+        let lines = text
+            .split('\n')
+            .filter_map(|line| {
+                let rest = line.trim_start_matches(' ');
+                (!rest.is_empty() && !rest.starts_with('#')).then_some((line.len() - rest.len(), rest))
+            })
+            .collect();
+        Builder { lines, next: 0 }
+    }
+
+    /// The mapping whose keys sit at column `indent`.
+    fn map(&mut self, indent: usize) -> Option<BTreeMap<String, Value>> {
+        let mut out = BTreeMap::new();
+        while let Some(&(col, rest)) = self.lines.get(self.next) {
+            if col < indent {
+                break;
+            }
+            if col > indent || is_dash(rest) {
+                return None;
+            }
+            self.next += 1;
+            let (key, after) = built_key(rest)?;
+            let value = self.value(after, indent, true)?;
+            out.insert(key, value);
+        }
+        Some(out)
+    }
+
+    /// The sequence whose dashes sit at column `indent`.
+    fn seq(&mut self, indent: usize) -> Option<Vec<Value>> {
+        let mut out = Vec::new();
+        while let Some(&(col, rest)) = self.lines.get(self.next) {
+            if col < indent || (col == indent && !is_dash(rest)) {
+                break;
+            }
+            if col > indent {
+                return None;
+            }
+            let after = &rest[1..];
+            let v = after.trim_start_matches(' ');
+            let starts_mapping = match v.as_bytes().first() {
+                Some(b'"' | b'\'') => matches!(scan_quoted(v)?, Some(close) if v.as_bytes().get(close) == Some(&b':')),
+                Some(_) if is_plain_start(v) => scan_plain(v)?.1.is_some(),
+                _ => false,
+            };
+            if starts_mapping {
+                // A compact mapping: its first key on the dash's line.
+                let key_col = col + 1 + after.len() - v.len();
+                self.lines[self.next] = (key_col, v);
+                out.push(Value::map(self.map(key_col)?));
+            } else {
+                self.next += 1;
+                out.push(self.value(v, indent, false)?);
+            }
+        }
+        Some(out)
+    }
+
+    /// The value after a key or dash in a collection at column `indent`: `v` is the rest of
+    /// the line after the spaces; `in_map` says whether a key holds it (where a sequence may
+    /// sit at the key's indentation).
+    fn value(&mut self, v: &str, indent: usize, in_map: bool) -> Option<Value> {
+        if v.is_empty() || v.starts_with('#') {
+            return match self.lines.get(self.next) {
+                Some(&(col, rest)) if is_dash(rest) && (col > indent || (in_map && col == indent)) => {
+                    Some(Value::List(self.seq(col)?.into(), ListType::Interface))
+                }
+                Some(&(col, _)) if col > indent => Some(Value::map(self.map(col)?)),
+                _ => Some(Value::Nil),
+            };
+        }
+        built_scalar(v)
+    }
+}
+
+/// A key line's key as the full path turns it into a JSON object key, and the rest of the
+/// line after the `:` and its spaces.
+fn built_key(rest: &str) -> Option<(String, &str)> {
+    let (key, colon) = match rest.as_bytes().first() {
+        Some(b'"' | b'\'') => {
+            let close = scan_quoted(rest)??;
+            (unquote(&rest[..close])?, close)
+        }
+        _ => {
+            let colon = scan_plain(rest)?.1?;
+            let text = rest[..colon].trim_end_matches(' ');
+            let key = match resolve_plain(text) {
+                Resolved::Str | Resolved::Timestamp => text.to_owned(),
+                Resolved::Bool(b) => b.to_string(),
+                Resolved::Int(i) => i.to_string(),
+                Resolved::Float(f) => super::parse::float_key(f),
+                Resolved::Null | Resolved::Uint(_) | Resolved::Merge => return None,
+            };
+            (key, colon)
+        }
+    };
+    Some((key, rest.get(colon + 1..)?.trim_start_matches(' ')))
+}
+
+/// A one-line scalar (or `{}`, `[]`) as the full path decodes it.
+fn built_scalar(v: &str) -> Option<Value> {
+    match v.as_bytes()[0] {
+        b'"' | b'\'' => {
+            let close = scan_quoted(v)??;
+            Some(Value::from(unquote(&v[..close])?))
+        }
+        b'[' | b'{' => {
+            let inner = v[1..flow_collection(v)? - 1].trim_matches(' ');
+            match (inner.is_empty(), v.as_bytes()[0]) {
+                (true, b'[') => Some(Value::List(Vec::new().into(), ListType::Interface)),
+                (true, _) => Some(Value::map(BTreeMap::new())),
+                (false, _) => None,
+            }
+        }
+        _ => {
+            if !is_plain_start(v) {
+                return None;
+            }
+            let (end, colon) = scan_plain(v)?;
+            if colon.is_some() {
+                return None;
+            }
+            let text = v[..end].trim_end_matches(' ');
+            Some(match resolve_plain(text) {
+                Resolved::Null => Value::Nil,
+                Resolved::Bool(b) => Value::Bool(b),
+                Resolved::Int(i) => Value::Float(i as f64),
+                Resolved::Uint(u) => Value::Float(u as f64),
+                Resolved::Float(f) if f.is_finite() => Value::Float(f),
+                Resolved::Float(_) => return None,
+                Resolved::Timestamp | Resolved::Merge | Resolved::Str => Value::from(text),
+            })
+        }
+    }
+}
+
+/// The text of a one-line quoted scalar, given with its quotes (checked by [`scan_quoted`]).
+fn unquote(quoted: &str) -> Option<String> {
+    let inner = &quoted[1..quoted.len() - 1];
+    if quoted.starts_with('\'') {
+        return Some(inner.replace("''", "'"));
+    }
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let e = chars.next()?;
+        let hex = |chars: &mut std::str::Chars<'_>, len: usize| -> Option<char> {
+            let digits: String = chars.take(len).collect();
+            char::from_u32(u32::from_str_radix(&digits, 16).ok()?)
+        };
+        out.push(match e {
+            '\\' => '\\',
+            '"' => '"',
+            'n' => '\n',
+            't' => '\t',
+            'r' => '\r',
+            '0' => '\0',
+            'a' => '\u{7}',
+            'b' => '\u{8}',
+            'v' => '\u{b}',
+            'f' => '\u{c}',
+            'e' => '\u{1b}',
+            'x' => hex(&mut chars, 2)?,
+            'u' => hex(&mut chars, 4)?,
+            _ => return None,
+        });
+    }
+    Some(out)
 }
 
 /// What an open block collection is.

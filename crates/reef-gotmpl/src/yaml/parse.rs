@@ -546,7 +546,7 @@ fn decode_base64(s: &str) -> Option<Vec<u8>> {
 }
 
 /// A float64 map key as `sigs.k8s.io/yaml` writes it: `strconv.FormatFloat(f, 'g', -1, 32)`.
-fn float_key(f: f64) -> String {
+pub(super) fn float_key(f: f64) -> String {
     if f.is_nan() {
         return ".nan".to_owned();
     }
