@@ -79,18 +79,33 @@ fn yaml_key(k: &yaml_serde::Value) -> String {
 }
 
 /// A deep copy (Go's `copystructure.Copy`): maps are new maps, so changing the copy leaves
-/// the original alone.
+/// the original alone. Only maps can change in place: a list with no map inside is shared.
 pub fn deep_copy(v: &Value) -> Value {
     match v {
         Value::Map(m, t) => Value::Map(deep_copy_map(m), *t),
-        Value::List(l, t) => Value::List(l.iter().map(deep_copy).collect(), *t),
+        Value::List(l, t) if l.iter().any(holds_map) => Value::List(l.iter().map(deep_copy).collect(), *t),
         other => other.clone(),
+    }
+}
+
+/// Whether a value is a map or a list with a map somewhere inside.
+fn holds_map(v: &Value) -> bool {
+    match v {
+        Value::Map(..) => true,
+        Value::List(l, _) => l.iter().any(holds_map),
+        _ => false,
     }
 }
 
 /// A deep copy of a map.
 pub fn deep_copy_map(m: &MapRef) -> MapRef {
-    Rc::new(RefCell::new(m.borrow().iter().map(|(k, v)| (k.clone(), deep_copy(v))).collect()))
+    let mut copy = m.borrow().clone();
+    for v in copy.values_mut() {
+        if matches!(v, Value::Map(..) | Value::List(..)) {
+            *v = deep_copy(v);
+        }
+    }
+    Rc::new(RefCell::new(copy))
 }
 
 /// Merges `b` over `a` as `helm template`'s handling of several `-f` files does (`mergeMaps`):
@@ -196,9 +211,9 @@ fn copy_map(src: &MapRef) -> MapRef {
 
 /// Builds up the values of one chart: `v` (higher precedence) over a copy of the chart's defaults.
 fn coalesce_values(chart: &Chart, v: &MapRef, merge: bool) {
-    let defaults = deep_copy_map(&chart.values);
-    let entries: Vec<(String, Value)> = defaults.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    for (key, val) in entries {
+    // The copy is this function's own: its entries are moved, not cloned.
+    let defaults = std::mem::take(&mut *deep_copy_map(&chart.values).borrow_mut());
+    for (key, val) in defaults {
         let value = v.borrow().get(&key).cloned();
         match value {
             Some(Value::Nil) if !merge => {
@@ -215,10 +230,35 @@ fn coalesce_values(chart: &Chart, v: &MapRef, merge: bool) {
                 // Helm 4 leaves defaults of null out (at any depth) rather than copying them in.
                 if merge {
                     v.borrow_mut().insert(key, val);
-                } else if let Some(val) = without_nils(&val) {
+                } else if let Some(val) = own_without_nils(val) {
                     v.borrow_mut().insert(key, val);
                 }
             }
+        }
+    }
+}
+
+/// [`without_nils`] of a value nothing else holds (a part of a fresh deep copy): its maps
+/// are trimmed in place rather than copied again.
+fn own_without_nils(v: Value) -> Option<Value> {
+    if v.is_nil() {
+        return None;
+    }
+    if let Value::Map(m, _) = &v {
+        trim_nils_in_place(m);
+        return Some(map_value(m.clone()));
+    }
+    Some(v)
+}
+
+/// [`trim_nil_values`] in place, nested maps becoming `map[string]interface{}` as there.
+fn trim_nils_in_place(m: &MapRef) {
+    let mut m = m.borrow_mut();
+    m.retain(|_, v| !v.is_nil());
+    for v in m.values_mut() {
+        if let Value::Map(inner, t) = v {
+            trim_nils_in_place(inner);
+            *t = MapType::Interface;
         }
     }
 }
