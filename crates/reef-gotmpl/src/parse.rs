@@ -109,7 +109,7 @@ pub struct Pipe {
     /// Declared or assigned variables (names with `$`), with their positions.
     pub decl: Vec<(usize, String)>,
     /// The commands, separated by `|`.
-    pub cmds: Vec<Command>,
+    pub cmds: List<Command>,
 }
 
 /// A command: an operand or a function call with arguments.
@@ -118,7 +118,54 @@ pub struct Command {
     /// Position.
     pub pos: usize,
     /// The operands; the first is the function when there are several.
-    pub args: Vec<Arg>,
+    pub args: List<Arg>,
+}
+
+/// The commands of a pipeline or the operands of a command: most often one, held in place
+/// rather than in an allocation of its own.
+#[derive(Debug)]
+pub enum List<T> {
+    /// One.
+    One([T; 1]),
+    /// None, or several.
+    Many(Box<[T]>),
+}
+
+impl<T> List<T> {
+    fn from_drain(mut items: std::vec::Drain<'_, T>) -> List<T> {
+        if items.len() == 1
+            && let Some(item) = items.next()
+        {
+            return List::One([item]);
+        }
+        List::Many(items.collect())
+    }
+}
+
+impl<T> Default for List<T> {
+    fn default() -> List<T> {
+        List::Many(Box::default())
+    }
+}
+
+impl<T> std::ops::Deref for List<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        match self {
+            List::One(one) => one,
+            List::Many(many) => many,
+        }
+    }
+}
+
+impl<'a, T> IntoIterator for &'a List<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
 }
 
 /// A number literal, with the interpretations Go's `NumberNode` keeps.
@@ -682,7 +729,7 @@ impl<'a> Parser<'a> {
 
     fn pipeline_inner(&mut self, context: &str, end: ItemType) -> PResult<Pipe> {
         let token = self.peek_non_space();
-        let mut pipe = Pipe { pos: token.pos, is_assign: false, decl: Vec::new(), cmds: Vec::new() };
+        let mut pipe = Pipe { pos: token.pos, is_assign: false, decl: Vec::new(), cmds: List::default() };
         loop {
             let v = self.peek_non_space();
             if v.typ != ItemType::Variable {
@@ -731,7 +778,7 @@ impl<'a> Parser<'a> {
                             return self.err(format!("non executable command in pipeline stage {}", i + 1));
                         }
                     }
-                    pipe.cmds = self.cmds.drain(mark..).collect();
+                    pipe.cmds = List::from_drain(self.cmds.drain(mark..));
                     return Ok(pipe);
                 }
                 ItemType::Bool
@@ -775,7 +822,7 @@ impl<'a> Parser<'a> {
         if self.args.len() == mark {
             return self.err("empty command".to_owned());
         }
-        Ok(Command { pos, args: self.args.drain(mark..).collect() })
+        Ok(Command { pos, args: List::from_drain(self.args.drain(mark..)) })
     }
 
     fn operand(&mut self) -> PResult<Option<Arg>> {
