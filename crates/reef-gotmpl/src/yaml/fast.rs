@@ -314,10 +314,9 @@ impl Checker {
         self.stack.push(Block { indent: 0, kind: Kind::Map });
         let mut pending = Pending::Nothing;
         let mut start = 0;
-        while start < text.len() {
-            let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-            let line = &text[start..end];
-            pending = self.line(line, start, pending, keep)?;
+        let last = (!text.ends_with('\n')).then_some(text.len());
+        for end in memchr::memchr_iter(b'\n', text.as_bytes()).chain(last) {
+            pending = self.line(&text[start..end], start, pending, keep)?;
             start = end + 1;
         }
         if let Pending::BlockScalar { indent: None, .. } | Pending::Quoted { .. } = pending {
@@ -332,7 +331,7 @@ impl Checker {
 
     /// One line, starting at byte `at` of the document.
     fn line(&mut self, line: &str, at: usize, pending: Pending, keep: &dyn Fn(&str) -> bool) -> Option<Pending> {
-        let col = line.bytes().take_while(|&b| b == b' ').count();
+        let col = indentation(line);
         let rest = &line[col..];
         let pending = match pending {
             Pending::BlockScalar { parent, indent, blank } => {
@@ -462,7 +461,10 @@ impl Checker {
                 }
                 None => false,
             },
-            Some(_) if is_plain_start(rest) => scan_plain(rest)?.1.is_some(),
+            Some(_) if is_plain_start(rest) => match scan_plain(rest)? {
+                (_, Some(_)) => true,
+                (end, None) => return plain_value(rest, end, parent),
+            },
             _ => false,
         };
         if !is_key {
@@ -562,14 +564,32 @@ fn value(v: &str, spaced: bool, empty: Pending, parent: usize) -> Option<Pending
         }
         _ if is_plain_start(v) => {
             let (end, colon) = scan_plain(v)?;
-            if colon.is_some() || !value_ok(v[..end].trim_end_matches(' ')) {
+            if colon.is_some() {
                 return None;
             }
-            // A comment after the scalar was checked by the scan, and ends it.
-            Some(if end < v.len() { Pending::Nothing } else { Pending::Plain { parent } })
+            plain_value(v, end, parent)
         }
         _ => None,
     }
+}
+
+/// A plain scalar value in a collection at indentation `parent`, scanned by [`scan_plain`] up
+/// to `end` (a comment after it was checked by the scan, and ends it).
+fn plain_value(v: &str, end: usize, parent: usize) -> Option<Pending> {
+    if !value_ok(v[..end].trim_end_matches(' ')) {
+        return None;
+    }
+    Some(if end < v.len() { Pending::Nothing } else { Pending::Plain { parent } })
+}
+
+/// How many spaces start a line.
+fn indentation(line: &str) -> usize {
+    let b = line.as_bytes();
+    let mut col = 0;
+    while col < b.len() && b[col] == b' ' {
+        col += 1;
+    }
+    col
 }
 
 /// A line continuing a plain scalar (more indented than the collection holding it): any text
