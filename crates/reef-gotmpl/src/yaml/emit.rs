@@ -73,9 +73,13 @@ fn check_size(v: &Value) -> Result<(), EmitError> {
     Ok(())
 }
 
-fn sorted(mut entries: Vec<(String, Node)>) -> Vec<(String, Node)> {
-    merge_sort(&mut entries, &|a, b| key_less(&a.0, &b.0));
-    entries
+/// The entries in go-yaml's key order. The merge sort runs on indices, so entries (whole
+/// subtrees) are moved once rather than copied at every level of the sort.
+fn sorted(entries: Vec<(String, Node)>) -> Vec<(String, Node)> {
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    merge_sort(&mut order, &|a, b| key_less(&entries[*a].0, &entries[*b].0));
+    let mut slots: Vec<Option<(String, Node)>> = entries.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// A stable merge sort that never panics, whatever the order says (go-yaml's key order is not
@@ -113,16 +117,63 @@ fn is_go_digit(c: char) -> bool {
 /// go-yaml's `keyList.Less` for two string keys: letters sort by code point, and runs of
 /// digits compare as numbers (`a2` before `a10`, `a1` before `a01`).
 pub fn key_less(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return units_less(a.as_bytes(), b.as_bytes());
+    }
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
+    units_less(&ar, &br)
+}
+
+/// A character as [`key_less`] looks at it: ASCII keys are compared byte by byte, which
+/// spares collecting their characters.
+trait KeyUnit: Copy + Ord {
+    fn is_letter(self) -> bool;
+    fn is_digit(self) -> bool;
+    fn is_zero(self) -> bool;
+    fn code(self) -> i64;
+}
+
+impl KeyUnit for u8 {
+    fn is_letter(self) -> bool {
+        self.is_ascii_alphabetic()
+    }
+    fn is_digit(self) -> bool {
+        self.is_ascii_digit()
+    }
+    fn is_zero(self) -> bool {
+        self == b'0'
+    }
+    fn code(self) -> i64 {
+        i64::from(self)
+    }
+}
+
+impl KeyUnit for char {
+    fn is_letter(self) -> bool {
+        self.is_alphabetic()
+    }
+    fn is_digit(self) -> bool {
+        is_go_digit(self)
+    }
+    fn is_zero(self) -> bool {
+        self == '0'
+    }
+    fn code(self) -> i64 {
+        i64::from(self as u32)
+    }
+}
+
+fn units_less<T: KeyUnit>(ar: &[T], br: &[T]) -> bool {
+    let zero = i64::from('0' as u32);
     let mut i = 0;
     while i < ar.len() && i < br.len() {
         if ar[i] == br[i] {
             i += 1;
             continue;
         }
-        let al = ar[i].is_alphabetic();
-        let bl = br[i].is_alphabetic();
+        let al = ar[i].is_letter();
+        let bl = br[i].is_letter();
         if al && bl {
             return ar[i] < br[i];
         }
@@ -130,11 +181,11 @@ pub fn key_less(a: &str, b: &str) -> bool {
             return bl;
         }
         let (mut an, mut bn): (i64, i64) = (0, 0);
-        if ar[i] == '0' || br[i] == '0' {
+        if ar[i].is_zero() || br[i].is_zero() {
             let mut j = i;
-            while j > 0 && is_go_digit(ar[j - 1]) {
+            while j > 0 && ar[j - 1].is_digit() {
                 j -= 1;
-                if ar[j] != '0' {
+                if !ar[j].is_zero() {
                     an = 1;
                     bn = 1;
                     break;
@@ -142,13 +193,13 @@ pub fn key_less(a: &str, b: &str) -> bool {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && is_go_digit(ar[ai]) {
-            an = an.wrapping_mul(10).wrapping_add(i64::from(ar[ai] as u32) - i64::from('0' as u32));
+        while ai < ar.len() && ar[ai].is_digit() {
+            an = an.wrapping_mul(10).wrapping_add(ar[ai].code() - zero);
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && is_go_digit(br[bi]) {
-            bn = bn.wrapping_mul(10).wrapping_add(i64::from(br[bi] as u32) - i64::from('0' as u32));
+        while bi < br.len() && br[bi].is_digit() {
+            bn = bn.wrapping_mul(10).wrapping_add(br[bi].code() - zero);
             bi += 1;
         }
         if an != bn {
@@ -381,12 +432,14 @@ fn analyze(value: &str, v3: bool) -> Analysis {
         block_indicators = true;
         flow_indicators = true;
     }
-    let chars: Vec<char> = value.chars().collect();
+    let mut chars = value.chars().peekable();
     let mut preceded_by_whitespace = true;
-    for (i, &c) in chars.iter().enumerate() {
-        let next = chars.get(i + 1).copied();
+    let mut first = true;
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let last = next.is_none();
         let followed_by_whitespace = next.is_none_or(|n| n == ' ' || n == '\t' || is_break(n));
-        if i == 0 {
+        if first {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => {
                     flow_indicators = true;
@@ -426,10 +479,10 @@ fn analyze(value: &str, v3: bool) -> Analysis {
             special_characters = true;
         }
         if c == ' ' {
-            if i == 0 {
+            if first {
                 leading_space = true;
             }
-            if i + 1 == chars.len() {
+            if last {
                 trailing_space = true;
             }
             if previous_break {
@@ -439,10 +492,10 @@ fn analyze(value: &str, v3: bool) -> Analysis {
             previous_break = false;
         } else if is_break(c) {
             line_breaks = true;
-            if i == 0 {
+            if first {
                 leading_break = true;
             }
-            if i + 1 == chars.len() {
+            if last {
                 trailing_break = true;
             }
             if previous_space {
@@ -455,6 +508,7 @@ fn analyze(value: &str, v3: bool) -> Analysis {
             previous_break = false;
         }
         preceded_by_whitespace = c == ' ' || c == '\t' || is_break(c);
+        first = false;
     }
     let mut a = Analysis {
         multiline: line_breaks,
@@ -725,11 +779,19 @@ impl Emitter {
         if !self.whitespace {
             self.put(' ');
         }
-        let chars: Vec<char> = value.chars().collect();
+        if !value.contains(' ') {
+            // Nothing to break at: the text as it is.
+            self.out.push_str(value);
+            self.column += value.chars().count();
+            self.whitespace = false;
+            self.indention = false;
+            return;
+        }
+        let mut chars = value.chars().peekable();
         let mut spaces = false;
-        for (i, &c) in chars.iter().enumerate() {
+        while let Some(c) = chars.next() {
             if c == ' ' {
-                if allow_breaks && !spaces && self.column > self.best_width && chars.get(i + 1) != Some(&' ') {
+                if allow_breaks && !spaces && self.column > self.best_width && chars.peek() != Some(&' ') {
                     self.write_indent();
                 } else {
                     self.put(c);
@@ -892,5 +954,27 @@ impl Emitter {
                 breaks = false;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod key_order_tests {
+    use super::{key_less, units_less};
+
+    #[test]
+    fn ascii_keys_compare_bytewise_as_their_characters_compare() {
+        let keys = [
+            "a", "a1", "a01", "a10", "a2", "b", "B", "_x", "x_", "0", "00", "1.5", "10", "a-b", "ab", "", "z9z", "z10a",
+        ];
+        for a in keys {
+            for b in keys {
+                let ac: Vec<char> = a.chars().collect();
+                let bc: Vec<char> = b.chars().collect();
+                assert_eq!(key_less(a, b), units_less(&ac, &bc), "{a} {b}");
+            }
+        }
+        assert!(key_less("a2", "a10"));
+        assert!(key_less("a1", "a01"));
+        assert!(key_less("B", "a"));
     }
 }
