@@ -268,20 +268,21 @@ impl<'a> Lexer<'a> {
         while self.accept(valid) {}
     }
 
+    /// Whether `}}` or ` -}}` is next, and whether it was the latter.
     fn at_right_delim(&self) -> (bool, bool) {
-        let rest = self.rest();
-        if has_right_trim(rest) && rest[TRIM_LEN..].starts_with(RIGHT) {
-            return (true, true);
+        match &self.input.as_bytes()[self.pos..] {
+            [b'}', b'}', ..] => (true, false),
+            [space, b'-', b'}', b'}', ..] if is_space(*space as char) => (true, true),
+            _ => (false, false),
         }
-        (rest.starts_with(RIGHT), false)
     }
 
     fn at_terminator(&self) -> bool {
-        match self.peek() {
-            None => true,
-            Some(c) if is_space(c) => true,
-            Some('.' | ',' | '|' | ':' | ')' | '(') => true,
-            _ => self.rest().starts_with(RIGHT),
+        let bytes = self.input.as_bytes();
+        match bytes.get(self.pos) {
+            None | Some(b' ' | b'\t' | b'\r' | b'\n' | b'.' | b',' | b'|' | b':' | b')' | b'(') => true,
+            Some(b'}') => bytes.get(self.pos + 1) == Some(&b'}'),
+            _ => false,
         }
     }
 
