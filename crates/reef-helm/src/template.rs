@@ -158,7 +158,7 @@ pub fn render(opts: &TemplateOptions) -> Result<String, TemplateError> {
         revision: 1,
     };
     let rendered = render_templates(&chart, top, &release, caps).map_err(|m| TemplateError::render(m, opts.debug))?;
-    assemble(&chart, &rendered, opts)
+    assemble(&chart, rendered, opts)
 }
 
 /// Finds and loads CHART as `helm template` does for a local path; a name that is not a path
@@ -353,8 +353,7 @@ fn crd_objects(c: &Chart, full_path: &str, out: &mut Vec<(String, String)>) {
 }
 
 /// What `helm template` prints for the rendered templates.
-fn assemble(c: &Chart, rendered: &BTreeMap<String, String>, opts: &TemplateOptions) -> Result<String, TemplateError> {
-    let mut files: BTreeMap<String, String> = rendered.clone();
+fn assemble(c: &Chart, mut files: BTreeMap<String, String>, opts: &TemplateOptions) -> Result<String, TemplateError> {
     files.retain(|k, _| !k.ends_with("NOTES.txt"));
     let sorted = match manifest::sort_manifests(&files) {
         Ok(s) => s,
@@ -367,7 +366,7 @@ fn assemble(c: &Chart, rendered: &BTreeMap<String, String>, opts: &TemplateOptio
                     if content.trim().is_empty() {
                         continue;
                     }
-                    out.push_str(&format!("---\n# Source: {name}\n{content}\n"));
+                    push_document(&mut out, name, content);
                 }
                 // `helm template` prints the manifest trimmed, with one line break.
                 err.stdout = format!("{}\n", out.trim());
@@ -380,20 +379,33 @@ fn assemble(c: &Chart, rendered: &BTreeMap<String, String>, opts: &TemplateOptio
         let mut crds = Vec::new();
         crd_objects(c, c.name(), &mut crds);
         for (name, content) in crds {
-            manifest.push_str(&format!("---\n# Source: {name}\n{content}\n"));
+            push_document(&mut manifest, &name, &content);
         }
     }
     for m in &sorted.manifests {
-        manifest.push_str(&format!("---\n# Source: {}\n{}\n", m.source, m.content));
+        push_document(&mut manifest, &m.source, &m.content);
     }
-    let mut all = format!("{}\n", manifest.trim());
+    // The manifests trimmed, with one line break, then the hooks.
+    manifest.truncate(manifest.trim_end().len());
+    let leading = manifest.len() - manifest.trim_start().len();
+    manifest.drain(..leading);
+    manifest.push('\n');
     for h in &sorted.hooks {
-        all.push_str(&format!("---\n# Source: {}\n{}\n", h.source, h.content));
+        push_document(&mut manifest, &h.source, &h.content);
     }
     if opts.show_only.is_empty() {
-        return Ok(all);
+        return Ok(manifest);
     }
-    show_only(&all, &opts.show_only)
+    show_only(&manifest, &opts.show_only)
+}
+
+/// Appends one document as `helm template` prints it: `---`, its `# Source:` line, its text.
+fn push_document(out: &mut String, source: &str, content: &str) {
+    out.push_str("---\n# Source: ");
+    out.push_str(source);
+    out.push('\n');
+    out.push_str(content);
+    out.push('\n');
 }
 
 #[expect(clippy::unwrap_used, reason = "a constant pattern")]
