@@ -582,10 +582,13 @@ fn plain_value(v: &str, end: usize, parent: usize) -> Option<Pending> {
     Some(if end < v.len() { Pending::Nothing } else { Pending::Plain { parent } })
 }
 
-/// How many spaces start a line.
+/// How many spaces start a line (eight at a time first: generated CRDs nest deeply).
 fn indentation(line: &str) -> usize {
     let b = line.as_bytes();
     let mut col = 0;
+    while b.get(col..col + 8) == Some(b"        ") {
+        col += 8;
+    }
     while col < b.len() && b[col] == b' ' {
         col += 1;
     }
