@@ -469,43 +469,49 @@ impl<'a> Schema<'a> {
     }
 
     fn index(&mut self, node: &'a Json, base: &str, references: &mut Vec<(String, &'a str)>) {
-        let mut base = base.to_owned();
-        if let Json::Object(members) = node {
-            let id_key = if self.draft == Draft::D4 { "id" } else { "$id" };
-            let has_ref = members.iter().any(|(k, _)| k == "$ref");
-            if let Some(id) = node.get(id_key).and_then(Json::as_str)
-                && !(has_ref && self.draft < Draft::D2019)
-            {
-                if let Some(anchor) = id.strip_prefix('#') {
+        match node {
+            Json::Object(members) => {
+                // The base changes only where a schema sets an `$id`.
+                let mut own_base: Option<String> = None;
+                let id_key = if self.draft == Draft::D4 { "id" } else { "$id" };
+                let has_ref = members.iter().any(|(k, _)| k == "$ref");
+                if let Some(id) = node.get(id_key).and_then(Json::as_str)
+                    && !(has_ref && self.draft < Draft::D2019)
+                {
+                    if let Some(anchor) = id.strip_prefix('#') {
+                        self.resources.insert(format!("{base}#{anchor}"), node);
+                    } else {
+                        let url = join_url(base, id);
+                        let url = url.split_once('#').map_or(url.as_str(), |(u, _)| u).to_owned();
+                        self.resources.insert(url.clone(), node);
+                        self.bases.insert(node_id(node), url.clone());
+                        own_base = Some(url);
+                    }
+                }
+                let base = own_base.as_deref().unwrap_or(base);
+                if let Some(anchor) = node.get("$anchor").and_then(Json::as_str) {
                     self.resources.insert(format!("{base}#{anchor}"), node);
-                } else {
-                    let url = join_url(&base, id);
-                    let url = url.split_once('#').map_or(url.as_str(), |(u, _)| u).to_owned();
-                    self.resources.insert(url.clone(), node);
-                    self.bases.insert(node_id(node), url.clone());
-                    base = url;
+                }
+                if let Some(anchor) = node.get("$dynamicAnchor").and_then(Json::as_str) {
+                    self.resources.insert(format!("{base}#{anchor}"), node);
+                }
+                for kw in ["$ref", "$recursiveRef", "$dynamicRef"] {
+                    if let Some(r) = node.get(kw).and_then(Json::as_str) {
+                        references.push((base.to_owned(), r));
+                    }
+                }
+                for (k, v) in members {
+                    if !DATA_KEYWORDS.contains(&k.as_str()) {
+                        self.index(v, base, references);
+                    }
                 }
             }
-            if let Some(anchor) = node.get("$anchor").and_then(Json::as_str) {
-                self.resources.insert(format!("{base}#{anchor}"), node);
-            }
-            if let Some(anchor) = node.get("$dynamicAnchor").and_then(Json::as_str) {
-                self.resources.insert(format!("{base}#{anchor}"), node);
-            }
-            for kw in ["$ref", "$recursiveRef", "$dynamicRef"] {
-                if let Some(r) = node.get(kw).and_then(Json::as_str) {
-                    references.push((base.clone(), r));
+            Json::Array(items) => {
+                for v in items {
+                    self.index(v, base, references);
                 }
             }
-            for (k, v) in members {
-                if !DATA_KEYWORDS.contains(&k.as_str()) {
-                    self.index(v, &base, references);
-                }
-            }
-        } else if let Json::Array(items) = node {
-            for v in items {
-                self.index(v, &base, references);
-            }
+            _ => {}
         }
     }
 
