@@ -826,32 +826,30 @@ impl<'a> Parser<'a> {
     }
 
     fn operand(&mut self) -> PResult<Option<Arg>> {
+        // A field or variable term has taken the fields that follow it (`.a.b`, `$x.a`).
         let Some(node) = self.term()? else { return Ok(None) };
+        let Some((chain_pos, end)) = self.fields() else { return Ok(Some(node)) };
+        Ok(Some(match node {
+            Arg::Bool(..) | Arg::String(..) | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {
+                return self.err(format!("unexpected . after term {}", go_quote(&node.to_string())));
+            }
+            other => Arg::Chain(chain_pos, Box::new(other), Idents(self.source[chain_pos + 1..end].into())),
+        }))
+    }
+
+    /// Reads the field items that come next (`.b.c`), if any: where the first starts and the
+    /// last ends. Field items follow one another with nothing between them.
+    fn fields(&mut self) -> Option<(usize, usize)> {
         if self.peek_type() != ItemType::Field {
-            return Ok(Some(node));
+            return None;
         }
-        let chain_pos = self.peek().pos;
-        let mut end = chain_pos;
+        let start = self.peek().pos;
+        let mut end = start;
         while self.peek_type() == ItemType::Field {
             let f = self.next();
             end = f.pos + f.val.len();
         }
-        // `.b.c`: field items follow one another with nothing between them.
-        let fields = &self.source[chain_pos..end];
-        let join = |idents: Idents| {
-            let mut s = String::with_capacity(idents.0.len() + fields.len());
-            s.push_str(&idents.0);
-            s.push_str(fields);
-            Idents(s.into_boxed_str())
-        };
-        Ok(Some(match node {
-            Arg::Field(_, idents) => Arg::Field(chain_pos, join(idents)),
-            Arg::Variable(_, idents) => Arg::Variable(chain_pos, join(idents)),
-            Arg::Bool(..) | Arg::String(..) | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {
-                return self.err(format!("unexpected . after term {}", go_quote(&node.to_string())));
-            }
-            other => Arg::Chain(chain_pos, Box::new(other), Idents(fields[1..].into())),
-        }))
+        Some((start, end))
     }
 
     fn term(&mut self) -> PResult<Option<Arg>> {
@@ -870,9 +868,14 @@ impl<'a> Parser<'a> {
                 if !self.vars.contains(&token.val) {
                     return self.err(format!("undefined variable {}", go_quote(token.val)));
                 }
-                Arg::Variable(token.pos, Idents(token.val.into()))
+                // Go gives a chain the position of its first field after the term.
+                let (pos, end) = self.fields().unwrap_or((token.pos, token.pos + token.val.len()));
+                Arg::Variable(pos, Idents(self.source[token.pos..end].into()))
             }
-            ItemType::Field => Arg::Field(token.pos, Idents(token.val[1..].into())),
+            ItemType::Field => {
+                let (pos, end) = self.fields().unwrap_or((token.pos, token.pos + token.val.len()));
+                Arg::Field(pos, Idents(self.source[token.pos + 1..end].into()))
+            }
             ItemType::Bool => Arg::Bool(token.pos, token.val == "true"),
             ItemType::CharConstant | ItemType::Complex | ItemType::Number => match parse_number(token.val, token.typ) {
                 Ok(n) => Arg::Number(token.pos, Box::new(n)),
