@@ -680,7 +680,16 @@ fn is_plain_start(s: &str) -> bool {
 fn scan_plain(s: &str) -> Option<(usize, Option<usize>)> {
     let b = s.as_bytes();
     let mut ascii = true;
-    for (i, &c) in b.iter().enumerate() {
+    // Words of ordinary characters first.
+    let mut start = 0;
+    while let Some(w) = word(b, start)
+        && printable_word(w)
+        && !has_byte(w, b':')
+        && !has_byte(w, b'#')
+    {
+        start += 8;
+    }
+    for (i, &c) in b.iter().enumerate().skip(start) {
         match c {
             b':' if matches!(b.get(i + 1), None | Some(b' ')) => {
                 return (ascii || clean(&s[..i], false)).then_some((i, Some(i)));
@@ -746,6 +755,14 @@ fn scan_quoted_from(s: &str, mut i: usize, quote: u8) -> Option<Option<usize>> {
 /// U+2029 (line breaks in YAML 1.1) and U+FEFF.
 fn clean(s: &str, tabs: bool) -> bool {
     let b = s.as_bytes();
+    let mut start = 0;
+    while let Some(w) = word(b, start)
+        && printable_word(w)
+    {
+        start += 8;
+    }
+    // What comes before `start` is ASCII, so `start` is a character boundary.
+    let (b, s) = (&b[start..], &s[start..]);
     if b.iter().all(|&c| matches!(c, 0x20..=0x7E) || (tabs && c == b'\t')) {
         return true;
     }
@@ -755,6 +772,29 @@ fn clean(s: &str, tabs: bool) -> bool {
         '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{FEFF}' => false,
         c => matches!(c as u32, 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF),
     })
+}
+
+/// The eight bytes of `b` from `at` as a word, if there are eight.
+fn word(b: &[u8], at: usize) -> Option<u64> {
+    let bytes: [u8; 8] = b.get(at..at + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(bytes))
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether every byte of `w` is printable ASCII (0x20 to 0x7E): no byte below 0x20 and none
+/// above 0x7E (the "hasless" and "hasmore" bit tricks, exact for whether such a byte exists).
+fn printable_word(w: u64) -> bool {
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH_BITS;
+    let above_tilde = (w.wrapping_add(ONES) | w) & HIGH_BITS;
+    below_space | above_tilde == 0
+}
+
+/// Whether some byte of `w` is `byte`.
+fn has_byte(w: u64, byte: u8) -> bool {
+    let x = w ^ (ONES * u64::from(byte));
+    x.wrapping_sub(ONES) & !x & HIGH_BITS != 0
 }
 
 /// Whether a plain value decodes without error: NaN and infinities have no JSON form. Only

@@ -614,3 +614,16 @@ fn mutated_manifests_read_the_same_by_both_paths_whenever_the_fast_path_answers(
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(answered.get() > 100, "the fast path answered only {} times", answered.get());
 }
+
+#[test]
+fn word_checks_find_every_unusual_byte() {
+    for at in 0..8 {
+        for byte in 0..=255u8 {
+            let mut bytes = *b"abcdefgh";
+            bytes[at] = byte;
+            let w = u64::from_le_bytes(bytes);
+            assert_eq!(super::printable_word(w), (0x20..=0x7E).contains(&byte), "{byte:#x} at {at}");
+            assert_eq!(super::has_byte(w, b':'), byte == b':', "{byte:#x} at {at}");
+        }
+    }
+}
