@@ -874,7 +874,8 @@ impl<'a> Validator<'_, 'a> {
     /// Applies schema `s` (whose base URL is `base`, unless it sets its own) to `v`. The
     /// outer error is a schema that cannot be used, the inner one what `v` breaks.
     fn apply(&mut self, s: &'a Json, base: &str, v: &Value) -> Result<Outcome, ValidateError> {
-        let base = self.schema.base_of(s).map_or_else(|| base.to_owned(), str::to_owned);
+        let schema = self.schema;
+        let base = schema.base_of(s).unwrap_or(base);
         match s {
             Json::Bool(false) => return Ok(Err(self.err("false schema".to_owned()))),
             Json::Object(_) => {}
@@ -889,12 +890,12 @@ impl<'a> Validator<'_, 'a> {
             if prev == id {
                 return Err(ValidateError::Compile(format!(
                     "{} resolves to itself causing reference cycle",
-                    go_quote(&base)
+                    go_quote(base)
                 )));
             }
         }
         self.chain.push((id, depth));
-        let r = self.apply_object(s, &base, v);
+        let r = self.apply_object(s, base, v);
         self.chain.pop();
         r
     }
