@@ -126,7 +126,7 @@ pub struct Chart {
     /// `values.yaml`, decoded.
     pub values: MapRef,
     /// `values.schema.json`, if any.
-    pub schema: Option<Vec<u8>>,
+    pub schema: Option<Arc<[u8]>>,
     /// Everything under `templates/`.
     pub templates: Vec<File>,
     /// Every other file (what `.Files` sees), `crds/` included.
@@ -317,7 +317,7 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
                 values =
                     values::parse_values(&f.text()).map_err(|e| load_err(format!("cannot load values.yaml: {e}")))?;
             }
-            "values.schema.json" => schema = Some(f.data.to_vec()),
+            "values.schema.json" => schema = Some(f.data),
             "requirements.yaml" => {
                 #[derive(Deserialize, Default)]
                 #[serde(default)]
