@@ -290,9 +290,9 @@ impl<'t> State<'t, '_> {
         if !decl.is_empty() {
             if r.pipe.is_assign {
                 if decl.len() > 1 {
-                    self.set_var(&decl[0].1, Val::untyped(index.clone()))?;
+                    self.set_var(decl[0].1.as_str(), Val::untyped(index.clone()))?;
                 } else {
-                    self.set_var(&decl[0].1, elem.clone())?;
+                    self.set_var(decl[0].1.as_str(), elem.clone())?;
                 }
             } else {
                 self.set_top_var(1, elem.clone());
@@ -300,7 +300,7 @@ impl<'t> State<'t, '_> {
         }
         if decl.len() > 1 {
             if r.pipe.is_assign {
-                self.set_var(&decl[1].1, elem.clone())?;
+                self.set_var(decl[1].1.as_str(), elem.clone())?;
             } else {
                 self.set_top_var(2, Val::untyped(index));
             }
@@ -457,7 +457,7 @@ impl<'t> State<'t, '_> {
         let value = value.map(|v| v.v).unwrap_or_default();
         for (_, name) in &pipe.decl {
             if pipe.is_assign {
-                self.set_var(name, Val::untyped(value.clone()))?;
+                self.set_var(name.as_str(), Val::untyped(value.clone()))?;
             } else {
                 self.vars.push((name.as_str(), Val::untyped(value.clone())));
             }
@@ -488,7 +488,7 @@ impl<'t> State<'t, '_> {
                 return self.eval_field_chain(dot, pipe, first, fields.as_str(), &cmd.args, final_);
             }
             Arg::Identifier(_, name, callee) => {
-                return self.eval_function(dot, first, name, callee, Some(cmd), &cmd.args, final_);
+                return self.eval_function(dot, first, name.as_str(), callee, Some(cmd), &cmd.args, final_);
             }
             Arg::Pipe(p) => {
                 self.not_a_function(&cmd.args, &final_)?;
@@ -812,7 +812,7 @@ impl<'t> State<'t, '_> {
                 return self.validate_type(Val::untyped(v), typ);
             }
             Arg::Identifier(_, name, callee) => {
-                let v = self.eval_function(dot, n, name, callee, None, std::slice::from_ref(n), None)?;
+                let v = self.eval_function(dot, n, name.as_str(), callee, None, std::slice::from_ref(n), None)?;
                 return self.validate_type(v, typ);
             }
             Arg::Chain(_, node, fields) => {

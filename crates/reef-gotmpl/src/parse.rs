@@ -107,7 +107,7 @@ pub struct Pipe {
     /// `$x = ` rather than `$x := `.
     pub is_assign: bool,
     /// Declared or assigned variables (names with `$`), with their positions.
-    pub decl: Vec<(usize, String)>,
+    pub decl: Vec<(usize, Idents)>,
     /// The commands, separated by `|`.
     pub cmds: List<Command>,
 }
@@ -185,15 +185,19 @@ pub struct Number {
     pub is_complex: bool,
 }
 
-/// Names joined by `.`, in one allocation: the fields of a chain (`a.b` of `.a.b`), or a
-/// variable and its fields (`$x.a.b`). A name never holds a `.`.
+/// Names joined by `.`, where they are in the template's text (which it shares, so a name
+/// costs no allocation): the fields of a chain (`a.b` of `.a.b`), a variable and its fields
+/// (`$x.a.b`), or a function's name. A name never holds a `.`.
 #[derive(Debug)]
-pub struct Idents(Box<str>);
+pub struct Idents {
+    text: Rc<str>,
+    range: std::ops::Range<usize>,
+}
 
 impl Idents {
     /// The names, joined by `.`.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text[self.range.clone()]
     }
 }
 
@@ -207,7 +211,7 @@ pub enum Arg {
     /// `(pipeline).a.b`.
     Chain(usize, Box<Arg>, Idents),
     /// A function name, with the function it names (resolved once, at parse time).
-    Identifier(usize, Box<str>, Callee),
+    Identifier(usize, Idents, Callee),
     /// `.`.
     Dot(usize),
     /// `nil`.
@@ -254,7 +258,7 @@ impl std::fmt::Display for Arg {
                 }
                 write!(f, ".{}", fields.as_str())
             }
-            Arg::Identifier(_, n, _) => f.write_str(n),
+            Arg::Identifier(_, n, _) => f.write_str(n.as_str()),
             Arg::Dot(_) => f.write_str("."),
             Arg::Nil(_) => f.write_str("nil"),
             Arg::Bool(_, b) => write!(f, "{b}"),
@@ -289,7 +293,7 @@ impl std::fmt::Display for Pipe {
                 if i > 0 {
                     f.write_str(", ")?;
                 }
-                f.write_str(v)?;
+                f.write_str(v.as_str())?;
             }
             f.write_str(" := ")?;
         }
@@ -507,6 +511,11 @@ impl<'a> Parser<'a> {
             return self.unexpected(&t, context);
         }
         Ok(t)
+    }
+
+    /// The names at `range` of the text.
+    fn idents(&self, range: std::ops::Range<usize>) -> Idents {
+        Idents { text: self.text.clone(), range }
     }
 
     fn add(&mut self, tree: Tree) -> PResult<()> {
@@ -742,12 +751,12 @@ impl<'a> Parser<'a> {
             if next.typ == ItemType::Assign || next.typ == ItemType::Declare {
                 pipe.is_assign = next.typ == ItemType::Assign;
                 self.next_non_space();
-                pipe.decl.push((v.pos, v.val.to_owned()));
+                pipe.decl.push((v.pos, self.idents(v.pos..v.pos + v.val.len())));
                 self.vars.push(v.val);
                 break;
             } else if next.typ == ItemType::Char && next.val == "," {
                 self.next_non_space();
-                pipe.decl.push((v.pos, v.val.to_owned()));
+                pipe.decl.push((v.pos, self.idents(v.pos..v.pos + v.val.len())));
                 self.vars.push(v.val);
                 if context == "range" && pipe.decl.len() < 2 {
                     match self.peek_non_space().typ {
@@ -833,7 +842,7 @@ impl<'a> Parser<'a> {
             Arg::Bool(..) | Arg::String(..) | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {
                 return self.err(format!("unexpected . after term {}", go_quote(&node.to_string())));
             }
-            other => Arg::Chain(chain_pos, Box::new(other), Idents(self.source[chain_pos + 1..end].into())),
+            other => Arg::Chain(chain_pos, Box::new(other), self.idents(chain_pos + 1..end)),
         }))
     }
 
@@ -859,7 +868,7 @@ impl<'a> Parser<'a> {
                 let Some(callee) = (self.resolve)(token.val) else {
                     return self.err(format!("function {} not defined", go_quote(token.val)));
                 };
-                Arg::Identifier(token.pos, token.val.into(), callee)
+                Arg::Identifier(token.pos, self.idents(token.pos..token.pos + token.val.len()), callee)
             }
             ItemType::Dot => Arg::Dot(token.pos),
             ItemType::Nil => Arg::Nil(token.pos),
@@ -870,11 +879,11 @@ impl<'a> Parser<'a> {
                 }
                 // Go gives a chain the position of its first field after the term.
                 let (pos, end) = self.fields().unwrap_or((token.pos, token.pos + token.val.len()));
-                Arg::Variable(pos, Idents(self.source[token.pos..end].into()))
+                Arg::Variable(pos, self.idents(token.pos..end))
             }
             ItemType::Field => {
                 let (pos, end) = self.fields().unwrap_or((token.pos, token.pos + token.val.len()));
-                Arg::Field(pos, Idents(self.source[token.pos + 1..end].into()))
+                Arg::Field(pos, self.idents(token.pos + 1..end))
             }
             ItemType::Bool => Arg::Bool(token.pos, token.val == "true"),
             ItemType::CharConstant | ItemType::Complex | ItemType::Number => match parse_number(token.val, token.typ) {
