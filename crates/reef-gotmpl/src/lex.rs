@@ -212,8 +212,9 @@ struct Lexer<'a> {
 
 /// Lexes `input` into items, ending with `Eof` or an `Error` item.
 pub fn lex(input: &str) -> Lexed<'_> {
-    // Chart templates run to about one item per 10 bytes; most need no regrowth from here.
-    let items = Vec::with_capacity(input.len() / 8 + 16);
+    // Chart templates run to about one item per 10 bytes, some to one per 5: few need
+    // regrowth from here (each would copy every item so far).
+    let items = Vec::with_capacity(input.len() / 4 + 16);
     let left = memchr::memmem::Finder::new(LEFT);
     let mut l = Lexer { input, pos: 0, start: 0, items, paren_depth: 0, error: None, left };
     l.run();

@@ -424,9 +424,11 @@ pub fn parse(name: &str, text: &str, resolve: &dyn Fn(&str) -> Option<Callee>) -
         paren_depth: 0,
         action_pos: None,
         trees: Vec::new(),
-        nodes: Vec::new(),
-        cmds: Vec::new(),
-        args: Vec::new(),
+        // Room for the nodes, commands and operands open at once in most templates, so the
+        // stacks are not regrown (copying what they hold) in every file.
+        nodes: Vec::with_capacity(128),
+        cmds: Vec::with_capacity(16),
+        args: Vec::with_capacity(32),
     };
     let root = p.parse_top()?;
     let top = Tree { name: name.to_owned(), parse_name: p.parse_name.clone(), text: p.text.clone(), root };
