@@ -1,12 +1,21 @@
-//! A fast path for [`super::unmarshal_top_keys`] on the YAML that rendered Kubernetes
-//! manifests are made of.
+//! A fast path for [`super::unmarshal_top_keys`] and [`super::unmarshal_any`] on the YAML
+//! that rendered Kubernetes manifests and values files are made of.
 //!
 //! Reading a manifest's head must read the whole document, because any YAML or JSON
 //! conversion error anywhere in it is the document's error. The full path builds a node per
 //! scalar to find out; [`top_keys`] instead checks the document line by line without
-//! allocating. Then only the kept top-level entries are built: directly when they hold nothing
-//! but one-line scalars, `{}` and `[]` in block collections (the usual `apiVersion`, `kind`
-//! and `metadata`), else by handing their text to the full path.
+//! allocating. Then only the kept top-level entries are built: directly when the builder
+//! builds them (the usual `apiVersion`, `kind` and `metadata` always), else by handing their
+//! text to the full path. [`document`] checks a document the same way and builds all of it,
+//! or gives up when the builder does.
+//!
+//! The builder builds block collections holding one-line plain and quoted scalars, flow
+//! sequences of them, `{}`, and block scalars (literal and folded, with any chomping), as
+//! go-yaml decodes them and JSON converts them (numbers become floats, keys become strings as
+//! the full path converts them, a later duplicate key replaces an earlier one). It gives up on
+//! multi-line plain and quoted scalars, and on the rare block scalar lines whose reading
+//! parsers disagree on (lines of only spaces longer than the indentation, of only spaces and
+//! tabs, content without a final line break).
 //!
 //! The subset it accepts:
 //! - a root block mapping at column 0 (blank and comment lines may come first);
@@ -25,12 +34,13 @@
 //! there, so they are not accepted here.
 //!
 //! The give-up rule: at the first thing outside the subset (anchors, aliases, tags,
-//! directives, document markers, `?` keys, flow collections with content, multi-line flow
-//! scalars, tabs outside comments and block scalar content, carriage returns, control
-//! characters, the line breaks of YAML 1.1 (U+0085, U+2028, U+2029), a byte-order mark, a
-//! line indented where the structure does not allow it, ...), [`top_keys`] returns `None` and
-//! the caller runs the full path, which finds the error or reads the construct. So whenever
-//! the fast path answers, its answer is the full path's.
+//! directives, document markers, `?` keys, flow mappings with content, flow sequences of
+//! other than simple scalars, multi-line flow scalars, tabs outside comments and block scalar
+//! content, carriage returns, control characters, the line breaks of YAML 1.1 (U+0085,
+//! U+2028, U+2029), a byte-order mark, a line indented where the structure does not allow
+//! it, ...), [`top_keys`] and [`document`] return `None` and the caller runs the full path,
+//! which finds the error or reads the construct. So whenever the fast path answers, its
+//! answer is the full path's.
 
 use std::collections::BTreeMap;
 
@@ -67,11 +77,23 @@ pub fn top_keys(text: &str, keep: &dyn Fn(&str) -> bool) -> Option<Value> {
     super::parse::unmarshal_top_keys_full(&small, keep).ok().filter(|v| matches!(v, Value::Map(..)))
 }
 
-/// Builds the value of checked text (the kept entries) when it holds only one-line scalars,
-/// `{}` and `[]` in block collections, as the full path would build it; `None` for anything
-/// else (block scalars, multi-line scalars, flow sequences with entries), which the full path
-/// then decodes.
+/// [`super::unmarshal_any`] for a document in the subset this module reads whose values the
+/// builder builds (see [`Builder`]), `None` for any other document: every entry is built, as
+/// the full path builds it.
+pub fn document(text: &str) -> Option<Value> {
+    if text.len() > MAX_LEN {
+        return None;
+    }
+    Checker::default().run(text, &|_| false)?;
+    Builder::new(text).map(0).map(Value::map)
+}
+
+/// Builds the value of checked text (the kept entries, or the whole document) when it holds
+/// only what the module's documentation lists, as the full path would build it; `None` for
+/// anything else (multi-line plain and quoted scalars, the block scalars it leaves), which the
+/// full path then decodes.
 struct Builder<'a> {
+    text: &'a str,
     /// The lines with content: indentation and the text after it.
     lines: Vec<(usize, &'a str)>,
     next: usize,
@@ -86,7 +108,7 @@ impl<'a> Builder<'a> {
                 (!rest.is_empty() && !rest.starts_with('#')).then_some((line.len() - rest.len(), rest))
             })
             .collect();
-        Builder { lines, next: 0 }
+        Builder { text, lines, next: 0 }
     }
 
     /// The mapping whose keys sit at column `indent`.
@@ -150,7 +172,84 @@ impl<'a> Builder<'a> {
                 _ => Some(Value::Nil),
             };
         }
+        if v.starts_with(['|', '>']) {
+            return self.block_scalar(v).map(Value::from);
+        }
         built_scalar(v)
+    }
+
+    /// Where `s`, a slice of the text, starts in it.
+    fn offset(&self, s: &str) -> usize {
+        s.as_ptr() as usize - self.text.as_ptr() as usize
+    }
+
+    /// A block scalar from its header `v` (checked: `|` or `>`, a chomping indicator, a
+    /// comment): its content is the lines after the header up to the first non-blank line
+    /// indented less than the first content line, folded and chomped as go-yaml does. `None`
+    /// for what is left to the full path: content reaching the end of the text without a line
+    /// break, lines of spaces longer than the indentation, lines of nothing but spaces and tabs.
+    fn block_scalar(&mut self, v: &str) -> Option<String> {
+        let text = self.text;
+        let literal = v.starts_with('|');
+        let chomping = v.as_bytes().get(1).copied();
+        let header = self.offset(v);
+        let mut pos = header + memchr::memchr(b'\n', &text.as_bytes()[header..])? + 1;
+        let mut indent = None;
+        let mut out = String::new();
+        // What the last content line left: its line break (not yet written), whether it
+        // started with a blank, and the empty lines since.
+        let mut leading_break = false;
+        let mut leading_blank = false;
+        let mut trailing_breaks = 0;
+        while pos < text.len() {
+            let end = memchr::memchr(b'\n', &text.as_bytes()[pos..]).map_or(text.len(), |i| pos + i);
+            let line = &text[pos..end];
+            let col = indentation(line);
+            if col == line.len() {
+                if end == text.len() || indent.is_some_and(|n| col > n) {
+                    return None;
+                }
+                trailing_breaks += 1;
+                pos = end + 1;
+                continue;
+            }
+            let n = *indent.get_or_insert(col);
+            if col < n {
+                break;
+            }
+            let content = &line[n..];
+            if end == text.len() || content.trim_start_matches([' ', '\t']).is_empty() {
+                return None;
+            }
+            let trailing_blank = content.starts_with([' ', '\t']);
+            if !literal && leading_break && !leading_blank && !trailing_blank {
+                // A line break between two lines of text folds into a space, or into the
+                // empty lines between them.
+                if trailing_breaks == 0 {
+                    out.push(' ');
+                }
+            } else if leading_break {
+                out.push('\n');
+            }
+            out.extend(std::iter::repeat_n('\n', trailing_breaks));
+            trailing_breaks = 0;
+            leading_blank = trailing_blank;
+            out.push_str(content);
+            leading_break = true;
+            pos = end + 1;
+        }
+        if chomping != Some(b'-') && leading_break {
+            out.push('\n');
+        }
+        if chomping == Some(b'+') {
+            out.extend(std::iter::repeat_n('\n', trailing_breaks));
+        }
+        while let Some(&(_, rest)) = self.lines.get(self.next)
+            && self.offset(rest) < pos
+        {
+            self.next += 1;
+        }
+        Some(out)
     }
 }
 
@@ -185,13 +284,14 @@ fn built_scalar(v: &str) -> Option<Value> {
             let close = scan_quoted(v)??;
             Some(Value::from(unquote(&v[..close])?))
         }
-        b'[' | b'{' => {
+        b'[' => {
+            let mut entries = Vec::new();
+            flow_entries(v, Some(&mut entries))?;
+            Some(Value::List(entries.into(), ListType::Interface))
+        }
+        b'{' => {
             let inner = v[1..flow_collection(v)? - 1].trim_matches(' ');
-            match (inner.is_empty(), v.as_bytes()[0]) {
-                (true, b'[') => Some(Value::List(Vec::new().into(), ListType::Interface)),
-                (true, _) => Some(Value::map(BTreeMap::new())),
-                (false, _) => None,
-            }
+            inner.is_empty().then(|| Value::map(BTreeMap::new()))
         }
         _ => {
             if !is_plain_start(v) {
@@ -201,18 +301,22 @@ fn built_scalar(v: &str) -> Option<Value> {
             if colon.is_some() {
                 return None;
             }
-            let text = v[..end].trim_end_matches(' ');
-            Some(match resolve_plain(text) {
-                Resolved::Null => Value::Nil,
-                Resolved::Bool(b) => Value::Bool(b),
-                Resolved::Int(i) => Value::Float(i as f64),
-                Resolved::Uint(u) => Value::Float(u as f64),
-                Resolved::Float(f) if f.is_finite() => Value::Float(f),
-                Resolved::Float(_) => return None,
-                Resolved::Timestamp | Resolved::Merge | Resolved::Str => Value::from(text),
-            })
+            plain_scalar(v[..end].trim_end_matches(' '))
         }
     }
+}
+
+/// A one-line plain scalar's value as the full path decodes it.
+fn plain_scalar(text: &str) -> Option<Value> {
+    Some(match resolve_plain(text) {
+        Resolved::Null => Value::Nil,
+        Resolved::Bool(b) => Value::Bool(b),
+        Resolved::Int(i) => Value::Float(i as f64),
+        Resolved::Uint(u) => Value::Float(u as f64),
+        Resolved::Float(f) if f.is_finite() => Value::Float(f),
+        Resolved::Float(_) => return None,
+        Resolved::Timestamp | Resolved::Merge | Resolved::Str => Value::from(text),
+    })
 }
 
 /// The text of a one-line quoted scalar, given with its quotes (checked by [`scan_quoted`]).
@@ -613,6 +717,12 @@ fn plain_continuation(rest: &str, parent: usize) -> Option<Pending> {
 /// A flow collection on one line: an empty one (`{}`, `[ ]`) or a sequence of single-line
 /// quoted scalars and simple plain scalars (`["a", b]`). The byte after its closing bracket.
 fn flow_collection(v: &str) -> Option<usize> {
+    flow_entries(v, None)
+}
+
+/// [`flow_collection`], pushing the sequence's entries, as the full path decodes them, to
+/// `built` when it is given.
+fn flow_entries(v: &str, mut built: Option<&mut Vec<Value>>) -> Option<usize> {
     let b = v.as_bytes();
     let close = if b[0] == b'[' { b']' } else { b'}' };
     let skip_spaces = |mut i: usize| {
@@ -630,15 +740,23 @@ fn flow_collection(v: &str) -> Option<usize> {
     }
     loop {
         // An entry.
+        let start = i;
         match b.get(i)? {
-            b'"' | b'\'' => i += scan_quoted(&v[i..])??,
+            b'"' | b'\'' => {
+                i += scan_quoted(&v[i..])??;
+                if let Some(built) = built.as_deref_mut() {
+                    built.push(Value::from(unquote(&v[start..i])?));
+                }
+            }
             c if c.is_ascii_alphanumeric() || matches!(c, b'/' | b'.' | b'_') => {
-                let start = i;
                 while b.get(i).is_some_and(|&c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'.' | b'_' | b'-')) {
                     i += 1;
                 }
                 if !value_ok(&v[start..i]) {
                     return None;
+                }
+                if let Some(built) = built.as_deref_mut() {
+                    built.push(plain_scalar(&v[start..i])?);
                 }
             }
             _ => return None,

@@ -20,7 +20,8 @@ use crate::value::Value;
 
 pub use emit::{marshal, marshal_pretty};
 pub use parse::{
-    from_yaml, from_yaml_array, json_kind, parse_values, unmarshal_any, unmarshal_top_keys, unmarshal_top_keys_full,
+    from_yaml, from_yaml_array, json_kind, parse_values, unmarshal_any, unmarshal_any_full, unmarshal_top_keys,
+    unmarshal_top_keys_full,
 };
 
 /// Why YAML text could not be read, with the message Helm prints

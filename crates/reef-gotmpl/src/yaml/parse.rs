@@ -833,7 +833,17 @@ fn decode(doc: &Document) -> Result<Value, YamlError> {
 
 /// `yaml.Unmarshal(text, &v)` for an `interface{}` `v`: the first document as JSON decodes it
 /// (nil for an empty document).
+///
+/// Documents in the subset of YAML that [`super::fast`] reads and builds skip most of the work.
 pub fn unmarshal_any(text: &str) -> Result<Value, YamlError> {
+    match super::fast::document(text) {
+        Some(value) => Ok(value),
+        None => unmarshal_any_full(text),
+    }
+}
+
+/// [`unmarshal_any`] without the fast path: the reference it is checked against.
+pub fn unmarshal_any_full(text: &str) -> Result<Value, YamlError> {
     let docs = documents(text, true)?;
     decode(docs.first().unwrap_or(&None))
 }
@@ -917,7 +927,7 @@ fn merge_into(dst: &mut BTreeMap<String, Value>, src: &BTreeMap<String, Value>) 
 /// Splits a values file into documents as Kubernetes' `YAMLReader` does for Helm 4: at lines
 /// that start with `---`, which may be followed only by spaces and a comment. Empty documents
 /// are dropped.
-fn split_documents(text: &str) -> Result<Vec<&str>, YamlError> {
+pub fn split_documents(text: &str) -> Result<Vec<&str>, YamlError> {
     let mut docs = Vec::new();
     let mut start = 0;
     let mut pos = 0;

@@ -5,8 +5,8 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-use super::top_keys;
-use crate::yaml::unmarshal_top_keys_full;
+use super::{document, top_keys};
+use crate::yaml::{unmarshal_any_full, unmarshal_top_keys_full};
 
 /// The top-level keys `releaseutil.SimpleHead` reads.
 fn head_keys(k: &str) -> bool {
@@ -17,12 +17,20 @@ fn fast(text: &str) -> Option<String> {
     top_keys(text, &head_keys).map(|v| format!("{v:?}"))
 }
 
-/// Checks that the fast path, when it answers, answers as the full path does, both reading
-/// a head's keys and reading every key (so that every entry is built); returns whether it
-/// answered.
+/// Checks that the fast path, when it answers, answers as the full path does, reading a
+/// head's keys, reading every top-level key (so that every entry is built) and building the
+/// whole document; returns whether it answered.
 fn agrees(text: &str) -> Result<bool, String> {
     let all = |_: &str| true;
     let mut answered = false;
+    if let Some(fast) = document(text).map(|v| format!("{v:?}")) {
+        answered = true;
+        match unmarshal_any_full(text) {
+            Ok(full) if format!("{full:?}") == fast => {}
+            Ok(full) => return Err(format!("fast document {fast} but full {full:?} for {text:?}")),
+            Err(e) => return Err(format!("fast document {fast} but full fails with {e} for {text:?}")),
+        }
+    }
     for keep in [&head_keys as &dyn Fn(&str) -> bool, &all] {
         let Some(fast) = top_keys(text, keep).map(|v| format!("{v:?}")) else { continue };
         answered = true;
@@ -37,6 +45,13 @@ fn agrees(text: &str) -> Result<bool, String> {
 
 #[track_caller]
 fn accepted(text: &str) {
+    assert_eq!(agrees(text), Ok(true), "{text:?}");
+}
+
+/// Asserts that the fast path builds the whole document, as the full path does.
+#[track_caller]
+fn built(text: &str) {
+    assert!(document(text).is_some(), "not built: {text:?}");
     assert_eq!(agrees(text), Ok(true), "{text:?}");
 }
 
@@ -134,6 +149,46 @@ fn accepts_each_construct_of_the_subset() {
         "a: .nan\n".replace(".nan", "1").as_str(),
     ] {
         accepted(text);
+    }
+}
+
+#[test]
+fn builds_whole_documents_of_one_line_scalars() {
+    for text in [
+        "a: 1\nb: -2\nc: 0x1F\nd: 1e3\ne: 9223372036854775808\n",
+        "a: ~\nb: null\nc:\nd: true\ne: no\nf: yes\n",
+        "a: x\na: y\nb:\n  c: 1\nb:\n  d: 2\n",
+        "true: 1\n1.5: x\n.nan: key\n1: a\n0x10: b\n'q': c\n\"d\\\"\": e\n",
+        "a:\n- x\n- y: 1\n  z: [ ]\nb:\n  -\n    - 1\n    - 2\n  -\n  - {}\n",
+        "# comment\nimage:\n  repository: nginx  # the image\n  tag: \"1.25\"\n  pullPolicy: IfNotPresent\n\n# more\nreplicas: 3\n",
+        "when: 2001-12-14\nurl: http://x/#a\nweird: a]b}c,d\n",
+        "a: 'it''s'\nb: \"\\u00e9\\t\"\n",
+    ] {
+        built(text);
+    }
+}
+
+#[test]
+fn builds_flow_sequences_and_block_scalars() {
+    for text in [
+        "a: [1, \"2\", '3', b/c.d, e-f, null, true]\nb: [ x ]\n",
+        "a: |\n  x\n   y\n\n  z\n\n\nb: 1\n",
+        "a: |-\n  x\n  # not a comment\n# a comment\nb: |+\n  y\n\n\n",
+        "a: >\n  folded\n  text\n\n  para\n    more indented\n  back\n\nb: >-\n   x\n   y\n",
+        "a: >+\n  x\n\n",
+        "a: |\n\n\n  after blank lines\n",
+        "a:\n  - |\n    in a sequence\n  - b: >\n      in a compact mapping\n    c: 1\n",
+        "a: |  # a comment\n  x\t tab\n  \n  y\n",
+    ] {
+        built(text);
+    }
+}
+
+#[test]
+fn leaves_block_scalars_it_does_not_build_to_the_full_path() {
+    for text in ["a: |\n  x", "a: |\n  x\n  ", "a: |\n  x\n     \n  y\n", "a: |\n  x\n  \t\n"] {
+        assert!(agrees(text).is_ok(), "{text:?}");
+        assert!(document(text).is_none(), "{text:?}");
     }
 }
 
@@ -581,15 +636,18 @@ fn floor_char_boundary(s: &str, mut at: usize) -> usize {
 fn generated_documents_read_the_same_by_both_paths_whenever_the_fast_path_answers() {
     let mut runner = TestRunner::new(Config { cases: 3000, ..Config::default() });
     let answered = std::cell::Cell::new(0usize);
+    let built = std::cell::Cell::new(0usize);
     runner
         .run(&generated_document(), |text| {
             let ok = agrees(&text).map_err(TestCaseError::fail)?;
             answered.set(answered.get() + usize::from(ok));
+            built.set(built.get() + usize::from(document(&text).is_some()));
             Ok(())
         })
         .unwrap_or_else(|e| panic!("{e}"));
     // The property means little unless the fast path answers for a fair share of the cases.
     assert!(answered.get() > 200, "the fast path answered only {} times", answered.get());
+    assert!(built.get() > 100, "the fast path built only {} documents", built.get());
 }
 
 #[test]
