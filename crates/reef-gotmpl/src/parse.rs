@@ -385,6 +385,8 @@ struct Parser<'a> {
     text: Rc<str>,
     parse_name: Rc<str>,
     resolve: &'a dyn Fn(&str) -> Option<Callee>,
+    /// The functions resolved so far: a template calls a few functions many times.
+    callees: Vec<(&'a str, Callee)>,
     vars: Vec<&'a str>,
     range_depth: usize,
     /// Nesting of parenthesized pipelines, against [`MAX_PAREN_DEPTH`].
@@ -419,6 +421,7 @@ pub fn parse(name: &str, text: &str, resolve: &dyn Fn(&str) -> Option<Callee>) -
         parse_name: Rc::from(name),
         text: Rc::from(text),
         resolve,
+        callees: Vec::new(),
         vars: vec!["$"],
         range_depth: 0,
         paren_depth: 0,
@@ -867,8 +870,15 @@ impl<'a> Parser<'a> {
         let token = self.next_non_space();
         Ok(Some(match token.typ {
             ItemType::Identifier => {
-                let Some(callee) = (self.resolve)(token.val) else {
-                    return self.err(format!("function {} not defined", go_quote(token.val)));
+                let callee = match self.callees.iter().find(|(name, _)| *name == token.val) {
+                    Some((_, callee)) => callee.clone(),
+                    None => {
+                        let Some(callee) = (self.resolve)(token.val) else {
+                            return self.err(format!("function {} not defined", go_quote(token.val)));
+                        };
+                        self.callees.push((token.val, callee.clone()));
+                        callee
+                    }
                 };
                 Arg::Identifier(token.pos, self.idents(token.pos..token.pos + token.val.len()), callee)
             }
