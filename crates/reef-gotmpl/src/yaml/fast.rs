@@ -141,12 +141,7 @@ impl<'a> Builder<'a> {
             }
             let after = &rest[1..];
             let v = after.trim_start_matches(' ');
-            let starts_mapping = match v.as_bytes().first() {
-                Some(b'"' | b'\'') => matches!(scan_quoted(v)?, Some(close) if v.as_bytes().get(close) == Some(&b':')),
-                Some(_) if is_plain_start(v) => scan_plain(v)?.1.is_some(),
-                _ => false,
-            };
-            if starts_mapping {
+            if starts_mapping(v)? {
                 // A compact mapping: its first key on the dash's line.
                 let key_col = col + 1 + after.len() - v.len();
                 self.lines[self.next] = (key_col, v);
@@ -168,12 +163,25 @@ impl<'a> Builder<'a> {
                 Some(&(col, rest)) if is_dash(rest) && (col > indent || (in_map && col == indent)) => {
                     Some(Value::List(self.seq(col)?.into(), ListType::Interface))
                 }
-                Some(&(col, _)) if col > indent => Some(Value::map(self.map(col)?)),
+                Some(&(col, rest)) if col > indent => {
+                    if starts_mapping(rest)? {
+                        return Some(Value::map(self.map(col)?));
+                    }
+                    // A scalar on the line after its key or dash.
+                    self.next += 1;
+                    self.scalar(rest, indent)
+                }
                 _ => Some(Value::Nil),
             };
         }
+        self.scalar(v, indent)
+    }
+
+    /// A scalar (or `{}`, a flow sequence) starting at `v`, in a collection at column
+    /// `parent`.
+    fn scalar(&mut self, v: &str, parent: usize) -> Option<Value> {
         if v.starts_with(['|', '>']) {
-            return self.block_scalar(v).map(Value::from);
+            return self.block_scalar(v, parent).map(Value::from);
         }
         built_scalar(v)
     }
@@ -187,8 +195,10 @@ impl<'a> Builder<'a> {
     /// comment): its content is the lines after the header up to the first non-blank line
     /// indented less than the first content line, folded and chomped as go-yaml does. `None`
     /// for what is left to the full path: content reaching the end of the text without a line
-    /// break, lines of spaces longer than the indentation, lines of nothing but spaces and tabs.
-    fn block_scalar(&mut self, v: &str) -> Option<String> {
+    /// break, lines of spaces longer than the indentation, lines of nothing but spaces and tabs,
+    /// an empty scalar that keeps its final line breaks. `parent` is the column of the
+    /// collection holding it: content is indented more.
+    fn block_scalar(&mut self, v: &str, parent: usize) -> Option<String> {
         let text = self.text;
         let literal = v.starts_with('|');
         let chomping = v.as_bytes().get(1).copied();
@@ -212,6 +222,13 @@ impl<'a> Builder<'a> {
                 trailing_breaks += 1;
                 pos = end + 1;
                 continue;
+            }
+            if indent.is_none() && col <= parent {
+                // An empty scalar.
+                if chomping == Some(b'+') {
+                    return None;
+                }
+                break;
             }
             let n = *indent.get_or_insert(col);
             if col < n {
@@ -251,6 +268,15 @@ impl<'a> Builder<'a> {
         }
         Some(out)
     }
+}
+
+/// Whether a node starting at `v` (checked) is a mapping: its first key is on this line.
+fn starts_mapping(v: &str) -> Option<bool> {
+    Some(match v.as_bytes().first() {
+        Some(b'"' | b'\'') => matches!(scan_quoted(v)?, Some(close) if v.as_bytes().get(close) == Some(&b':')),
+        Some(_) if is_plain_start(v) => scan_plain(v)?.1.is_some(),
+        _ => false,
+    })
 }
 
 /// A key line's key as the full path turns it into a JSON object key, and the rest of the
@@ -598,8 +624,11 @@ fn block_scalar_line(
             Ok(clean(&line[indent..], true).then_some(Pending::BlockScalar { parent, indent: Some(indent), blank }))
         }
         Some(_) => Err(()),
-        // The first content line sets the indentation; a tab right after the spaces, an
-        // empty scalar or a longer blank line before it is left to the full path.
+        // A line indented no more than the collection holding the scalar ends it, empty
+        // (after blank lines without spaces only).
+        None if col <= parent && blank == 0 => Err(()),
+        // The first content line sets the indentation; a tab right after the spaces, or a
+        // longer blank line before it is left to the full path.
         None if col <= parent || blank > col || rest.starts_with('\t') || !clean(rest, true) => Ok(None),
         None => Ok(Some(Pending::BlockScalar { parent, indent: Some(col), blank })),
     }
