@@ -512,7 +512,7 @@ impl<'t> State<'t, '_> {
     }
 
     fn ideal_constant(&self, n: &crate::parse::Number) -> R<Value> {
-        let t = &n.text;
+        let t = n.text.as_str();
         // Go's `isHexInt`: a hexadecimal literal without a `p` exponent (`0x1p-2` is a float).
         let is_hex_int =
             t.len() > 2 && t.starts_with('0') && matches!(t.as_bytes()[1], b'x' | b'X') && !t.contains(['p', 'P']);

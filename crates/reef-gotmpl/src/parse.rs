@@ -172,7 +172,7 @@ impl<'a, T> IntoIterator for &'a List<T> {
 #[derive(Debug, Clone)]
 pub struct Number {
     /// The source text.
-    pub text: String,
+    pub text: Idents,
     /// Fits an int64.
     pub int: Option<i64>,
     /// Fits a uint64.
@@ -188,7 +188,7 @@ pub struct Number {
 /// Names joined by `.`, where they are in the template's text (which it shares, so a name
 /// costs no allocation): the fields of a chain (`a.b` of `.a.b`), a variable and its fields
 /// (`$x.a.b`), or a function's name. A name never holds a `.`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Idents {
     text: Rc<str>,
     range: std::ops::Range<usize>,
@@ -262,7 +262,7 @@ impl std::fmt::Display for Arg {
             Arg::Dot(_) => f.write_str("."),
             Arg::Nil(_) => f.write_str("nil"),
             Arg::Bool(_, b) => write!(f, "{b}"),
-            Arg::Number(_, n) => f.write_str(&n.text),
+            Arg::Number(_, n) => f.write_str(n.text.as_str()),
             Arg::String(_, Some(q), _) => f.write_str(q),
             Arg::String(_, None, s) => write!(f, "\"{s}\""),
             Arg::Pipe(p) => write!(f, "{p}"),
@@ -898,10 +898,12 @@ impl<'a> Parser<'a> {
                 Arg::Field(pos, self.idents(token.pos + 1..end))
             }
             ItemType::Bool => Arg::Bool(token.pos, token.val == "true"),
-            ItemType::CharConstant | ItemType::Complex | ItemType::Number => match parse_number(token.val, token.typ) {
-                Ok(n) => Arg::Number(token.pos, Box::new(n)),
-                Err(e) => return self.err(e),
-            },
+            ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
+                match parse_number(self.idents(token.pos..token.pos + token.val.len()), token.typ) {
+                    Ok(n) => Arg::Number(token.pos, Box::new(n)),
+                    Err(e) => return self.err(e),
+                }
+            }
             ItemType::LeftParen => {
                 if self.paren_depth >= MAX_PAREN_DEPTH {
                     return self.err("max expression depth exceeded".to_owned());
@@ -1098,9 +1100,11 @@ fn parse_hex_float(text: &str) -> Option<f64> {
     Some(if neg { -v } else { v })
 }
 
-/// Go's `parse.newNumber`: every interpretation a literal has.
-pub fn parse_number(text: &str, typ: ItemType) -> Result<Number, String> {
-    let mut n = Number { text: text.to_owned(), int: None, uint: None, float: None, is_char: false, is_complex: false };
+/// Go's `parse.newNumber`: every interpretation the literal `source` has.
+pub fn parse_number(source: Idents, typ: ItemType) -> Result<Number, String> {
+    let shared = source.text.clone();
+    let text = &shared[source.range.clone()];
+    let mut n = Number { text: source, int: None, uint: None, float: None, is_char: false, is_complex: false };
     // Plain decimal digits that fit an int64 (18 of them always do), as most literals are.
     if typ == ItemType::Number
         && (1..=18).contains(&text.len())
@@ -1212,14 +1216,18 @@ mod tests {
         }
     }
 
+    fn number(text: &str) -> Result<Number, String> {
+        parse_number(Idents { text: Rc::from(text), range: 0..text.len() }, ItemType::Number)
+    }
+
     #[test]
     fn numbers_keep_gos_interpretations() {
-        let n = parse_number("0x1F", ItemType::Number).expect("number");
-        assert_eq!(n.int, Some(31));
-        let n = parse_number("1_000", ItemType::Number).expect("number");
+        let n = number("0x1F").expect("number");
+        assert_eq!((n.text.as_str(), n.int), ("0x1F", Some(31)));
+        let n = number("1_000").expect("number");
         assert_eq!(n.int, Some(1000));
-        let n = parse_number("1.5", ItemType::Number).expect("number");
+        let n = number("1.5").expect("number");
         assert_eq!((n.int, n.float), (None, Some(1.5)));
-        assert!(parse_number("99999999999999999999", ItemType::Number).is_err());
+        assert!(number("99999999999999999999").is_err());
     }
 }
