@@ -101,13 +101,17 @@ struct Builder<'a> {
 
 impl<'a> Builder<'a> {
     fn new(text: &'a str) -> Self {
-        let lines = text
-            .split('\n')
-            .filter_map(|line| {
-                let rest = line.trim_start_matches(' ');
-                (!rest.is_empty() && !rest.starts_with('#')).then_some((line.len() - rest.len(), rest))
-            })
-            .collect();
+        let mut lines = Vec::new();
+        let mut start = 0;
+        let last = (!text.ends_with('\n')).then_some(text.len());
+        for end in memchr::memchr_iter(b'\n', text.as_bytes()).chain(last) {
+            let line = &text[start..end];
+            start = end + 1;
+            let col = indentation(line);
+            if !matches!(line.as_bytes().get(col), None | Some(b'#')) {
+                lines.push((col, &line[col..]));
+            }
+        }
         Builder { text, lines, next: 0 }
     }
 
