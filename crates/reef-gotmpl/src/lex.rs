@@ -404,10 +404,10 @@ impl<'a> Lexer<'a> {
                     self.emit(ItemType::Declare);
                 }
                 '|' => self.emit(ItemType::Pipe),
-                '"' => self.lex_quoted('"', ItemType::String, "unterminated quoted string"),
+                '"' => self.lex_quoted(b'"', ItemType::String, "unterminated quoted string"),
                 '`' => self.lex_raw_quote(),
                 '$' => self.lex_variable(),
-                '\'' => self.lex_quoted('\'', ItemType::CharConstant, "unterminated character constant"),
+                '\'' => self.lex_quoted(b'\'', ItemType::CharConstant, "unterminated character constant"),
                 '.' if !matches!(self.peek(), Some('0'..='9')) => self.lex_field_or_variable(ItemType::Field),
                 '.' | '+' | '-' | '0'..='9' => {
                     self.pos -= 1;
@@ -514,22 +514,28 @@ impl<'a> Lexer<'a> {
 
     /// A quoted string or character constant, closed by `close` (Go's `lexQuote` and
     /// `lexChar`): escapes are skipped; a newline or the end before `close` is an error.
-    fn lex_quoted(&mut self, close: char, item: ItemType, unterminated: &str) {
+    fn lex_quoted(&mut self, close: u8, item: ItemType, unterminated: &str) {
         loop {
-            match self.next() {
-                Some('\\') => {
+            // Only `\`, the newline and `close` (all ASCII, so never within a character) stop it.
+            let rest = &self.input.as_bytes()[self.pos..];
+            let Some(x) = memchr::memchr3(b'\\', b'\n', close, rest) else {
+                self.error(unterminated.to_owned());
+                return;
+            };
+            self.pos += x + 1;
+            match rest[x] {
+                b'\\' => {
                     // The escaped character is taken as it is, unless the text ends there.
                     if matches!(self.next(), None | Some('\n')) {
                         self.error(unterminated.to_owned());
                         return;
                     }
                 }
-                None | Some('\n') => {
+                b'\n' => {
                     self.error(unterminated.to_owned());
                     return;
                 }
-                Some(c) if c == close => break,
-                _ => {}
+                _ => break,
             }
         }
         self.emit(item);
@@ -633,6 +639,17 @@ mod tests {
         assert_eq!(lex("{{ 3x }}").error, "bad number syntax: \"3x\"");
         assert_eq!(lex("{{/* a */ }}").error, "comment ends before closing delimiter");
         assert_eq!(lex("{{ .a }}").error, "");
+        assert_eq!(lex("{{ \"a }}").error, "unterminated quoted string");
+        assert_eq!(lex("{{ \"a\nb\" }}").error, "unterminated quoted string");
+        assert_eq!(lex("{{ \"a\\").error, "unterminated quoted string");
+        assert_eq!(lex("{{ 'a }}").error, "unterminated character constant");
+    }
+
+    #[test]
+    fn quoted_strings_end_at_their_unescaped_quote() {
+        let items = lex("{{ \"é\\\"'\" 'b' }}").items;
+        assert_eq!((items[2].typ, items[2].val), (ItemType::String, "\"é\\\"'\""));
+        assert_eq!((items[4].typ, items[4].val), (ItemType::CharConstant, "'b'"));
     }
 
     #[test]
