@@ -229,9 +229,6 @@ impl<'a> Builder<'a> {
             }
             if indent.is_none() && col <= parent {
                 // An empty scalar.
-                if chomping == Some(b'+') {
-                    return None;
-                }
                 break;
             }
             let n = *indent.get_or_insert(col);
@@ -258,6 +255,9 @@ impl<'a> Builder<'a> {
             out.push_str(content);
             leading_break = true;
             pos = end + 1;
+        }
+        if indent.is_none() && chomping == Some(b'+') {
+            return None;
         }
         if chomping != Some(b'-') && leading_break {
             out.push('\n');
@@ -453,7 +453,8 @@ impl Checker {
             pending = self.line(&text[start..end], start, pending, keep)?;
             start = end + 1;
         }
-        if let Pending::BlockScalar { indent: None, .. } | Pending::Quoted { .. } = pending {
+        // An empty block scalar may end the text after blank lines without spaces only.
+        if let Pending::BlockScalar { indent: None, blank: 1.., .. } | Pending::Quoted { .. } = pending {
             return None;
         }
         let (first, keep) = self.entry?;

@@ -180,6 +180,8 @@ fn builds_flow_sequences_and_block_scalars() {
         "a:\n  - |\n    in a sequence\n  - b: >\n      in a compact mapping\n    c: 1\n",
         "a: |  # a comment\n  x\t tab\n  \n  y\n",
         "a: |\nb: 1\n",
+        "a: 1\nb: |-\n",
+        "a: 1\nb: >\n\n",
         "a:\n  b: >-\n\n  # c\n  c: |\n\nd: 1\n",
         "a:\n  {}\n  # c\nb:\n  - x\n  -\n    'q'\n  - [a]\nc:\n  \"d\"\ne:\n  |\n   f\n",
     ] {
@@ -189,7 +191,15 @@ fn builds_flow_sequences_and_block_scalars() {
 
 #[test]
 fn leaves_block_scalars_it_does_not_build_to_the_full_path() {
-    for text in ["a: |\n  x", "a: |+\n\nb: 1\n", "a: |\n  x\n  ", "a: |\n  x\n     \n  y\n", "a: |\n  x\n  \t\n"] {
+    for text in [
+        "a: |\n  x",
+        "a: |+\n\nb: 1\n",
+        "a: |+\n",
+        "a: |\n  \n",
+        "a: |\n  x\n  ",
+        "a: |\n  x\n     \n  y\n",
+        "a: |\n  x\n  \t\n",
+    ] {
         assert!(agrees(text).is_ok(), "{text:?}");
         assert!(document(text).is_none(), "{text:?}");
     }
