@@ -492,6 +492,9 @@ const SCALARS: &[&str] = &[
 /// Scalar values the subset reads.
 const COMMON_SCALARS: &[&str] = &["x", "Pod", "1", "'q''s'", "\"a\"", "[]", "{}", "http://x", "v1", "true", "x y"];
 
+/// A block scalar line of nothing but spaces, in generated documents.
+const SPACES: &str = "<spaces>";
+
 /// A generated YAML node.
 #[derive(Debug, Clone)]
 enum Gen {
@@ -505,11 +508,13 @@ enum Gen {
 }
 
 fn gen_node() -> impl Strategy<Value = Gen> {
-    let block_line = (0usize..3, prop::sample::select(vec!["text", "", "# hash", "  deeper", "a: b", "\tt"]));
+    // `SPACES` stands for a line of nothing but spaces (as many as the line's extra ones).
+    let block_line =
+        (0usize..4, prop::sample::select(vec!["text", "text", "", "# hash", "  deeper", "a: b", "\tt", SPACES]));
     let leaf = prop_oneof![
         4 => prop::sample::select(COMMON_SCALARS).prop_map(Gen::Scalar),
         2 => prop::sample::select(SCALARS).prop_map(Gen::Scalar),
-        1 => (prop::sample::select(vec!["|", "|-", ">", "|+", ">-", "|2"]), prop::collection::vec(block_line, 0..4))
+        1 => (prop::sample::select(vec!["|", "|-", ">", "|+", ">-", ">+", "|2"]), prop::collection::vec(block_line, 0..4))
             .prop_map(|(h, lines)| Gen::Block(h, lines)),
     ];
     leaf.prop_recursive(4, 40, 5, |inner| {
@@ -535,10 +540,12 @@ fn write_value(node: &Gen, indent: usize, after_dash: bool, out: &mut String) {
             out.push_str(header);
             out.push('\n');
             for (extra, line) in lines {
-                if !line.is_empty() {
+                if *line == SPACES {
+                    out.push_str(&" ".repeat(*extra));
+                } else if !line.is_empty() {
                     out.push_str(&" ".repeat(indent + 2 + extra));
+                    out.push_str(line);
                 }
-                out.push_str(line);
                 out.push('\n');
             }
         }
