@@ -42,10 +42,12 @@
 //! which finds the error or reads the construct. So whenever the fast path answers, its
 //! answer is the full path's.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use super::{Resolved, resolve_plain};
-use crate::value::{ListType, Value};
+use crate::value::{ListType, MapType, Value};
 
 /// How deeply nested collections may be: far below the full path's limit, so that limit can
 /// never be the difference.
@@ -64,7 +66,7 @@ pub fn top_keys(text: &str, keep: &dyn Fn(&str) -> bool) -> Option<Value> {
     }
     let kept = Checker::default().run(text, keep)?;
     if kept.is_empty() {
-        return Some(Value::map(BTreeMap::new()));
+        return Some(map_value(BTreeMap::new()));
     }
     let mut small = String::with_capacity(kept.iter().map(|(a, b)| b - a).sum());
     for &(start, end) in &kept {
@@ -72,7 +74,7 @@ pub fn top_keys(text: &str, keep: &dyn Fn(&str) -> bool) -> Option<Value> {
     }
     if let Some(mut map) = Builder::new(&small).map(0) {
         map.retain(|k, _| keep(k));
-        return Some(Value::map(map));
+        return Some(map_value(map));
     }
     super::parse::unmarshal_top_keys_full(&small, keep).ok().filter(|v| matches!(v, Value::Map(..)))
 }
@@ -85,7 +87,7 @@ pub fn document(text: &str) -> Option<Value> {
         return None;
     }
     Checker::default().run(text, &|_| false)?;
-    Builder::new(text).map(0).map(Value::map)
+    Builder::new(text).map(0).map(map_value)
 }
 
 /// Builds the value of checked text (the kept entries, or the whole document) when it holds
@@ -149,7 +151,7 @@ impl<'a> Builder<'a> {
                 // A compact mapping: its first key on the dash's line.
                 let key_col = col + 1 + after.len() - v.len();
                 self.lines[self.next] = (key_col, v);
-                out.push(Value::map(self.map(key_col)?));
+                out.push(map_value(self.map(key_col)?));
             } else {
                 self.next += 1;
                 out.push(self.value(v, indent, false)?);
@@ -169,7 +171,7 @@ impl<'a> Builder<'a> {
                 }
                 Some(&(col, rest)) if col > indent => {
                     if starts_mapping(rest)? {
-                        return Some(Value::map(self.map(col)?));
+                        return Some(map_value(self.map(col)?));
                     }
                     // A scalar on the line after its key or dash.
                     self.next += 1;
@@ -274,6 +276,11 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// A built mapping as a value, taken as it is ([`Value::map`] collects its entries anew).
+fn map_value(map: BTreeMap<String, Value>) -> Value {
+    Value::Map(Rc::new(RefCell::new(map)), MapType::Interface)
+}
+
 /// Whether a node starting at `v` (checked) is a mapping: its first key is on this line.
 fn starts_mapping(v: &str) -> Option<bool> {
     Some(match v.as_bytes().first() {
@@ -321,7 +328,7 @@ fn built_scalar(v: &str) -> Option<Value> {
         }
         b'{' => {
             let inner = v[1..flow_collection(v)? - 1].trim_matches(' ');
-            inner.is_empty().then(|| Value::map(BTreeMap::new()))
+            inner.is_empty().then(|| map_value(BTreeMap::new()))
         }
         _ => {
             if !is_plain_start(v) {
