@@ -5,6 +5,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
 
 use reef_gotmpl::Value;
 use reef_gotmpl::format::{format_float_g, go_quote};
@@ -417,7 +418,7 @@ pub struct Schema<'a> {
     bases: HashMap<usize, String>,
     /// Schema resources (`$id`) and anchors (`$anchor`, `$id: "#name"`), by absolute URL.
     resources: HashMap<String, &'a Json>,
-    regexes: RefCell<HashMap<String, Result<Regex, String>>>,
+    regexes: RefCell<HashMap<String, Result<Rc<Regex>, String>>>,
 }
 
 /// Keywords whose value is a schema, a map of schemas, a list of schemas (`items` is either).
@@ -563,9 +564,11 @@ impl<'a> Schema<'a> {
     }
 
     /// A pattern, compiled once (every pattern was checked when the schema was compiled).
-    fn regex(&self, pattern: &str) -> Result<Regex, ValidateError> {
+    /// Shared, not cloned: a `Regex` clone starts with empty match caches and would rebuild
+    /// them for every value checked.
+    fn regex(&self, pattern: &str) -> Result<Rc<Regex>, ValidateError> {
         let mut cache = self.regexes.borrow_mut();
-        let compiled = cache.entry(pattern.to_owned()).or_insert_with(|| goregex::compile(pattern));
+        let compiled = cache.entry(pattern.to_owned()).or_insert_with(|| goregex::compile(pattern).map(Rc::new));
         compiled.clone().map_err(|e| ValidateError::Compile(format!("{} is not valid regex: {e}", quote(pattern))))
     }
 
