@@ -301,14 +301,12 @@ fn built_key(rest: &str) -> Option<(String, &str)> {
         _ => {
             let colon = scan_plain(rest)?.1?;
             let text = rest[..colon].trim_end_matches(' ');
-            let key = match resolve_plain(text) {
-                Resolved::Str | Resolved::Timestamp => text.to_owned(),
-                Resolved::Bool(b) => b.to_string(),
-                Resolved::Int(i) => i.to_string(),
-                Resolved::Float(f) => super::parse::float_key(f),
-                Resolved::Null | Resolved::Uint(_) | Resolved::Merge => return None,
-            };
-            (key, colon)
+            // `<<` merges maps, which the builder leaves to the full path.
+            let r = resolve_plain(text);
+            if matches!(r, Resolved::Merge) {
+                return None;
+            }
+            (super::parse::json_key(&r, text).ok()?, colon)
         }
     };
     Some((key, rest.get(colon + 1..)?.trim_start_matches(' ')))
@@ -345,15 +343,7 @@ fn built_scalar(v: &str) -> Option<Value> {
 
 /// A one-line plain scalar's value as the full path decodes it.
 fn plain_scalar(text: &str) -> Option<Value> {
-    Some(match resolve_plain(text) {
-        Resolved::Null => Value::Nil,
-        Resolved::Bool(b) => Value::Bool(b),
-        Resolved::Int(i) => Value::Float(i as f64),
-        Resolved::Uint(u) => Value::Float(u as f64),
-        Resolved::Float(f) if f.is_finite() => Value::Float(f),
-        Resolved::Float(_) => return None,
-        Resolved::Timestamp | Resolved::Merge | Resolved::Str => Value::from(text),
-    })
+    super::parse::scalar_value(resolve_plain(text), text).ok()
 }
 
 /// The text of a one-line quoted scalar, given with its quotes (checked by [`scan_quoted`]).

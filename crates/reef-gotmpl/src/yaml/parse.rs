@@ -676,26 +676,10 @@ impl Decoder {
                         .ok_or_else(|| yaml_error("!!binary value contains invalid base64 data"))?;
                     return Ok(Value::from(String::from_utf8_lossy(&bytes).into_owned()));
                 }
-                Ok(match r {
-                    Resolved::Null => Value::Nil,
-                    Resolved::Bool(b) => Value::Bool(b),
-                    Resolved::Int(i) => Value::Float(i as f64),
-                    Resolved::Uint(u) => Value::Float(u as f64),
-                    Resolved::Float(f) if f.is_nan() => {
-                        return Err(YamlError(
-                            "error converting YAML to JSON: json: unsupported value: NaN".to_owned(),
-                        ));
-                    }
-                    Resolved::Float(f) if f.is_infinite() => {
-                        let sign = if f > 0.0 { "+" } else { "-" };
-                        return Err(YamlError(format!(
-                            "error converting YAML to JSON: json: unsupported value: {sign}Inf"
-                        )));
-                    }
-                    Resolved::Float(f) => Value::Float(f),
-                    Resolved::Timestamp | Resolved::Merge | Resolved::Str if build => Value::from(value.as_str()),
-                    Resolved::Timestamp | Resolved::Merge | Resolved::Str => Value::Nil,
-                })
+                if !build && matches!(r, Resolved::Timestamp | Resolved::Merge | Resolved::Str) {
+                    return Ok(Value::Nil);
+                }
+                scalar_value(r, value)
             }
             Node::Seq(items) if !build => {
                 for item in items {
@@ -798,18 +782,44 @@ impl Decoder {
                         "error converting YAML to JSON: unsupported map key of type: {ty}, key: {key}, value: {shown}"
                     ))
                 };
-                Ok(match r {
-                    Resolved::Null => return Err(unsupported("%!s(<nil>)", "<nil>".to_owned())),
-                    Resolved::Bool(b) => b.to_string(),
-                    Resolved::Int(i) => i.to_string(),
-                    Resolved::Uint(u) => return Err(unsupported("uint64", format!("0x{u:x}"))),
-                    Resolved::Float(f) => float_key(f),
-                    Resolved::Timestamp | Resolved::Merge | Resolved::Str => value.clone(),
-                })
+                json_key(&r, value).map_err(|(ty, key)| unsupported(ty, key))
             }
             Node::Seq(_) | Node::Map(_) => Err(yaml_error(format!("invalid map key: {}", go_sharp_v(k, 0)))),
         }
     }
+}
+
+/// A resolved scalar as it reaches a template: go-yaml's value through JSON (integers become
+/// floats; NaN and the infinities have no JSON form and fail). `text` is the scalar's text.
+pub(super) fn scalar_value(r: Resolved, text: &str) -> Result<Value, YamlError> {
+    Ok(match r {
+        Resolved::Null => Value::Nil,
+        Resolved::Bool(b) => Value::Bool(b),
+        Resolved::Int(i) => Value::Float(i as f64),
+        Resolved::Uint(u) => Value::Float(u as f64),
+        Resolved::Float(f) if f.is_nan() => {
+            return Err(YamlError("error converting YAML to JSON: json: unsupported value: NaN".to_owned()));
+        }
+        Resolved::Float(f) if f.is_infinite() => {
+            let sign = if f > 0.0 { "+" } else { "-" };
+            return Err(YamlError(format!("error converting YAML to JSON: json: unsupported value: {sign}Inf")));
+        }
+        Resolved::Float(f) => Value::Float(f),
+        Resolved::Timestamp | Resolved::Merge | Resolved::Str => Value::from(text),
+    })
+}
+
+/// A resolved map key as `sigs.k8s.io/yaml` writes it as a JSON object key. Null and `uint64`
+/// keys it rejects: `Err` holds the Go type and the key as its error names them.
+pub(super) fn json_key(r: &Resolved, text: &str) -> Result<String, (&'static str, String)> {
+    Ok(match r {
+        Resolved::Null => return Err(("%!s(<nil>)", "<nil>".to_owned())),
+        Resolved::Uint(u) => return Err(("uint64", format!("0x{u:x}"))),
+        Resolved::Bool(b) => b.to_string(),
+        Resolved::Int(i) => i.to_string(),
+        Resolved::Float(f) => float_key(*f),
+        Resolved::Timestamp | Resolved::Merge | Resolved::Str => text.to_owned(),
+    })
 }
 
 /// The JSON kind name `encoding/json` uses in a type error.
