@@ -24,12 +24,8 @@ impl Tree {
     /// `name:line:col` of a byte offset, as Go's `ErrorContext` writes it (column 0-based).
     pub fn location(&self, pos: usize) -> String {
         let pos = pos.min(self.text.len());
-        let before = &self.text[..pos];
-        let (line, col) = match before.rfind('\n') {
-            Some(nl) => (1 + before.bytes().filter(|&b| b == b'\n').count(), pos - nl - 1),
-            None => (1, pos),
-        };
-        format!("{}:{}:{}", self.parse_name, line, col)
+        let col = pos - self.text[..pos].rfind('\n').map_or(0, |nl| nl + 1);
+        format!("{}:{}:{}", self.parse_name, line_at(&self.text, pos), col)
     }
 
     /// Go's `parse.IsEmptyTree`: only whitespace text and comments.
