@@ -9,6 +9,17 @@ use std::borrow::Cow;
 /// Supplementary Private Use Area-B, which text does not use.
 const BASE: u32 = 0x10_FF00;
 
+/// The bytes as text, as `String::from_utf8_lossy` makes it (bytes that are not UTF-8
+/// replaced by U+FFFD), borrowed when they are UTF-8. Valid UTF-8 (nearly every chart file)
+/// is checked by `str::from_utf8`, which goes through ASCII a word at a time, where
+/// `from_utf8_lossy` looks at every byte.
+pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 /// The bytes as a string: valid UTF-8 as it is, each other byte as its stand-in character.
 pub fn from_bytes(bytes: &[u8]) -> Cow<'_, str> {
     let Err(first) = std::str::from_utf8(bytes) else {

@@ -28,17 +28,7 @@ impl File {
     /// The content as text, bytes that are not UTF-8 replaced by U+FFFD; borrowed when the
     /// content is UTF-8, as nearly every chart file is.
     pub fn text(&self) -> Cow<'_, str> {
-        text(&self.data)
-    }
-}
-
-/// `bytes` as text, as `String::from_utf8_lossy` makes it. Valid UTF-8 is checked by
-/// `str::from_utf8`, which goes through ASCII a word at a time, where `from_utf8_lossy`
-/// looks at every byte.
-pub(crate) fn text(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => String::from_utf8_lossy(bytes),
+        reef_gotmpl::go_string::lossy(&self.data)
     }
 }
 

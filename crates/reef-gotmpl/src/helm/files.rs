@@ -38,7 +38,7 @@ impl Files {
 
     fn lines(&self, name: &str) -> Result<Value, String> {
         let Some(data) = self.files.get(name) else { return Ok(Value::string_list(Vec::<String>::new())) };
-        let s = String::from_utf8_lossy(data);
+        let s = crate::go_string::lossy(data);
         if s.is_empty() {
             return Err("runtime error: index out of range [-1]".to_owned());
         }
@@ -75,7 +75,7 @@ impl Object for Files {
             "GetBytes" => Ok(Value::Bytes(Rc::from(&*self.get_bytes(&arg())))),
             "Glob" => Ok(Value::Object(Rc::new(self.glob(&arg())))),
             "Lines" => self.lines(&arg()),
-            "AsConfig" => Ok(Value::from(self.as_yaml(|v| String::from_utf8_lossy(v).into_owned()))),
+            "AsConfig" => Ok(Value::from(self.as_yaml(|v| crate::go_string::lossy(v).into_owned()))),
             "AsSecrets" => Ok(Value::from(self.as_yaml(crate::json::base64_std))),
             _ => return None,
         })

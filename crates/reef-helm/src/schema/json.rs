@@ -165,7 +165,7 @@ impl Parser<'_> {
             self.digits();
         }
         // Only ASCII digits, signs, `.` and exponents were read.
-        let text = crate::chart::text(&self.s[start..self.i]).into_owned();
+        let text = reef_gotmpl::go_string::lossy(&self.s[start..self.i]).into_owned();
         let f = text.parse::<f64>().unwrap_or(f64::NAN);
         Ok(Json::Number(text, f))
     }
@@ -184,7 +184,7 @@ impl Parser<'_> {
         let plain = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap_or(rest.len());
         if rest.get(plain) == Some(&b'"') {
             self.i += plain + 1;
-            return Ok(crate::chart::text(&rest[..plain]).into_owned());
+            return Ok(reef_gotmpl::go_string::lossy(&rest[..plain]).into_owned());
         }
         let mut out: Vec<u8> = rest[..plain].to_vec();
         self.i += plain;
