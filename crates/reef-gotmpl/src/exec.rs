@@ -75,7 +75,8 @@ impl Shared {
             return Ok(trees.clone());
         }
         let funcs = self.funcs.clone();
-        let resolve = |n: &str| Callee::resolve(&funcs, n);
+        let names = funcs.names_index();
+        let resolve = |n: &str| Callee::resolve(names, n);
         let trees: ParsedText = crate::parse::parse(name, text, &resolve)
             .map_err(|e| FuncError::new(e.to_string()))?
             .into_iter()
@@ -506,7 +507,7 @@ impl<'t> State<'t, '_> {
             Arg::Dot(_) => Ok(dot.clone()),
             Arg::Nil(_) => Err(self.errorf("nil is not a command")),
             Arg::Number(_, n) => Ok(Val::untyped(self.ideal_constant(n)?)),
-            Arg::String(_, _, s) => Ok(Val::untyped(Value::String(s.clone()))),
+            Arg::String(_, _, i) => Ok(Val::untyped(Value::String(self.tree.strings[*i].clone()))),
             _ => Err(self.errorf(format!("can't evaluate command {}", go_quote(&first.to_string())))),
         }
     }
@@ -673,7 +674,11 @@ impl<'t> State<'t, '_> {
         let args = if args.is_empty() { args } else { &args[1..] };
         let num_in = args.len() + usize::from(final_.is_some());
         match &callee.0 {
-            CalleeKind::Func(f) => {
+            CalleeKind::Func(index) => {
+                let funcs = self.sh.funcs.clone();
+                let Some(f) = funcs.by_index(*index) else {
+                    return Err(self.errorf(format!("function {} not in the set it was parsed for", go_quote(name))));
+                };
                 let sig = f.signature;
                 let num_fixed = sig.params.len();
                 if sig.variadic.is_some() {
@@ -835,7 +840,7 @@ impl<'t> State<'t, '_> {
                 _ => Err(self.errorf(format!("expected bool; found {n}"))),
             },
             Param::String => match n {
-                Arg::String(_, _, s) => Ok(Val::untyped(Value::String(s.clone()))),
+                Arg::String(_, _, i) => Ok(Val::untyped(Value::String(self.tree.strings[*i].clone()))),
                 _ => Err(self.errorf(format!("expected string; found {n}"))),
             },
             Param::Int | Param::Int64 => match n {
@@ -863,7 +868,7 @@ impl<'t> State<'t, '_> {
             Arg::Bool(_, b) => Ok(Val::untyped(Value::Bool(*b))),
             Arg::Dot(_) => Ok(dot.clone()),
             Arg::Number(_, num) => Ok(Val::untyped(self.ideal_constant(num)?)),
-            Arg::String(_, _, s) => Ok(Val::untyped(Value::String(s.clone()))),
+            Arg::String(_, _, i) => Ok(Val::untyped(Value::String(self.tree.strings[*i].clone()))),
             Arg::Nil(_) => Err(self.errorf("evalEmptyInterface: nil (can't happen)")),
             _ => Err(self.errorf(format!("can't handle assignment of {n} to empty interface argument"))),
         }

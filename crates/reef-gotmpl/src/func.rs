@@ -138,10 +138,25 @@ impl fmt::Debug for Func {
     }
 }
 
-/// The functions a template can call, by name.
+/// The functions a template can call, by name. Each has an index, fixed when it is first
+/// added: a parsed template names its functions by index (see [`FuncNames`]), so a parse
+/// needs only the names, and can run on another thread.
 #[derive(Debug, Clone, Default)]
 pub struct FuncMap {
-    funcs: HashMap<String, Func>,
+    names: FuncNames,
+    funcs: Vec<Func>,
+}
+
+/// The names of a [`FuncMap`]'s functions and their indexes: what the parser resolves a
+/// function name against. Unlike the functions themselves, it can be shared between threads.
+#[derive(Debug, Clone, Default)]
+pub struct FuncNames(HashMap<String, usize>);
+
+impl FuncNames {
+    /// The index of the function called `name`.
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.0.get(name).copied()
+    }
 }
 
 impl FuncMap {
@@ -164,7 +179,7 @@ impl FuncMap {
             check_size(&v)?;
             Ok(v)
         };
-        self.funcs.insert(name.to_owned(), Func { signature, body: Rc::new(checked) });
+        self.insert(name, Func { signature, body: Rc::new(checked) });
     }
 
     /// Adds (or replaces) a function of its arguments alone.
@@ -177,25 +192,49 @@ impl FuncMap {
         self.add_with_host(name, signature, move |_, args| body(args));
     }
 
+    fn insert(&mut self, name: &str, f: Func) {
+        match self.names.index(name) {
+            Some(i) => self.funcs[i] = f,
+            None => {
+                self.names.0.insert(name.to_owned(), self.funcs.len());
+                self.funcs.push(f);
+            }
+        }
+    }
+
     /// Adds every function of `other`, replacing those with the same name.
     pub fn extend(&mut self, other: FuncMap) {
-        self.funcs.extend(other.funcs);
+        let mut by_index: Vec<(usize, String)> = other.names.0.into_iter().map(|(n, i)| (i, n)).collect();
+        by_index.sort_unstable_by_key(|(i, _)| *i);
+        for ((_, name), f) in by_index.into_iter().zip(other.funcs) {
+            self.insert(&name, f);
+        }
     }
 
     /// The function called `name`.
     pub fn get(&self, name: &str) -> Option<&Func> {
-        self.funcs.get(name)
+        self.names.index(name).map(|i| &self.funcs[i])
+    }
+
+    /// The function with index `index` (from [`FuncNames::index`] of this map's names).
+    pub fn by_index(&self, index: usize) -> Option<&Func> {
+        self.funcs.get(index)
+    }
+
+    /// The names and indexes, for resolving names where the functions cannot go.
+    pub fn names_index(&self) -> &FuncNames {
+        &self.names
     }
 
     /// Whether `name` is defined (the parser rejects calls of undefined functions, as Go's does:
     /// `function "x" not defined`).
     pub fn contains(&self, name: &str) -> bool {
-        self.funcs.contains_key(name)
+        self.names.0.contains_key(name)
     }
 
     /// The names, sorted.
     pub fn names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.funcs.keys().map(String::as_str).collect();
+        let mut names: Vec<&str> = self.names.0.keys().map(String::as_str).collect();
         names.sort_unstable();
         names
     }

@@ -3,6 +3,7 @@
 //! `range`) and the same error messages, with the line where Go reports them.
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::format::go_quote;
 use crate::lex::{Item, ItemType, lex, line_at};
@@ -13,11 +14,63 @@ pub struct Tree {
     /// The template's name (`define`'s name, or the file's).
     pub name: String,
     /// The name of the file it was parsed from, for error locations.
-    pub parse_name: Rc<str>,
+    pub parse_name: Arc<str>,
     /// The file's text, for turning byte offsets into lines and columns.
-    pub text: Rc<str>,
+    pub text: Arc<str>,
     /// The body.
     pub root: Vec<Node>,
+    /// The values of the file's string literals, by [`Arg::String`]'s index: made once, so
+    /// evaluating a literal shares its value rather than copying it.
+    pub strings: Rc<[Rc<str>]>,
+}
+
+/// A parsed file as the parser leaves it: its trees, with the string literals' values not yet
+/// made into the values templates share. Unlike [`Tree`], it can be sent to another thread,
+/// so files can be parsed side by side ([`ParsedFile::into_trees`] finishes them).
+#[derive(Debug)]
+pub struct ParsedFile {
+    parse_name: Arc<str>,
+    text: Arc<str>,
+    /// The trees' names and bodies: the file's own first, then each `define` and `block`.
+    trees: Vec<(String, Vec<Node>)>,
+    literals: Vec<Literal>,
+}
+
+/// A string literal's value: the text between its quotes, or its unquoted form when it has
+/// escapes or is a raw string.
+#[derive(Debug)]
+enum Literal {
+    Source(std::ops::Range<usize>),
+    Unquoted(Box<str>),
+}
+
+impl ParsedFile {
+    /// The file's trees, the file's own first.
+    pub fn into_trees(self) -> Vec<Tree> {
+        let strings: Rc<[Rc<str>]> = self
+            .literals
+            .iter()
+            .map(|l| match l {
+                Literal::Source(r) => Rc::from(&self.text[r.clone()]),
+                Literal::Unquoted(s) => Rc::from(&**s),
+            })
+            .collect();
+        self.trees
+            .into_iter()
+            .map(|(name, root)| Tree {
+                name,
+                parse_name: self.parse_name.clone(),
+                text: self.text.clone(),
+                root,
+                strings: strings.clone(),
+            })
+            .collect()
+    }
+}
+
+/// Go's `parse.IsEmptyTree` of a body: only whitespace text and comments.
+fn is_empty_body(text: &str, root: &[Node]) -> bool {
+    root.iter().all(|n| matches!(n, Node::Text(r) if text[r.clone()].trim().is_empty()))
 }
 
 impl Tree {
@@ -30,7 +83,7 @@ impl Tree {
 
     /// Go's `parse.IsEmptyTree`: only whitespace text and comments.
     pub fn is_empty(&self) -> bool {
-        self.root.iter().all(|n| matches!(n, Node::Text(r) if self.text[r.clone()].trim().is_empty()))
+        is_empty_body(&self.text, &self.root)
     }
 }
 
@@ -186,7 +239,7 @@ pub struct Number {
 /// (`$x.a.b`), or a function's name. A name never holds a `.`.
 #[derive(Debug, Clone)]
 pub struct Idents {
-    text: Rc<str>,
+    text: Arc<str>,
     range: std::ops::Range<usize>,
 }
 
@@ -216,8 +269,9 @@ pub enum Arg {
     Bool(usize, bool),
     /// A number.
     Number(usize, Box<Number>),
-    /// A string: the quoted source (`None` when it is the value between `"`s) and the value.
-    String(usize, Option<Box<str>>, Rc<str>),
+    /// A string: its source, quotes included, and the index of its value in the tree's
+    /// [`Tree::strings`].
+    String(usize, Idents, usize),
     /// `(pipeline)`.
     Pipe(Box<Pipe>),
 }
@@ -259,8 +313,7 @@ impl std::fmt::Display for Arg {
             Arg::Nil(_) => f.write_str("nil"),
             Arg::Bool(_, b) => write!(f, "{b}"),
             Arg::Number(_, n) => f.write_str(n.text.as_str()),
-            Arg::String(_, Some(q), _) => f.write_str(q),
-            Arg::String(_, None, s) => write!(f, "\"{s}\""),
+            Arg::String(_, source, _) => f.write_str(source.as_str()),
             Arg::Pipe(p) => write!(f, "{p}"),
         }
     }
@@ -316,9 +369,10 @@ impl std::fmt::Display for TemplateCall {
 #[derive(Clone)]
 pub struct Callee(pub(crate) CalleeKind);
 
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 pub(crate) enum CalleeKind {
-    Func(crate::func::Func),
+    /// The index of a function of the set's [`crate::FuncMap`].
+    Func(usize),
     Builtin(&'static crate::builtins::Builtin),
 }
 
@@ -333,10 +387,10 @@ impl std::fmt::Debug for Callee {
 
 impl Callee {
     /// Resolves `name` as Go does: the function map first (it may replace a builtin), then
-    /// the builtins.
-    pub fn resolve(funcs: &crate::func::FuncMap, name: &str) -> Option<Callee> {
-        if let Some(f) = funcs.get(name) {
-            return Some(Callee(CalleeKind::Func(f.clone())));
+    /// the builtins. The template must run with the map whose names these are.
+    pub fn resolve(funcs: &crate::func::FuncNames, name: &str) -> Option<Callee> {
+        if let Some(i) = funcs.index(name) {
+            return Some(Callee(CalleeKind::Func(i)));
         }
         crate::builtins::lookup(name).map(|b| Callee(CalleeKind::Builtin(b)))
     }
@@ -378,9 +432,9 @@ struct Parser<'a> {
     i: usize,
     furthest: usize,
     name: &'a str,
-    text: Rc<str>,
-    parse_name: Rc<str>,
-    resolve: &'a dyn Fn(&str) -> Option<Callee>,
+    text: Arc<str>,
+    parse_name: Arc<str>,
+    resolve: &'a Resolver<'a>,
     /// The functions resolved so far: a template calls a few functions many times.
     callees: Vec<(&'a str, Callee)>,
     vars: Vec<&'a str>,
@@ -389,7 +443,9 @@ struct Parser<'a> {
     paren_depth: usize,
     /// Where the action being parsed starts, for errors that name its line.
     action_pos: Option<usize>,
-    trees: Vec<Tree>,
+    /// The trees parsed so far: names and bodies.
+    trees: Vec<(String, Vec<Node>)>,
+    literals: Vec<Literal>,
     /// Nodes, commands and operands of the lists, pipelines and commands being parsed, each
     /// moved into a vector of its exact size when its list, pipeline or command ends (rather
     /// than each growing a vector of its own).
@@ -403,9 +459,18 @@ type PResult<T> = Result<T, ParseError>;
 /// Go's `maxStackDepth`: how deeply parenthesized pipelines may nest.
 const MAX_PAREN_DEPTH: usize = 10_000;
 
+/// What finds the function a name calls (`None`: not defined).
+pub type Resolver<'a> = dyn Fn(&str) -> Option<Callee> + Sync + 'a;
+
 /// Parses `text` (the file `name`) into its trees: the file's own (named `name`) first, then
-/// every `define` and `block`. `resolve` finds the function a name calls (`None`: not defined).
-pub fn parse(name: &str, text: &str, resolve: &dyn Fn(&str) -> Option<Callee>) -> PResult<Vec<Tree>> {
+/// every `define` and `block`. `resolve` finds the function a name calls.
+pub fn parse(name: &str, text: &str, resolve: &Resolver<'_>) -> PResult<Vec<Tree>> {
+    parse_file(name, text, resolve).map(ParsedFile::into_trees)
+}
+
+/// [`parse`], leaving the last step to [`ParsedFile::into_trees`]: what parses on another
+/// thread.
+pub fn parse_file(name: &str, text: &str, resolve: &Resolver<'_>) -> PResult<ParsedFile> {
     let lexed = lex(text);
     let mut p = Parser {
         items: lexed.items,
@@ -414,8 +479,8 @@ pub fn parse(name: &str, text: &str, resolve: &dyn Fn(&str) -> Option<Callee>) -
         i: 0,
         furthest: 0,
         name,
-        parse_name: Rc::from(name),
-        text: Rc::from(text),
+        parse_name: Arc::from(name),
+        text: Arc::from(text),
         resolve,
         callees: Vec::new(),
         vars: vec!["$"],
@@ -423,6 +488,7 @@ pub fn parse(name: &str, text: &str, resolve: &dyn Fn(&str) -> Option<Callee>) -
         paren_depth: 0,
         action_pos: None,
         trees: Vec::new(),
+        literals: Vec::new(),
         // Room for the nodes, commands and operands open at once in most templates, so the
         // stacks are not regrown (copying what they hold) in every file.
         nodes: Vec::with_capacity(128),
@@ -430,14 +496,13 @@ pub fn parse(name: &str, text: &str, resolve: &dyn Fn(&str) -> Option<Callee>) -
         args: Vec::with_capacity(32),
     };
     let root = p.parse_top()?;
-    let top = Tree { name: name.to_owned(), parse_name: p.parse_name.clone(), text: p.text.clone(), root };
-    p.add(top)?;
+    p.add(name.to_owned(), root)?;
     // The file's own tree first.
-    if let Some(idx) = p.trees.iter().position(|t| t.name == name) {
+    if let Some(idx) = p.trees.iter().position(|(n, _)| n == name) {
         let t = p.trees.remove(idx);
         p.trees.insert(0, t);
     }
-    Ok(p.trees)
+    Ok(ParsedFile { parse_name: p.parse_name, text: p.text, trees: p.trees, literals: p.literals })
 }
 
 impl<'a> Parser<'a> {
@@ -519,13 +584,13 @@ impl<'a> Parser<'a> {
         Idents { text: self.text.clone(), range }
     }
 
-    fn add(&mut self, tree: Tree) -> PResult<()> {
-        match self.trees.iter().position(|t| t.name == tree.name) {
-            None => self.trees.push(tree),
-            Some(i) if self.trees[i].is_empty() => self.trees[i] = tree,
+    fn add(&mut self, name: String, root: Vec<Node>) -> PResult<()> {
+        match self.trees.iter().position(|(n, _)| *n == name) {
+            None => self.trees.push((name, root)),
+            Some(i) if is_empty_body(&self.text, &self.trees[i].1) => self.trees[i] = (name, root),
             Some(_) => {
-                if !tree.is_empty() {
-                    return self.err(format!("template: multiple definition of template {}", go_quote(&tree.name)));
+                if !is_empty_body(&self.text, &root) {
+                    return self.err(format!("template: multiple definition of template {}", go_quote(&name)));
                 }
             }
         }
@@ -579,8 +644,7 @@ impl<'a> Parser<'a> {
             if let End::Else = end {
                 return p.err(format!("unexpected {{{{else}}}} in {CONTEXT}"));
             }
-            let tree = Tree { name, parse_name: p.parse_name.clone(), text: p.text.clone(), root };
-            p.add(tree)
+            p.add(name, root)
         })
     }
 
@@ -727,8 +791,7 @@ impl<'a> Parser<'a> {
             if let End::Else = end {
                 return p.err(format!("unexpected {{{{else}}}} in {CONTEXT}"));
             }
-            let tree = Tree { name: name.clone(), parse_name: p.parse_name.clone(), text: p.text.clone(), root };
-            p.add(tree)
+            p.add(name.clone(), root)
         })?;
         Ok(Node::Template(TemplateCall { pos: token.pos, name, pipe: Some(pipe) }))
     }
@@ -909,13 +972,17 @@ impl<'a> Parser<'a> {
                 self.paren_depth -= 1;
                 Arg::Pipe(Box::new(pipe?))
             }
-            ItemType::String | ItemType::RawString => match plain_body(token.val) {
-                Some(body) => Arg::String(token.pos, None, Rc::from(body)),
-                None => match unquote(token.val) {
-                    Ok(s) => Arg::String(token.pos, Some(Box::from(token.val)), Rc::from(s)),
-                    Err(e) => return self.err(e),
-                },
-            },
+            ItemType::String | ItemType::RawString => {
+                let literal = match plain_body(token.val) {
+                    Some(body) => Literal::Source(token.pos + 1..token.pos + 1 + body.len()),
+                    None => match unquote(token.val) {
+                        Ok(s) => Literal::Unquoted(s.into_boxed_str()),
+                        Err(e) => return self.err(e),
+                    },
+                };
+                self.literals.push(literal);
+                Arg::String(token.pos, self.idents(token.pos..token.pos + token.val.len()), self.literals.len() - 1)
+            }
             _ => {
                 self.backup();
                 return Ok(None);
@@ -1171,7 +1238,7 @@ mod tests {
     use super::*;
 
     fn p(text: &str) -> PResult<Vec<Tree>> {
-        let funcs = crate::func::FuncMap::new();
+        let funcs = crate::func::FuncNames::default();
         parse("t", text, &|n: &str| Callee::resolve(&funcs, if n == "f" { "print" } else { n }))
     }
 
@@ -1213,7 +1280,7 @@ mod tests {
     }
 
     fn number(text: &str) -> Result<Number, String> {
-        parse_number(Idents { text: Rc::from(text), range: 0..text.len() }, ItemType::Number)
+        parse_number(Idents { text: Arc::from(text), range: 0..text.len() }, ItemType::Number)
     }
 
     #[test]

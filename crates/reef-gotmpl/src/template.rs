@@ -139,6 +139,17 @@ pub(crate) fn associate(set: &mut TreeSet, tree: Rc<Tree>) {
     set.insert(Rc::from(tree.name.as_str()), tree);
 }
 
+/// Text below which parsing on another thread costs more than it saves.
+const PARSE_BYTES_PER_THREAD: usize = 64 << 10;
+
+/// How many threads parse `bytes` of template text: one per [`PARSE_BYTES_PER_THREAD`], at
+/// most as many as the machine runs at once, and at most four.
+fn parse_threads(bytes: usize) -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    (bytes / PARSE_BYTES_PER_THREAD).clamp(1, cores.min(4))
+}
+
 impl Templates {
     /// An empty set with `funcs` (Go's builtins are always there) and default limits.
     pub fn new(funcs: FuncMap) -> Templates {
@@ -166,11 +177,65 @@ impl Templates {
     /// becomes the template `name`, and each `define`/`block` a template of the set.
     pub fn add(&mut self, name: &str, text: &str) -> Result<(), Error> {
         let funcs = self.funcs.clone();
-        let resolve = |n: &str| parse::Callee::resolve(&funcs, n);
+        let names = funcs.names_index();
+        let resolve = |n: &str| parse::Callee::resolve(names, n);
         let trees = parse::parse(name, text, &resolve)?;
         let set = Rc::make_mut(&mut self.set);
         for t in trees {
             associate(set, Rc::new(t));
+        }
+        Ok(())
+    }
+
+    /// Parses each of `files` (name and text) as [`Templates::add`] does, in order: a later
+    /// definition replaces an earlier one, and the error is that of the first file in order
+    /// that does not parse. With enough text, the files are parsed side by side on several
+    /// threads (a large chart's templates are megabytes).
+    pub fn add_all(&mut self, files: &[(&str, &str)]) -> Result<(), Error> {
+        let funcs = self.funcs.clone();
+        let names = funcs.names_index();
+        let resolve = |n: &str| parse::Callee::resolve(names, n);
+        let parse_one = |&(name, text): &(&str, &str)| parse::parse_file(name, text, &resolve);
+        let total: usize = files.iter().map(|(_, text)| text.len()).sum();
+        let threads = parse_threads(total);
+        let parsed: Vec<Result<parse::ParsedFile, parse::ParseError>> = if threads <= 1 {
+            files.iter().map(parse_one).collect()
+        } else {
+            // Largest first, each to the thread with the least text so far.
+            let mut order: Vec<usize> = (0..files.len()).collect();
+            order.sort_unstable_by_key(|&i| std::cmp::Reverse(files[i].1.len()));
+            let mut groups: Vec<(usize, Vec<usize>)> = vec![(0, Vec::new()); threads];
+            for i in order {
+                if let Some(g) = groups.iter_mut().min_by_key(|(load, _)| *load) {
+                    g.0 += files[i].1.len();
+                    g.1.push(i);
+                }
+            }
+            let mut slots: Vec<Option<Result<parse::ParsedFile, parse::ParseError>>> =
+                files.iter().map(|_| None).collect();
+            std::thread::scope(|scope| {
+                let parse_group =
+                    |group: &[usize]| group.iter().map(|&i| (i, parse_one(&files[i]))).collect::<Vec<_>>();
+                let workers: Vec<_> =
+                    groups[1..].iter().map(|(_, group)| scope.spawn(move || parse_group(group))).collect();
+                let mine = parse_group(&groups[0].1);
+                for worker in workers {
+                    let done = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    for (i, r) in done {
+                        slots[i] = Some(r);
+                    }
+                }
+                for (i, r) in mine {
+                    slots[i] = Some(r);
+                }
+            });
+            slots.into_iter().flatten().collect()
+        };
+        let set = Rc::make_mut(&mut self.set);
+        for file in parsed {
+            for t in file?.into_trees() {
+                associate(set, Rc::new(t));
+            }
         }
         Ok(())
     }

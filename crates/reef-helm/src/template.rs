@@ -320,9 +320,11 @@ fn render_templates(
     funcs.extend(helmfn::functions(None));
     let mut set = Templates::new(funcs);
     let keys = sort_templates(tpls.keys());
-    for name in &keys {
-        set.add(name, &tpls[*name].text).map_err(|e| helmfn::rewrite_parse_error(name, &e.to_string()))?;
-    }
+    let files: Vec<(&str, &str)> = keys.iter().map(|name| (name.as_str(), &*tpls[*name].text)).collect();
+    set.add_all(&files).map_err(|e| match &e {
+        reef_gotmpl::Error::Parse { name, .. } => helmfn::rewrite_parse_error(name, &e.to_string()),
+        _ => e.to_string(),
+    })?;
     let mut rendered = BTreeMap::new();
     for name in keys {
         let base = name.rsplit('/').next().unwrap_or(name);

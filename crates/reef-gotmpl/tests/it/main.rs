@@ -265,3 +265,56 @@ fn map_like_objects_are_ranged_and_measured_like_maps() {
     assert_eq!(run(two).as_deref(), Ok("2:[a.txt=A][b.txt=B]"));
     assert_eq!(run(Vec::new()).as_deref(), Ok("0:none"));
 }
+
+/// Text to make a file large enough that [`Templates::add_all`] parses on several threads.
+fn padding(kib: usize) -> String {
+    "# some text a template prints as it is\n".repeat(kib * 1024 / 40)
+}
+
+#[test]
+fn adding_files_together_is_adding_them_one_by_one_in_order() {
+    let files = [
+        ("a", format!("{}{{{{ define \"x\" }}}}A{{{{ end }}}}", padding(300))),
+        ("b", format!("{{{{ define \"x\" }}}}B{{{{ end }}}}{}", padding(200))),
+        // An empty definition does not replace a template.
+        ("c", format!("{{{{ define \"x\" }}}}{{{{ end }}}}{}", padding(100))),
+        ("main", format!("{{{{ template \"x\" }}}}{}", padding(250))),
+    ];
+    let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    let mut together = Templates::new(FuncMap::new());
+    together.add_all(&refs).expect("parses");
+    let mut one_by_one = Templates::new(FuncMap::new());
+    for (name, text) in &refs {
+        one_by_one.add(name, text).expect("parses");
+    }
+    let out = together.execute("main", Value::Nil).expect("renders");
+    assert!(out.starts_with("B#"), "{}", &out[..10]);
+    assert_eq!(out, one_by_one.execute("main", Value::Nil).expect("renders"));
+    assert_eq!(together.names(), one_by_one.names());
+}
+
+#[test]
+fn the_error_of_files_added_together_is_the_first_failing_files() {
+    let big = padding(400);
+    let files = [
+        ("a", big.clone()),
+        ("b", format!("{big}{{{{ if }}}}")),
+        ("c", big.clone()),
+        ("d", format!("{big}{big}{{{{ nope }}}}")),
+    ];
+    let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    let err = Templates::new(FuncMap::new()).add_all(&refs).expect_err("b does not parse");
+    assert_eq!(err.to_string(), format!("template: b:{}: missing value for if", big.lines().count() + 1));
+}
+
+#[test]
+fn deep_templates_parse_and_run_on_any_parsing_thread() {
+    let depth = 20_000;
+    let deep = format!("{}x{}", "{{ if 1 }}".repeat(depth), "{{ end }}".repeat(depth));
+    // The deep file is not the largest, so another thread than the caller's parses it.
+    let files = [("pad", padding(2048)), ("deep", deep)];
+    let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    let mut t = Templates::new(FuncMap::new());
+    t.add_all(&refs).expect("parses");
+    assert_eq!(t.execute("deep", Value::Nil).as_deref(), Ok("x"));
+}
