@@ -240,6 +240,22 @@ impl Templates {
         Ok(())
     }
 
+    /// Drops the set, leaving most of the freeing to another thread when the set is large: a
+    /// large chart's parse trees are hundreds of thousands of allocations, and the caller has
+    /// better things to do than free them.
+    pub fn drop_in_background(self) {
+        let Templates { set, .. } = self;
+        let Ok(set) = Rc::try_unwrap(set) else { return };
+        // A few templates are freed sooner than a thread starts.
+        if set.len() < 256 {
+            return;
+        }
+        let roots: Vec<Vec<parse::Node>> =
+            set.into_values().filter_map(|t| Rc::try_unwrap(t).ok()).map(|t| t.root).collect();
+        // Should the thread not start, the closure and the trees are dropped here.
+        let _ = std::thread::Builder::new().name("reef-gotmpl-free".to_owned()).spawn(move || drop(roots));
+    }
+
     /// Whether a template called `name` is in the set.
     pub fn contains(&self, name: &str) -> bool {
         self.set.contains_key(name)

@@ -296,12 +296,9 @@ fn collect<'c>(
 
 /// Helm's parse and render order: deeper paths first, then reverse lexical order.
 fn sort_templates<'a>(names: impl Iterator<Item = &'a String>) -> Vec<&'a String> {
-    let mut keys: Vec<&String> = names.collect();
-    keys.sort_by(|a, b| {
-        let (ca, cb) = (a.matches('/').count(), b.matches('/').count());
-        cb.cmp(&ca).then_with(|| b.cmp(a))
-    });
-    keys
+    let mut keys: Vec<(usize, &String)> = names.map(|n| (n.bytes().filter(|&b| b == b'/').count(), n)).collect();
+    keys.sort_unstable_by(|(da, a), (db, b)| db.cmp(da).then_with(|| b.cmp(a)));
+    keys.into_iter().map(|(_, n)| n).collect()
 }
 
 /// Renders every template; returns path → output (partials left out, `<no value>` removed).
@@ -338,6 +335,7 @@ fn render_templates(
             .map_err(|e| helmfn::rewrite_exec_error(name, &e.to_string()))?;
         rendered.insert(name.clone(), helmfn::clean_output(&out));
     }
+    set.drop_in_background();
     Ok(rendered)
 }
 
