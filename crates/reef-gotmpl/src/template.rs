@@ -22,9 +22,11 @@ use std::rc::Rc;
 
 use crate::exec::{self, ExecHost, Shared, TplCache, TreeSet};
 use crate::format::go_quote;
-use crate::func::{FuncError, FuncMap, Host};
+use crate::func::{FuncError, FuncMap, FuncNames, Host};
 use crate::parse::{self, Tree};
 use crate::value::Value;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Limits that keep a hostile template bounded.
 #[derive(Debug, Clone)]
@@ -139,6 +141,78 @@ pub(crate) fn associate(set: &mut TreeSet, tree: Rc<Tree>) {
     set.insert(Rc::from(tree.name.as_str()), tree);
 }
 
+/// Template files to parse, shared out between the threads that call [`ParseJob::work`], the
+/// largest files first: a caller can start threads on a job, do something else, then join in
+/// (or not) and collect the results with [`ParseJob::finish`] for [`Templates::add_parsed`].
+#[derive(Debug)]
+pub struct ParseJob<'a> {
+    names: &'a FuncNames,
+    files: &'a [(&'a str, &'a str)],
+    /// Indexes of `files`, largest first.
+    order: Vec<usize>,
+    /// How many of `order` have been taken.
+    next: AtomicUsize,
+    /// Set by [`ParseJob::cancel`]: no file is taken any more.
+    cancelled: AtomicBool,
+    done: Mutex<Vec<(usize, ParseResult)>>,
+}
+
+type ParseResult = Result<parse::ParsedFile, parse::ParseError>;
+
+impl<'a> ParseJob<'a> {
+    /// A job parsing `files` (name and text) for a set whose functions are named by `names`.
+    pub fn new(names: &'a FuncNames, files: &'a [(&'a str, &'a str)]) -> ParseJob<'a> {
+        let mut order: Vec<usize> = (0..files.len()).collect();
+        order.sort_unstable_by_key(|&i| std::cmp::Reverse(files[i].1.len()));
+        ParseJob {
+            names,
+            files,
+            order,
+            next: AtomicUsize::new(0),
+            cancelled: AtomicBool::new(false),
+            done: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// How many threads are worth putting on the job, the caller's included.
+    pub fn threads(&self) -> usize {
+        parse_threads(self.files.iter().map(|(_, text)| text.len()).sum())
+    }
+
+    fn parse(&self, i: usize) -> ParseResult {
+        let (name, text) = self.files[i];
+        parse::parse_file(name, text, &|n: &str| parse::Callee::resolve(self.names, n))
+    }
+
+    /// Parses files until none is left to take.
+    pub fn work(&self) {
+        let mut mine = Vec::new();
+        while !self.cancelled.load(Ordering::Relaxed)
+            && let Some(&i) = self.order.get(self.next.fetch_add(1, Ordering::Relaxed))
+        {
+            mine.push((i, self.parse(i)));
+        }
+        self.done.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(mine);
+    }
+
+    /// Stops the job: the threads working on it finish the file they are parsing and return
+    /// (the results are no longer needed, say because rendering failed before templates).
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    /// Every file's result, in the order of the files; files no thread parsed (none worked,
+    /// or one panicked) are parsed now.
+    pub fn finish(self) -> Vec<ParseResult> {
+        let done = std::mem::take(&mut *self.done.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let mut slots: Vec<Option<ParseResult>> = self.files.iter().map(|_| None).collect();
+        for (i, r) in done {
+            slots[i] = Some(r);
+        }
+        slots.into_iter().enumerate().map(|(i, r)| r.unwrap_or_else(|| self.parse(i))).collect()
+    }
+}
+
 /// Text below which parsing on another thread costs more than it saves.
 const PARSE_BYTES_PER_THREAD: usize = 64 << 10;
 
@@ -192,45 +266,24 @@ impl Templates {
     /// that does not parse. With enough text, the files are parsed side by side on several
     /// threads (a large chart's templates are megabytes).
     pub fn add_all(&mut self, files: &[(&str, &str)]) -> Result<(), Error> {
-        let funcs = self.funcs.clone();
-        let names = funcs.names_index();
-        let resolve = |n: &str| parse::Callee::resolve(names, n);
-        let parse_one = |&(name, text): &(&str, &str)| parse::parse_file(name, text, &resolve);
-        let total: usize = files.iter().map(|(_, text)| text.len()).sum();
-        let threads = parse_threads(total);
-        let parsed: Vec<Result<parse::ParsedFile, parse::ParseError>> = if threads <= 1 {
-            files.iter().map(parse_one).collect()
-        } else {
-            // Largest first, each to the thread with the least text so far.
-            let mut order: Vec<usize> = (0..files.len()).collect();
-            order.sort_unstable_by_key(|&i| std::cmp::Reverse(files[i].1.len()));
-            let mut groups: Vec<(usize, Vec<usize>)> = vec![(0, Vec::new()); threads];
-            for i in order {
-                if let Some(g) = groups.iter_mut().min_by_key(|(load, _)| *load) {
-                    g.0 += files[i].1.len();
-                    g.1.push(i);
-                }
-            }
-            let mut slots: Vec<Option<Result<parse::ParsedFile, parse::ParseError>>> =
-                files.iter().map(|_| None).collect();
+        let parsed = {
+            let job = ParseJob::new(self.func_names(), files);
             std::thread::scope(|scope| {
-                let parse_group =
-                    |group: &[usize]| group.iter().map(|&i| (i, parse_one(&files[i]))).collect::<Vec<_>>();
-                let workers: Vec<_> =
-                    groups[1..].iter().map(|(_, group)| scope.spawn(move || parse_group(group))).collect();
-                let mine = parse_group(&groups[0].1);
-                for worker in workers {
-                    let done = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                    for (i, r) in done {
-                        slots[i] = Some(r);
-                    }
-                }
-                for (i, r) in mine {
-                    slots[i] = Some(r);
+                let helpers: Vec<_> = (1..job.threads()).map(|_| scope.spawn(|| job.work())).collect();
+                job.work();
+                for h in helpers {
+                    // A helper that panicked leaves its files to `finish`.
+                    let _ = h.join();
                 }
             });
-            slots.into_iter().flatten().collect()
+            job.finish()
         };
+        self.add_parsed(parsed)
+    }
+
+    /// Adds files parsed by a [`ParseJob`] (in the order of its files), as [`Templates::add`]
+    /// would have added them one by one.
+    pub fn add_parsed(&mut self, parsed: Vec<Result<parse::ParsedFile, parse::ParseError>>) -> Result<(), Error> {
         let set = Rc::make_mut(&mut self.set);
         for file in parsed {
             for t in file?.into_trees() {
@@ -238,6 +291,11 @@ impl Templates {
             }
         }
         Ok(())
+    }
+
+    /// The names of the set's functions, which a [`ParseJob`] for this set resolves against.
+    pub fn func_names(&self) -> &FuncNames {
+        self.funcs.names_index()
     }
 
     /// Drops the set, leaving most of the freeing to another thread when the set is large: a

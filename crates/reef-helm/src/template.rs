@@ -11,14 +11,15 @@
 //! ```
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::LazyLock;
 
 use reef_gotmpl::helm::{self as helmfn, Capabilities, Files, KubeVersion, Release};
-use reef_gotmpl::{MapRef, MapType, Templates, Value};
+use reef_gotmpl::template::ParseJob;
+use reef_gotmpl::{FuncMap, MapRef, MapType, Templates, Value};
 use regex::Regex;
 
 use crate::chart::{self, Chart};
@@ -136,8 +137,58 @@ pub fn render(opts: &TemplateOptions) -> Result<String, TemplateError> {
     }
     dependencies::process(&mut chart, &user)
         .map_err(|e| TemplateError::plain(format!("chart dependencies processing failed: {e}")))?;
-    let top = values::coalesce(&chart, &values::deep_copy_map(&user), false).map_err(TemplateError::plain)?;
-    schema::validate_chart(&chart, &top).map_err(TemplateError::plain)?;
+    // The templates to render are known now; they are parsed on other threads while the
+    // values are made ready here, and this thread joins in once it is done with them.
+    let mut set = Templates::new(helm_functions());
+    let files = template_files(&chart);
+    let sources: Vec<(&str, &str)> = files.iter().map(|(name, f)| (name.as_str(), &*f.text)).collect();
+    let job = ParseJob::new(set.func_names(), &sources);
+    let prepared = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..job.threads()).map(|_| scope.spawn(|| job.work())).collect();
+        let prepared = prepare(&chart, &user, &kube_version, name, opts);
+        if prepared.is_ok() {
+            job.work();
+        } else {
+            job.cancel();
+        }
+        for h in helpers {
+            // A helper that panicked leaves its files to `finish`.
+            let _ = h.join();
+        }
+        prepared
+    });
+    let (top, caps, release) = prepared?;
+    set.add_parsed(job.finish()).map_err(|e| {
+        let message = match &e {
+            reef_gotmpl::Error::Parse { name, .. } => helmfn::rewrite_parse_error(name, &e.to_string()),
+            _ => e.to_string(),
+        };
+        TemplateError::render(message, opts.debug)
+    })?;
+    let rendered =
+        render_templates(&chart, set, &files, top, &release, caps).map_err(|m| TemplateError::render(m, opts.debug))?;
+    assemble(&chart, rendered, opts)
+}
+
+/// The functions templates call: Sprig's, the YAML ones and Helm's.
+fn helm_functions() -> FuncMap {
+    let mut funcs = reef_gotmpl::sprig::functions();
+    funcs.extend(reef_gotmpl::yaml::functions());
+    funcs.extend(helmfn::functions(None));
+    funcs
+}
+
+/// The values, capabilities and release the templates see: the chart's values coalesced with
+/// the user's and checked against the schemas, and the chart's `kubeVersion` checked.
+fn prepare(
+    chart: &Chart,
+    user: &MapRef,
+    kube_version: &KubeVersion,
+    name: &str,
+    opts: &TemplateOptions,
+) -> Result<(MapRef, Capabilities, Release), TemplateError> {
+    let top = values::coalesce(chart, &values::deep_copy_map(user), false).map_err(TemplateError::plain)?;
+    schema::validate_chart(chart, &top).map_err(TemplateError::plain)?;
     let caps = Capabilities::new(kube_version.clone(), &opts.api_versions);
     if !chart.metadata.kube_version.is_empty()
         && !is_compatible_range(&chart.metadata.kube_version, kube_version.normalized())
@@ -157,8 +208,7 @@ pub fn render(opts: &TemplateOptions) -> Result<String, TemplateError> {
         is_upgrade: opts.is_upgrade,
         revision: 1,
     };
-    let rendered = render_templates(&chart, top, &release, caps).map_err(|m| TemplateError::render(m, opts.debug))?;
-    assemble(&chart, rendered, opts)
+    Ok((top, caps, release))
 }
 
 /// Finds and loads CHART as `helm template` does for a local path; a name that is not a path
@@ -235,23 +285,49 @@ fn go_io_error(e: &std::io::Error) -> String {
     }
 }
 
-/// One template to render: its text, the values map it sees as dot, its base path.
-struct Renderable<'c> {
+/// A template file of the chart or of a subchart.
+struct TemplateFile<'c> {
     text: Cow<'c, str>,
-    dot: MapRef,
-    base_path: String,
+    /// The full path of its chart (`top/charts/sub`), which names the dot it sees.
+    chart_path: String,
 }
 
-/// Collects the templates of a chart and its subcharts with the dot each one sees (Helm's
-/// `recAllTpls`); returns this chart's dot.
-fn collect<'c>(
-    c: &'c Chart,
+/// The templates of a chart and its enabled subcharts by full path (Helm's `recAllTpls`),
+/// in the order Helm parses and renders them: deeper paths first, then reverse lexical order.
+fn template_files(c: &Chart) -> Vec<(String, TemplateFile<'_>)> {
+    fn walk<'c>(c: &'c Chart, full_path: &str, out: &mut BTreeMap<String, TemplateFile<'c>>) {
+        for child in c.dependencies() {
+            walk(child, &format!("{full_path}/charts/{}", child.name()), out);
+        }
+        for t in &c.templates {
+            let base = t.name.rsplit('/').next().unwrap_or(&t.name);
+            if c.is_library() && !base.starts_with('_') {
+                continue;
+            }
+            out.insert(
+                format!("{full_path}/{}", t.name),
+                TemplateFile { text: t.text(), chart_path: full_path.to_owned() },
+            );
+        }
+    }
+    let mut files = BTreeMap::new();
+    walk(c, c.name(), &mut files);
+    let mut files: Vec<(usize, (String, TemplateFile<'_>))> =
+        files.into_iter().map(|f| (f.0.bytes().filter(|&b| b == b'/').count(), f)).collect();
+    files.sort_unstable_by(|(da, (a, _)), (db, (b, _))| db.cmp(da).then_with(|| b.cmp(a)));
+    files.into_iter().map(|(_, f)| f).collect()
+}
+
+/// The dot each chart's templates see, by the chart's full path (the chart, its files, the
+/// release, capabilities, its values and its subcharts' dots); returns the chart's own.
+fn chart_dots(
+    c: &Chart,
     full_path: &str,
     parent_values: &Value,
     is_root: bool,
     release: &Value,
     caps: &Value,
-    out: &mut BTreeMap<String, Renderable<'c>>,
+    out: &mut HashMap<String, MapRef>,
 ) -> MapRef {
     let subcharts = new_map();
     let vals = if is_root {
@@ -278,61 +354,40 @@ fn collect<'c>(
     }
     for child in c.dependencies() {
         let child_path = format!("{full_path}/charts/{}", child.name());
-        let child_dot = collect(child, &child_path, &vals, false, release, caps, out);
+        let child_dot = chart_dots(child, &child_path, &vals, false, release, caps, out);
         subcharts.borrow_mut().insert(child.name().to_owned(), map_value(child_dot));
     }
-    for t in &c.templates {
-        let base = t.name.rsplit('/').next().unwrap_or(&t.name);
-        if c.is_library() && !base.starts_with('_') {
-            continue;
-        }
-        out.insert(
-            format!("{full_path}/{}", t.name),
-            Renderable { text: t.text(), dot: dot.clone(), base_path: format!("{full_path}/templates") },
-        );
-    }
+    out.insert(full_path.to_owned(), dot.clone());
     dot
 }
 
-/// Helm's parse and render order: deeper paths first, then reverse lexical order.
-fn sort_templates<'a>(names: impl Iterator<Item = &'a String>) -> Vec<&'a String> {
-    let mut keys: Vec<(usize, &String)> = names.map(|n| (n.bytes().filter(|&b| b == b'/').count(), n)).collect();
-    keys.sort_unstable_by(|(da, a), (db, b)| db.cmp(da).then_with(|| b.cmp(a)));
-    keys.into_iter().map(|(_, n)| n).collect()
-}
-
-/// Renders every template; returns path → output (partials left out, `<no value>` removed).
+/// Renders every template of `set` (parsed from `files`); returns path → output (partials
+/// left out, `<no value>` removed).
 fn render_templates(
     c: &Chart,
+    set: Templates,
+    files: &[(String, TemplateFile<'_>)],
     top: MapRef,
     release: &Release,
     caps: Capabilities,
 ) -> Result<BTreeMap<String, String>, String> {
-    let mut tpls = BTreeMap::new();
     let release_value = release.value();
     let caps_value = Value::Object(Rc::new(caps));
-    collect(c, c.name(), &Value::Map(top, MapType::Values), true, &release_value, &caps_value, &mut tpls);
-    let mut funcs = reef_gotmpl::sprig::functions();
-    funcs.extend(reef_gotmpl::yaml::functions());
-    funcs.extend(helmfn::functions(None));
-    let mut set = Templates::new(funcs);
-    let keys = sort_templates(tpls.keys());
-    let files: Vec<(&str, &str)> = keys.iter().map(|name| (name.as_str(), &*tpls[*name].text)).collect();
-    set.add_all(&files).map_err(|e| match &e {
-        reef_gotmpl::Error::Parse { name, .. } => helmfn::rewrite_parse_error(name, &e.to_string()),
-        _ => e.to_string(),
-    })?;
+    let mut dots = HashMap::new();
+    chart_dots(c, c.name(), &Value::Map(top, MapType::Values), true, &release_value, &caps_value, &mut dots);
     let mut rendered = BTreeMap::new();
-    for name in keys {
+    for (name, file) in files {
         let base = name.rsplit('/').next().unwrap_or(name);
         if base.starts_with('_') {
             continue;
         }
-        let r = &tpls[name];
-        r.dot.borrow_mut().insert("Template".to_owned(), helmfn::template_value(name, &r.base_path));
-        let out = set
-            .execute(name, map_value(r.dot.clone()))
-            .map_err(|e| helmfn::rewrite_exec_error(name, &e.to_string()))?;
+        let Some(dot) = dots.get(&file.chart_path) else {
+            return Err(format!("no values for the chart {}", file.chart_path));
+        };
+        let base_path = format!("{}/templates", file.chart_path);
+        dot.borrow_mut().insert("Template".to_owned(), helmfn::template_value(name, &base_path));
+        let out =
+            set.execute(name, map_value(dot.clone())).map_err(|e| helmfn::rewrite_exec_error(name, &e.to_string()))?;
         rendered.insert(name.clone(), helmfn::clean_output(&out));
     }
     set.drop_in_background();
