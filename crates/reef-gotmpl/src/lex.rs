@@ -104,8 +104,9 @@ pub struct Item<'a> {
     pub typ: ItemType,
     /// Byte offset in the input.
     pub pos: usize,
-    /// The text, borrowed from the input (empty for an error: the message is
-    /// [`Lexed::error`]).
+    /// The text, as in the input at `pos` (empty for an error: the message is
+    /// [`Lexed::error`]). Punctuation's text is a static copy rather than a borrow of the
+    /// input, which saves checking the borrow's bounds.
     pub val: &'a str,
 }
 
@@ -145,14 +146,83 @@ impl std::fmt::Display for Item<'_> {
     }
 }
 
-const LEFT: &str = "{{";
-const RIGHT: &str = "}}";
+const LEFT: &[u8] = b"{{";
+const RIGHT: &[u8] = b"}}";
 const TRIM_LEN: usize = 2;
 
-fn is_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\r' | '\n')
+/// Classes of a byte, as bits of [`CLASS`]: an ASCII letter, digit or `_` (part of a name).
+const NAME: u8 = 1;
+/// Go's `isSpace`: space, tab, carriage return, newline.
+const SPACE: u8 = 2;
+/// A byte that ends a name (as do `}}` and the end of the input): a space or `.,|:()`.
+const TERMINATOR: u8 = 4;
+
+/// The classes of every byte. Everything the lexer asks of a byte is ASCII, and no byte of a
+/// multi-byte UTF-8 character is ASCII, so bytes answer without decoding characters.
+const CLASS: [u8; 256] = {
+    let mut t = [0; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || c == b'_' {
+            t[b] |= NAME;
+        }
+        if matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
+            t[b] |= SPACE | TERMINATOR;
+        }
+        if matches!(c, b'.' | b',' | b'|' | b':' | b')' | b'(') {
+            t[b] |= TERMINATOR;
+        }
+        b += 1;
+    }
+    t
+};
+
+fn is_space(b: u8) -> bool {
+    CLASS[b as usize] & SPACE != 0
 }
 
+fn is_name_byte(b: u8) -> bool {
+    CLASS[b as usize] & NAME != 0
+}
+
+/// Eight bytes at once, for [`ascii_name_len`]: each byte's high bit, and each byte's low seven bits.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+/// `b` in each byte of a word.
+const fn splat(b: u8) -> u64 {
+    b as u64 * 0x0101_0101_0101_0101
+}
+
+/// The high bit of each byte of `w` that is an ASCII letter, digit or `_`.
+fn name_bytes(w: u64) -> u64 {
+    // For a seven-bit byte `x`, `x + (0x80 - lo)` has its high bit set exactly when `x >= lo`,
+    // and never carries into the next byte.
+    let x = w & LOW;
+    let digit = (x + splat(0x80 - b'0')) & !(x + splat(0x80 - b'9' - 1));
+    // Setting 0x20 folds upper case onto lower case, and `_` (0x5f) onto 0x7f, no letter.
+    let folded = x | splat(0x20);
+    let letter = (folded + splat(0x80 - b'a')) & !(folded + splat(0x80 - b'z' - 1));
+    let underscore = !((x ^ splat(b'_')) + LOW);
+    (digit | letter | underscore) & !w & HIGH
+}
+
+/// The length of the run of ASCII letters, digits and `_` that `s` starts with: a word at a
+/// time while it lasts (names run to about ten bytes), then a byte at a time.
+fn ascii_name_len(s: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(chunk) = s[n..].first_chunk::<8>() {
+        let others = !name_bytes(u64::from_le_bytes(*chunk)) & HIGH;
+        if others != 0 {
+            return n + (others.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    n + s[n..].iter().position(|&b| !is_name_byte(b)).unwrap_or(s.len() - n)
+}
+
+/// Go's `isAlphaNumeric`, asked of characters beyond ASCII.
 fn is_alnum(c: char) -> bool {
     if c.is_ascii() {
         return c == '_' || c.is_ascii_alphanumeric();
@@ -160,54 +230,77 @@ fn is_alnum(c: char) -> bool {
     c.is_alphabetic() || c.is_numeric()
 }
 
-/// The ASCII bytes of names: letters, digits and `_`.
-const ASCII_NAME: [bool; 128] = {
-    let mut t = [false; 128];
-    let mut b = 0;
-    while b < 128 {
-        t[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
-        b += 1;
+/// The item of a word made of name characters: a keyword, a boolean or an identifier.
+fn word_type(word: &[u8]) -> ItemType {
+    // Grouped by length, so most identifiers are told apart by their length alone.
+    match word.len() {
+        2 if word == b"if" => ItemType::If,
+        3 => match word {
+            b"end" => ItemType::End,
+            b"nil" => ItemType::Nil,
+            _ => ItemType::Identifier,
+        },
+        4 => match word {
+            b"else" => ItemType::Else,
+            b"with" => ItemType::With,
+            b"true" => ItemType::Bool,
+            _ => ItemType::Identifier,
+        },
+        5 => match word {
+            b"range" => ItemType::Range,
+            b"block" => ItemType::Block,
+            b"break" => ItemType::Break,
+            b"false" => ItemType::Bool,
+            _ => ItemType::Identifier,
+        },
+        6 if word == b"define" => ItemType::Define,
+        8 => match word {
+            b"template" => ItemType::Template,
+            b"continue" => ItemType::Continue,
+            _ => ItemType::Identifier,
+        },
+        _ => ItemType::Identifier,
     }
-    t
-};
-
-fn keyword(word: &str) -> Option<ItemType> {
-    Some(match word {
-        "." => ItemType::Dot,
-        "block" => ItemType::Block,
-        "break" => ItemType::Break,
-        "continue" => ItemType::Continue,
-        "define" => ItemType::Define,
-        "else" => ItemType::Else,
-        "end" => ItemType::End,
-        "if" => ItemType::If,
-        "range" => ItemType::Range,
-        "nil" => ItemType::Nil,
-        "template" => ItemType::Template,
-        "with" => ItemType::With,
-        _ => return None,
-    })
 }
 
-fn has_left_trim(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() >= 2 && b[0] == b'-' && is_space(b[1] as char)
+fn has_left_trim(b: &[u8]) -> bool {
+    matches!(b, [b'-', space, ..] if is_space(*space))
 }
 
-fn has_right_trim(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() >= 2 && is_space(b[0] as char) && b[1] == b'-'
+/// The digits a number may use after its prefix.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Digits {
+    Decimal,
+    Hex,
+    Octal,
+    Binary,
 }
+
+impl Digits {
+    fn contains(self, b: u8) -> bool {
+        b == b'_'
+            || match self {
+                Digits::Decimal => b.is_ascii_digit(),
+                Digits::Hex => b.is_ascii_hexdigit(),
+                Digits::Octal => matches!(b, b'0'..=b'7'),
+                Digits::Binary => matches!(b, b'0' | b'1'),
+            }
+    }
+}
+
+/// Lexing stopped at an error, which is the last item and the lexer's `error`.
+struct Stop;
+
+type Step = Result<(), Stop>;
 
 struct Lexer<'a> {
     input: &'a str,
+    bytes: &'a [u8],
     pos: usize,
     start: usize,
     items: Vec<Item<'a>>,
     paren_depth: i32,
-    error: Option<String>,
-    /// Finds `{{` (vectorized; text between actions is most of a template).
-    left: memchr::memmem::Finder<'static>,
+    error: String,
 }
 
 /// Lexes `input` into items, ending with `Eof` or an `Error` item.
@@ -215,393 +308,409 @@ pub fn lex(input: &str) -> Lexed<'_> {
     // Chart templates run to about one item per 10 bytes, some to one per 5: few need
     // regrowth from here (each would copy every item so far).
     let items = Vec::with_capacity(input.len() / 4 + 16);
-    let left = memchr::memmem::Finder::new(LEFT);
-    let mut l = Lexer { input, pos: 0, start: 0, items, paren_depth: 0, error: None, left };
+    let mut l = Lexer { input, bytes: input.as_bytes(), pos: 0, start: 0, items, paren_depth: 0, error: String::new() };
     l.run();
-    Lexed { items: l.items, error: l.error.unwrap_or_default() }
+    Lexed { items: l.items, error: l.error }
 }
 
 impl<'a> Lexer<'a> {
-    fn emit_val(&mut self, typ: ItemType, pos: usize, val: &'a str) {
-        self.items.push(Item { typ, pos, val });
-    }
-
     fn emit(&mut self, typ: ItemType) {
-        let (s, e) = (self.start, self.pos);
-        let val = &self.input[s..e];
-        self.emit_val(typ, s, val);
+        let val = &self.input[self.start..self.pos];
+        self.items.push(Item { typ, pos: self.start, val });
         self.start = self.pos;
     }
 
-    fn error(&mut self, msg: String) {
+    /// Emits the item of `text`, which is what the input holds from `start`.
+    fn emit_token(&mut self, typ: ItemType, text: &'static str) {
+        self.pos = self.start + text.len();
+        self.items.push(Item { typ, pos: self.start, val: text });
+        self.start = self.pos;
+    }
+
+    fn fail(&mut self, msg: impl Into<String>) -> Step {
         self.items.push(Item { typ: ItemType::Error, pos: self.start, val: "" });
-        self.error = Some(msg);
+        self.error = msg.into();
+        Err(Stop)
     }
 
-    fn rest(&self) -> &'a str {
-        &self.input[self.pos..]
+    fn byte(&self, at: usize) -> Option<u8> {
+        self.bytes.get(at).copied()
     }
 
-    fn peek(&self) -> Option<char> {
-        match self.input.as_bytes().get(self.pos) {
-            Some(&b) if b.is_ascii() => Some(b as char),
-            _ => self.rest().chars().next(),
-        }
+    /// The character at `pos`, which is always on a character boundary.
+    fn char_here(&self) -> Option<char> {
+        self.input[self.pos..].chars().next()
     }
 
-    fn next(&mut self) -> Option<char> {
-        let c = self.peek()?;
-        self.pos += c.len_utf8();
-        Some(c)
+    /// Moves past one byte if `valid` holds for it.
+    fn accept(&mut self, valid: impl Fn(u8) -> bool) -> bool {
+        let ok = self.byte(self.pos).is_some_and(valid);
+        self.pos += usize::from(ok);
+        ok
     }
 
-    fn accept(&mut self, valid: &str) -> bool {
-        match self.peek() {
-            Some(c) if valid.contains(c) => {
-                self.pos += c.len_utf8();
-                true
-            }
-            _ => false,
-        }
+    fn accept_run(&mut self, digits: Digits) {
+        let rest = &self.bytes[self.pos..];
+        self.pos += rest.iter().position(|&b| !digits.contains(b)).unwrap_or(rest.len());
     }
 
-    fn accept_run(&mut self, valid: &str) {
-        while self.accept(valid) {}
+    fn skip_spaces(&mut self) {
+        let rest = &self.bytes[self.pos..];
+        self.pos += rest.iter().position(|&b| !is_space(b)).unwrap_or(rest.len());
     }
 
-    /// Whether `}}` or ` -}}` is next, and whether it was the latter.
-    fn at_right_delim(&self) -> (bool, bool) {
-        match &self.input.as_bytes()[self.pos..] {
-            [b'}', b'}', ..] => (true, false),
-            [space, b'-', b'}', b'}', ..] if is_space(*space as char) => (true, true),
-            _ => (false, false),
+    /// Whether `}}` or ` -}}` is next: `Some(trim)`, true for the latter.
+    fn right_delim_here(&self) -> Option<bool> {
+        match &self.bytes[self.pos..] {
+            [b'}', b'}', ..] => Some(false),
+            [space, b'-', b'}', b'}', ..] if is_space(*space) => Some(true),
+            _ => None,
         }
     }
 
     fn at_terminator(&self) -> bool {
-        let bytes = self.input.as_bytes();
-        match bytes.get(self.pos) {
-            None | Some(b' ' | b'\t' | b'\r' | b'\n' | b'.' | b',' | b'|' | b':' | b')' | b'(') => true,
-            Some(b'}') => bytes.get(self.pos + 1) == Some(&b'}'),
-            _ => false,
+        match self.byte(self.pos) {
+            None => true,
+            Some(b'}') => self.byte(self.pos + 1) == Some(b'}'),
+            Some(b) => CLASS[b as usize] & TERMINATOR != 0,
+        }
+    }
+
+    /// The offset of the next `{{` from `pos`.
+    fn find_left(&self) -> Option<usize> {
+        let mut from = self.pos;
+        loop {
+            let x = from + memchr::memchr(LEFT[0], &self.bytes[from..])?;
+            if self.byte(x + 1) == Some(LEFT[1]) {
+                return Some(x);
+            }
+            from = x + 1;
         }
     }
 
     fn run(&mut self) {
-        while self.error.is_none() {
+        loop {
             // Text.
-            match self.left.find(self.rest().as_bytes()) {
-                Some(x) => {
-                    let delim = self.pos + x;
-                    let trim = has_left_trim(&self.input[delim + LEFT.len()..]);
-                    let text_end =
-                        if trim { self.input[..delim].trim_end_matches(is_space).len().max(self.start) } else { delim };
-                    if text_end > self.start {
-                        let val = &self.input[self.start..text_end];
-                        self.emit_val(ItemType::Text, self.start, val);
-                    }
-                    self.pos = delim;
-                    self.start = delim;
-                    self.lex_left_delim(trim);
+            let Some(delim) = self.find_left() else {
+                self.pos = self.bytes.len();
+                if self.pos > self.start {
+                    self.emit(ItemType::Text);
                 }
-                None => {
-                    self.pos = self.input.len();
-                    if self.pos > self.start {
-                        self.emit(ItemType::Text);
-                    }
-                    self.emit_val(ItemType::Eof, self.pos, "");
-                    return;
-                }
+                self.items.push(Item { typ: ItemType::Eof, pos: self.pos, val: "" });
+                return;
+            };
+            let trim = has_left_trim(&self.bytes[delim + LEFT.len()..]);
+            let text = &self.bytes[self.start..delim];
+            let text_end = match trim {
+                true => self.start + text.iter().rposition(|&b| !is_space(b)).map_or(0, |x| x + 1),
+                false => delim,
+            };
+            if text_end > self.start {
+                self.pos = text_end;
+                self.emit(ItemType::Text);
+            }
+            self.pos = delim;
+            self.start = delim;
+            if self.lex_left_delim(trim).is_err() {
+                return;
             }
         }
     }
 
-    fn lex_left_delim(&mut self, trim: bool) {
+    fn lex_left_delim(&mut self, trim: bool) -> Step {
         self.pos += LEFT.len();
         let after_marker = if trim { TRIM_LEN } else { 0 };
-        if self.input[self.pos + after_marker..].starts_with("/*") {
+        if self.bytes[self.pos + after_marker..].starts_with(b"/*") {
             self.pos += after_marker;
             self.start = self.pos;
-            self.lex_comment();
-            return;
+            return self.lex_comment();
         }
-        self.emit(ItemType::LeftDelim);
+        self.emit_token(ItemType::LeftDelim, "{{");
         self.pos += after_marker;
         self.start = self.pos;
         self.paren_depth = 0;
-        self.lex_inside_action();
+        self.lex_inside_action()
     }
 
-    fn lex_comment(&mut self) {
+    fn lex_comment(&mut self) -> Step {
         self.pos += 2;
-        let Some(x) = self.rest().find("*/") else {
-            self.error("unclosed comment".to_owned());
-            return;
+        let Some(x) = memchr::memmem::find(&self.bytes[self.pos..], b"*/") else {
+            return self.fail("unclosed comment");
         };
         self.pos += x + 2;
-        let (delim, trim) = self.at_right_delim();
-        if !delim {
-            self.error("comment ends before closing delimiter".to_owned());
-            return;
-        }
+        let Some(trim) = self.right_delim_here() else {
+            return self.fail("comment ends before closing delimiter");
+        };
         self.emit(ItemType::Comment);
         if trim {
             self.pos += TRIM_LEN;
         }
         self.pos += RIGHT.len();
         if trim {
-            self.pos += self.rest().len() - self.rest().trim_start_matches(is_space).len();
+            self.skip_spaces();
         }
         self.start = self.pos;
+        Ok(())
     }
 
-    fn lex_right_delim(&mut self) {
-        let (_, trim) = self.at_right_delim();
+    /// Ends the action at its right delimiter, ` -}}` when `trim`.
+    #[inline(always)]
+    fn lex_right_delim(&mut self, trim: bool) -> Step {
+        if self.paren_depth != 0 {
+            return self.fail("unclosed left paren");
+        }
         if trim {
             self.pos += TRIM_LEN;
             self.start = self.pos;
         }
-        self.pos += RIGHT.len();
-        self.emit(ItemType::RightDelim);
+        self.emit_token(ItemType::RightDelim, "}}");
         if trim {
-            self.pos += self.rest().len() - self.rest().trim_start_matches(is_space).len();
+            self.skip_spaces();
             self.start = self.pos;
         }
+        Ok(())
     }
 
-    fn lex_inside_action(&mut self) {
+    /// Lexes the items of an action up to its right delimiter. Each turn starts an item at
+    /// `pos` (`start == pos`), told by its first byte.
+    fn lex_inside_action(&mut self) -> Step {
         loop {
-            if self.error.is_some() {
-                return;
-            }
-            let (delim, _) = self.at_right_delim();
-            if delim {
-                if self.paren_depth == 0 {
-                    self.lex_right_delim();
-                    return;
-                }
-                self.error("unclosed left paren".to_owned());
-                return;
-            }
-            let Some(r) = self.next() else {
-                self.error("unclosed action".to_owned());
-                return;
+            let Some(b) = self.byte(self.pos) else {
+                return self.fail("unclosed action");
             };
-            match r {
-                c if is_space(c) => {
-                    self.pos -= 1;
-                    if self.lex_space() {
-                        self.lex_right_delim();
-                        return;
+            match b {
+                b'}' if self.byte(self.pos + 1) == Some(b'}') => return self.lex_right_delim(false),
+                // One space before an item: the usual case, which the checks below come to.
+                b' ' if self.byte(self.pos + 1).is_some_and(|n| n != b'-' && !is_space(n)) => {
+                    self.emit_token(ItemType::Space, " ");
+                }
+                b' ' | b'\t' | b'\r' | b'\n' => {
+                    if self.bytes[self.pos + 1..].starts_with(b"-}}") {
+                        return self.lex_right_delim(true);
                     }
+                    self.lex_space();
                 }
-                '=' => self.emit(ItemType::Assign),
-                ':' => {
-                    if self.next() != Some('=') {
-                        self.error("expected :=".to_owned());
-                        return;
+                b'=' => self.emit_token(ItemType::Assign, "="),
+                b':' => {
+                    if self.byte(self.pos + 1) != Some(b'=') {
+                        return self.fail("expected :=");
                     }
-                    self.emit(ItemType::Declare);
+                    self.emit_token(ItemType::Declare, ":=");
                 }
-                '|' => self.emit(ItemType::Pipe),
-                '"' => self.lex_quoted(b'"', ItemType::String, "unterminated quoted string"),
-                '`' => self.lex_raw_quote(),
-                '$' => self.lex_variable(),
-                '\'' => self.lex_quoted(b'\'', ItemType::CharConstant, "unterminated character constant"),
-                '.' if !matches!(self.peek(), Some('0'..='9')) => self.lex_field_or_variable(ItemType::Field),
-                '.' | '+' | '-' | '0'..='9' => {
-                    self.pos -= 1;
-                    self.lex_number();
+                b'|' => self.emit_token(ItemType::Pipe, "|"),
+                b'"' => self.lex_quoted(b'"', ItemType::String, "unterminated quoted string")?,
+                b'`' => self.lex_raw_quote()?,
+                b'$' => {
+                    self.pos += 1;
+                    self.lex_variable()?;
                 }
-                c if is_alnum(c) => {
-                    self.pos -= c.len_utf8();
-                    self.lex_identifier();
+                b'\'' => self.lex_quoted(b'\'', ItemType::CharConstant, "unterminated character constant")?,
+                b'.' if !matches!(self.byte(self.pos + 1), Some(b'0'..=b'9')) => {
+                    self.pos += 1;
+                    self.lex_field_or_variable(ItemType::Field)?;
                 }
-                '(' => {
-                    self.emit(ItemType::LeftParen);
+                b'.' | b'+' | b'-' | b'0'..=b'9' => self.lex_number()?,
+                b'(' => {
+                    self.emit_token(ItemType::LeftParen, "(");
                     self.paren_depth += 1;
                 }
-                ')' => {
+                b')' => {
                     self.paren_depth -= 1;
                     if self.paren_depth < 0 {
-                        self.error("unexpected right paren".to_owned());
-                        return;
+                        return self.fail("unexpected right paren");
                     }
-                    self.emit(ItemType::RightParen);
+                    self.emit_token(ItemType::RightParen, ")");
                 }
-                c if c.is_ascii() && !c.is_ascii_control() => self.emit(ItemType::Char),
-                c => {
-                    self.error(format!("unrecognized character in action: {}", go_unicode(c)));
-                    return;
-                }
+                _ if is_name_byte(b) => self.lex_identifier()?,
+                0x21..=0x7e => self.emit_byte(ItemType::Char),
+                _ => match self.char_here() {
+                    Some(c) if !c.is_ascii() && is_alnum(c) => self.lex_identifier()?,
+                    c => {
+                        let c = c.unwrap_or('\u{FFFD}');
+                        return self.fail(format!("unrecognized character in action: {}", go_unicode(c)));
+                    }
+                },
             }
         }
     }
 
-    /// Lexes spaces; returns true when they were the one space of a ` -}}`.
-    fn lex_space(&mut self) -> bool {
-        let mut n = 0;
-        while let Some(c) = self.peek() {
-            if !is_space(c) {
-                break;
-            }
-            self.pos += 1;
-            n += 1;
-        }
-        let back = &self.input[self.pos - 1..];
-        if has_right_trim(back) && back[TRIM_LEN..].starts_with(RIGHT) {
+    /// Emits the one byte at `pos` as an item.
+    fn emit_byte(&mut self, typ: ItemType) {
+        self.pos += 1;
+        self.emit(typ);
+    }
+
+    /// Lexes the spaces at `pos`, short of a ` -}}` that follows them.
+    fn lex_space(&mut self) {
+        self.skip_spaces();
+        // The last space belongs to a trim-marked delimiter. It is not the only space: the
+        // delimiter is looked for before spaces are.
+        if self.bytes[self.pos..].starts_with(b"-}}") {
             self.pos -= 1;
-            if n == 1 {
-                return true;
-            }
         }
         self.emit(ItemType::Space);
-        false
     }
 
     /// Moves past letters, digits and `_`.
-    fn skip_alnum(&mut self) {
-        let bytes = self.input.as_bytes();
-        while let Some(&b) = bytes.get(self.pos) {
-            if b < 128 && ASCII_NAME[b as usize] {
-                self.pos += 1;
-                continue;
-            }
-            match self.peek() {
-                Some(c) if !c.is_ascii() && is_alnum(c) => self.pos += c.len_utf8(),
-                _ => break,
-            }
+    #[inline(always)]
+    fn skip_name(&mut self) {
+        self.pos += ascii_name_len(&self.bytes[self.pos..]);
+        if self.byte(self.pos).is_some_and(|b| !b.is_ascii()) {
+            self.skip_wide_name();
         }
     }
 
-    fn lex_identifier(&mut self) {
-        self.skip_alnum();
+    /// The rest of a name from a character beyond ASCII, which is part of it if it is a letter
+    /// or digit.
+    #[cold]
+    fn skip_wide_name(&mut self) {
+        while let Some(c) = self.char_here() {
+            if c.is_ascii() || !is_alnum(c) {
+                return;
+            }
+            self.pos += c.len_utf8();
+            self.pos += ascii_name_len(&self.bytes[self.pos..]);
+        }
+    }
+
+    fn bad_character(&mut self) -> Step {
+        let c = self.char_here().unwrap_or('\u{FFFD}');
+        self.fail(format!("bad character {}", go_unicode(c)))
+    }
+
+    #[inline(always)]
+    fn lex_identifier(&mut self) -> Step {
+        self.skip_name();
         if !self.at_terminator() {
-            let c = self.peek().unwrap_or('\u{FFFD}');
-            self.error(format!("bad character {}", go_unicode(c)));
-            return;
+            return self.bad_character();
         }
-        let word = &self.input[self.start..self.pos];
-        let typ = match keyword(word) {
-            Some(k) => k,
-            None if word == "true" || word == "false" => ItemType::Bool,
-            None => ItemType::Identifier,
-        };
-        self.emit(typ);
+        self.emit(word_type(&self.bytes[self.start..self.pos]));
+        Ok(())
     }
 
-    fn lex_variable(&mut self) {
+    /// `$` or `$name`, `pos` past the `$`.
+    fn lex_variable(&mut self) -> Step {
         if self.at_terminator() {
             self.emit(ItemType::Variable);
-            return;
+            return Ok(());
         }
-        self.lex_field_or_variable(ItemType::Variable);
+        self.lex_field_or_variable(ItemType::Variable)
     }
 
-    fn lex_field_or_variable(&mut self, typ: ItemType) {
+    /// `.name` or `$name` (or `.` alone), `pos` past the `.` or `$`.
+    #[inline(always)]
+    fn lex_field_or_variable(&mut self, typ: ItemType) -> Step {
         if self.at_terminator() {
-            self.emit(if typ == ItemType::Variable { ItemType::Variable } else { ItemType::Dot });
-            return;
+            if typ == ItemType::Variable {
+                self.emit(ItemType::Variable);
+            } else {
+                self.emit_token(ItemType::Dot, ".");
+            }
+            return Ok(());
         }
-        self.skip_alnum();
+        self.skip_name();
         if !self.at_terminator() {
-            let c = self.peek().unwrap_or('\u{FFFD}');
-            self.error(format!("bad character {}", go_unicode(c)));
-            return;
+            return self.bad_character();
         }
         self.emit(typ);
+        Ok(())
     }
 
-    /// A quoted string or character constant, closed by `close` (Go's `lexQuote` and
-    /// `lexChar`): escapes are skipped; a newline or the end before `close` is an error.
-    fn lex_quoted(&mut self, close: u8, item: ItemType, unterminated: &str) {
+    /// A quoted string or character constant from its opening quote, closed by `close` (Go's
+    /// `lexQuote` and `lexChar`): escapes are skipped; a newline or the end before `close` is
+    /// an error.
+    fn lex_quoted(&mut self, close: u8, item: ItemType, unterminated: &str) -> Step {
+        self.pos += 1;
         loop {
             // Only `\`, the newline and `close` (all ASCII, so never within a character) stop it.
-            let rest = &self.input.as_bytes()[self.pos..];
+            let rest = &self.bytes[self.pos..];
             let Some(x) = memchr::memchr3(b'\\', b'\n', close, rest) else {
-                self.error(unterminated.to_owned());
-                return;
+                return self.fail(unterminated);
             };
             self.pos += x + 1;
             match rest[x] {
-                b'\\' => {
-                    // The escaped character is taken as it is, unless the text ends there.
-                    if matches!(self.next(), None | Some('\n')) {
-                        self.error(unterminated.to_owned());
-                        return;
-                    }
-                }
-                b'\n' => {
-                    self.error(unterminated.to_owned());
-                    return;
-                }
+                // The escaped character is taken as it is, unless the text ends there. Stepping
+                // over its first byte is enough: the search never stops within a character.
+                b'\\' => match self.byte(self.pos) {
+                    None | Some(b'\n') => return self.fail(unterminated),
+                    Some(_) => self.pos += 1,
+                },
+                b'\n' => return self.fail(unterminated),
                 _ => break,
             }
         }
         self.emit(item);
+        Ok(())
     }
 
-    fn lex_raw_quote(&mut self) {
-        match self.rest().find('`') {
+    fn lex_raw_quote(&mut self) -> Step {
+        self.pos += 1;
+        match memchr::memchr(b'`', &self.bytes[self.pos..]) {
             Some(x) => {
                 self.pos += x + 1;
                 self.emit(ItemType::RawString);
+                Ok(())
             }
             None => {
-                self.pos = self.input.len();
-                self.error("unterminated raw quoted string".to_owned());
+                self.pos = self.bytes.len();
+                self.fail("unterminated raw quoted string")
             }
         }
     }
 
-    fn lex_number(&mut self) {
+    fn lex_number(&mut self) -> Step {
         if !self.scan_number() {
-            let text = self.input[self.start..self.pos].to_owned();
-            self.error(format!("bad number syntax: {}", crate::format::go_quote(&text)));
-            return;
+            return self.bad_number();
         }
-        if matches!(self.peek(), Some('+' | '-')) {
-            if !self.scan_number() || !self.input[..self.pos].ends_with('i') {
-                let text = self.input[self.start..self.pos].to_owned();
-                self.error(format!("bad number syntax: {}", crate::format::go_quote(&text)));
-                return;
+        if matches!(self.byte(self.pos), Some(b'+' | b'-')) {
+            if !self.scan_number() || self.bytes[self.pos - 1] != b'i' {
+                return self.bad_number();
             }
             self.emit(ItemType::Complex);
         } else {
             self.emit(ItemType::Number);
         }
+        Ok(())
+    }
+
+    fn bad_number(&mut self) -> Step {
+        let text = crate::format::go_quote(&self.input[self.start..self.pos]);
+        self.fail(format!("bad number syntax: {text}"))
     }
 
     fn scan_number(&mut self) -> bool {
-        self.accept("+-");
-        let mut digits = "0123456789_";
-        if self.accept("0") {
-            if self.accept("xX") {
-                digits = "0123456789abcdefABCDEF_";
-            } else if self.accept("oO") {
-                digits = "01234567_";
-            } else if self.accept("bB") {
-                digits = "01_";
+        self.accept(|b| matches!(b, b'+' | b'-'));
+        let mut digits = Digits::Decimal;
+        if self.accept(|b| b == b'0') {
+            if self.accept(|b| matches!(b, b'x' | b'X')) {
+                digits = Digits::Hex;
+            } else if self.accept(|b| matches!(b, b'o' | b'O')) {
+                digits = Digits::Octal;
+            } else if self.accept(|b| matches!(b, b'b' | b'B')) {
+                digits = Digits::Binary;
             }
         }
         self.accept_run(digits);
-        if self.accept(".") {
+        if self.accept(|b| b == b'.') {
             self.accept_run(digits);
         }
-        if digits.len() == 11 && self.accept("eE") {
-            self.accept("+-");
-            self.accept_run("0123456789_");
+        if digits == Digits::Decimal && self.accept(|b| matches!(b, b'e' | b'E')) {
+            self.accept(|b| matches!(b, b'+' | b'-'));
+            self.accept_run(Digits::Decimal);
         }
-        if digits.len() == 23 && self.accept("pP") {
-            self.accept("+-");
-            self.accept_run("0123456789_");
+        if digits == Digits::Hex && self.accept(|b| matches!(b, b'p' | b'P')) {
+            self.accept(|b| matches!(b, b'+' | b'-'));
+            self.accept_run(Digits::Decimal);
         }
-        self.accept("i");
-        if self.peek().is_some_and(is_alnum) {
-            self.next();
-            return false;
+        self.accept(|b| b == b'i');
+        // A letter or digit straight after is bad syntax, and part of the text reported.
+        match self.char_here() {
+            Some(c) if is_alnum(c) => {
+                self.pos += c.len_utf8();
+                false
+            }
+            _ => true,
         }
-        true
     }
 }
 
@@ -666,6 +775,42 @@ mod tests {
             vec![LeftDelim, Field, Field, Space, Variable, RightDelim, Eof]
         });
         assert_eq!(lex("{{.a-b}}").error, "bad character U+002D '-'");
+    }
+
+    #[test]
+    fn every_item_is_the_input_at_its_position() {
+        let input = "a {{- $x := .b.c | f (g 1 2.5 0x1p-2 1+2i) \"s\\\"\" `r` 'c' -}}\n\
+                     {{ if and true nil }}{{else}}{{ end }}{{/* c */}} {{ .  }}\t{{- block \"n\" . }}é{{end -}}";
+        let lexed = lex(input);
+        assert_eq!(lexed.error, "");
+        for item in &lexed.items {
+            assert!(input[item.pos..].starts_with(item.val), "{item:?}");
+        }
+        assert_eq!(lexed.items.last().map(|i| (i.typ, i.pos)), Some((ItemType::Eof, input.len())));
+    }
+
+    #[test]
+    fn spaces_before_a_trimmed_delimiter_leave_it_one() {
+        let items = lex("{{a  -}} b").items;
+        let got: Vec<_> = items.iter().map(|i| (i.typ, i.val)).collect();
+        use ItemType::*;
+        assert_eq!(
+            got,
+            vec![(LeftDelim, "{{"), (Identifier, "a"), (Space, " "), (RightDelim, "}}"), (Text, "b"), (Eof, "")]
+        );
+        assert_eq!(types("{{a\t-}}"), vec![LeftDelim, Identifier, RightDelim, Eof]);
+    }
+
+    #[test]
+    fn ascii_name_len_stops_at_the_first_byte_not_in_a_name() {
+        for b in 0..=255u8 {
+            for at in 0..20 {
+                let mut s = [b'a'; 20];
+                s[at] = b;
+                let want = if is_name_byte(b) { 20 } else { at };
+                assert_eq!(ascii_name_len(&s), want, "byte {b:#x} at {at}");
+            }
+        }
     }
 
     #[test]
