@@ -64,7 +64,8 @@ pub(crate) struct Shared {
 impl Shared {
     /// The template `name`: from the innermost `tpl` layer that defines it, else the set.
     pub fn lookup(&self, name: &str) -> Option<Rc<Tree>> {
-        self.layers.get(name).and_then(|l| l.last()).or_else(|| self.set.get(name)).cloned()
+        let layered = if self.layers.is_empty() { None } else { self.layers.get(name).and_then(|l| l.last()) };
+        layered.or_else(|| self.set.get(name)).cloned()
     }
 
     /// The trees of `text` parsed as the template `name`, from the cache when it was parsed

@@ -39,10 +39,14 @@ pub fn functions(lookup: Option<Rc<LookupFn>>) -> FuncMap {
     let mut funcs = FuncMap::new();
     let included: Rc<RefCell<HashMap<String, usize>>> = Rc::default();
     funcs.add_with_host("include", Signature::fixed(&[Param::String, Param::Any]), move |host, args| {
-        let name = args[0].as_str().unwrap_or_default().to_owned();
+        let name = args[0].as_str().unwrap_or_default();
         {
             let mut counts = included.borrow_mut();
-            let n = counts.entry(name.clone()).or_insert(0);
+            // Most names are included many times: the map has them already.
+            let n = match counts.get_mut(name) {
+                Some(n) => n,
+                None => counts.entry(name.to_owned()).or_insert(0),
+            };
             if *n > RECURSION_MAX {
                 return Err(FuncError::new(format!(
                     "rendering template has a nested reference name: {name}: unable to execute template"
@@ -50,8 +54,8 @@ pub fn functions(lookup: Option<Rc<LookupFn>>) -> FuncMap {
             }
             *n += 1;
         }
-        let result = host.execute_template(&name, args[1].clone());
-        if let Some(n) = included.borrow_mut().get_mut(&name) {
+        let result = host.execute_template(name, args[1].clone());
+        if let Some(n) = included.borrow_mut().get_mut(name) {
             *n -= 1;
         }
         result.map(Value::from)
