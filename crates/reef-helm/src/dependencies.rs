@@ -6,7 +6,7 @@ use reef_gotmpl::{MapRef, Value};
 
 use crate::chart::{Chart, Dependency};
 use crate::semver::is_compatible_range;
-use crate::values::{self, coalesce, deep_copy_map, path_to_map, path_value, table};
+use crate::values::{self, Defaults, coalesce_with, deep_copy_map, path_to_map, path_value, table};
 
 /// A dependency declared in `Chart.yaml` that is not vendored under `charts/`.
 pub fn check_dependencies(chart: &Chart) -> Result<(), String> {
@@ -61,7 +61,7 @@ fn process_enabled(c: &mut Chart, v: &MapRef, path: &str) -> Result<(), String> 
     for req in &mut c.metadata.dependencies {
         req.enabled = true;
     }
-    let cvals = coalesce(c, &deep_copy_map(v), false)?;
+    let cvals = coalesce_with(c, &deep_copy_map(v), false, Defaults::Copied)?;
     process_tags(&mut c.metadata.dependencies, &cvals);
     process_conditions(&mut c.metadata.dependencies, &cvals, path);
     let disabled: Vec<String> = c.metadata.dependencies.iter().filter(|r| !r.enabled).map(|r| r.name.clone()).collect();
@@ -127,7 +127,8 @@ fn process_import_values(c: &mut Chart) -> Result<(), String> {
     if c.metadata.dependencies.is_empty() {
         return Ok(());
     }
-    let cvals = coalesce(c, &values::new_map(), true)?;
+    // The chart's values are replaced below: its own defaults are moved, not copied.
+    let cvals = coalesce_with(c, &values::new_map(), true, Defaults::TakenFromChart)?;
     let mut b = values::new_map();
     for r in &mut c.metadata.dependencies {
         let mut out = Vec::new();
@@ -151,7 +152,9 @@ fn process_import_values(c: &mut Chart) -> Result<(), String> {
         }
         r.import_values = out;
     }
-    let cvals = deep_copy_map(&cvals);
+    // Helm deep-copies cvals first. Merging b in changes only maps reached through maps,
+    // which no other part of cvals holds (b's tables are copies), and whoever reads the
+    // chart's values next copies them or unshares them.
     c.values = merge_tables(&cvals, &b);
     Ok(())
 }

@@ -99,13 +99,45 @@ fn holds_map(v: &Value) -> bool {
 
 /// A deep copy of a map.
 pub fn deep_copy_map(m: &MapRef) -> MapRef {
+    Rc::new(RefCell::new(deep_copy_entries(m)))
+}
+
+/// The entries of a deep copy of a map.
+fn deep_copy_entries(m: &MapRef) -> BTreeMap<String, Value> {
     let mut copy = m.borrow().clone();
     for v in copy.values_mut() {
         if matches!(v, Value::Map(..) | Value::List(..)) {
             *v = deep_copy(v);
         }
     }
-    Rc::new(RefCell::new(copy))
+    copy
+}
+
+/// The entries of a map, moved out when nothing else holds the map (leaving it empty), else
+/// copied; either way they share no map with anything else, as a deep copy would.
+fn take_entries(m: &MapRef) -> BTreeMap<String, Value> {
+    if Rc::strong_count(m) > 1 || Rc::weak_count(m) > 0 {
+        return deep_copy_entries(m);
+    }
+    let mut entries = std::mem::take(&mut *m.borrow_mut());
+    entries.values_mut().for_each(unshare);
+    entries
+}
+
+/// Makes `v` hold no map that anything else holds too: each map or list (with a map inside)
+/// held elsewhere is replaced by a deep copy; those held only here are kept and looked into.
+fn unshare(v: &mut Value) {
+    match v {
+        Value::Map(m, _) => match Rc::get_mut(m) {
+            Some(cell) => cell.get_mut().values_mut().for_each(unshare),
+            None => *m = deep_copy_map(m),
+        },
+        Value::List(l, _) if l.iter().any(holds_map) => match Rc::get_mut(l) {
+            Some(items) => items.iter_mut().for_each(unshare),
+            None => *v = deep_copy(v),
+        },
+        _ => {}
+    }
 }
 
 /// Merges `b` over `a` as `helm template`'s handling of several `-f` files does (`mergeMaps`):
@@ -126,15 +158,54 @@ pub fn merge_maps(a: &MapRef, b: &MapRef) -> MapRef {
     out
 }
 
+/// Where coalescing takes each chart's defaults from. Coalescing changes them as it merges
+/// them in, so it works on defaults of its own: a copy, or the chart's values themselves when
+/// the chart's values are not read afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Defaults {
+    /// Deep copies: the charts keep their values.
+    Copied,
+    /// Moved out of the chart and its subcharts, whose values are left empty (a chart's values
+    /// are copied instead where something else holds them too, as an aliased dependency does).
+    Taken,
+    /// Moved out of the chart itself, copied from its subcharts.
+    TakenFromChart,
+}
+
+impl Defaults {
+    fn for_subcharts(self) -> Defaults {
+        match self {
+            Defaults::Taken => Defaults::Taken,
+            Defaults::Copied | Defaults::TakenFromChart => Defaults::Copied,
+        }
+    }
+
+    fn entries(self, values: &MapRef) -> BTreeMap<String, Value> {
+        match self {
+            Defaults::Copied => deep_copy_entries(values),
+            Defaults::Taken | Defaults::TakenFromChart => take_entries(values),
+        }
+    }
+}
+
 /// Coalesces a chart's defaults (and its subcharts', recursively) under `vals`, as Helm's
 /// `CoalesceValues` (`merge == false`: a `null` deletes the key) and `MergeValues`
 /// (`merge == true`: nulls are kept) do. `vals` is changed in place and returned.
+///
+/// This is the last use of the charts' values, when a chart is rendered: the defaults are
+/// moved into the result rather than copied ([`Defaults::Taken`]), which leaves the chart and
+/// its subcharts with empty values. [`coalesce_with`] chooses.
 pub fn coalesce(chart: &Chart, vals: &MapRef, merge: bool) -> Result<MapRef, String> {
-    coalesce_values(chart, vals, merge);
-    coalesce_deps(chart, vals, merge)
+    coalesce_with(chart, vals, merge, Defaults::Taken)
 }
 
-fn coalesce_deps(chart: &Chart, dest: &MapRef, merge: bool) -> Result<MapRef, String> {
+/// [`coalesce`], the defaults taken from the charts as `defaults` says.
+pub fn coalesce_with(chart: &Chart, vals: &MapRef, merge: bool, defaults: Defaults) -> Result<MapRef, String> {
+    coalesce_values(chart, vals, merge, defaults);
+    coalesce_deps(chart, vals, merge, defaults.for_subcharts())
+}
+
+fn coalesce_deps(chart: &Chart, dest: &MapRef, merge: bool, defaults: Defaults) -> Result<MapRef, String> {
     for sub in chart.dependencies() {
         let name = sub.name().to_owned();
         let existing = dest.borrow().get(&name).cloned();
@@ -154,7 +225,7 @@ fn coalesce_deps(chart: &Chart, dest: &MapRef, merge: bool) -> Result<MapRef, St
             }
         };
         coalesce_globals(&dv, dest);
-        let out = coalesce(sub, &dv, merge)?;
+        let out = coalesce_with(sub, &dv, merge, defaults)?;
         dest.borrow_mut().insert(name, map_value(out));
     }
     Ok(dest.clone())
@@ -209,20 +280,19 @@ fn copy_map(src: &MapRef) -> MapRef {
     dst
 }
 
-/// Builds up the values of one chart: `v` (higher precedence) over a copy of the chart's defaults.
-fn coalesce_values(chart: &Chart, v: &MapRef, merge: bool) {
-    // The copy is this function's own: its entries are moved, not cloned.
-    let defaults = std::mem::take(&mut *deep_copy_map(&chart.values).borrow_mut());
-    for (key, val) in defaults {
+/// Builds up the values of one chart: `v` (higher precedence) over the chart's defaults.
+fn coalesce_values(chart: &Chart, v: &MapRef, merge: bool, defaults: Defaults) {
+    // The defaults are this function's own: their entries are moved, not cloned.
+    for (key, val) in defaults.entries(&chart.values) {
         let value = v.borrow().get(&key).cloned();
         match value {
             Some(Value::Nil) if !merge => {
                 v.borrow_mut().remove(&key);
             }
             Some(Value::Map(ref dest, _)) => {
-                if let Value::Map(src, _) = &val {
+                if let Some(src) = into_map(val) {
                     let merge = merge || chart.dependencies().iter().any(|d| d.name() == key);
-                    coalesce_tables(dest, src, merge);
+                    coalesce_own_tables(dest, src, merge);
                 }
             }
             Some(_) => {}
@@ -235,6 +305,49 @@ fn coalesce_values(chart: &Chart, v: &MapRef, merge: bool) {
                 }
             }
         }
+    }
+}
+
+/// [`coalesce_tables`] of a `src` that is a part of defaults coalescing owns (shares no map
+/// with anything else): its entries move into `dst` rather than being copied.
+fn coalesce_own_tables(dst: &MapRef, src: MapRef, merge: bool) {
+    let entries = match Rc::try_unwrap(src) {
+        Ok(cell) => cell.into_inner(),
+        Err(shared) => return coalesce_tables(dst, &shared, merge),
+    };
+    for (key, val) in entries {
+        let dv = dst.borrow().get(&key).cloned();
+        match dv {
+            // The user nullifying a default: a null in `dst` deletes the key where `src` has a
+            // value for it, and stays otherwise.
+            Some(Value::Nil) => {
+                if !merge && !val.is_nil() {
+                    dst.borrow_mut().remove(&key);
+                }
+            }
+            None => {
+                if merge {
+                    dst.borrow_mut().insert(key, val);
+                } else if let Some(val) = own_without_nils(val) {
+                    dst.borrow_mut().insert(key, val);
+                }
+            }
+            Some(Value::Map(ref d, _)) => {
+                if let Some(s) = into_map(val) {
+                    coalesce_own_tables(d, s, merge);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// The map a value holds, the value given up (so that what holds the map is the result alone
+/// when the value was).
+fn into_map(v: Value) -> Option<MapRef> {
+    match &v {
+        Value::Map(m, _) => Some(m.clone()),
+        _ => None,
     }
 }
 
@@ -426,5 +539,47 @@ mod tests {
     fn later_values_files_merge_over_earlier_ones() {
         let out = merge_maps(&m("a: {b: 1, c: 2}\nl: [1]\n"), &m("a: {c: 3}\nl: [2]\n"));
         assert_eq!(sprint(&map_value(out)), "map[a:map[b:1 c:3] l:[2]]");
+    }
+
+    fn sub_map(m: &MapRef, key: &str) -> MapRef {
+        match m.borrow().get(key) {
+            Some(Value::Map(inner, _)) => inner.clone(),
+            other => panic!("{key} is not a map: {:?}", other.map(sprint)),
+        }
+    }
+
+    #[test]
+    fn coalescing_copies_leaves_the_charts_values_as_they_were() {
+        let sub = Chart::for_tests("sub", m("x: {w: 1}\nnv: null\n"));
+        let c = chart("sub: {x: {z: 2}}\nk: {v: null}\n", vec![sub]);
+        coalesce_with(&c, &m("k: {w: 1}\n"), false, Defaults::Copied).expect("coalesces");
+        assert_eq!(sprint(&map_value(c.values.clone())), "map[k:map[v:<nil>] sub:map[x:map[z:2]]]");
+        assert_eq!(sprint(&map_value(c.dependencies()[0].values.clone())), "map[nv:<nil> x:map[w:1]]");
+    }
+
+    // A template may change the values it is given (`set`, `unset`, `merge`): defaults moved
+    // into the result must not show up at two places in it.
+    #[test]
+    fn defaults_taken_from_aliased_dependencies_are_not_shared_between_them() {
+        let common = Chart::for_tests("a", m("m: {k: 1}\nl: [{k: 1}]\n"));
+        let mut alias = common.clone();
+        alias.metadata.name = "b".to_owned();
+        let c = chart("x: 1\n", vec![common, alias]);
+        let out = coalesce(&c, &new_map(), false).expect("coalesces");
+        sub_map(&sub_map(&out, "a"), "m").borrow_mut().insert("k".to_owned(), Value::Int(2));
+        assert_eq!(
+            sprint(&map_value(out)),
+            "map[a:map[global:map[] l:[map[k:1]] m:map[k:2]] b:map[global:map[] l:[map[k:1]] m:map[k:1]] x:1]"
+        );
+    }
+
+    #[test]
+    fn a_map_a_chart_shares_with_another_is_copied_when_taken() {
+        let c = chart("a: {k: 1}\n", vec![]);
+        let other = sub_map(&c.values, "a");
+        let out = coalesce(&c, &new_map(), false).expect("coalesces");
+        sub_map(&out, "a").borrow_mut().insert("k".to_owned(), Value::Int(2));
+        assert_eq!(sprint(&map_value(other)), "map[k:1]");
+        assert_eq!(sprint(&map_value(c.values.clone())), "map[]");
     }
 }
