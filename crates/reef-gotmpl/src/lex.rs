@@ -208,6 +208,28 @@ fn name_bytes(w: u64) -> u64 {
     (digit | letter | underscore) & !w & HIGH
 }
 
+/// The high bit of the first byte of `w` equal to `b`, if any (bits above it may be set too).
+fn bytes_equal(w: u64, b: u8) -> u64 {
+    let v = w ^ splat(b);
+    v.wrapping_sub(splat(1)) & !v & HIGH
+}
+
+/// The offset of the first byte of `s` that `hits` marks (in a word, as [`bytes_equal`] does)
+/// or `find` finds. Half the gaps between actions are under ten bytes, where two words looked
+/// at by hand cost less than a call to memchr.
+fn find_near(s: &[u8], hits: impl Fn(u64) -> u64, find: impl Fn(&[u8]) -> Option<usize>) -> Option<usize> {
+    let mut n = 0;
+    while n < 16 {
+        let Some(chunk) = s[n..].first_chunk::<8>() else { break };
+        let hit = hits(u64::from_le_bytes(*chunk));
+        if hit != 0 {
+            return Some(n + (hit.trailing_zeros() / 8) as usize);
+        }
+        n += 8;
+    }
+    find(&s[n..]).map(|x| n + x)
+}
+
 /// The length of the run of ASCII letters, digits and `_` that `s` starts with: a word at a
 /// time while it lasts (names run to about ten bytes), then a byte at a time.
 fn ascii_name_len(s: &[u8]) -> usize {
@@ -231,6 +253,7 @@ fn is_alnum(c: char) -> bool {
 }
 
 /// The item of a word made of name characters: a keyword, a boolean or an identifier.
+#[inline(always)]
 fn word_type(word: &[u8]) -> ItemType {
     // Grouped by length, so most identifiers are told apart by their length alone.
     match word.len() {
@@ -349,6 +372,7 @@ impl<'a> Lexer<'a> {
         ok
     }
 
+    #[inline(always)]
     fn accept_run(&mut self, digits: Digits) {
         let rest = &self.bytes[self.pos..];
         self.pos += rest.iter().position(|&b| !digits.contains(b)).unwrap_or(rest.len());
@@ -380,7 +404,8 @@ impl<'a> Lexer<'a> {
     fn find_left(&self) -> Option<usize> {
         let mut from = self.pos;
         loop {
-            let x = from + memchr::memchr(LEFT[0], &self.bytes[from..])?;
+            let brace = |w| bytes_equal(w, LEFT[0]);
+            let x = from + find_near(&self.bytes[from..], brace, |s| memchr::memchr(LEFT[0], s))?;
             if self.byte(x + 1) == Some(LEFT[1]) {
                 return Some(x);
             }
@@ -619,6 +644,7 @@ impl<'a> Lexer<'a> {
     /// A quoted string or character constant from its opening quote, closed by `close` (Go's
     /// `lexQuote` and `lexChar`): escapes are skipped; a newline or the end before `close` is
     /// an error.
+    #[inline(always)]
     fn lex_quoted(&mut self, close: u8, item: ItemType, unterminated: &str) -> Step {
         self.pos += 1;
         loop {
@@ -658,6 +684,7 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    #[inline(always)]
     fn lex_number(&mut self) -> Step {
         if !self.scan_number() {
             return self.bad_number();
@@ -678,6 +705,7 @@ impl<'a> Lexer<'a> {
         self.fail(format!("bad number syntax: {text}"))
     }
 
+    #[inline(always)]
     fn scan_number(&mut self) -> bool {
         self.accept(|b| matches!(b, b'+' | b'-'));
         let mut digits = Digits::Decimal;
