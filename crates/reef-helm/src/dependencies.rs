@@ -61,7 +61,8 @@ fn process_enabled(c: &mut Chart, v: &MapRef, path: &str) -> Result<(), String> 
     for req in &mut c.metadata.dependencies {
         req.enabled = true;
     }
-    let cvals = coalesce_with(c, &deep_copy_map(v), false, Defaults::Copied)?;
+    // cvals is only read: defaults that coalescing leaves as they are stay shared with the charts.
+    let cvals = coalesce_with(c, &deep_copy_map(v), false, Defaults::Shared)?;
     process_tags(&mut c.metadata.dependencies, &cvals);
     process_conditions(&mut c.metadata.dependencies, &cvals, path);
     let disabled: Vec<String> = c.metadata.dependencies.iter().filter(|r| !r.enabled).map(|r| r.name.clone()).collect();

@@ -170,6 +170,10 @@ pub enum Defaults {
     Taken,
     /// Moved out of the chart itself, copied from its subcharts.
     TakenFromChart,
+    /// Shared with the charts where coalescing leaves them as they are (a default the values
+    /// lack, with no null inside, that is neither `global` nor a subchart's table), copied
+    /// elsewhere: for a result that is only read (and that templates never see).
+    Shared,
 }
 
 impl Defaults {
@@ -177,13 +181,26 @@ impl Defaults {
         match self {
             Defaults::Taken => Defaults::Taken,
             Defaults::Copied | Defaults::TakenFromChart => Defaults::Copied,
+            Defaults::Shared => Defaults::Shared,
         }
     }
 
+    /// The chart's defaults for coalescing: a copy or the chart's own entries, or for
+    /// [`Defaults::Shared`] its entries as they are, to be copied by [`Defaults::own`] before
+    /// anything changes them.
     fn entries(self, values: &MapRef) -> BTreeMap<String, Value> {
         match self {
             Defaults::Copied => deep_copy_entries(values),
             Defaults::Taken | Defaults::TakenFromChart => take_entries(values),
+            Defaults::Shared => values.borrow().clone(),
+        }
+    }
+
+    /// An entry of [`Defaults::entries`] that coalescing may change.
+    fn own(self, v: Value) -> Value {
+        match self {
+            Defaults::Shared => deep_copy(&v),
+            Defaults::Copied | Defaults::Taken | Defaults::TakenFromChart => v,
         }
     }
 }
@@ -282,7 +299,9 @@ fn copy_map(src: &MapRef) -> MapRef {
 
 /// Builds up the values of one chart: `v` (higher precedence) over the chart's defaults.
 fn coalesce_values(chart: &Chart, v: &MapRef, merge: bool, defaults: Defaults) {
-    // The defaults are this function's own: their entries are moved, not cloned.
+    let is_subchart = |key: &str| chart.dependencies().iter().any(|d| d.name() == key);
+    // The defaults are this function's own (but for shared ones): their entries are moved,
+    // not cloned.
     for (key, val) in defaults.entries(&chart.values) {
         let value = v.borrow().get(&key).cloned();
         match value {
@@ -290,14 +309,32 @@ fn coalesce_values(chart: &Chart, v: &MapRef, merge: bool, defaults: Defaults) {
                 v.borrow_mut().remove(&key);
             }
             Some(Value::Map(ref dest, _)) => {
-                if let Some(src) = into_map(val) {
-                    let merge = merge || chart.dependencies().iter().any(|d| d.name() == key);
-                    coalesce_own_tables(dest, src, merge);
+                if let Some(src) = into_map(defaults.own(val)) {
+                    coalesce_own_tables(dest, src, merge || is_subchart(&key));
                 }
             }
             Some(_) => {}
+            None if defaults == Defaults::Shared && key != GLOBAL_KEY && !is_subchart(&key) => {
+                // Nothing changes this entry once it is in: it is shared if it is as trimming
+                // its nulls would leave it.
+                let kept = match &val {
+                    Value::Nil => merge.then_some(val),
+                    Value::Map(m, _) if !merge => {
+                        if trimmed(m) {
+                            Some(map_value(m.clone()))
+                        } else {
+                            own_without_nils(deep_copy(&val))
+                        }
+                    }
+                    _ => Some(val),
+                };
+                if let Some(val) = kept {
+                    v.borrow_mut().insert(key, val);
+                }
+            }
             None => {
                 // Helm 4 leaves defaults of null out (at any depth) rather than copying them in.
+                let val = defaults.own(val);
                 if merge {
                     v.borrow_mut().insert(key, val);
                 } else if let Some(val) = own_without_nils(val) {
@@ -306,6 +343,17 @@ fn coalesce_values(chart: &Chart, v: &MapRef, merge: bool, defaults: Defaults) {
             }
         }
     }
+}
+
+/// Whether [`trim_nils_in_place`] would leave a map as it is: no null in it or in the maps
+/// inside it, each typed `map[string]interface{}`.
+fn trimmed(m: &MapRef) -> bool {
+    m.borrow().values().all(|v| match v {
+        Value::Nil => false,
+        Value::Map(inner, MapType::Interface) => trimmed(inner),
+        Value::Map(..) => false,
+        _ => true,
+    })
 }
 
 /// [`coalesce_tables`] of a `src` that is a part of defaults coalescing owns (shares no map
@@ -549,12 +597,21 @@ mod tests {
     }
 
     #[test]
-    fn coalescing_copies_leaves_the_charts_values_as_they_were() {
-        let sub = Chart::for_tests("sub", m("x: {w: 1}\nnv: null\n"));
-        let c = chart("sub: {x: {z: 2}}\nk: {v: null}\n", vec![sub]);
-        coalesce_with(&c, &m("k: {w: 1}\n"), false, Defaults::Copied).expect("coalesces");
-        assert_eq!(sprint(&map_value(c.values.clone())), "map[k:map[v:<nil>] sub:map[x:map[z:2]]]");
-        assert_eq!(sprint(&map_value(c.dependencies()[0].values.clone())), "map[nv:<nil> x:map[w:1]]");
+    fn coalescing_copied_or_shared_defaults_leaves_the_charts_values_as_they_were() {
+        let parent = "sub: {x: {z: 2}}\nk: {v: null}\nd: {e: {f: 1}, l: [{g: 1}]}\nglobal: {h: 1}\nnv: null\n";
+        let sub = "x: {w: 1}\nnv: null\ns: {t: {u: 1}}\nglobal: {i: {j: 1}}\n";
+        for defaults in [Defaults::Copied, Defaults::Shared] {
+            let c = chart(parent, vec![Chart::for_tests("sub", m(sub))]);
+            let out = coalesce_with(&c, &m("k: {w: 1}\nd: {e: {yv: 1}}\n"), false, defaults).expect("coalesces");
+            assert_eq!(
+                sprint(&map_value(out)),
+                "map[d:map[e:map[f:1 yv:1] l:[map[g:1]]] global:map[h:1] k:map[w:1] \
+                 sub:map[global:map[h:1 i:map[j:1]] s:map[t:map[u:1]] x:map[w:1 z:2]]]",
+                "{defaults:?}"
+            );
+            assert_eq!(sprint(&map_value(c.values.clone())), sprint(&map_value(m(parent))), "{defaults:?}");
+            assert_eq!(sprint(&map_value(c.dependencies()[0].values.clone())), sprint(&map_value(m(sub))));
+        }
     }
 
     // A template may change the values it is given (`set`, `unset`, `merge`): defaults moved
