@@ -344,16 +344,18 @@ impl<'a> Lexer<'a> {
     }
 
     /// Emits the item of `text`, which is what the input holds from `start`.
+    #[inline(always)]
     fn emit_token(&mut self, typ: ItemType, text: &'static str) {
         self.pos = self.start + text.len();
         self.items.push(Item { typ, pos: self.start, val: text });
         self.start = self.pos;
     }
 
+    // The paths that stop or leave ASCII are cold functions out of line, taking only what they
+    // need; the lexing loop inlines the rest.
+    #[inline(always)]
     fn fail(&mut self, msg: impl Into<String>) -> Step {
-        self.items.push(Item { typ: ItemType::Error, pos: self.start, val: "" });
-        self.error = msg.into();
-        Err(Stop)
+        record_error(&mut self.items, &mut self.error, self.start, msg.into())
     }
 
     fn byte(&self, at: usize) -> Option<u8> {
@@ -442,6 +444,7 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    #[inline(always)]
     fn lex_left_delim(&mut self, trim: bool) -> Step {
         self.pos += LEFT.len();
         let after_marker = if trim { TRIM_LEN } else { 0 };
@@ -498,6 +501,7 @@ impl<'a> Lexer<'a> {
 
     /// Lexes the items of an action up to its right delimiter. Each turn starts an item at
     /// `pos` (`start == pos`), told by its first byte.
+    #[inline(always)]
     fn lex_inside_action(&mut self) -> Step {
         loop {
             let Some(b) = self.byte(self.pos) else {
@@ -581,26 +585,14 @@ impl<'a> Lexer<'a> {
     fn skip_name(&mut self) {
         self.pos += ascii_name_len(&self.bytes[self.pos..]);
         if self.byte(self.pos).is_some_and(|b| !b.is_ascii()) {
-            self.skip_wide_name();
+            self.pos = wide_name_end(self.input, self.pos);
         }
     }
 
-    /// The rest of a name from a character beyond ASCII, which is part of it if it is a letter
-    /// or digit.
-    #[cold]
-    fn skip_wide_name(&mut self) {
-        while let Some(c) = self.char_here() {
-            if c.is_ascii() || !is_alnum(c) {
-                return;
-            }
-            self.pos += c.len_utf8();
-            self.pos += ascii_name_len(&self.bytes[self.pos..]);
-        }
-    }
-
+    #[inline(always)]
     fn bad_character(&mut self) -> Step {
-        let c = self.char_here().unwrap_or('\u{FFFD}');
-        self.fail(format!("bad character {}", go_unicode(c)))
+        let msg = bad_character(self.input, self.pos);
+        self.fail(msg)
     }
 
     #[inline(always)]
@@ -700,9 +692,10 @@ impl<'a> Lexer<'a> {
         Ok(())
     }
 
+    #[inline(always)]
     fn bad_number(&mut self) -> Step {
-        let text = crate::format::go_quote(&self.input[self.start..self.pos]);
-        self.fail(format!("bad number syntax: {text}"))
+        let msg = bad_number(self.input, self.start, self.pos);
+        self.fail(msg)
     }
 
     #[inline(always)]
@@ -740,6 +733,39 @@ impl<'a> Lexer<'a> {
             _ => true,
         }
     }
+}
+
+/// Ends the items with an error item at `pos`, whose message is `msg`.
+#[cold]
+fn record_error(items: &mut Vec<Item<'_>>, error: &mut String, pos: usize, msg: String) -> Step {
+    items.push(Item { typ: ItemType::Error, pos, val: "" });
+    *error = msg;
+    Err(Stop)
+}
+
+/// Where the name that goes on at `pos` with a character beyond ASCII ends: the character is
+/// part of it if it is a letter or digit.
+#[cold]
+fn wide_name_end(input: &str, mut pos: usize) -> usize {
+    while let Some(c) = input[pos..].chars().next() {
+        if c.is_ascii() || !is_alnum(c) {
+            break;
+        }
+        pos += c.len_utf8();
+        pos += ascii_name_len(&input.as_bytes()[pos..]);
+    }
+    pos
+}
+
+#[cold]
+fn bad_character(input: &str, pos: usize) -> String {
+    let c = input[pos..].chars().next().unwrap_or('\u{FFFD}');
+    format!("bad character {}", go_unicode(c))
+}
+
+#[cold]
+fn bad_number(input: &str, start: usize, end: usize) -> String {
+    format!("bad number syntax: {}", crate::format::go_quote(&input[start..end]))
 }
 
 /// Go's `%#U`: `U+007D '}'`.
