@@ -98,6 +98,11 @@ typed_id!(
     AuditId,
     "audit event"
 );
+typed_id!(
+    /// Identifies a workflow run (what the API calls an operation).
+    WorkflowId,
+    "operation"
+);
 
 #[cfg(test)]
 mod tests {

@@ -14,12 +14,14 @@ pub mod role;
 pub mod secret;
 pub mod secret_type;
 pub mod user;
+pub mod workflow;
 
 pub use actor::Actor;
-pub use id::{AuditId, OrgId, SecretId, TokenId, UserId};
+pub use id::{AuditId, OrgId, SecretId, TokenId, UserId, WorkflowId};
 pub use name::{InvalidName, OrgName, SecretName, TokenName, UserName};
 pub use org::{Member, OrgRef, Organization};
 pub use page::{Cursor, Page, PageRequest};
 pub use role::{Operation, Role};
 pub use secret_type::SecretType;
 pub use user::{TokenKind, TokenMeta, User};
+pub use workflow::{StepStatus, WorkflowRun, WorkflowStatus, WorkflowStep};

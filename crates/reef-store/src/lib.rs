@@ -1,5 +1,5 @@
-//! reef's persistent state: users, organizations, memberships, tokens, secrets and the
-//! audit log, on SQLite (the embedded default) or PostgreSQL.
+//! reef's persistent state: users, organizations, memberships, tokens, secrets, the audit
+//! log and workflow runs, on SQLite (the embedded default) or PostgreSQL.
 //!
 //! One set of portable SQL serves both databases through sqlx's `Any` driver, and one set of
 //! migrations, applied on start, defines the schema. Secret values reach this crate only as
@@ -16,6 +16,7 @@ mod rows;
 pub mod secrets;
 pub mod tokens;
 pub mod users;
+pub mod workflows;
 
 use std::borrow::Cow;
 use std::str::FromStr;
@@ -45,7 +46,10 @@ pub struct Store {
     backend: Backend,
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../migrations/0001_foundation.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
+    (2, "workflows", include_str!("../migrations/0002_workflows.sql")),
+];
 
 impl Store {
     /// Connects to `url` (`sqlite://PATH?mode=rwc` or `postgres://...`) and applies every

@@ -5,8 +5,21 @@ use sqlx::AnyPool;
 
 use crate::support::{TestDb, store_test, user};
 
-/// Every table the first migration creates.
-const TABLES: [&str; 7] = ["users", "orgs", "memberships", "tokens", "secrets", "secret_versions", "secret_uses"];
+/// Every table the migrations create.
+const TABLES: [&str; 9] = [
+    "users",
+    "orgs",
+    "memberships",
+    "tokens",
+    "secrets",
+    "secret_versions",
+    "secret_uses",
+    "workflows",
+    "workflow_steps",
+];
+
+/// The versions of every migration.
+const VERSIONS: [i64; 2] = [1, 2];
 
 async fn applied_migrations(raw: &AnyPool) -> Vec<i64> {
     sqlx::query_as::<_, (i64,)>("SELECT version FROM _sqlx_migrations ORDER BY version")
@@ -28,7 +41,7 @@ store_test! {
                 .unwrap_or_else(|e| panic!("table {table} is missing: {e}"));
             assert_eq!(n, 0, "{table} is not empty on a fresh database");
         }
-        assert_eq!(applied_migrations(&raw).await, [1]);
+        assert_eq!(applied_migrations(&raw).await, VERSIONS);
         assert_eq!(db.store.count_users().await.expect("counting users"), 0);
         db.store.ping().await.expect("a fresh store answers");
         let expected = if db.url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
@@ -47,7 +60,7 @@ store_test! {
             assert_eq!(store.count_users().await.expect("counting users"), 1);
         }
         let raw = db.raw().await;
-        assert_eq!(applied_migrations(&raw).await, [1], "a migration was recorded twice");
+        assert_eq!(applied_migrations(&raw).await, VERSIONS, "a migration was recorded twice");
         raw.close().await;
         again.close().await;
         third.close().await;
