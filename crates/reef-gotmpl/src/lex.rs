@@ -531,7 +531,7 @@ impl<'a> Lexer<'a> {
                 b'`' => self.lex_raw_quote()?,
                 b'$' => {
                     self.pos += 1;
-                    self.lex_variable()?;
+                    self.lex_field_or_variable(ItemType::Variable)?;
                 }
                 b'\'' => self.lex_quoted(b'\'', ItemType::CharConstant, "unterminated character constant")?,
                 b'.' if !matches!(self.byte(self.pos + 1), Some(b'0'..=b'9')) => {
@@ -605,16 +605,7 @@ impl<'a> Lexer<'a> {
         Ok(())
     }
 
-    /// `$` or `$name`, `pos` past the `$`.
-    fn lex_variable(&mut self) -> Step {
-        if self.at_terminator() {
-            self.emit(ItemType::Variable);
-            return Ok(());
-        }
-        self.lex_field_or_variable(ItemType::Variable)
-    }
-
-    /// `.name` or `$name` (or `.` alone), `pos` past the `.` or `$`.
+    /// `.name` or `$name` (or `.` or `$` alone), `pos` past the `.` or `$`.
     #[inline(always)]
     fn lex_field_or_variable(&mut self, typ: ItemType) -> Step {
         if self.at_terminator() {
