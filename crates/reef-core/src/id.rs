@@ -99,6 +99,11 @@ typed_id!(
     "audit event"
 );
 typed_id!(
+    /// Identifies a cluster.
+    ClusterId,
+    "cluster"
+);
+typed_id!(
     /// Identifies a workflow run (what the API calls an operation).
     WorkflowId,
     "operation"

@@ -6,6 +6,7 @@
 
 pub mod actor;
 pub mod audit;
+pub mod cluster;
 pub mod id;
 pub mod name;
 pub mod org;
@@ -17,8 +18,9 @@ pub mod user;
 pub mod workflow;
 
 pub use actor::Actor;
-pub use id::{AuditId, OrgId, SecretId, TokenId, UserId, WorkflowId};
-pub use name::{InvalidName, OrgName, SecretName, TokenName, UserName};
+pub use cluster::{Cluster, ClusterSpec, ClusterStatus, KubernetesVersion, NodePool, SpecProblem};
+pub use id::{AuditId, ClusterId, OrgId, SecretId, TokenId, UserId, WorkflowId};
+pub use name::{ClusterName, InvalidName, NodePoolName, OrgName, SecretName, TokenName, UserName};
 pub use org::{Member, OrgRef, Organization};
 pub use page::{Cursor, Page, PageRequest};
 pub use role::{Operation, Role};

@@ -155,6 +155,23 @@ name_type!(
     }
 );
 
+name_type!(
+    /// A cluster's name, unique among an organization's clusters that are not deleted. It
+    /// becomes part of cloud resource names and tags, and of kubeconfig context names: a DNS
+    /// label.
+    ClusterName,
+    "cluster",
+    |s| dns_label(s, "cluster")
+);
+
+name_type!(
+    /// A node pool's name, unique within its cluster; it becomes a node label value: a DNS
+    /// label.
+    NodePoolName,
+    "node pool",
+    |s| dns_label(s, "node pool")
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
