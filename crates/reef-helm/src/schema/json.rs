@@ -4,21 +4,24 @@
 //! object keeps its keys in the order written (a repeated key: the last value wins, in the
 //! place of the first).
 
-/// A decoded JSON value.
+use std::borrow::Cow;
+
+/// A decoded JSON value. Its strings borrow from the document where they can (where the
+/// document is UTF-8 and they have no escape).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Json {
+pub enum Json<'t> {
     Null,
     Bool(bool),
     /// The literal text and its value.
-    Number(String, f64),
-    String(String),
-    Array(Vec<Json>),
-    Object(Vec<(String, Json)>),
+    Number(Cow<'t, str>, f64),
+    String(Cow<'t, str>),
+    Array(Vec<Json<'t>>),
+    Object(Vec<(Cow<'t, str>, Json<'t>)>),
 }
 
-impl Json {
+impl<'t> Json<'t> {
     /// The member `key` of an object.
-    pub fn get(&self, key: &str) -> Option<&Json> {
+    pub fn get(&self, key: &str) -> Option<&Json<'t>> {
         match self {
             Json::Object(members) => members.iter().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
@@ -44,14 +47,14 @@ impl Json {
         self.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0).map(|f| f as usize)
     }
 
-    pub fn as_array(&self) -> Option<&[Json]> {
+    pub fn as_array(&self) -> Option<&[Json<'t>]> {
         match self {
             Json::Array(items) => Some(items),
             _ => None,
         }
     }
 
-    pub fn as_object(&self) -> Option<&[(String, Json)]> {
+    pub fn as_object(&self) -> Option<&[(Cow<'t, str>, Json<'t>)]> {
         match self {
             Json::Object(members) => Some(members),
             _ => None,
@@ -60,8 +63,9 @@ impl Json {
 }
 
 /// Decodes `text`; the error is `encoding/json`'s message.
-pub fn parse(text: &[u8]) -> Result<Json, String> {
-    let mut p = Parser { s: text, i: 0 };
+pub fn parse(text: &[u8]) -> Result<Json<'_>, String> {
+    // A document that is UTF-8 throughout (as schemas are) is checked once, not string by string.
+    let mut p = Parser { s: text, utf8: std::str::from_utf8(text).ok(), i: 0 };
     p.skip_ws();
     if p.i == p.s.len() {
         return Err("EOF".to_owned());
@@ -76,16 +80,66 @@ pub fn parse(text: &[u8]) -> Result<Json, String> {
 
 struct Parser<'a> {
     s: &'a [u8],
+    /// The document as text, when it is UTF-8.
+    utf8: Option<&'a str>,
     i: usize,
+}
+
+/// Eight bytes of `b`.
+const fn splat(b: u8) -> u64 {
+    u64::from_ne_bytes([b; 8])
+}
+
+/// Whether one of the eight bytes in `w` is zero.
+const fn has_zero_byte(w: u64) -> bool {
+    w.wrapping_sub(splat(1)) & !w & splat(0x80) != 0
+}
+
+/// Whether one of the eight bytes in `w` is below 0x20 (a control character).
+const fn has_control_byte(w: u64) -> bool {
+    w.wrapping_sub(splat(0x20)) & !w & splat(0x80) != 0
 }
 
 /// Deeper than this, `encoding/json` gives up too.
 const MAX_DEPTH: usize = 10_000;
 
-impl Parser<'_> {
+impl<'t> Parser<'t> {
     fn skip_ws(&mut self) {
-        while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\n' | b'\r') {
-            self.i += 1;
+        let rest = &self.s[self.i..];
+        let mut n = 0;
+        // Indentation eight spaces at a time.
+        while let Some(chunk) = rest.get(n..n + 8)
+            && chunk == b"        "
+        {
+            n += 8;
+        }
+        n += rest[n..].iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')).unwrap_or(rest.len() - n);
+        self.i += n;
+    }
+
+    /// The length of the run of bytes at the cursor that a string holds as they are: up to
+    /// the first quote, backslash or control character.
+    fn plain_run(&self) -> usize {
+        let rest = &self.s[self.i..];
+        let mut n = 0;
+        while let Some(chunk) = rest.get(n..n + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let w = u64::from_ne_bytes(word);
+            if has_zero_byte(w ^ splat(b'"')) || has_zero_byte(w ^ splat(b'\\')) || has_control_byte(w) {
+                break;
+            }
+            n += 8;
+        }
+        n + rest[n..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap_or(rest.len() - n)
+    }
+
+    /// The bytes from `start` to `end` as a string, bytes that are not UTF-8 replaced.
+    fn text(&self, start: usize, end: usize) -> Cow<'t, str> {
+        // Both ends are next to ASCII bytes, so on character boundaries.
+        match self.utf8.and_then(|t| t.get(start..end)) {
+            Some(text) => Cow::Borrowed(text),
+            None => Cow::Owned(reef_gotmpl::go_string::lossy(&self.s[start..end]).into_owned()),
         }
     }
 
@@ -109,7 +163,7 @@ impl Parser<'_> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Json, String> {
+    fn value(&mut self, depth: usize) -> Result<Json<'t>, String> {
         if depth > MAX_DEPTH {
             return Err("exceeded max depth".to_owned());
         }
@@ -126,7 +180,7 @@ impl Parser<'_> {
         }
     }
 
-    fn literal(&mut self, word: &str, v: Json) -> Result<Json, String> {
+    fn literal(&mut self, word: &str, v: Json<'t>) -> Result<Json<'t>, String> {
         for (k, b) in word.bytes().enumerate() {
             if self.s.get(self.i) != Some(&b) {
                 let ctx = format!("in literal {word} (expecting '{}')", b as char);
@@ -137,7 +191,7 @@ impl Parser<'_> {
         Ok(v)
     }
 
-    fn number(&mut self) -> Result<Json, String> {
+    fn number(&mut self) -> Result<Json<'t>, String> {
         let start = self.i;
         if self.s.get(self.i) == Some(&b'-') {
             self.i += 1;
@@ -165,7 +219,7 @@ impl Parser<'_> {
             self.digits();
         }
         // Only ASCII digits, signs, `.` and exponents were read.
-        let text = reef_gotmpl::go_string::lossy(&self.s[start..self.i]).into_owned();
+        let text = self.text(start, self.i);
         let f = text.parse::<f64>().unwrap_or(f64::NAN);
         Ok(Json::Number(text, f))
     }
@@ -176,15 +230,16 @@ impl Parser<'_> {
         }
     }
 
-    fn string(&mut self) -> Result<String, String> {
+    fn string(&mut self) -> Result<Cow<'t, str>, String> {
         self.i += 1;
         // Most strings have no escape: up to the first quote, backslash or control
         // character, the bytes are the string's own.
+        let plain = self.plain_run();
         let rest = &self.s[self.i..];
-        let plain = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap_or(rest.len());
         if rest.get(plain) == Some(&b'"') {
+            let text = self.text(self.i, self.i + plain);
             self.i += plain + 1;
-            return Ok(reef_gotmpl::go_string::lossy(&rest[..plain]).into_owned());
+            return Ok(text);
         }
         let mut out: Vec<u8> = rest[..plain].to_vec();
         self.i += plain;
@@ -195,7 +250,7 @@ impl Parser<'_> {
             match b {
                 b'"' => {
                     self.i += 1;
-                    return Ok(String::from_utf8_lossy(&out).into_owned());
+                    return Ok(Cow::Owned(String::from_utf8_lossy(&out).into_owned()));
                 }
                 b'\\' => {
                     self.i += 1;
@@ -258,7 +313,7 @@ impl Parser<'_> {
         Ok(char::from_u32(hi).unwrap_or('\u{fffd}'))
     }
 
-    fn array(&mut self, depth: usize) -> Result<Json, String> {
+    fn array(&mut self, depth: usize) -> Result<Json<'t>, String> {
         self.i += 1;
         let mut items = Vec::new();
         self.skip_ws();
@@ -280,9 +335,9 @@ impl Parser<'_> {
         }
     }
 
-    fn object(&mut self, depth: usize) -> Result<Json, String> {
+    fn object(&mut self, depth: usize) -> Result<Json<'t>, String> {
         self.i += 1;
-        let mut members: Vec<(String, Json)> = Vec::new();
+        let mut members: Vec<(Cow<'t, str>, Json<'t>)> = Vec::new();
         self.skip_ws();
         if self.s.get(self.i) == Some(&b'}') {
             self.i += 1;
@@ -325,8 +380,8 @@ mod tests {
     fn numbers_keep_their_text_and_objects_their_order() {
         let v = parse(br#"{"b": 1.50, "a": [true, null, "x\u00e9"], "b": 2}"#).unwrap_or(Json::Null);
         let Json::Object(m) = &v else { panic!("not an object: {v:?}") };
-        assert_eq!(m[0], ("b".to_owned(), Json::Number("2".to_owned(), 2.0)));
-        assert_eq!(m[1].1, Json::Array(vec![Json::Bool(true), Json::Null, Json::String("xé".to_owned())]));
+        assert_eq!(m[0], ("b".into(), Json::Number("2".into(), 2.0)));
+        assert_eq!(m[1].1, Json::Array(vec![Json::Bool(true), Json::Null, Json::String("xé".into())]));
     }
 
     #[test]
@@ -340,5 +395,31 @@ mod tests {
         assert_eq!(parse(b"{\"a\" 1}").unwrap_err(), "invalid character '1' after object key");
         assert_eq!(parse(b"{} x").unwrap_err(), "invalid character after top-level value");
         assert_eq!(parse(b"{\"a\": tru}").unwrap_err(), "invalid character '}' in literal true (expecting 'e')");
+    }
+
+    // The scan for the end of a string reads eight bytes at a time: a quote, backslash,
+    // control character or non-ASCII character at any place in a word, at any length.
+    #[test]
+    fn strings_read_the_same_wherever_their_special_characters_fall() {
+        for len in 0..20 {
+            for at in 0..len {
+                for special in ["\"", "\\", "\n", "é", "\u{1}", "😀"] {
+                    let text: String = (0..len).map(|i| if i == at { special } else { "a" }).collect();
+                    let encoded = serde_json::to_string(&text).unwrap_or_default();
+                    let doc = format!("[  {encoded}          ,\n        {encoded}]");
+                    let v = parse(doc.as_bytes()).unwrap_or(Json::Null);
+                    assert_eq!(
+                        v,
+                        Json::Array(vec![Json::String(text.clone().into()), Json::String(text.clone().into())]),
+                        "{doc}"
+                    );
+                }
+                let raw = format!("\"{}\u{1}{}\"", "a".repeat(at), "a".repeat(len - at));
+                assert_eq!(parse(raw.as_bytes()).unwrap_err(), "invalid character '\\x01' in string literal");
+            }
+        }
+        let latin1 = parse(b"[\"caf\xe9\", 1]").unwrap_or(Json::Null);
+        let number = Json::Number("1".into(), 1.0);
+        assert_eq!(latin1, Json::Array(vec![Json::String("caf\u{fffd}".into()), number]));
     }
 }

@@ -188,10 +188,10 @@ fn print_float(f: f64) -> String {
 }
 
 /// `%v` of a primitive in the library's messages (`value must be ...`).
-fn display_json(j: &Json) -> String {
+fn display_json(j: &Json<'_>) -> String {
     match j {
         Json::String(s) => quote(s),
-        Json::Number(text, _) => text.clone(),
+        Json::Number(text, _) => text.to_string(),
         Json::Bool(b) => b.to_string(),
         Json::Null => "<nil>".to_owned(),
         Json::Array(_) | Json::Object(_) => "value".to_owned(),
@@ -268,9 +268,9 @@ fn is_multiple(a: f64, b: f64) -> bool {
     (a / b).fract() == 0.0
 }
 
-fn types_of(s: &Json) -> Vec<&str> {
+fn types_of<'s>(s: &'s Json<'_>) -> Vec<&'s str> {
     match s.get("type") {
-        Some(Json::String(t)) => vec![t.as_str()],
+        Some(Json::String(t)) => vec![&**t],
         Some(Json::Array(ts)) => ts.iter().filter_map(Json::as_str).collect(),
         _ => Vec::new(),
     }
@@ -278,7 +278,7 @@ fn types_of(s: &Json) -> Vec<&str> {
 
 const TYPE_ORDER: [&str; 7] = ["null", "boolean", "number", "integer", "string", "array", "object"];
 
-fn json_equals(v: &Value, j: &Json) -> bool {
+fn json_equals(v: &Value, j: &Json<'_>) -> bool {
     match (v, j) {
         (Value::Nil, Json::Null) => true,
         (Value::Bool(a), Json::Bool(b)) => a == b,
@@ -288,7 +288,7 @@ fn json_equals(v: &Value, j: &Json) -> bool {
         }
         (Value::Map(m, _), Json::Object(js)) => {
             let m = m.borrow();
-            m.len() == js.len() && js.iter().all(|(k, jv)| m.get(k).is_some_and(|v| json_equals(v, jv)))
+            m.len() == js.len() && js.iter().all(|(k, jv)| m.get(&**k).is_some_and(|v| json_equals(v, jv)))
         }
         (v, Json::Number(_, b)) => number(v).is_some_and(|a| a == *b),
         _ => false,
@@ -405,19 +405,19 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn node_id(s: &Json) -> usize {
+fn node_id(s: &Json<'_>) -> usize {
     std::ptr::from_ref(s) as usize
 }
 
 /// A compiled schema document: its draft, and every schema resource and anchor in it by URL.
 #[derive(Debug)]
 pub struct Schema<'a> {
-    root: &'a Json,
+    root: &'a Json<'a>,
     draft: Draft,
     /// The base URL of each subschema that sets one (by the node's address).
     bases: HashMap<usize, String>,
     /// Schema resources (`$id`) and anchors (`$anchor`, `$id: "#name"`), by absolute URL.
-    resources: HashMap<String, &'a Json>,
+    resources: HashMap<String, &'a Json<'a>>,
     regexes: RefCell<HashMap<String, Result<Rc<Regex>, String>>>,
 }
 
@@ -446,7 +446,7 @@ const DATA_KEYWORDS: [&str; 5] = ["enum", "const", "default", "examples", "descr
 impl<'a> Schema<'a> {
     /// Compiles the document `root`. Fails, as Helm does offline, on a `$schema` that is not a
     /// draft it knows (Helm would fetch it).
-    pub fn compile(root: &'a Json) -> Result<Schema<'a>, String> {
+    pub fn compile(root: &'a Json<'a>) -> Result<Schema<'a>, String> {
         let draft = match root.get("$schema").and_then(Json::as_str) {
             None => Draft::D2020,
             Some(url) => Draft::from_url(url).ok_or_else(|| remote_error(url))?,
@@ -469,7 +469,7 @@ impl<'a> Schema<'a> {
         Ok(schema)
     }
 
-    fn index(&mut self, node: &'a Json, base: &str, references: &mut Vec<(String, &'a str)>) {
+    fn index(&mut self, node: &'a Json<'a>, base: &str, references: &mut Vec<(String, &'a str)>) {
         match node {
             Json::Object(members) => {
                 // The base changes only where a schema sets an `$id`.
@@ -502,7 +502,7 @@ impl<'a> Schema<'a> {
                     }
                 }
                 for (k, v) in members {
-                    if !DATA_KEYWORDS.contains(&k.as_str()) {
+                    if !DATA_KEYWORDS.contains(&&**k) {
                         self.index(v, base, references);
                     }
                 }
@@ -523,7 +523,7 @@ impl<'a> Schema<'a> {
     }
 
     /// The schema a `$ref` names, with its base URL.
-    fn resolve(&self, base: &str, reference: &str) -> Result<(&'a Json, String), ValidateError> {
+    fn resolve(&self, base: &str, reference: &str) -> Result<(&'a Json<'a>, String), ValidateError> {
         let url = join_url(base, reference);
         let (doc, frag) = url.split_once('#').unwrap_or((url.as_str(), ""));
         let frag = percent_decode(frag);
@@ -559,7 +559,7 @@ impl<'a> Schema<'a> {
         Ok((node, node_base))
     }
 
-    fn base_of(&self, node: &Json) -> Option<&str> {
+    fn base_of(&self, node: &Json<'_>) -> Option<&str> {
         self.bases.get(&node_id(node)).map(String::as_str)
     }
 
@@ -581,7 +581,7 @@ impl<'a> Schema<'a> {
     /// written out only for an error.
     fn check_keywords(
         &self,
-        node: &'a Json,
+        node: &'a Json<'a>,
         path: &mut Vec<Step<'a>>,
         enclosing: &mut Vec<usize>,
     ) -> Result<(), String> {
@@ -617,7 +617,7 @@ impl<'a> Schema<'a> {
         }
         for (k, v) in members {
             path.push(Step::Key(k));
-            match (k.as_str(), v) {
+            match (&**k, v) {
                 (k, Json::Object(subs)) if SCHEMA_MAPS.contains(&k) => {
                     for (name, sub) in subs {
                         if k == "dependencies" && matches!(sub, Json::Array(_)) {
@@ -647,13 +647,13 @@ impl<'a> Schema<'a> {
     /// What the metaschema says of keyword `k` with value `v`, if it is wrong: lines of
     /// (depth below the keyword's schema, the index in `v` the line is about or none for the
     /// keyword itself, message).
-    fn keyword_mistake(&self, k: &str, v: &Json) -> Option<Vec<(usize, Option<usize>, String)>> {
+    fn keyword_mistake(&self, k: &str, v: &Json<'_>) -> Option<Vec<(usize, Option<usize>, String)>> {
         let draft = self.draft;
         let one = |msg: String| Some(vec![(0, None, msg)]);
         let want = |t: &str| format!("got {}, want {t}", json_type(v));
         match k {
             "type" => {
-                let valid = |t: &Json| t.as_str().is_some_and(|t| TYPE_ORDER.contains(&t));
+                let valid = |t: &Json<'_>| t.as_str().is_some_and(|t| TYPE_ORDER.contains(&t));
                 let enum_msg =
                     "value must be one of 'array', 'boolean', 'integer', 'null', 'number', 'object', 'string'";
                 match v {
@@ -781,12 +781,12 @@ fn escape_token(t: &str) -> String {
 
 /// The first two equal items as `uniqueItems` finds them: the first item equal to an
 /// earlier one, and the first such earlier one, as (earlier, later).
-fn first_equal_pair(items: &[Json]) -> Option<(i64, i64)> {
+fn first_equal_pair(items: &[Json<'_>]) -> Option<(i64, i64)> {
     (1..items.len()).find_map(|i| (0..i).find(|&j| same_json(&items[j], &items[i])).map(|j| (j as i64, i as i64)))
 }
 
 /// JSON equality: numbers by value, objects whatever the order of their members.
-fn same_json(a: &Json, b: &Json) -> bool {
+fn same_json(a: &Json<'_>, b: &Json<'_>) -> bool {
     match (a, b) {
         (Json::Number(_, x), Json::Number(_, y)) => x == y,
         (Json::Array(x), Json::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_json(x, y)),
@@ -818,7 +818,7 @@ fn pointer(path: &[Step]) -> String {
 }
 
 /// The JSON type of a schema document's value, as the metaschema check names it.
-fn json_type(j: &Json) -> &'static str {
+fn json_type(j: &Json<'_>) -> &'static str {
     match j {
         Json::Null => "null",
         Json::Bool(_) => "boolean",
@@ -876,7 +876,7 @@ impl<'a> Validator<'_, 'a> {
 
     /// Applies schema `s` (whose base URL is `base`, unless it sets its own) to `v`. The
     /// outer error is a schema that cannot be used, the inner one what `v` breaks.
-    fn apply(&mut self, s: &'a Json, base: &str, v: &Value) -> Result<Outcome, ValidateError> {
+    fn apply(&mut self, s: &'a Json<'a>, base: &str, v: &Value) -> Result<Outcome, ValidateError> {
         let schema = self.schema;
         let base = schema.base_of(s).unwrap_or(base);
         match s {
@@ -903,7 +903,7 @@ impl<'a> Validator<'_, 'a> {
         r
     }
 
-    fn apply_object(&mut self, s: &'a Json, base: &str, v: &Value) -> Result<Outcome, ValidateError> {
+    fn apply_object(&mut self, s: &'a Json<'a>, base: &str, v: &Value) -> Result<Outcome, ValidateError> {
         let draft = self.draft();
         let get = |k: &str| s.get(k);
 
@@ -1001,7 +1001,7 @@ impl<'a> Validator<'_, 'a> {
     }
 
     /// Applies `s` to the value at `location/token`.
-    fn apply_at(&mut self, s: &'a Json, base: &str, v: &Value, token: String) -> Result<Outcome, ValidateError> {
+    fn apply_at(&mut self, s: &'a Json<'a>, base: &str, v: &Value, token: String) -> Result<Outcome, ValidateError> {
         self.location.push(token);
         let r = self.apply(s, base, v);
         self.location.pop();
@@ -1010,7 +1010,7 @@ impl<'a> Validator<'_, 'a> {
 
     fn object_keywords(
         &mut self,
-        s: &'a Json,
+        s: &'a Json<'a>,
         base: &str,
         v: &Value,
         errors: &mut Errors,
@@ -1046,7 +1046,7 @@ impl<'a> Validator<'_, 'a> {
         }
         if let Some(Json::Object(deps)) = s.get("dependencies") {
             for (prop, dep) in deps {
-                if !obj.contains_key(prop) {
+                if !obj.contains_key(&**prop) {
                     continue;
                 }
                 match dep {
@@ -1106,14 +1106,14 @@ impl<'a> Validator<'_, 'a> {
         }
         if let Some(Json::Object(deps)) = s.get("dependentSchemas") {
             for (prop, dep) in deps {
-                if obj.contains_key(prop) {
+                if obj.contains_key(&**prop) {
                     errors.add(self.apply(dep, base, v)?);
                 }
             }
         }
         if let Some(Json::Object(deps)) = s.get("dependentRequired") {
             for (prop, names) in deps {
-                if !obj.contains_key(prop) {
+                if !obj.contains_key(&**prop) {
                     continue;
                 }
                 self.require_dependents(&obj, prop, names.as_array().unwrap_or(&[]), errors);
@@ -1124,7 +1124,7 @@ impl<'a> Validator<'_, 'a> {
 
     /// `dependentRequired` (and `dependencies` with a list): `prop` is present, so each of
     /// `names` must be too.
-    fn require_dependents(&self, obj: &BTreeMap<String, Value>, prop: &str, names: &[Json], errors: &mut Errors) {
+    fn require_dependents(&self, obj: &BTreeMap<String, Value>, prop: &str, names: &[Json<'_>], errors: &mut Errors) {
         let missing = missing_keys(obj, names);
         if !missing.is_empty() {
             errors.0.push(self.err(format!(
@@ -1135,7 +1135,13 @@ impl<'a> Validator<'_, 'a> {
         }
     }
 
-    fn array_keywords(&mut self, s: &'a Json, base: &str, v: &Value, errors: &mut Errors) -> Result<(), ValidateError> {
+    fn array_keywords(
+        &mut self,
+        s: &'a Json<'a>,
+        base: &str,
+        v: &Value,
+        errors: &mut Errors,
+    ) -> Result<(), ValidateError> {
         let Value::List(items, _) = v else { return Ok(()) };
         let draft = self.draft();
         let n = items.len();
@@ -1263,7 +1269,7 @@ impl<'a> Validator<'_, 'a> {
         Ok(())
     }
 
-    fn string_keywords(&mut self, s: &'a Json, text: &str, errors: &mut Errors) -> Result<(), ValidateError> {
+    fn string_keywords(&mut self, s: &'a Json<'a>, text: &str, errors: &mut Errors) -> Result<(), ValidateError> {
         let len = text.chars().count();
         if let Some(min) = s.get("minLength").and_then(Json::as_count)
             && len < min
@@ -1291,7 +1297,7 @@ impl<'a> Validator<'_, 'a> {
         Ok(())
     }
 
-    fn number_keywords(&mut self, s: &'a Json, v: &Value, errors: &mut Errors) {
+    fn number_keywords(&mut self, s: &'a Json<'a>, v: &Value, errors: &mut Errors) {
         let Some(n) = number(v) else { return };
         let draft = self.draft();
         let num = |k: &str| s.get(k).and_then(Json::as_f64);
@@ -1325,7 +1331,7 @@ impl<'a> Validator<'_, 'a> {
 
     fn conditional_keywords(
         &mut self,
-        s: &'a Json,
+        s: &'a Json<'a>,
         base: &str,
         v: &Value,
         errors: &mut Errors,
@@ -1414,7 +1420,7 @@ impl<'a> Validator<'_, 'a> {
 
     fn unevaluated_keywords(
         &mut self,
-        s: &'a Json,
+        s: &'a Json<'a>,
         base: &str,
         v: &Value,
         errors: &mut Errors,
@@ -1450,10 +1456,10 @@ impl<'a> Validator<'_, 'a> {
     /// evaluated properties and items count for `unevaluated*`.
     fn passing_subschemas(
         &mut self,
-        s: &'a Json,
+        s: &'a Json<'a>,
         base: &str,
         v: &Value,
-    ) -> Result<Vec<(&'a Json, String)>, ValidateError> {
+    ) -> Result<Vec<(&'a Json<'a>, String)>, ValidateError> {
         let mut out = Vec::new();
         if let Some(r) = s.get("$ref").and_then(Json::as_str) {
             let (t, tb) = self.schema.resolve(base, r)?;
@@ -1480,7 +1486,7 @@ impl<'a> Validator<'_, 'a> {
         }
         if let (Some(Json::Object(deps)), Value::Map(m, _)) = (s.get("dependentSchemas"), v) {
             for (prop, dep) in deps {
-                if m.borrow().contains_key(prop) {
+                if m.borrow().contains_key(&**prop) {
                     out.push((dep, base.to_owned()));
                 }
             }
@@ -1490,7 +1496,7 @@ impl<'a> Validator<'_, 'a> {
 
     fn evaluated_properties(
         &mut self,
-        s: &'a Json,
+        s: &'a Json<'a>,
         base: &str,
         v: &Value,
         seen: &mut BTreeSet<String>,
@@ -1518,7 +1524,7 @@ impl<'a> Validator<'_, 'a> {
 
     fn evaluated_items(
         &mut self,
-        s: &'a Json,
+        s: &'a Json<'a>,
         base: &str,
         v: &Value,
         seen: &mut BTreeSet<usize>,
@@ -1527,7 +1533,7 @@ impl<'a> Validator<'_, 'a> {
         let n = items.len();
         let draft = self.draft();
         let prefix = if draft >= Draft::D2020 {
-            s.get("prefixItems").and_then(Json::as_array).map_or(0, <[Json]>::len)
+            s.get("prefixItems").and_then(Json::as_array).map_or(0, <[Json<'_>]>::len)
         } else {
             match s.get("items") {
                 Some(Json::Array(t)) => t.len(),
@@ -1561,7 +1567,7 @@ impl<'a> Validator<'_, 'a> {
 }
 
 /// The names among `names` (JSON strings) that `obj` lacks, in order.
-fn missing_keys(obj: &BTreeMap<String, Value>, names: &[Json]) -> Vec<String> {
+fn missing_keys(obj: &BTreeMap<String, Value>, names: &[Json<'_>]) -> Vec<String> {
     names.iter().filter_map(Json::as_str).filter(|k| !obj.contains_key(*k)).map(str::to_owned).collect()
 }
 
