@@ -1,5 +1,5 @@
 //! reef's persistent state: users, organizations, memberships, tokens, secrets, the audit
-//! log and workflow runs, on SQLite (the embedded default) or PostgreSQL.
+//! log, clusters and workflow runs, on SQLite (the embedded default) or PostgreSQL.
 //!
 //! One set of portable SQL serves both databases through sqlx's `Any` driver, and one set of
 //! migrations, applied on start, defines the schema. Secret values reach this crate only as
@@ -9,6 +9,7 @@
 //! who may do what and hand it typed, validated values.
 
 pub mod audit;
+pub mod clusters;
 pub mod crypto;
 mod error;
 pub mod orgs;
@@ -49,6 +50,7 @@ pub struct Store {
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
     (2, "workflows", include_str!("../migrations/0002_workflows.sql")),
+    (3, "clusters", include_str!("../migrations/0003_clusters.sql")),
 ];
 
 impl Store {

@@ -8,6 +8,7 @@
 mod support;
 
 mod audit;
+mod clusters;
 mod members;
 mod migrations;
 mod orgs;

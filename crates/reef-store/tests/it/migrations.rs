@@ -6,7 +6,7 @@ use sqlx::AnyPool;
 use crate::support::{TestDb, store_test, user};
 
 /// Every table the migrations create.
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 12] = [
     "users",
     "orgs",
     "memberships",
@@ -16,10 +16,13 @@ const TABLES: [&str; 9] = [
     "secret_uses",
     "workflows",
     "workflow_steps",
+    "clusters",
+    "cluster_labels",
+    "cluster_status_changes",
 ];
 
 /// The versions of every migration.
-const VERSIONS: [i64; 2] = [1, 2];
+const VERSIONS: [i64; 3] = [1, 2, 3];
 
 async fn applied_migrations(raw: &AnyPool) -> Vec<i64> {
     sqlx::query_as::<_, (i64,)>("SELECT version FROM _sqlx_migrations ORDER BY version")
