@@ -99,6 +99,9 @@ pub struct Engine<C> {
     owner: String,
     opts: EngineOptions,
     wake: Notify,
+    /// Counts the changes this process records, so that watchers of a run wake at once
+    /// (changes made by other processes are seen by polling).
+    changes: watch::Sender<u64>,
 }
 
 impl<C> std::fmt::Debug for Engine<C> {
@@ -144,6 +147,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
             owner: format!("worker-{}", uuid::Uuid::new_v4()),
             opts,
             wake: Notify::new(),
+            changes: watch::channel(0).0,
         }
     }
 
@@ -209,6 +213,69 @@ impl<C: Send + Sync + 'static> Engine<C> {
     /// Run `id` of `org`, with its steps.
     pub async fn get(&self, org: OrgId, id: WorkflowId) -> Result<Option<WorkflowRun>, EngineError> {
         Ok(self.store.workflow(org, id).await?)
+    }
+
+    /// Run `id` of `org` once it differs from `seen` (any change: a step started, ended or
+    /// was undone, the run's status), or as it is after `timeout`; `None` when there is no such
+    /// run. What progress streams are made of: call it again with what it returned.
+    pub async fn wait_for_change(
+        &self,
+        org: OrgId,
+        id: WorkflowId,
+        seen: Option<&WorkflowRun>,
+        timeout: Duration,
+    ) -> Result<Option<WorkflowRun>, EngineError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut changes = self.changes.subscribe();
+        loop {
+            let run = self.store.workflow(org, id).await?;
+            let Some(run) = run else { return Ok(None) };
+            if seen != Some(&run) || run.status.is_final() || tokio::time::Instant::now() >= deadline {
+                return Ok(Some(run));
+            }
+            // A change recorded here wakes at once; one recorded by another process is seen
+            // at the next poll.
+            tokio::select! {
+                _ = changes.changed() => {}
+                () = tokio::time::sleep(self.opts.poll) => {}
+                () = tokio::time::sleep_until(deadline) => {}
+            }
+        }
+    }
+
+    /// How long run `run` still needs, from the mean durations of the same steps in the last
+    /// runs of its workflow: what is left of the mean of the step running, plus the mean of
+    /// each step not started (or, when unwinding, of each undo left). `None` when a step it
+    /// needs never ran before, or the run has ended.
+    pub async fn estimate_remaining(&self, run: &WorkflowRun) -> Result<Option<Duration>, EngineError> {
+        const SAMPLE: u32 = 20;
+        if run.status.is_final() {
+            return Ok(None);
+        }
+        let unwinding = run.status == WorkflowStatus::Unwinding;
+        let mut left = Duration::ZERO;
+        let now = Utc::now();
+        for step in &run.steps {
+            let counts = if unwinding {
+                matches!(step.status, StepStatus::Done | StepStatus::Undoing)
+            } else {
+                matches!(step.status, StepStatus::Pending | StepStatus::Running)
+            };
+            if !counts {
+                continue;
+            }
+            let Some(mean) = self.store.mean_step_millis(&run.kind, &step.name, SAMPLE).await? else {
+                return Ok(None);
+            };
+            let mean = Duration::from_millis(u64::try_from(mean).unwrap_or(0));
+            let running = matches!(step.status, StepStatus::Running | StepStatus::Undoing);
+            let elapsed = match step.started_at {
+                Some(start) if running => (now - start).to_std().unwrap_or_default(),
+                _ => Duration::ZERO,
+            };
+            left += mean.saturating_sub(elapsed);
+        }
+        Ok(Some(left))
     }
 
     /// Takes one run that is ready and drives it until it ends, waits for a retry, or this
@@ -425,6 +492,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
 
     async fn change_step(&self, id: WorkflowId, index: u32, change: &StepChange) -> Result<(), DriveError> {
         if self.store.change_step(id, &self.owner, index, change, Utc::now()).await? {
+            self.changes.send_modify(|n| *n += 1);
             Ok(())
         } else {
             Err(DriveError::Lost)
@@ -441,6 +509,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
         let change = StatusChange { status, error, failed_step };
         if self.store.change_workflow_status(id, &self.owner, &change, Utc::now()).await? {
             tracing::info!(run = %id, status = status.as_str(), "run status changed");
+            self.changes.send_modify(|n| *n += 1);
             Ok(())
         } else {
             Err(DriveError::Lost)

@@ -259,3 +259,43 @@ async fn engines_sharing_postgres_run_each_run_exactly_once() {
     assert!(counts.values().all(|n| *n == 1), "a step ran twice: {counts:?}");
     db.store.close().await;
 }
+
+db_test! {
+    async fn a_watcher_sees_each_change_and_an_estimate_comes_from_past_runs(db: &TestDb) {
+        let cloud = Arc::new(Cloud::default());
+        let engine = Arc::new(engine(db, &cloud, fast()));
+        let id = engine.start(db.org, "toy.create", "c1", &input("c1")).await.unwrap();
+        let first = engine.get(db.org, id).await.unwrap().unwrap();
+        // Nothing happens: the watcher answers after its timeout with the run unchanged.
+        let same = engine.wait_for_change(db.org, id, Some(&first), Duration::from_millis(100)).await.unwrap();
+        assert_eq!(same.as_ref(), Some(&first));
+        // No workflow of this kind ever ran: no estimate.
+        assert_eq!(engine.estimate_remaining(&first).await.unwrap(), None);
+
+        let workers = engine.spawn_workers(1);
+        let mut seen = first.clone();
+        let mut views = 0;
+        while !seen.status.is_final() {
+            let next = engine.wait_for_change(db.org, id, Some(&seen), LIMIT).await.unwrap().unwrap();
+            assert!(next != seen || next.status.is_final());
+            seen = next;
+            views += 1;
+        }
+        assert_eq!(seen.status, WorkflowStatus::Succeeded);
+        assert!(views >= 2, "a run of four steps was seen in {views} views");
+
+        // The next run of the same workflow has an estimate from this one.
+        let gate = Arc::new(Notify::new());
+        *cloud.gate.lock().unwrap() = Some(gate.clone());
+        let id = engine.start(db.org, "toy.create", "c2", &input("c2")).await.unwrap();
+        cloud.started.notified().await;
+        let running = engine.get(db.org, id).await.unwrap().unwrap();
+        let left = engine.estimate_remaining(&running).await.unwrap();
+        assert!(left.is_some_and(|d| d < Duration::from_secs(5)), "{left:?}");
+        gate.notify_one();
+        run_to_end(&engine, db.org, id, LIMIT).await.unwrap();
+        workers.stop().await;
+        let unknown = reef_core::WorkflowId::new();
+        assert_eq!(engine.wait_for_change(db.org, unknown, None, Duration::from_millis(10)).await.unwrap(), None);
+    }
+}
