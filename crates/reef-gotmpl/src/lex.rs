@@ -105,8 +105,8 @@ pub struct Item<'a> {
     /// Byte offset in the input.
     pub pos: usize,
     /// The text, as in the input at `pos` (empty for an error: the message is
-    /// [`Lexed::error`]). Punctuation's text is a static copy rather than a borrow of the
-    /// input, which saves checking the borrow's bounds.
+    /// [`Lexed::error`]). The text of punctuation and keywords is a static copy rather than a
+    /// borrow of the input, which saves checking the borrow's bounds.
     pub val: &'a str,
 }
 
@@ -251,38 +251,40 @@ fn is_alnum(c: char) -> bool {
     c.is_alphabetic() || c.is_numeric()
 }
 
-/// The item of a word made of name characters: a keyword, a boolean or an identifier.
+/// The item and text of a keyword or boolean; other words made of name characters are
+/// identifiers.
 #[inline(always)]
-fn word_type(word: &[u8]) -> ItemType {
+fn keyword(word: &[u8]) -> Option<(ItemType, &'static str)> {
+    use ItemType::*;
     // Grouped by length, so most identifiers are told apart by their length alone.
-    match word.len() {
-        2 if word == b"if" => ItemType::If,
+    Some(match word.len() {
+        2 if word == b"if" => (If, "if"),
         3 => match word {
-            b"end" => ItemType::End,
-            b"nil" => ItemType::Nil,
-            _ => ItemType::Identifier,
+            b"end" => (End, "end"),
+            b"nil" => (Nil, "nil"),
+            _ => return None,
         },
         4 => match word {
-            b"else" => ItemType::Else,
-            b"with" => ItemType::With,
-            b"true" => ItemType::Bool,
-            _ => ItemType::Identifier,
+            b"else" => (Else, "else"),
+            b"with" => (With, "with"),
+            b"true" => (Bool, "true"),
+            _ => return None,
         },
         5 => match word {
-            b"range" => ItemType::Range,
-            b"block" => ItemType::Block,
-            b"break" => ItemType::Break,
-            b"false" => ItemType::Bool,
-            _ => ItemType::Identifier,
+            b"range" => (Range, "range"),
+            b"block" => (Block, "block"),
+            b"break" => (Break, "break"),
+            b"false" => (Bool, "false"),
+            _ => return None,
         },
-        6 if word == b"define" => ItemType::Define,
+        6 if word == b"define" => (Define, "define"),
         8 => match word {
-            b"template" => ItemType::Template,
-            b"continue" => ItemType::Continue,
-            _ => ItemType::Identifier,
+            b"template" => (Template, "template"),
+            b"continue" => (Continue, "continue"),
+            _ => return None,
         },
-        _ => ItemType::Identifier,
-    }
+        _ => return None,
+    })
 }
 
 fn has_left_trim(b: &[u8]) -> bool {
@@ -317,7 +319,6 @@ type Step = Result<(), Stop>;
 
 struct Lexer<'a> {
     input: &'a str,
-    bytes: &'a [u8],
     pos: usize,
     start: usize,
     items: Vec<Item<'a>>,
@@ -330,7 +331,7 @@ pub fn lex(input: &str) -> Lexed<'_> {
     // Chart templates run to about one item per 10 bytes, some to one per 5: few need
     // regrowth from here (each would copy every item so far).
     let items = Vec::with_capacity(input.len() / 4 + 16);
-    let mut l = Lexer { input, bytes: input.as_bytes(), pos: 0, start: 0, items, paren_depth: 0, error: String::new() };
+    let mut l = Lexer { input, pos: 0, start: 0, items, paren_depth: 0, error: String::new() };
     l.run();
     Lexed { items: l.items, error: l.error }
 }
@@ -357,8 +358,12 @@ impl<'a> Lexer<'a> {
         record_error(&mut self.items, &mut self.error, self.start, msg.into())
     }
 
+    fn bytes(&self) -> &'a [u8] {
+        self.input.as_bytes()
+    }
+
     fn byte(&self, at: usize) -> Option<u8> {
-        self.bytes.get(at).copied()
+        self.bytes().get(at).copied()
     }
 
     /// The character at `pos`, which is always on a character boundary.
@@ -375,18 +380,18 @@ impl<'a> Lexer<'a> {
 
     #[inline(always)]
     fn accept_run(&mut self, digits: Digits) {
-        let rest = &self.bytes[self.pos..];
+        let rest = &self.bytes()[self.pos..];
         self.pos += rest.iter().position(|&b| !digits.contains(b)).unwrap_or(rest.len());
     }
 
     fn skip_spaces(&mut self) {
-        let rest = &self.bytes[self.pos..];
+        let rest = &self.bytes()[self.pos..];
         self.pos += rest.iter().position(|&b| !is_space(b)).unwrap_or(rest.len());
     }
 
     /// Whether `}}` or ` -}}` is next: `Some(trim)`, true for the latter.
     fn right_delim_here(&self) -> Option<bool> {
-        match &self.bytes[self.pos..] {
+        match &self.bytes()[self.pos..] {
             [b'}', b'}', ..] => Some(false),
             [space, b'-', b'}', b'}', ..] if is_space(*space) => Some(true),
             _ => None,
@@ -405,7 +410,7 @@ impl<'a> Lexer<'a> {
     fn find_left(&self) -> Option<usize> {
         let mut from = self.pos;
         loop {
-            let x = from + find_byte(&self.bytes[from..], LEFT[0])?;
+            let x = from + find_byte(&self.bytes()[from..], LEFT[0])?;
             if self.byte(x + 1) == Some(LEFT[1]) {
                 return Some(x);
             }
@@ -417,15 +422,15 @@ impl<'a> Lexer<'a> {
         loop {
             // Text.
             let Some(delim) = self.find_left() else {
-                self.pos = self.bytes.len();
+                self.pos = self.bytes().len();
                 if self.pos > self.start {
                     self.emit(ItemType::Text);
                 }
                 self.items.push(Item { typ: ItemType::Eof, pos: self.pos, val: "" });
                 return;
             };
-            let trim = has_left_trim(&self.bytes[delim + LEFT.len()..]);
-            let text = &self.bytes[self.start..delim];
+            let trim = has_left_trim(&self.bytes()[delim + LEFT.len()..]);
+            let text = &self.bytes()[self.start..delim];
             let text_end = match trim {
                 true => self.start + text.iter().rposition(|&b| !is_space(b)).map_or(0, |x| x + 1),
                 false => delim,
@@ -446,7 +451,7 @@ impl<'a> Lexer<'a> {
     fn lex_left_delim(&mut self, trim: bool) -> Step {
         self.pos += LEFT.len();
         let after_marker = if trim { TRIM_LEN } else { 0 };
-        if self.bytes[self.pos + after_marker..].starts_with(b"/*") {
+        if self.bytes()[self.pos + after_marker..].starts_with(b"/*") {
             self.pos += after_marker;
             self.start = self.pos;
             return self.lex_comment();
@@ -460,7 +465,7 @@ impl<'a> Lexer<'a> {
 
     fn lex_comment(&mut self) -> Step {
         self.pos += 2;
-        let Some(x) = memchr::memmem::find(&self.bytes[self.pos..], b"*/") else {
+        let Some(x) = memchr::memmem::find(&self.bytes()[self.pos..], b"*/") else {
             return self.fail("unclosed comment");
         };
         self.pos += x + 2;
@@ -512,7 +517,7 @@ impl<'a> Lexer<'a> {
                     self.emit_token(ItemType::Space, " ");
                 }
                 b' ' | b'\t' | b'\r' | b'\n' => {
-                    if self.bytes[self.pos + 1..].starts_with(b"-}}") {
+                    if self.bytes()[self.pos + 1..].starts_with(b"-}}") {
                         return self.lex_right_delim(true);
                     }
                     self.lex_space();
@@ -572,7 +577,7 @@ impl<'a> Lexer<'a> {
         self.skip_spaces();
         // The last space belongs to a trim-marked delimiter. It is not the only space: the
         // delimiter is looked for before spaces are.
-        if self.bytes[self.pos..].starts_with(b"-}}") {
+        if self.bytes()[self.pos..].starts_with(b"-}}") {
             self.pos -= 1;
         }
         self.emit(ItemType::Space);
@@ -581,7 +586,7 @@ impl<'a> Lexer<'a> {
     /// Moves past letters, digits and `_`.
     #[inline(always)]
     fn skip_name(&mut self) {
-        self.pos += ascii_name_len(&self.bytes[self.pos..]);
+        self.pos += ascii_name_len(&self.bytes()[self.pos..]);
         if self.byte(self.pos).is_some_and(|b| !b.is_ascii()) {
             self.pos = wide_name_end(self.input, self.pos);
         }
@@ -599,7 +604,10 @@ impl<'a> Lexer<'a> {
         if !self.at_terminator() {
             return self.bad_character();
         }
-        self.emit(word_type(&self.bytes[self.start..self.pos]));
+        match keyword(&self.bytes()[self.start..self.pos]) {
+            Some((typ, text)) => self.emit_token(typ, text),
+            None => self.emit(ItemType::Identifier),
+        }
         Ok(())
     }
 
@@ -630,7 +638,7 @@ impl<'a> Lexer<'a> {
         self.pos += 1;
         loop {
             // Only `\`, the newline and `close` (all ASCII, so never within a character) stop it.
-            let rest = &self.bytes[self.pos..];
+            let rest = &self.bytes()[self.pos..];
             let Some(x) = memchr::memchr3(b'\\', b'\n', close, rest) else {
                 return self.fail(unterminated);
             };
@@ -652,14 +660,14 @@ impl<'a> Lexer<'a> {
 
     fn lex_raw_quote(&mut self) -> Step {
         self.pos += 1;
-        match memchr::memchr(b'`', &self.bytes[self.pos..]) {
+        match memchr::memchr(b'`', &self.bytes()[self.pos..]) {
             Some(x) => {
                 self.pos += x + 1;
                 self.emit(ItemType::RawString);
                 Ok(())
             }
             None => {
-                self.pos = self.bytes.len();
+                self.pos = self.bytes().len();
                 self.fail("unterminated raw quoted string")
             }
         }
@@ -671,7 +679,7 @@ impl<'a> Lexer<'a> {
             return self.bad_number();
         }
         if matches!(self.byte(self.pos), Some(b'+' | b'-')) {
-            if !self.scan_number() || self.bytes[self.pos - 1] != b'i' {
+            if !self.scan_number() || self.bytes()[self.pos - 1] != b'i' {
                 return self.bad_number();
             }
             self.emit(ItemType::Complex);
