@@ -66,9 +66,6 @@ const HOOK_EVENTS: &[&str] = &[
     "test-success",
 ];
 
-#[expect(clippy::unwrap_used, reason = "a constant pattern")]
-static SEPARATOR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?:^|\s*\n)---\s*").unwrap());
-
 /// A document of the output: the template it came from and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
@@ -93,13 +90,42 @@ pub struct YamlParseError {
 /// (the separator takes the whitespace around it), leading whitespace trimmed, empty
 /// documents dropped. A document keeps its trailing whitespace when no separator follows.
 pub fn split_manifests(text: &str) -> Vec<String> {
-    let text = text.trim_start();
-    SEPARATOR
-        .split(text)
-        .filter(|d| !d.is_empty())
-        .map(|d| d.trim_start().to_owned())
-        .filter(|d| !d.is_empty())
-        .collect()
+    separated(text.trim_start()).into_iter().map(str::trim_start).filter(|d| !d.is_empty()).map(str::to_owned).collect()
+}
+
+/// The pieces of `text` between the matches of Helm's separator pattern
+/// `(?:^|\s*\n)---\s*` (the first piece empty when `text` starts with `---`), found as
+/// that regular expression finds them: a `\n---` with the whitespace before it back to
+/// where the search resumed, and all the whitespace after it.
+fn separated(text: &str) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    if text.starts_with("---") {
+        pieces.push("");
+        start = whitespace_end(text, 3);
+    }
+    while let Some(newline) = separator_line(text, start) {
+        let blank = text[start..newline].trim_end_matches(char::is_whitespace).len();
+        pieces.push(&text[start..start + blank]);
+        start = whitespace_end(text, newline + 4);
+    }
+    pieces.push(&text[start..]);
+    pieces
+}
+
+/// A line break and `---`: a plain string, which the regex crate looks for with a vectorised
+/// substring search.
+#[expect(clippy::unwrap_used, reason = "a constant pattern")]
+static SEPARATOR_LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new("\n---").unwrap());
+
+/// The first line break at or after `from` that a `---` follows.
+fn separator_line(text: &str, from: usize) -> Option<usize> {
+    SEPARATOR_LINE.find_at(text, from).map(|m| m.start())
+}
+
+/// Where the whitespace that starts at `at` ends.
+fn whitespace_end(text: &str, at: usize) -> usize {
+    text.len() - text[at..].trim_start_matches(char::is_whitespace).len()
 }
 
 /// The head of a document that sorting needs.
@@ -362,6 +388,25 @@ mod tests {
         assert_eq!(split_manifests("a: 1\n--- # c\nb: 2\n  ---\nc: 3"), ["a: 1", "# c\nb: 2\n  ---\nc: 3"]);
         // The separator swallows the blank lines, so a following `---` starts the document.
         assert_eq!(split_manifests("# x\n---\n\n---\nkind: D"), ["# x", "---\nkind: D"]);
+    }
+
+    // Helm splits with this regular expression; `separated` finds its matches by hand. Every
+    // text of up to five pieces below splits the same both ways.
+    #[test]
+    fn documents_split_where_helms_separator_pattern_matches() {
+        let pattern = regex::Regex::new(r"(?:^|\s*\n)---\s*").expect("a valid pattern");
+        let parts = ["---", "\n", " ", "\t", "\r", "\u{a0}", "\u{2028}", "-", "a: 1"];
+        let mut texts = vec![String::new()];
+        for _ in 0..5 {
+            let longer: Vec<String> = texts.iter().flat_map(|t| parts.iter().map(move |p| format!("{t}{p}"))).collect();
+            texts.extend(longer);
+            texts.sort();
+            texts.dedup();
+        }
+        for text in &texts {
+            let text = text.trim_start();
+            assert_eq!(separated(text), pattern.split(text).collect::<Vec<_>>(), "{text:?}");
+        }
     }
 
     #[test]
