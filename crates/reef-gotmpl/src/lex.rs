@@ -430,10 +430,11 @@ impl<'a> Lexer<'a> {
                 return;
             };
             let trim = has_left_trim(&self.bytes()[delim + LEFT.len()..]);
-            let text = &self.bytes()[self.start..delim];
-            let text_end = match trim {
-                true => self.start + text.iter().rposition(|&b| !is_space(b)).map_or(0, |x| x + 1),
-                false => delim,
+            let text_end = if trim {
+                let text = &self.bytes()[self.start..delim];
+                self.start + text.iter().rposition(|&b| !is_space(b)).map_or(0, |x| x + 1)
+            } else {
+                delim
             };
             if text_end > self.start {
                 self.pos = text_end;
