@@ -184,6 +184,23 @@ impl<'a> ParseJob<'a> {
         parse::parse_file(name, text, &|n: &str| parse::Callee::resolve(self.names, n))
     }
 
+    /// Starts the threads worth putting on the job besides the caller's (see
+    /// [`ParseJob::threads`]) in `scope`; a thread the system refuses to start is done
+    /// without, its share left to the others.
+    pub fn spawn_helpers<'scope, 'env>(
+        &'env self,
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+    ) -> Vec<std::thread::ScopedJoinHandle<'scope, ()>> {
+        (1..self.threads())
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .name("reef-gotmpl-parse".to_owned())
+                    .spawn_scoped(scope, || self.work())
+                    .ok()
+            })
+            .collect()
+    }
+
     /// Parses files until none is left to take.
     pub fn work(&self) {
         let mut mine = Vec::new();
@@ -269,7 +286,7 @@ impl Templates {
         let parsed = {
             let job = ParseJob::new(self.func_names(), files);
             std::thread::scope(|scope| {
-                let helpers: Vec<_> = (1..job.threads()).map(|_| scope.spawn(|| job.work())).collect();
+                let helpers = job.spawn_helpers(scope);
                 job.work();
                 for h in helpers {
                     // A helper that panicked leaves its files to `finish`.

@@ -144,7 +144,7 @@ pub fn render(opts: &TemplateOptions) -> Result<String, TemplateError> {
     let sources: Vec<(&str, &str)> = files.iter().map(|(name, f)| (name.as_str(), &*f.text)).collect();
     let job = ParseJob::new(set.func_names(), &sources);
     let prepared = std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..job.threads()).map(|_| scope.spawn(|| job.work())).collect();
+        let helpers = job.spawn_helpers(scope);
         let prepared = prepare(&chart, &user, &kube_version, name, opts);
         if prepared.is_ok() {
             job.work();

@@ -195,9 +195,10 @@ impl Key {
 fn rsa_prime(bits: u32) -> BoxedUint {
     let stop = AtomicBool::new(false);
     std::thread::scope(|s| {
-        let other = s.spawn(|| search_prime(bits, &stop));
+        // Without a second thread (the system refuses one), this thread searches alone.
+        let other = std::thread::Builder::new().spawn_scoped(s, || search_prime(bits, &stop)).ok();
         let mine = search_prime(bits, &stop);
-        let theirs = other.join().ok().flatten();
+        let theirs = other.and_then(|o| o.join().ok()).flatten();
         // Both end with a prime, or one with a prime and the other stopped by it.
         mine.or(theirs).unwrap_or_else(|| {
             loop {
