@@ -13,6 +13,8 @@ CREATE TABLE clusters (
     status             TEXT NOT NULL,
     status_message     TEXT NOT NULL,
     endpoint           TEXT,
+    -- The kubeconfig reef uses and hands out, sealed like a secret's values.
+    kubeconfig         TEXT,
     operation_id       TEXT,
     created_at         BIGINT NOT NULL,
     updated_at         BIGINT NOT NULL

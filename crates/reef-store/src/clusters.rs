@@ -307,6 +307,31 @@ impl Store {
         Ok(true)
     }
 
+    /// Records cluster `id`'s sealed kubeconfig (`None` forgets it); `false` when there is no
+    /// such cluster.
+    pub async fn set_cluster_kubeconfig(&self, id: ClusterId, sealed: Option<&str>) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE clusters SET kubeconfig = $1 WHERE id = $2")
+            .bind(sealed.map(str::to_owned))
+            .bind(id.to_string())
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Cluster `id`'s sealed kubeconfig, if it has one.
+    pub async fn cluster_kubeconfig(&self, id: ClusterId) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT kubeconfig FROM clusters WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        match row {
+            Some(row) => get_opt_str(&row, "kubeconfig"),
+            None => Ok(None),
+        }
+    }
+
     /// Every status change of cluster `id`, oldest first.
     pub async fn cluster_status_changes(&self, id: ClusterId) -> Result<Vec<StatusChange>, StoreError> {
         let rows = sqlx::query(

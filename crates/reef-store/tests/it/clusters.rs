@@ -155,3 +155,17 @@ store_test! {
         assert_eq!(list(ClusterFilter { include_deleted: true, labels: prod, ..Default::default() }).await, ["c3", "c4", "c5", "c6"]);
     }
 }
+
+store_test! {
+    async fn a_kubeconfig_is_kept_sealed_and_can_be_forgotten(store: Store) {
+        let org_id = an_org(&store).await;
+        let c = cluster(org_id, "dev", "local", &[]);
+        store.insert_cluster(&c, "create requested").await.unwrap();
+        assert_eq!(store.cluster_kubeconfig(c.id).await.unwrap(), None);
+        assert!(store.set_cluster_kubeconfig(c.id, Some("sealed:abc")).await.unwrap());
+        assert_eq!(store.cluster_kubeconfig(c.id).await.unwrap().as_deref(), Some("sealed:abc"));
+        assert!(store.set_cluster_kubeconfig(c.id, None).await.unwrap());
+        assert_eq!(store.cluster_kubeconfig(c.id).await.unwrap(), None);
+        assert!(!store.set_cluster_kubeconfig(ClusterId::new(), Some("x")).await.unwrap());
+    }
+}
