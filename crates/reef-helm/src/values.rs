@@ -170,9 +170,8 @@ pub enum Defaults {
     Taken,
     /// Moved out of the chart itself, copied from its subcharts.
     TakenFromChart,
-    /// Shared with the charts where coalescing leaves them as they are (a default the values
-    /// lack, with no null inside, that is neither `global` nor a subchart's table), copied
-    /// elsewhere: for a result that is only read (and that templates never see).
+    /// Shared with the charts, each map copied (its top level) only where coalescing changes
+    /// it: for a result that is only read (and that templates never see).
     Shared,
 }
 
@@ -186,21 +185,13 @@ impl Defaults {
     }
 
     /// The chart's defaults for coalescing: a copy or the chart's own entries, or for
-    /// [`Defaults::Shared`] its entries as they are, to be copied by [`Defaults::own`] before
-    /// anything changes them.
+    /// [`Defaults::Shared`] its entries as they are (coalescing copies a map of the result
+    /// before it changes it where something else holds it too, see [`own_entry`]).
     fn entries(self, values: &MapRef) -> BTreeMap<String, Value> {
         match self {
             Defaults::Copied => deep_copy_entries(values),
             Defaults::Taken | Defaults::TakenFromChart => take_entries(values),
             Defaults::Shared => values.borrow().clone(),
-        }
-    }
-
-    /// An entry of [`Defaults::entries`] that coalescing may change.
-    fn own(self, v: Value) -> Value {
-        match self {
-            Defaults::Shared => deep_copy(&v),
-            Defaults::Copied | Defaults::Taken | Defaults::TakenFromChart => v,
         }
     }
 }
@@ -225,15 +216,15 @@ pub fn coalesce_with(chart: &Chart, vals: &MapRef, merge: bool, defaults: Defaul
 fn coalesce_deps(chart: &Chart, dest: &MapRef, merge: bool, defaults: Defaults) -> Result<MapRef, String> {
     for sub in chart.dependencies() {
         let name = sub.name().to_owned();
-        let existing = dest.borrow().get(&name).cloned();
-        let dv = match existing {
-            None => {
+        let dv = match slot(dest, &name) {
+            Slot::Missing => {
                 let m = new_map();
                 dest.borrow_mut().insert(name.clone(), map_value(m.clone()));
                 m
             }
-            Some(Value::Map(ref m, _)) => m.clone(),
-            Some(other) => {
+            Slot::Map => own_entry(dest, &name).unwrap_or_else(new_map),
+            Slot::Nil | Slot::Other => {
+                let other = dest.borrow().get(&name).cloned().unwrap_or_default();
                 return Err(format!(
                     "type mismatch on {name}: %!t({}={})",
                     other.type_name(),
@@ -248,12 +239,46 @@ fn coalesce_deps(chart: &Chart, dest: &MapRef, merge: bool, defaults: Defaults) 
     Ok(dest.clone())
 }
 
+/// What a map holds at a key, looked at without holding on to it (which would make a map
+/// there look shared to [`own_entry`]).
+enum Slot {
+    Missing,
+    Nil,
+    Map,
+    Other,
+}
+
+fn slot(m: &MapRef, key: &str) -> Slot {
+    match m.borrow().get(key) {
+        None => Slot::Missing,
+        Some(Value::Nil) => Slot::Nil,
+        Some(Value::Map(..)) => Slot::Map,
+        Some(_) => Slot::Other,
+    }
+}
+
+/// The map at `key` in `parent`, made the parent's own before it is changed: a map that
+/// something else holds too (defaults that [`Defaults::Shared`] coalescing shares) is
+/// replaced by a copy of its top level, whose maps are in turn copied when they are changed.
+fn own_entry(parent: &MapRef, key: &str) -> Option<MapRef> {
+    let mut p = parent.borrow_mut();
+    let Some(Value::Map(m, _)) = p.get_mut(key) else { return None };
+    if Rc::strong_count(m) > 1 || Rc::weak_count(m) > 0 {
+        let copy = m.borrow().clone();
+        *m = Rc::new(RefCell::new(copy));
+    }
+    Some(m.clone())
+}
+
 /// Copies `src`'s globals into `dest`'s, the parent's winning over the subchart's.
 fn coalesce_globals(dest: &MapRef, src: &MapRef) {
-    let dg = match dest.borrow().get(GLOBAL_KEY) {
-        None => new_map(),
-        Some(Value::Map(m, _)) => m.clone(),
-        Some(_) => return,
+    let dg = match slot(dest, GLOBAL_KEY) {
+        Slot::Missing => new_map(),
+        Slot::Map => match own_entry(dest, GLOBAL_KEY) {
+            Some(m) => m,
+            None => return,
+        },
+        Slot::Nil | Slot::Other => return,
     };
     let sg = match src.borrow().get(GLOBAL_KEY) {
         None => new_map(),
@@ -303,41 +328,29 @@ fn coalesce_values(chart: &Chart, v: &MapRef, merge: bool, defaults: Defaults) {
     // The defaults are this function's own (but for shared ones): their entries are moved,
     // not cloned.
     for (key, val) in defaults.entries(&chart.values) {
-        let value = v.borrow().get(&key).cloned();
-        match value {
-            Some(Value::Nil) if !merge => {
+        match slot(v, &key) {
+            Slot::Nil if !merge => {
                 v.borrow_mut().remove(&key);
             }
-            Some(Value::Map(ref dest, _)) => {
-                if let Some(src) = into_map(defaults.own(val)) {
-                    coalesce_own_tables(dest, src, merge || is_subchart(&key));
-                }
-            }
-            Some(_) => {}
-            None if defaults == Defaults::Shared && key != GLOBAL_KEY && !is_subchart(&key) => {
-                // Nothing changes this entry once it is in: it is shared if it is as trimming
-                // its nulls would leave it.
-                let kept = match &val {
-                    Value::Nil => merge.then_some(val),
-                    Value::Map(m, _) if !merge => {
-                        if trimmed(m) {
-                            Some(map_value(m.clone()))
-                        } else {
-                            own_without_nils(deep_copy(&val))
-                        }
+            Slot::Map if matches!(val, Value::Map(..)) => {
+                let merge = merge || is_subchart(&key);
+                if let (Some(dest), Some(src)) = (own_entry(v, &key), into_map(val)) {
+                    if defaults == Defaults::Shared {
+                        coalesce_tables(&dest, &src, merge);
+                    } else {
+                        coalesce_own_tables(&dest, src, merge);
                     }
-                    _ => Some(val),
-                };
-                if let Some(val) = kept {
-                    v.borrow_mut().insert(key, val);
                 }
             }
-            None => {
+            Slot::Nil | Slot::Map | Slot::Other => {}
+            Slot::Missing => {
                 // Helm 4 leaves defaults of null out (at any depth) rather than copying them in.
-                let val = defaults.own(val);
-                if merge {
-                    v.borrow_mut().insert(key, val);
-                } else if let Some(val) = own_without_nils(val) {
+                let val = match (defaults, merge) {
+                    (_, true) => Some(val),
+                    (Defaults::Shared, false) => without_nils(&val),
+                    (_, false) => own_without_nils(val),
+                };
+                if let Some(val) = val {
                     v.borrow_mut().insert(key, val);
                 }
             }
@@ -345,47 +358,36 @@ fn coalesce_values(chart: &Chart, v: &MapRef, merge: bool, defaults: Defaults) {
     }
 }
 
-/// Whether [`trim_nils_in_place`] would leave a map as it is: no null in it or in the maps
-/// inside it, each typed `map[string]interface{}`.
-fn trimmed(m: &MapRef) -> bool {
-    m.borrow().values().all(|v| match v {
-        Value::Nil => false,
-        Value::Map(inner, MapType::Interface) => trimmed(inner),
-        Value::Map(..) => false,
-        _ => true,
-    })
-}
-
 /// [`coalesce_tables`] of a `src` that is a part of defaults coalescing owns (shares no map
 /// with anything else): its entries move into `dst` rather than being copied.
 fn coalesce_own_tables(dst: &MapRef, src: MapRef, merge: bool) {
     let entries = match Rc::try_unwrap(src) {
         Ok(cell) => cell.into_inner(),
-        Err(shared) => return coalesce_tables(dst, &shared, merge),
+        // Not reached while the defaults share nothing; a copy keeps the result unshared.
+        Err(shared) => return coalesce_own_tables(dst, deep_copy_map(&shared), merge),
     };
     for (key, val) in entries {
-        let dv = dst.borrow().get(&key).cloned();
-        match dv {
+        match slot(dst, &key) {
             // The user nullifying a default: a null in `dst` deletes the key where `src` has a
             // value for it, and stays otherwise.
-            Some(Value::Nil) => {
+            Slot::Nil => {
                 if !merge && !val.is_nil() {
                     dst.borrow_mut().remove(&key);
                 }
             }
-            None => {
+            Slot::Missing => {
                 if merge {
                     dst.borrow_mut().insert(key, val);
                 } else if let Some(val) = own_without_nils(val) {
                     dst.borrow_mut().insert(key, val);
                 }
             }
-            Some(Value::Map(ref d, _)) => {
-                if let Some(s) = into_map(val) {
-                    coalesce_own_tables(d, s, merge);
+            Slot::Map if matches!(val, Value::Map(..)) => {
+                if let (Some(d), Some(s)) = (own_entry(dst, &key), into_map(val)) {
+                    coalesce_own_tables(&d, s, merge);
                 }
             }
-            Some(_) => {}
+            Slot::Map | Slot::Other => {}
         }
     }
 }
@@ -428,30 +430,28 @@ fn trim_nils_in_place(m: &MapRef) {
 /// deletes the key only where `src` has a value for it (the user nullifying a default); a
 /// null for a key `src` lacks, or holds null too, stays.
 pub fn coalesce_tables(dst: &MapRef, src: &MapRef, merge: bool) {
-    let src_has_value: Vec<String> = src.borrow().iter().filter(|(_, v)| !v.is_nil()).map(|(k, _)| k.clone()).collect();
-    let nil_keys: Vec<String> = dst.borrow().iter().filter(|(_, v)| v.is_nil()).map(|(k, _)| k.clone()).collect();
-    for k in nil_keys {
-        src.borrow_mut().insert(k, Value::Nil);
-    }
-    let entries: Vec<(String, Value)> = src.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    for (key, val) in entries {
-        let dv = dst.borrow().get(&key).cloned();
-        match dv {
-            Some(Value::Nil) if !merge && src_has_value.contains(&key) => {
-                dst.borrow_mut().remove(&key);
-            }
-            None => {
-                if merge {
-                    dst.borrow_mut().insert(key, val);
-                } else if let Some(val) = without_nils(&val) {
-                    dst.borrow_mut().insert(key, val);
+    // `dst` is made its own where it changes, so it is never `src` or a map inside it.
+    for (key, val) in src.borrow().iter() {
+        match slot(dst, key) {
+            Slot::Nil => {
+                if !merge && !val.is_nil() {
+                    dst.borrow_mut().remove(key);
                 }
             }
-            Some(dv) => {
-                if let (Value::Map(s, _), Value::Map(d, _)) = (&val, &dv) {
-                    coalesce_tables(d, s, merge);
+            Slot::Missing => {
+                let val = if merge { Some(val.clone()) } else { without_nils(val) };
+                if let Some(val) = val {
+                    dst.borrow_mut().insert(key.clone(), val);
                 }
             }
+            Slot::Map => {
+                if let Value::Map(s, _) = val
+                    && let Some(d) = own_entry(dst, key)
+                {
+                    coalesce_tables(&d, s, merge);
+                }
+            }
+            Slot::Other => {}
         }
     }
 }
@@ -472,21 +472,38 @@ fn without_nils(v: &Value) -> Option<Value> {
     }
 }
 
-/// Removes `null` values, recursively (Go's `trimNilValues`).
+/// Removes `null` values, recursively (Go's `trimNilValues`), nested maps becoming
+/// `map[string]interface{}`. The maps inside that need no change are shared, not copied.
 pub fn trim_nil_values(m: &MapRef) -> MapRef {
-    let out = new_map();
-    for (k, v) in m.borrow().iter() {
+    trimmed_copy(m).unwrap_or_else(|| m.clone())
+}
+
+/// [`trim_nil_values`] of a map that needs a change; `None` for one that needs none.
+fn trimmed_copy(m: &MapRef) -> Option<MapRef> {
+    let map = m.borrow();
+    let mut changes: Vec<(&String, Option<Value>)> = Vec::new();
+    for (k, v) in map.iter() {
         match v {
-            Value::Nil => {}
-            Value::Map(inner, _) => {
-                out.borrow_mut().insert(k.clone(), map_value(trim_nil_values(inner)));
-            }
-            other => {
-                out.borrow_mut().insert(k.clone(), other.clone());
-            }
+            Value::Nil => changes.push((k, None)),
+            Value::Map(inner, t) => match trimmed_copy(inner) {
+                Some(copy) => changes.push((k, Some(map_value(copy)))),
+                None if *t != MapType::Interface => changes.push((k, Some(map_value(inner.clone())))),
+                None => {}
+            },
+            _ => {}
         }
     }
-    out
+    if changes.is_empty() {
+        return None;
+    }
+    let mut out = map.clone();
+    for (k, change) in changes {
+        match change {
+            Some(v) => out.insert(k.clone(), v),
+            None => out.remove(k),
+        };
+    }
+    Some(Rc::new(RefCell::new(out)))
 }
 
 /// The table at a dotted path (`Values.Table("a.b")`), if every step is a map.
@@ -612,6 +629,27 @@ mod tests {
             assert_eq!(sprint(&map_value(c.values.clone())), sprint(&map_value(m(parent))), "{defaults:?}");
             assert_eq!(sprint(&map_value(c.dependencies()[0].values.clone())), sprint(&map_value(m(sub))));
         }
+    }
+
+    #[test]
+    fn shared_defaults_are_copied_where_a_subchart_changes_them_at_any_depth() {
+        let parent =
+            "sub: {deep: {subsub: {x: {p: 1}}, global: {g: {a: 1}}}, subsub: {x: {q: 1}}}\nglobal: {g: {b: 1}}\n";
+        let sub = "subsub: {x: {r: 1, n: null}}\nglobal: {g: {c: 1}}\nkeep: {k: 1}\n";
+        let subsub = "x: {s: 1}\nglobal: {g: {d: 1}}\n";
+        let build = || {
+            let mut s = Chart::for_tests("sub", m(sub));
+            s.set_dependencies(vec![Chart::for_tests("subsub", m(subsub))]);
+            chart(parent, vec![s])
+        };
+        let copied = coalesce_with(&build(), &m("sub: {keep: {u: 1}}\n"), false, Defaults::Copied).expect("coalesces");
+        let c = build();
+        let shared = coalesce_with(&c, &m("sub: {keep: {u: 1}}\n"), false, Defaults::Shared).expect("coalesces");
+        assert_eq!(sprint(&map_value(shared)), sprint(&map_value(copied)));
+        assert_eq!(sprint(&map_value(c.values.clone())), sprint(&map_value(m(parent))));
+        let s = &c.dependencies()[0];
+        assert_eq!(sprint(&map_value(s.values.clone())), sprint(&map_value(m(sub))));
+        assert_eq!(sprint(&map_value(s.dependencies()[0].values.clone())), sprint(&map_value(m(subsub))));
     }
 
     // A template may change the values it is given (`set`, `unset`, `merge`): defaults moved
