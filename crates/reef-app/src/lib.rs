@@ -9,6 +9,7 @@
 
 mod audit;
 mod auth;
+pub mod cluster_workflows;
 mod error;
 mod members;
 mod membership_cache;

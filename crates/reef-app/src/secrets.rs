@@ -41,7 +41,7 @@ pub struct SecretView {
     pub values: Option<SecretValues>,
 }
 
-fn context(org: OrgId, id: SecretId, version: u32) -> String {
+pub(crate) fn context(org: OrgId, id: SecretId, version: u32) -> String {
     format!("secret/{org}/{id}/{version}")
 }
 

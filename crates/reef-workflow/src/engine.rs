@@ -374,6 +374,21 @@ impl<C: Send + Sync + 'static> Engine<C> {
                     let last_done =
                         steps.iter().rev().find(|s| matches!(s.status, StepStatus::Done | StepStatus::Undoing));
                     let Some(target) = last_done else {
+                        if let Some(hook) = &workflow.on_unwound {
+                            let cx = self.context(id, &input, &steps, 1);
+                            match hook(cx).await {
+                                Ok(()) => {}
+                                Err(e) if e.kind == ErrorKind::Transient => {
+                                    tracing::info!(run = %id, error = %e, "after unwinding: failed; it will be retried");
+                                    self.retry_later(id, self.opts.retry.attempts).await?;
+                                    return Ok(());
+                                }
+                                Err(e) => {
+                                    let message = format!("after unwinding: {e}");
+                                    self.set_status(id, WorkflowStatus::Unwinding, Some(&message), None).await?;
+                                }
+                            }
+                        }
                         let end = if self.store.cancel_requested(id).await? {
                             WorkflowStatus::Cancelled
                         } else {

@@ -40,6 +40,7 @@ pub type StepFuture<T> = Pin<Box<dyn Future<Output = Result<T, StepError>> + Sen
 
 type RunFn<C> = Arc<dyn Fn(StepContext<C>) -> StepFuture<Value> + Send + Sync>;
 type UndoFn<C> = Arc<dyn Fn(StepContext<C>, Value) -> StepFuture<()> + Send + Sync>;
+type HookFn<C> = Arc<dyn Fn(StepContext<C>) -> StepFuture<()> + Send + Sync>;
 
 /// Whether an error is worth retrying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +106,11 @@ impl<C> StepContext<C> {
         T::deserialize(&*self.input).map_err(|e| StepError::permanent(format!("the run's input is not readable: {e}")))
     }
 
+    /// The outputs of the earlier steps, by step name.
+    pub fn outputs(&self) -> &BTreeMap<String, Value> {
+        &self.outputs
+    }
+
     /// The output of the earlier step `step`.
     pub fn output<T: DeserializeOwned>(&self, step: &str) -> Result<T, StepError> {
         let value = self
@@ -142,15 +148,17 @@ impl<C> Step<C> {
     }
 }
 
-/// A workflow: a kind (`cluster.create`) and its steps, in order.
+/// A workflow: a kind (`cluster.create`), its steps, in order, and what to do once a failed
+/// or cancelled run has been unwound.
 pub struct Workflow<C> {
     kind: &'static str,
     steps: Vec<Step<C>>,
+    on_unwound: Option<HookFn<C>>,
 }
 
 impl<C> Clone for Workflow<C> {
     fn clone(&self) -> Self {
-        Workflow { kind: self.kind, steps: self.steps.clone() }
+        Workflow { kind: self.kind, steps: self.steps.clone(), on_unwound: self.on_unwound.clone() }
     }
 }
 
@@ -168,7 +176,20 @@ fn encode<T: Serialize>(step: &str, v: &T) -> Result<Value, StepError> {
 impl<C: Send + Sync + 'static> Workflow<C> {
     /// A workflow with no steps yet.
     pub fn new(kind: &'static str) -> Workflow<C> {
-        Workflow { kind, steps: Vec::new() }
+        Workflow { kind, steps: Vec::new(), on_unwound: None }
+    }
+
+    /// Sets what runs once a failed or cancelled run's steps are undone, before the run ends:
+    /// recording the failure where users look (a cluster's status), whichever step failed,
+    /// the first included. Like a step, it must be idempotent; a transient error is retried,
+    /// a permanent one is recorded on the run.
+    pub fn on_unwound<F, Fut>(mut self, hook: F) -> Workflow<C>
+    where
+        F: Fn(StepContext<C>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), StepError>> + Send + 'static,
+    {
+        self.on_unwound = Some(Arc::new(move |cx| Box::pin(hook(cx))));
+        self
     }
 
     /// The workflow's kind.

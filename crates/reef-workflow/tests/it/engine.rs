@@ -92,13 +92,18 @@ db_test! {
                 };
                 assert_eq!(s.status, expected, "step {i} after a failure at {at}: {run:?}");
             }
-            // Undone latest first.
-            let undos: Vec<String> =
-                cloud.calls().into_iter().map(|c| c.1).filter(|c| c.starts_with("undo:")).collect();
+            // Undone latest first, then the workflow's hook, once.
+            let after: Vec<String> = cloud
+                .calls()
+                .into_iter()
+                .map(|c| c.1)
+                .filter(|c| c.starts_with("undo:") || c == "unwound")
+                .collect();
             let mut expected: Vec<String> =
                 create().steps()[..at].iter().map(|s| format!("undo:{}", s.name())).collect();
             expected.reverse();
-            assert_eq!(undos, expected);
+            expected.push("unwound".to_owned());
+            assert_eq!(after, expected);
         }
     }
 }

@@ -213,6 +213,10 @@ pub fn create() -> Workflow<Cloud> {
             cx.app.call(&cx, "check");
             Ok(cx.app.resources().len())
         })
+        .on_unwound(|cx: StepContext<Cloud>| async move {
+            cx.app.call(&cx, "unwound");
+            Ok(())
+        })
 }
 
 /// What one successful run of [`create`] named `name` leaves.

@@ -1,0 +1,377 @@
+//! The workflows that create and delete clusters, one pair per provider: reef's own steps
+//! around the provider's (see reef-provider for the provider's side of the contract).
+//!
+//! Create (`cluster.create.<provider>`): `begin` (the cluster becomes `creating`, after the
+//! spec is checked against the provider's catalog and the provider's preflight), the
+//! provider's create steps, `save_kubeconfig` (sealed like a secret; undo: forgotten),
+//! `finish` (`running`, with its endpoint).
+//!
+//! Delete (`cluster.delete.<provider>`): `begin` (a create still going on is cancelled and
+//! waited for; then `deleting`), the provider's delete steps, `finish` (the kubeconfig
+//! forgotten, `deleted`).
+//!
+//! Once a failed or cancelled run is unwound, the cluster goes to `error` with the reason
+//! (`create failed: step wait_for_nodes failed: ...`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+use reef_core::{Cluster, ClusterId, ClusterSpec, ClusterStatus, OrgId};
+use reef_provider::{Call, Credentials, Operation, Provider, ProviderError, Retry};
+use reef_store::Store;
+use reef_store::clusters::ClusterUpdate;
+use reef_store::crypto::SecretCipher;
+use reef_store::secrets::SecretRef;
+use reef_workflow::{StepContext, StepError, Workflow};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The providers a server offers, by name.
+#[derive(Clone, Default)]
+pub struct Providers(BTreeMap<&'static str, Arc<dyn Provider>>);
+
+impl std::fmt::Debug for Providers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
+
+impl Providers {
+    /// Adds a provider, replacing one of the same name.
+    pub fn add(&mut self, provider: Arc<dyn Provider>) {
+        self.0.insert(provider.name(), provider);
+    }
+
+    /// The provider called `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Provider>> {
+        self.0.get(name)
+    }
+
+    /// Every provider, by name.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Provider>> {
+        self.0.values()
+    }
+}
+
+/// What cluster workflows work with: the store, the cipher that seals kubeconfigs and opens
+/// credentials, and the providers.
+#[derive(Debug, Clone)]
+pub struct ClusterEnv {
+    pub(crate) store: Store,
+    pub(crate) cipher: SecretCipher,
+    pub(crate) providers: Providers,
+}
+
+impl ClusterEnv {
+    /// The environment of cluster workflows.
+    pub fn new(store: Store, cipher: SecretCipher, providers: Providers) -> ClusterEnv {
+        ClusterEnv { store, cipher, providers }
+    }
+
+    /// The providers.
+    pub fn providers(&self) -> &Providers {
+        &self.providers
+    }
+}
+
+/// The input of every cluster workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterRun {
+    /// The organization.
+    pub org: OrgId,
+    /// The cluster.
+    pub cluster: ClusterId,
+}
+
+/// The kind of a provider's create workflow.
+pub fn create_kind(provider: &str) -> String {
+    format!("cluster.create.{provider}")
+}
+
+/// The kind of a provider's delete workflow.
+pub fn delete_kind(provider: &str) -> String {
+    format!("cluster.delete.{provider}")
+}
+
+/// What the kubeconfig of a cluster is sealed against: it opens for that cluster only.
+pub(crate) fn kubeconfig_context(org: OrgId, cluster: ClusterId) -> String {
+    format!("cluster/{org}/{cluster}/kubeconfig")
+}
+
+/// The spec a cluster's record stands for.
+pub(crate) fn spec_of(c: &Cluster) -> ClusterSpec {
+    ClusterSpec {
+        name: c.name.clone(),
+        provider: c.provider.clone(),
+        region: c.region.clone(),
+        kubernetes_version: Some(c.kubernetes_version.clone()),
+        node_pools: c.node_pools.clone(),
+        secret: c.secret.clone(),
+        labels: c.labels.clone(),
+    }
+}
+
+fn step_error(e: ProviderError) -> StepError {
+    match e.retry {
+        Retry::Transient => StepError::transient(e.to_string()),
+        Retry::Permanent => StepError::permanent(e.to_string()),
+    }
+}
+
+fn store_error(e: reef_store::StoreError) -> StepError {
+    StepError::transient(format!("the database failed: {e}"))
+}
+
+/// Everything a provider call needs, loaded when a step runs.
+struct Loaded {
+    spec: ClusterSpec,
+    credentials: Option<Credentials>,
+    provider: Arc<dyn Provider>,
+}
+
+impl Loaded {
+    fn call<'a>(&'a self, run: &ClusterRun, outputs: &'a BTreeMap<String, Value>) -> Call<'a> {
+        Call { org: run.org, cluster: run.cluster, spec: &self.spec, credentials: self.credentials.as_ref(), outputs }
+    }
+}
+
+impl ClusterEnv {
+    async fn load(&self, run: &ClusterRun) -> Result<Loaded, StepError> {
+        let cluster = self
+            .store
+            .cluster(run.org, run.cluster)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| StepError::permanent("the cluster no longer exists"))?;
+        let provider = self
+            .providers
+            .get(&cluster.provider)
+            .cloned()
+            .ok_or_else(|| StepError::permanent(format!("this server has no provider {:?}", cluster.provider)))?;
+        let credentials = match &cluster.secret {
+            None => None,
+            Some(name) => Some(self.credentials(run.org, name).await?),
+        };
+        Ok(Loaded { spec: spec_of(&cluster), credentials, provider })
+    }
+
+    async fn credentials(&self, org: OrgId, name: &reef_core::SecretName) -> Result<Credentials, StepError> {
+        let meta = self
+            .store
+            .secret(org, &SecretRef::Name(name.clone()))
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| StepError::permanent(format!("the secret {name} does not exist")))?;
+        let sealed = self
+            .store
+            .secret_sealed(meta.id, meta.version)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| StepError::permanent(format!("the secret {name} has no values")))?;
+        let json = self
+            .cipher
+            .open(&sealed, &crate::secrets::context(org, meta.id, meta.version))
+            .map_err(|_| StepError::permanent(format!("the secret {name} cannot be opened with this server's key")))?;
+        let fields: BTreeMap<String, String> = serde_json::from_slice(&json)
+            .map_err(|_| StepError::permanent(format!("the secret {name} holds unreadable values")))?;
+        Ok(Credentials(fields))
+    }
+
+    /// Moves the cluster from one of `from` to `to` with `cause`; fine when it is in `to`
+    /// already (the step ran before). An error names the status it is in instead.
+    async fn move_status(
+        &self,
+        run: &ClusterRun,
+        from: &[ClusterStatus],
+        to: ClusterStatus,
+        cause: &str,
+        operation: reef_core::WorkflowId,
+    ) -> Result<(), StepError> {
+        for _ in 0..3 {
+            let Some(c) = self.store.cluster(run.org, run.cluster).await.map_err(store_error)? else {
+                return Err(StepError::permanent("the cluster no longer exists"));
+            };
+            if c.status == to {
+                return Ok(());
+            }
+            if !from.contains(&c.status) {
+                return Err(StepError::permanent(format!("the cluster is {}, not {}", c.status, from[0])));
+            }
+            let moved = self
+                .store
+                .change_cluster_status(run.cluster, c.status, to, cause, Some(operation), Utc::now())
+                .await
+                .map_err(store_error)?;
+            if moved {
+                return Ok(());
+            }
+        }
+        Err(StepError::transient("the cluster's status keeps changing"))
+    }
+
+    /// After a failed or cancelled run: the cluster goes to `error` with `cause` if it is in
+    /// one of `from` (a run that failed before moving it leaves it where it was otherwise).
+    async fn settle(
+        &self,
+        run: &ClusterRun,
+        from: &[ClusterStatus],
+        cause: &str,
+        operation: reef_core::WorkflowId,
+    ) -> Result<(), StepError> {
+        let Some(c) = self.store.cluster(run.org, run.cluster).await.map_err(store_error)? else { return Ok(()) };
+        if !from.contains(&c.status) {
+            return Ok(());
+        }
+        self.move_status(run, from, ClusterStatus::Error, cause, operation).await
+    }
+
+    /// Why run `run` is unwinding, for the cluster's status message.
+    async fn unwind_reason(&self, org: OrgId, run: reef_core::WorkflowId) -> String {
+        match self.store.workflow(org, run).await {
+            Ok(Some(r)) if r.cancel_requested && r.failed_step.is_none() => "cancelled".to_owned(),
+            Ok(Some(r)) => match (r.failed_step, r.error) {
+                (Some(step), Some(error)) => format!("step {step} failed: {error}"),
+                (_, Some(error)) => error,
+                _ => "failed".to_owned(),
+            },
+            _ => "failed".to_owned(),
+        }
+    }
+}
+
+fn input(cx: &StepContext<ClusterEnv>) -> Result<ClusterRun, StepError> {
+    cx.input()
+}
+
+/// The create workflow for `provider`.
+///
+/// # Panics
+/// When the provider has a step named like one of reef's (`begin`, `save_kubeconfig`,
+/// `finish`).
+pub fn create_workflow(provider: &dyn Provider) -> Workflow<ClusterEnv> {
+    let kind: &'static str = Box::leak(create_kind(provider.name()).into_boxed_str());
+    let mut wf = Workflow::new(kind)
+        .step("begin", |cx: StepContext<ClusterEnv>| async move {
+            let run = input(&cx)?;
+            let loaded = cx.app.load(&run).await?;
+            let catalog = loaded.provider.catalog().await.map_err(step_error)?;
+            let problems = catalog.check(&loaded.spec);
+            if let Some(p) = problems.first() {
+                return Err(StepError::permanent(format!("{}: {}", p.field, p.message)));
+            }
+            let outputs = BTreeMap::new();
+            loaded.provider.preflight(loaded.call(&run, &outputs)).await.map_err(step_error)?;
+            let from = [ClusterStatus::Pending, ClusterStatus::Error];
+            cx.app.move_status(&run, &from, ClusterStatus::Creating, "creating", cx.run).await
+        })
+        .on_unwound(|cx: StepContext<ClusterEnv>| async move {
+            let run = input(&cx)?;
+            let reason = cx.app.unwind_reason(run.org, cx.run).await;
+            let from = [ClusterStatus::Pending, ClusterStatus::Creating];
+            cx.app.settle(&run, &from, &format!("create failed: {reason}"), cx.run).await
+        });
+    for step in provider.steps(Operation::Create) {
+        assert!(!["begin", "save_kubeconfig", "finish"].contains(step), "{}: step {step} is reef's", provider.name());
+        let step: &'static str = step;
+        wf = wf.step_with_undo(
+            step,
+            move |cx: StepContext<ClusterEnv>| async move {
+                let run = input(&cx)?;
+                let loaded = cx.app.load(&run).await?;
+                let call = loaded.call(&run, cx.outputs());
+                loaded.provider.run(Operation::Create, step, call).await.map_err(step_error)
+            },
+            move |cx: StepContext<ClusterEnv>, output: Value| async move {
+                let run = input(&cx)?;
+                let loaded = cx.app.load(&run).await?;
+                let call = loaded.call(&run, cx.outputs());
+                loaded.provider.undo(Operation::Create, step, call, output).await.map_err(step_error)
+            },
+        );
+    }
+    wf.step_with_undo(
+        "save_kubeconfig",
+        |cx: StepContext<ClusterEnv>| async move {
+            let run = input(&cx)?;
+            let loaded = cx.app.load(&run).await?;
+            let kubeconfig = loaded.provider.kubeconfig(loaded.call(&run, cx.outputs())).await.map_err(step_error)?;
+            let sealed = cx
+                .app
+                .cipher
+                .seal(kubeconfig.as_bytes(), &kubeconfig_context(run.org, run.cluster))
+                .map_err(|e| StepError::permanent(format!("sealing the kubeconfig failed: {e}")))?;
+            cx.app.store.set_cluster_kubeconfig(run.cluster, Some(&sealed)).await.map_err(store_error)?;
+            Ok(server_of(&kubeconfig))
+        },
+        |cx: StepContext<ClusterEnv>, _: Option<String>| async move {
+            let run = input(&cx)?;
+            cx.app.store.set_cluster_kubeconfig(run.cluster, None).await.map_err(store_error)?;
+            Ok(())
+        },
+    )
+    .step("finish", |cx: StepContext<ClusterEnv>| async move {
+        let run = input(&cx)?;
+        let endpoint: Option<String> = cx.output("save_kubeconfig")?;
+        let update = ClusterUpdate { endpoint, ..ClusterUpdate::default() };
+        cx.app.store.update_cluster(run.cluster, &update, Utc::now()).await.map_err(store_error)?;
+        cx.app.move_status(&run, &[ClusterStatus::Creating], ClusterStatus::Running, "created", cx.run).await
+    })
+}
+
+/// The delete workflow for `provider`.
+///
+/// # Panics
+/// When the provider has a step named like one of reef's (`begin`, `finish`).
+pub fn delete_workflow(provider: &dyn Provider) -> Workflow<ClusterEnv> {
+    let kind: &'static str = Box::leak(delete_kind(provider.name()).into_boxed_str());
+    let mut wf = Workflow::new(kind)
+        .step("begin", |cx: StepContext<ClusterEnv>| async move {
+            let run = input(&cx)?;
+            // A create (or update) still going on is cancelled first, and waited for: it
+            // unwinds what it made.
+            if let Some(other) =
+                cx.app.store.active_workflow(run.org, &run.cluster.to_string()).await.map_err(store_error)?
+            {
+                cx.app.store.request_cancel(run.org, other, Utc::now()).await.map_err(store_error)?;
+                return Err(StepError::transient(format!("waiting for operation {other} to stop")));
+            }
+            let from = [
+                ClusterStatus::Pending,
+                ClusterStatus::Creating,
+                ClusterStatus::Running,
+                ClusterStatus::Updating,
+                ClusterStatus::Error,
+                ClusterStatus::Warning,
+            ];
+            cx.app.move_status(&run, &from, ClusterStatus::Deleting, "deleting", cx.run).await
+        })
+        .on_unwound(|cx: StepContext<ClusterEnv>| async move {
+            let run = input(&cx)?;
+            let reason = cx.app.unwind_reason(run.org, cx.run).await;
+            cx.app.settle(&run, &[ClusterStatus::Deleting], &format!("delete failed: {reason}"), cx.run).await
+        });
+    for step in provider.steps(Operation::Delete) {
+        assert!(!["begin", "finish"].contains(step), "{}: step {step} is reef's", provider.name());
+        let step: &'static str = step;
+        wf = wf.step(step, move |cx: StepContext<ClusterEnv>| async move {
+            let run = input(&cx)?;
+            let loaded = cx.app.load(&run).await?;
+            let call = loaded.call(&run, cx.outputs());
+            loaded.provider.run(Operation::Delete, step, call).await.map_err(step_error)
+        });
+    }
+    wf.step("finish", |cx: StepContext<ClusterEnv>| async move {
+        let run = input(&cx)?;
+        cx.app.store.set_cluster_kubeconfig(run.cluster, None).await.map_err(store_error)?;
+        cx.app.move_status(&run, &[ClusterStatus::Deleting], ClusterStatus::Deleted, "deleted", cx.run).await
+    })
+}
+
+/// The API server named in a kubeconfig (its first cluster's `server`).
+fn server_of(kubeconfig: &str) -> Option<String> {
+    kubeconfig.lines().find_map(|l| {
+        let value = l.trim().strip_prefix("server:")?.trim().trim_matches(|c| c == '"' || c == '\'');
+        (!value.is_empty()).then(|| value.to_owned())
+    })
+}

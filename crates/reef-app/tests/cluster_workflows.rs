@@ -1,0 +1,291 @@
+//! The cluster workflows over the local provider and a real store (SQLite; the lifecycle test
+//! also on PostgreSQL): create and delete, the two checks every workflow gets (each step run
+//! twice, a failure injected at each step), a delete while a create runs, and a spec the
+//! provider does not offer.
+
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use reef_app::cluster_workflows::{
+    ClusterEnv, ClusterRun, Providers, create_kind, create_workflow, delete_kind, delete_workflow,
+};
+use reef_core::{
+    Cluster, ClusterId, ClusterName, ClusterStatus, KubernetesVersion, NodePool, NodePoolName, OrgId, OrgName, UserId,
+    UserName, WorkflowId, WorkflowRun, WorkflowStatus,
+};
+use reef_provider_local::{LocalOptions, LocalProvider};
+use reef_store::Store;
+use reef_store::crypto::SecretCipher;
+use reef_store::users::NewUser;
+use reef_workflow::testing::{each_step_twice, failing_at, run_to_end};
+use reef_workflow::{Backoff, Engine, EngineOptions, Workflow};
+use tempfile::TempDir;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+struct World {
+    store: Store,
+    org: OrgId,
+    local: Arc<LocalProvider>,
+    env: Arc<ClusterEnv>,
+    engine: Arc<Engine<ClusterEnv>>,
+    cipher: SecretCipher,
+    dir: TempDir,
+}
+
+fn options() -> EngineOptions {
+    EngineOptions {
+        lease: Duration::from_secs(10),
+        heartbeat: Duration::from_secs(1),
+        poll: Duration::from_millis(20),
+        retry: Backoff { first: Duration::from_millis(20), max: Duration::from_millis(200), attempts: 30 },
+    }
+}
+
+async fn store_at(dir: &TempDir, postgres: bool) -> Option<Store> {
+    let url = if postgres {
+        tokio::task::spawn_blocking(|| {
+            let server = reef_testkit::shared_postgres()?;
+            Some(server.create_database().expect("a PostgreSQL test database"))
+        })
+        .await
+        .unwrap()?
+    } else {
+        format!("sqlite://{}?mode=rwc", dir.path().join("reef.db").display())
+    };
+    Some(Store::connect(&url).await.unwrap())
+}
+
+async fn world_on(postgres: bool, step_delay: Duration) -> Option<World> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_at(&dir, postgres).await?;
+    let user = NewUser {
+        id: UserId::new(),
+        username: UserName::parse("owner").unwrap(),
+        password_hash: None,
+        server_admin: false,
+        created_at: Utc::now(),
+    };
+    store.create_user(&user).await.unwrap();
+    let org = OrgId::new();
+    store.create_org(org, &OrgName::parse("acme").unwrap(), user.id, Utc::now()).await.unwrap();
+    let local = Arc::new(LocalProvider::new(LocalOptions {
+        data_dir: Some(dir.path().join("clusters")),
+        step_delay,
+        nodes_timeout: Duration::from_secs(20),
+    }));
+    let mut providers = Providers::default();
+    providers.add(local.clone());
+    let cipher = SecretCipher::new(&[7; 32]);
+    let env = Arc::new(ClusterEnv::new(store.clone(), cipher.clone(), providers));
+    let workflows = vec![create_workflow(local.as_ref()), delete_workflow(local.as_ref())];
+    let engine = engine_with(&store, &env, workflows);
+    Some(World { store, org, local, env, engine, cipher, dir })
+}
+
+fn engine_with(store: &Store, env: &Arc<ClusterEnv>, workflows: Vec<Workflow<ClusterEnv>>) -> Arc<Engine<ClusterEnv>> {
+    let mut engine = Engine::new(store.clone(), env.clone(), options());
+    for wf in workflows {
+        engine.register(wf);
+    }
+    Arc::new(engine)
+}
+
+async fn world() -> World {
+    world_on(false, Duration::from_millis(1)).await.unwrap()
+}
+
+fn cluster(org: OrgId, name: &str, instance_type: &str) -> Cluster {
+    Cluster {
+        id: ClusterId::new(),
+        org_id: org,
+        name: ClusterName::parse(name).unwrap(),
+        provider: "local".to_owned(),
+        region: "local".to_owned(),
+        kubernetes_version: KubernetesVersion::parse("1.35").unwrap(),
+        node_pools: vec![NodePool {
+            name: NodePoolName::parse("workers").unwrap(),
+            instance_type: instance_type.to_owned(),
+            count: 2,
+            min: None,
+            max: None,
+            autoscaling: false,
+            spot: false,
+            labels: BTreeMap::new(),
+            taints: Vec::new(),
+        }],
+        secret: None,
+        labels: BTreeMap::new(),
+        status: ClusterStatus::Pending,
+        status_message: "waiting to be created".to_owned(),
+        endpoint: None,
+        operation: None,
+        created_at: Utc::now(),
+        updated_at: Utc::now(),
+    }
+}
+
+impl World {
+    async fn new_cluster(&self, name: &str) -> Cluster {
+        let c = cluster(self.org, name, "small");
+        self.store.insert_cluster(&c, "create requested").await.unwrap();
+        c
+    }
+
+    async fn start(&self, kind: &str, subject: String, c: &Cluster) -> WorkflowId {
+        let input = ClusterRun { org: self.org, cluster: c.id };
+        self.engine.start(self.org, kind, &subject, &input).await.unwrap()
+    }
+
+    async fn create(&self, c: &Cluster) -> WorkflowRun {
+        let id = self.start(&create_kind("local"), c.id.to_string(), c).await;
+        run_to_end(&self.engine, self.org, id, LIMIT).await.unwrap()
+    }
+
+    async fn delete(&self, c: &Cluster) -> WorkflowRun {
+        let id = self.start(&delete_kind("local"), format!("{}/delete", c.id), c).await;
+        run_to_end(&self.engine, self.org, id, LIMIT).await.unwrap()
+    }
+
+    async fn get(&self, c: &Cluster) -> Cluster {
+        self.store.cluster(self.org, c.id).await.unwrap().unwrap()
+    }
+
+    async fn kubeconfig(&self, c: &Cluster) -> Option<String> {
+        let sealed = self.store.cluster_kubeconfig(c.id).await.unwrap()?;
+        let context = format!("cluster/{}/{}/kubeconfig", self.org, c.id);
+        Some(String::from_utf8(self.cipher.open(&sealed, &context).unwrap().to_vec()).unwrap())
+    }
+
+    /// Nothing of `c` is left: no simulated cluster running, no state on disk, no kubeconfig.
+    async fn nothing_left_of(&self, c: &Cluster) {
+        assert!(!self.local.running_clusters().await.contains(&c.id), "{} still runs", c.name);
+        assert!(!self.dir.path().join("clusters").join(c.id.to_string()).exists(), "{} left its state", c.name);
+        assert_eq!(self.store.cluster_kubeconfig(c.id).await.unwrap(), None);
+    }
+}
+
+async fn lifecycle(w: &World) {
+    let c = w.new_cluster("dev").await;
+    let run = w.create(&c).await;
+    assert_eq!(run.status, WorkflowStatus::Succeeded, "{run:?}");
+    let names: Vec<&str> = run.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["begin", "start_api_server", "create_node_pools", "wait_for_nodes", "save_kubeconfig", "finish"]
+    );
+    let got = w.get(&c).await;
+    assert_eq!((got.status, got.status_message.as_str()), (ClusterStatus::Running, "created"));
+    let endpoint = got.endpoint.clone().expect("an endpoint");
+    assert!(endpoint.starts_with("https://127.0.0.1:"), "{endpoint}");
+    let kubeconfig = w.kubeconfig(&c).await.expect("a kubeconfig");
+    assert!(kubeconfig.contains(&endpoint), "{kubeconfig}");
+    // Sealed: the store does not hold the kubeconfig's text.
+    let sealed = w.store.cluster_kubeconfig(c.id).await.unwrap().unwrap();
+    assert!(!sealed.contains("token"), "{sealed}");
+    assert_eq!(w.local.running_clusters().await, [c.id]);
+
+    let run = w.delete(&c).await;
+    assert_eq!(run.status, WorkflowStatus::Succeeded, "{run:?}");
+    assert_eq!(w.get(&c).await.status, ClusterStatus::Deleted);
+    w.nothing_left_of(&c).await;
+    let log: Vec<(Option<ClusterStatus>, ClusterStatus)> =
+        w.store.cluster_status_changes(c.id).await.unwrap().into_iter().map(|l| (l.from, l.to)).collect();
+    use ClusterStatus::*;
+    assert_eq!(
+        log,
+        [
+            (None, Pending),
+            (Some(Pending), Creating),
+            (Some(Creating), Running),
+            (Some(Running), Deleting),
+            (Some(Deleting), Deleted)
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_cluster_is_created_running_and_deleted_leaving_nothing() {
+    lifecycle(&world().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_cluster_is_created_and_deleted_on_postgresql() {
+    let Some(w) = world_on(true, Duration::from_millis(1)).await else { return };
+    lifecycle(&w).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_step_of_create_and_delete_run_twice_does_what_one_run_does() {
+    let mut w = world().await;
+    let create = create_workflow(w.local.as_ref());
+    let delete = delete_workflow(w.local.as_ref());
+    w.engine = engine_with(&w.store, &w.env, vec![each_step_twice(&create), each_step_twice(&delete)]);
+    lifecycle(&w).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_at_each_create_step_leaves_nothing_and_the_cluster_in_error() {
+    let mut w = world().await;
+    let create = create_workflow(w.local.as_ref());
+    for (i, step) in create.steps().iter().enumerate() {
+        w.engine = engine_with(&w.store, &w.env, vec![failing_at(&create, i), delete_workflow(w.local.as_ref())]);
+        let c = w.new_cluster(&format!("fail-at-{i}")).await;
+        let run = w.create(&c).await;
+        assert_eq!(run.status, WorkflowStatus::Failed, "{run:?}");
+        let got = w.get(&c).await;
+        assert_eq!(got.status, ClusterStatus::Error, "failing at {}", step.name());
+        assert_eq!(got.status_message, format!("create failed: step {} failed: injected failure", step.name()));
+        w.nothing_left_of(&c).await;
+        // A cluster in error can be deleted.
+        assert_eq!(w.delete(&c).await.status, WorkflowStatus::Succeeded);
+        assert_eq!(w.get(&c).await.status, ClusterStatus::Deleted);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_while_creating_unwinds_the_create_then_deletes() {
+    let w = world_on(false, Duration::from_millis(150)).await.unwrap();
+    let engine = w.engine.clone();
+    let workers = engine.spawn_workers(2);
+    let c = w.new_cluster("dev").await;
+    let input = ClusterRun { org: w.org, cluster: c.id };
+    let create = engine.start(w.org, &create_kind("local"), &c.id.to_string(), &input).await.unwrap();
+    // Somewhere in the middle of the create.
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while !w.local.running_clusters().await.contains(&c.id) {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let delete = engine.start(w.org, &delete_kind("local"), &format!("{}/delete", c.id), &input).await.unwrap();
+    let delete_run = run_to_end(&engine, w.org, delete, LIMIT).await.unwrap();
+    let create_run = engine.get(w.org, create).await.unwrap().unwrap();
+    workers.stop().await;
+    assert_eq!(create_run.status, WorkflowStatus::Cancelled, "{create_run:?}");
+    assert_eq!(delete_run.status, WorkflowStatus::Succeeded, "{delete_run:?}");
+    assert_eq!(w.get(&c).await.status, ClusterStatus::Deleted);
+    w.nothing_left_of(&c).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spec_the_provider_does_not_offer_fails_before_anything_is_made() {
+    let w = world().await;
+    let c = cluster(w.org, "big", "huge");
+    w.store.insert_cluster(&c, "create requested").await.unwrap();
+    let run = w.create(&c).await;
+    assert_eq!(run.status, WorkflowStatus::Failed);
+    assert_eq!(run.failed_step.as_deref(), Some("begin"));
+    let got = w.get(&c).await;
+    assert_eq!(got.status, ClusterStatus::Error);
+    assert_eq!(
+        got.status_message,
+        "create failed: step begin failed: node_pools[0].instance_type: local has no instance type \"huge\""
+    );
+    assert!(run.steps[1..].iter().all(|s| s.attempts == 0));
+    w.nothing_left_of(&c).await;
+}
