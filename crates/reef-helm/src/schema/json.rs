@@ -90,14 +90,15 @@ const fn splat(b: u8) -> u64 {
     u64::from_ne_bytes([b; 8])
 }
 
-/// Whether one of the eight bytes in `w` is zero.
-const fn has_zero_byte(w: u64) -> bool {
-    w.wrapping_sub(splat(1)) & !w & splat(0x80) != 0
+/// The high bit of each byte of `w` that is zero, exact up to the first one (a borrow can
+/// mark bytes above it).
+const fn zero_bytes(w: u64) -> u64 {
+    w.wrapping_sub(splat(1)) & !w & splat(0x80)
 }
 
-/// Whether one of the eight bytes in `w` is below 0x20 (a control character).
-const fn has_control_byte(w: u64) -> bool {
-    w.wrapping_sub(splat(0x20)) & !w & splat(0x80) != 0
+/// The high bit of each byte of `w` below 0x20 (a control character), exact up to the first.
+const fn control_bytes(w: u64) -> u64 {
+    w.wrapping_sub(splat(0x20)) & !w & splat(0x80)
 }
 
 /// Deeper than this, `encoding/json` gives up too.
@@ -107,13 +108,15 @@ impl<'t> Parser<'t> {
     fn skip_ws(&mut self) {
         let rest = &self.s[self.i..];
         let mut n = 0;
-        // Indentation eight spaces at a time.
-        while let Some(chunk) = rest.get(n..n + 8)
-            && chunk == b"        "
+        // Indentation (a line break, then spaces) eight spaces at a time.
+        while let Some(&b) = rest.get(n)
+            && matches!(b, b' ' | b'\t' | b'\n' | b'\r')
         {
-            n += 8;
+            n += 1;
+            while rest.get(n..n + 8) == Some(b"        ") {
+                n += 8;
+            }
         }
-        n += rest[n..].iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')).unwrap_or(rest.len() - n);
         self.i += n;
     }
 
@@ -125,9 +128,11 @@ impl<'t> Parser<'t> {
         while let Some(chunk) = rest.get(n..n + 8) {
             let mut word = [0u8; 8];
             word.copy_from_slice(chunk);
-            let w = u64::from_ne_bytes(word);
-            if has_zero_byte(w ^ splat(b'"')) || has_zero_byte(w ^ splat(b'\\')) || has_control_byte(w) {
-                break;
+            // Little-endian, so that the lowest marked byte is the first in the text.
+            let w = u64::from_le_bytes(word);
+            let special = zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\\')) | control_bytes(w);
+            if special != 0 {
+                return n + (special.trailing_zeros() / 8) as usize;
             }
             n += 8;
         }
