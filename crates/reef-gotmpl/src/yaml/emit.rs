@@ -380,7 +380,7 @@ enum Style {
 }
 
 /// What libyaml's `yaml_emitter_analyze_scalar` finds out about a scalar.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Analysis {
     multiline: bool,
     flow_plain_allowed: bool,
@@ -406,6 +406,44 @@ fn is_printable(c: char) -> bool {
 
 /// `v3` is go-yaml v3's variant, which lets tabs into literal blocks.
 fn analyze(value: &str, v3: bool) -> Analysis {
+    analyze_word(value).unwrap_or_else(|| analyze_full(value, v3))
+}
+
+/// What [`analyze_full`] finds for most scalars a chart writes (names, paths, versions,
+/// image references, words separated by spaces), read without decoding characters: a value
+/// of ASCII letters, digits, spaces and `_ . / + = ( ) ; ~ $ ^ -` that does not start with a
+/// space, `-` or `...` and does not end with a space has no indicator, break, tab or special
+/// character, so every style is allowed; a `:` inside it, not followed by a space, is a flow
+/// indicator only (`image:tag` is plain in block context). `None` for anything else.
+fn analyze_word(value: &str) -> Option<Analysis> {
+    let b = value.as_bytes();
+    let (&first, &last) = (b.first()?, b.last()?);
+    let word = |c: u8| c.is_ascii_alphanumeric() || b"_./+=();~$^".contains(&c);
+    if !word(first) || last == b' ' || value.starts_with("...") {
+        return None;
+    }
+    let mut flow_indicator = false;
+    for (i, &c) in b.iter().enumerate() {
+        if word(c) || c == b'-' || c == b' ' {
+            continue;
+        }
+        if c == b':' && b.get(i + 1).is_some_and(|&n| n != b' ') {
+            flow_indicator = true;
+            continue;
+        }
+        return None;
+    }
+    Some(Analysis {
+        multiline: false,
+        flow_plain_allowed: !flow_indicator,
+        block_plain_allowed: true,
+        single_quoted_allowed: true,
+        block_allowed: true,
+    })
+}
+
+/// libyaml's `yaml_emitter_analyze_scalar`, character by character.
+fn analyze_full(value: &str, v3: bool) -> Analysis {
     if value.is_empty() {
         return Analysis {
             multiline: false,
@@ -976,5 +1014,39 @@ mod key_order_tests {
         assert!(key_less("a2", "a10"));
         assert!(key_less("a1", "a01"));
         assert!(key_less("B", "a"));
+    }
+}
+
+#[cfg(test)]
+mod analysis_tests {
+    use proptest::prelude::*;
+
+    use super::{analyze_full, analyze_word};
+
+    proptest! {
+        #[test]
+        fn the_word_reading_agrees_with_the_full_one(value in "[a-zA-Z0-9_./+=();~$^ :#,?\\[\\]{}&*!|>'\"%@`\t\n-]{0,12}") {
+            if let Some(fast) = analyze_word(&value) {
+                prop_assert_eq!(fast, analyze_full(&value, false), "{:?}", value);
+                prop_assert_eq!(fast, analyze_full(&value, true), "{:?}", value);
+            }
+        }
+
+        #[test]
+        fn the_word_reading_agrees_on_colons_dots_dashes_and_spaces(value in "[a:. #-]{1,8}") {
+            if let Some(fast) = analyze_word(&value) {
+                prop_assert_eq!(fast, analyze_full(&value, false), "{:?}", value);
+            }
+        }
+    }
+
+    #[test]
+    fn common_values_take_the_word_reading() {
+        for v in ["nginx", "docker.io/bitnami/redis:7.2", "1.2.3", "a b c", "/data", "x-y_z", "ClusterIP", "a:b"] {
+            assert!(analyze_word(v).is_some(), "{v}");
+        }
+        for v in ["", " a", "a ", "-a", "...", "a: b", "a:", ":a", "a#b", "a\nb", "é"] {
+            assert!(analyze_word(v).is_none(), "{v:?}");
+        }
     }
 }
