@@ -66,13 +66,14 @@ const HOOK_EVENTS: &[&str] = &[
     "test-success",
 ];
 
-/// A document of the output: the template it came from and its text.
+/// A document of the output: the template it came from and its text (borrowed from the
+/// rendered templates).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Manifest {
+pub struct Manifest<'a> {
     /// `chart/templates/file.yaml`.
-    pub source: String,
+    pub source: &'a str,
     /// The document, without the separator.
-    pub content: String,
+    pub content: &'a str,
     /// Its `kind`.
     pub kind: String,
 }
@@ -90,7 +91,12 @@ pub struct YamlParseError {
 /// (the separator takes the whitespace around it), leading whitespace trimmed, empty
 /// documents dropped. A document keeps its trailing whitespace when no separator follows.
 pub fn split_manifests(text: &str) -> Vec<String> {
-    separated(text.trim_start()).into_iter().map(str::trim_start).filter(|d| !d.is_empty()).map(str::to_owned).collect()
+    documents(text).map(str::to_owned).collect()
+}
+
+/// [`split_manifests`] without copying the documents.
+fn documents(text: &str) -> impl Iterator<Item = &str> {
+    separated(text.trim_start()).into_iter().map(str::trim_start).filter(|d| !d.is_empty())
 }
 
 /// The pieces of `text` between the matches of Helm's separator pattern
@@ -236,28 +242,28 @@ fn metadata(md: &reef_gotmpl::MapRef, h: &mut Head) -> Result<(), String> {
 
 /// The documents of every rendered template, sorted and split into manifests and hooks.
 #[derive(Debug, Default)]
-pub struct Sorted {
+pub struct Sorted<'a> {
     /// Non-hook documents in install order.
-    pub manifests: Vec<Manifest>,
+    pub manifests: Vec<Manifest<'a>>,
     /// Hook documents, by kind in install order.
-    pub hooks: Vec<Manifest>,
+    pub hooks: Vec<Manifest<'a>>,
 }
 
 /// Sorts rendered templates (path → text) as Helm's `SortManifests` does.
-pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<Sorted, YamlParseError> {
-    let mut docs: Vec<(&String, String)> = Vec::new();
+pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<Sorted<'_>, YamlParseError> {
+    let mut docs: Vec<(&str, &str)> = Vec::new();
     for (path, content) in files {
         let base = path.rsplit('/').next().unwrap_or(path);
         if base.starts_with('_') || content.trim().is_empty() {
             continue;
         }
-        docs.extend(split_manifests(content).into_iter().map(|doc| (path, doc)));
+        docs.extend(documents(content).map(|doc| (path.as_str(), doc)));
     }
-    let heads = heads(docs.iter().map(|(_, doc)| doc.as_str()).collect());
+    let heads = heads(docs.iter().map(|(_, doc)| *doc).collect());
     let mut sorted = Sorted::default();
     for ((path, doc), h) in docs.into_iter().zip(heads) {
-        let h = h.map_err(|message| YamlParseError { source: path.clone(), message })?;
-        let m = Manifest { source: path.clone(), content: doc, kind: h.kind };
+        let h = h.map_err(|message| YamlParseError { source: path.to_owned(), message })?;
+        let m = Manifest { source: path, content: doc, kind: h.kind };
         match h.hook {
             None => sorted.manifests.push(m),
             Some(events) => {
@@ -411,7 +417,7 @@ mod tests {
 
     #[test]
     fn kinds_sort_in_install_order_then_unknown_kinds_alphabetically() {
-        let m = |kind: &str, n: &str| Manifest { source: n.to_owned(), content: String::new(), kind: kind.to_owned() };
+        let m = |kind: &str, n: &'static str| Manifest { source: n, content: "", kind: kind.to_owned() };
         let mut docs = vec![
             m("Deployment", "1"),
             m("ServiceMonitor", "2"),
@@ -422,7 +428,7 @@ mod tests {
             m("Gateway", "7"),
         ];
         sort_by_kind(&mut docs);
-        let order: Vec<&str> = docs.iter().map(|d| d.source.as_str()).collect();
+        let order: Vec<&str> = docs.iter().map(|d| d.source).collect();
         assert_eq!(order, ["5", "3", "1", "6", "4", "7", "2"]);
     }
 

@@ -187,7 +187,7 @@ fn prepare(
     name: &str,
     opts: &TemplateOptions,
 ) -> Result<(MapRef, Capabilities, Release), TemplateError> {
-    let top = values::coalesce(chart, &values::deep_copy_map(user), false).map_err(TemplateError::plain)?;
+    let top = values::coalesce(chart, user, false).map_err(TemplateError::plain)?;
     schema::validate_chart(chart, &top).map_err(TemplateError::plain)?;
     let caps = Capabilities::new(kube_version.clone(), &opts.api_versions);
     if !chart.metadata.kube_version.is_empty()
@@ -438,7 +438,7 @@ fn assemble(c: &Chart, mut files: BTreeMap<String, String>, opts: &TemplateOptio
         }
     }
     for m in &sorted.manifests {
-        push_document(&mut manifest, &m.source, &m.content);
+        push_document(&mut manifest, m.source, m.content);
     }
     // The manifests trimmed, with one line break, then the hooks.
     manifest.truncate(manifest.trim_end().len());
@@ -446,7 +446,7 @@ fn assemble(c: &Chart, mut files: BTreeMap<String, String>, opts: &TemplateOptio
     manifest.drain(..leading);
     manifest.push('\n');
     for h in &sorted.hooks {
-        push_document(&mut manifest, &h.source, &h.content);
+        push_document(&mut manifest, h.source, h.content);
     }
     if opts.show_only.is_empty() {
         return Ok(manifest);
