@@ -249,27 +249,77 @@ pub struct Sorted<'a> {
     pub hooks: Vec<Manifest<'a>>,
 }
 
+/// What sorting needs of one rendered template: where its documents are and the head of
+/// each. Reading it is most of the cost of sorting, and depends on the template alone, so it
+/// can be done on any thread as soon as the template is rendered ([`read_file`]).
+#[derive(Debug)]
+pub struct ReadFile {
+    docs: Vec<(std::ops::Range<usize>, Result<Head, String>)>,
+}
+
+/// The documents of `content` (the template `path`) that sorting reads: none for a partial
+/// (`_*`) or a blank output.
+fn documents_of<'a>(path: &str, content: &'a str) -> Vec<&'a str> {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    if base.starts_with('_') || content.trim().is_empty() {
+        return Vec::new();
+    }
+    documents(content).collect()
+}
+
+fn read_with(content: &str, docs: Vec<&str>, heads: Vec<Result<Head, String>>) -> ReadFile {
+    // Each document is a slice of `content`: its range is where it starts in memory, less
+    // where `content` does.
+    let base = content.as_ptr() as usize;
+    let docs = docs
+        .into_iter()
+        .zip(heads)
+        .map(|(d, h)| {
+            let start = d.as_ptr() as usize - base;
+            (start..start + d.len(), h)
+        })
+        .collect();
+    ReadFile { docs }
+}
+
+/// Reads the rendered template `path` for [`sort_read`].
+pub fn read_file(path: &str, content: &str) -> ReadFile {
+    let docs = documents_of(path, content);
+    let heads = docs.iter().map(|d| head(d)).collect();
+    read_with(content, docs, heads)
+}
+
 /// Sorts rendered templates (path → text) as Helm's `SortManifests` does.
 pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<Sorted<'_>, YamlParseError> {
-    let mut docs: Vec<(&str, &str)> = Vec::new();
-    for (path, content) in files {
-        let base = path.rsplit('/').next().unwrap_or(path);
-        if base.starts_with('_') || content.trim().is_empty() {
-            continue;
-        }
-        docs.extend(documents(content).map(|doc| (path.as_str(), doc)));
+    let per_file: Vec<Vec<&str>> = files.iter().map(|(path, content)| documents_of(path, content)).collect();
+    let mut all_heads = heads(per_file.iter().flatten().copied().collect()).into_iter();
+    let mut read = BTreeMap::new();
+    for ((path, content), docs) in files.iter().zip(per_file) {
+        let heads: Vec<_> = all_heads.by_ref().take(docs.len()).collect();
+        read.insert(path.clone(), read_with(content, docs, heads));
     }
-    let heads = heads(docs.iter().map(|(_, doc)| *doc).collect());
+    sort_read(files, read)
+}
+
+/// Sorts rendered templates as [`sort_manifests`] does, from what [`read_file`] read of each
+/// (a file missing from `read` is read now).
+pub fn sort_read(
+    files: &BTreeMap<String, String>,
+    mut read: BTreeMap<String, ReadFile>,
+) -> Result<Sorted<'_>, YamlParseError> {
     let mut sorted = Sorted::default();
-    for ((path, doc), h) in docs.into_iter().zip(heads) {
-        let h = h.map_err(|message| YamlParseError { source: path.to_owned(), message })?;
-        let m = Manifest { source: path, content: doc, kind: h.kind };
-        match h.hook {
-            None => sorted.manifests.push(m),
-            Some(events) => {
-                let known = events.split(',').all(|e| HOOK_EVENTS.contains(&e.trim().to_lowercase().as_str()));
-                if known {
-                    sorted.hooks.push(m);
+    for (path, content) in files {
+        let file = read.remove(path).unwrap_or_else(|| read_file(path, content));
+        for (range, h) in file.docs {
+            let h = h.map_err(|message| YamlParseError { source: path.clone(), message })?;
+            let m = Manifest { source: path, content: &content[range], kind: h.kind };
+            match h.hook {
+                None => sorted.manifests.push(m),
+                Some(events) => {
+                    let known = events.split(',').all(|e| HOOK_EVENTS.contains(&e.trim().to_lowercase().as_str()));
+                    if known {
+                        sorted.hooks.push(m);
+                    }
                 }
             }
         }

@@ -361,8 +361,16 @@ fn chart_dots(
     dot
 }
 
-/// Renders every template of `set` (parsed from `files`); returns path → output (partials
-/// left out, `<no value>` removed).
+/// What rendering the templates gives: each template's output (`<no value>` removed) and
+/// what sorting needs of it, read while the next templates rendered.
+struct Rendered {
+    outputs: BTreeMap<String, String>,
+    read: BTreeMap<String, manifest::ReadFile>,
+}
+
+/// Renders every template of `set` (parsed from `files`), partials left out. As each output
+/// is ready, another thread reads its documents for sorting ([`manifest::read_file`]) while
+/// this one renders the next; NOTES.txt is rendered (its errors count) but not kept.
 fn render_templates(
     c: &Chart,
     set: Templates,
@@ -370,27 +378,58 @@ fn render_templates(
     top: MapRef,
     release: &Release,
     caps: Capabilities,
-) -> Result<BTreeMap<String, String>, String> {
+) -> Result<Rendered, String> {
     let release_value = release.value();
     let caps_value = Value::Object(Rc::new(caps));
     let mut dots = HashMap::new();
     chart_dots(c, c.name(), &Value::Map(top, MapType::Values), true, &release_value, &caps_value, &mut dots);
-    let mut rendered = BTreeMap::new();
-    for (name, file) in files {
-        let base = name.rsplit('/').next().unwrap_or(name);
-        if base.starts_with('_') {
-            continue;
+    let (outputs, receiver) = std::sync::mpsc::channel::<(String, String)>();
+    let receiver = std::sync::Mutex::new(receiver);
+    let done = std::sync::Mutex::new(Vec::new());
+    // Takes outputs until there are no more; both threads run it.
+    let read = || {
+        loop {
+            let next = receiver.lock().unwrap_or_else(std::sync::PoisonError::into_inner).recv();
+            let Ok((name, text)) = next else { return };
+            let r = manifest::read_file(&name, &text);
+            done.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((name, text, r));
         }
-        let Some(dot) = dots.get(&file.chart_path) else {
-            return Err(format!("no values for the chart {}", file.chart_path));
-        };
-        let base_path = format!("{}/templates", file.chart_path);
-        dot.borrow_mut().insert("Template".to_owned(), helmfn::template_value(name, &base_path));
-        let out =
-            set.execute(name, map_value(dot.clone())).map_err(|e| helmfn::rewrite_exec_error(name, &e.to_string()))?;
-        rendered.insert(name.clone(), helmfn::clean_output(&out));
-    }
+    };
+    std::thread::scope(|scope| {
+        // Without a second thread, this one reads everything once it has rendered.
+        let _reader = std::thread::Builder::new().name("reef-helm-read".to_owned()).spawn_scoped(scope, read);
+        let rendering = (|| {
+            for (name, file) in files {
+                let base = name.rsplit('/').next().unwrap_or(name);
+                if base.starts_with('_') {
+                    continue;
+                }
+                let Some(dot) = dots.get(&file.chart_path) else {
+                    return Err(format!("no values for the chart {}", file.chart_path));
+                };
+                let base_path = format!("{}/templates", file.chart_path);
+                dot.borrow_mut().insert("Template".to_owned(), helmfn::template_value(name, &base_path));
+                let out = set
+                    .execute(name, map_value(dot.clone()))
+                    .map_err(|e| helmfn::rewrite_exec_error(name, &e.to_string()))?;
+                if !name.ends_with("NOTES.txt") {
+                    // The reader is gone only if it panicked; what it did not read is read
+                    // when sorting.
+                    let _ = outputs.send((name.clone(), helmfn::clean_output(&out)));
+                }
+            }
+            Ok(())
+        })();
+        drop(outputs);
+        read();
+        rendering
+    })?;
     set.drop_in_background();
+    let mut rendered = Rendered { outputs: BTreeMap::new(), read: BTreeMap::new() };
+    for (name, text, r) in done.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
+        rendered.read.insert(name.clone(), r);
+        rendered.outputs.insert(name, text);
+    }
     Ok(rendered)
 }
 
@@ -408,9 +447,9 @@ fn crd_objects(c: &Chart, full_path: &str, out: &mut Vec<(String, String)>) {
 }
 
 /// What `helm template` prints for the rendered templates.
-fn assemble(c: &Chart, mut files: BTreeMap<String, String>, opts: &TemplateOptions) -> Result<String, TemplateError> {
-    files.retain(|k, _| !k.ends_with("NOTES.txt"));
-    let sorted = match manifest::sort_manifests(&files) {
+fn assemble(c: &Chart, rendered: Rendered, opts: &TemplateOptions) -> Result<String, TemplateError> {
+    let files = rendered.outputs;
+    let sorted = match manifest::sort_read(&files, rendered.read) {
         Ok(s) => s,
         Err(e) => {
             let message = format!("YAML parse error on {}: {}", e.source, e.message);
