@@ -41,11 +41,18 @@ impl From<AppError> for ApiError {
             AppError::Forbidden { .. } | AppError::ServerAdminRequired => StatusCode::FORBIDDEN,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Provider { .. } => StatusCode::BAD_GATEWAY,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Internal(_) | AppError::Workflow(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        if let AppError::Unavailable(source) | AppError::Internal(source) = &e {
-            tracing::error!(code = e.code(), error = %error_chain(source), "request failed");
+        match &e {
+            AppError::Unavailable(source) | AppError::Internal(source) => {
+                tracing::error!(code = e.code(), error = %error_chain(source), "request failed");
+            }
+            AppError::Workflow(source) => {
+                tracing::error!(code = e.code(), error = %error_chain(source), "request failed");
+            }
+            _ => {}
         }
         let problems = match &e {
             AppError::Invalid { problems, .. } => {

@@ -48,12 +48,24 @@ pub enum AppError {
         /// Problems with individual fields, if any.
         problems: Vec<FieldProblem>,
     },
+    /// A provider did not answer as it should; the call may succeed later.
+    #[error("the provider {provider} failed: {message}")]
+    Provider {
+        /// The provider.
+        provider: String,
+        /// What it said (never a credential).
+        message: String,
+    },
     /// The database cannot be reached right now; the call may succeed later.
     #[error("the database is unavailable; try again later")]
     Unavailable(#[source] StoreError),
     /// Something that should not happen did; details are logged, not returned.
     #[error("internal error")]
     Internal(#[source] StoreError),
+    /// The workflow engine refused to start or drive an operation in a way that should not
+    /// happen (a provider without its workflows, say); details are logged, not returned.
+    #[error("internal error")]
+    Workflow(#[source] reef_workflow::EngineError),
 }
 
 impl AppError {
@@ -66,8 +78,9 @@ impl AppError {
             AppError::Forbidden { .. } => "forbidden",
             AppError::ServerAdminRequired => "server_admin_required",
             AppError::Conflict { code, .. } | AppError::Invalid { code, .. } => code,
+            AppError::Provider { .. } => "provider_failed",
             AppError::Unavailable(_) => "unavailable",
-            AppError::Internal(_) => "internal",
+            AppError::Internal(_) | AppError::Workflow(_) => "internal",
         }
     }
 

@@ -10,6 +10,7 @@
 mod audit;
 mod auth;
 pub mod cluster_workflows;
+mod clusters;
 mod error;
 mod members;
 mod membership_cache;
@@ -24,11 +25,17 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use reef_store::Store;
 use reef_store::crypto::SecretCipher;
+use reef_workflow::{Engine, EngineOptions};
+
+use crate::cluster_workflows::{ClusterEnv, Providers};
 
 pub use audit::AuditQuery;
 pub use auth::{Bootstrap, IssuedToken};
+pub use clusters::{ClusterOperation, ClusterRef, OperationView};
 pub use error::AppError;
 pub use reef_core as core;
+pub use reef_provider::Catalog;
+pub use reef_store::clusters::ClusterFilter;
 pub use reef_store::secrets::{SecretFilter, SecretRef, SecretVersion};
 pub use secrets::{NewSecret, SecretChange, SecretView};
 
@@ -59,7 +66,8 @@ impl Default for AppConfig {
     }
 }
 
-/// The application: the store, the secret cipher and settings. Cheap to clone.
+/// The application: the store, the secret cipher, settings, and the engine that runs cluster
+/// operations. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct App {
     store: Store,
@@ -67,14 +75,34 @@ pub struct App {
     config: AppConfig,
     tokens: std::sync::Arc<token_cache::TokenCache>,
     memberships: std::sync::Arc<membership_cache::MembershipCache>,
+    cluster_env: std::sync::Arc<ClusterEnv>,
+    clusters: std::sync::Arc<Engine<ClusterEnv>>,
 }
 
 impl App {
-    /// Builds the application over a store and the cipher for secret values.
+    /// Builds the application over a store and the cipher for secret values. It offers no
+    /// cluster provider until [`App::with_clusters`] gives it some.
     pub fn new(store: Store, cipher: SecretCipher, config: AppConfig) -> Self {
         let tokens = std::sync::Arc::new(token_cache::TokenCache::new(config.auth_cache_ttl));
         let memberships = std::sync::Arc::new(membership_cache::MembershipCache::new(config.auth_cache_ttl));
-        App { store, cipher, config, tokens, memberships }
+        let cluster_env = std::sync::Arc::new(ClusterEnv::new(store.clone(), cipher.clone(), Providers::default()));
+        let clusters = std::sync::Arc::new(Engine::new(store.clone(), cluster_env.clone(), EngineOptions::default()));
+        App { store, cipher, config, tokens, memberships, cluster_env, clusters }
+    }
+
+    /// The application with the engine that runs cluster operations. `engine` must be built
+    /// over `env` (whose providers the API offers), with each provider's create and delete
+    /// workflows registered ([`cluster_workflows::create_workflow`],
+    /// [`cluster_workflows::delete_workflow`]); its workers are the caller's to start and stop.
+    #[must_use]
+    pub fn with_clusters(
+        mut self,
+        env: std::sync::Arc<ClusterEnv>,
+        engine: std::sync::Arc<Engine<ClusterEnv>>,
+    ) -> Self {
+        self.cluster_env = env;
+        self.clusters = engine;
+        self
     }
 
     /// Whether the store answers; `/readyz` asks this.

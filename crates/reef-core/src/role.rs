@@ -84,11 +84,17 @@ pub enum Operation {
     WriteSecrets,
     /// Read the organization's audit log.
     ReadAudit,
+    /// List clusters and read their status, and read operations (their steps and errors).
+    ReadClusters,
+    /// Create, change or delete a cluster, and cancel an operation.
+    WriteClusters,
+    /// Read a cluster's kubeconfig: a credential for the cluster, never for a viewer.
+    ReadKubeconfig,
 }
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Operation; 8] = [
+    pub const ALL: [Operation; 11] = [
         Operation::ReadOrganization,
         Operation::DeleteOrganization,
         Operation::ListMembers,
@@ -97,13 +103,19 @@ impl Operation {
         Operation::ReadSecretValues,
         Operation::WriteSecrets,
         Operation::ReadAudit,
+        Operation::ReadClusters,
+        Operation::WriteClusters,
+        Operation::ReadKubeconfig,
     ];
 
     /// The least role that may perform this operation.
     pub fn minimum_role(self) -> Role {
         match self {
-            Operation::ReadOrganization | Operation::ListMembers | Operation::ReadSecretMetadata => Role::Viewer,
-            Operation::WriteSecrets => Role::Member,
+            Operation::ReadOrganization
+            | Operation::ListMembers
+            | Operation::ReadSecretMetadata
+            | Operation::ReadClusters => Role::Viewer,
+            Operation::WriteSecrets | Operation::WriteClusters | Operation::ReadKubeconfig => Role::Member,
             Operation::ManageMembers | Operation::ReadSecretValues | Operation::ReadAudit => Role::Admin,
             Operation::DeleteOrganization => Role::Owner,
         }
@@ -125,6 +137,25 @@ mod tests {
     fn a_member_writes_secrets_but_reads_no_values() {
         assert!(Role::Member.allows(Operation::WriteSecrets));
         assert!(!Role::Member.allows(Operation::ReadSecretValues));
+    }
+
+    #[test]
+    fn a_viewer_reads_clusters_and_operations_but_changes_none() {
+        assert!(Role::Viewer.allows(Operation::ReadClusters));
+        assert!(!Role::Viewer.allows(Operation::WriteClusters));
+    }
+
+    #[test]
+    fn a_kubeconfig_is_for_members_and_above_never_for_a_viewer() {
+        for role in Role::ALL {
+            assert_eq!(role.allows(Operation::ReadKubeconfig), role >= Role::Member, "{role}");
+        }
+    }
+
+    #[test]
+    fn a_member_creates_and_deletes_clusters() {
+        assert!(Role::Member.allows(Operation::WriteClusters));
+        assert!(Role::Member.allows(Operation::ReadClusters));
     }
 
     #[test]
