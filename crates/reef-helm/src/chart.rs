@@ -122,6 +122,8 @@ pub struct Chart {
     /// Every other file (what `.Files` sees), `crds/` included.
     pub files: Vec<File>,
     dependencies: Vec<Chart>,
+    /// `values.yaml` not parsed yet (see [`load_unparsed`]).
+    unparsed_values: Option<Arc<[u8]>>,
 }
 
 /// A chart that cannot be loaded; the message is Helm's.
@@ -176,23 +178,72 @@ impl Chart {
             templates: Vec::new(),
             files: Vec::new(),
             dependencies: Vec::new(),
+            unparsed_values: None,
         }
     }
 }
 
 /// Loads a chart from a directory or a `.tgz` archive, as `helm template` does.
 pub fn load(path: &Path) -> Result<Chart, LoadError> {
+    load_with(path, true)
+}
+
+fn load_with(path: &Path, values: bool) -> Result<Chart, LoadError> {
     let meta = std::fs::metadata(path).map_err(|_| load_err(format!("path \"{}\" not found", path.display())))?;
     if meta.is_dir() {
-        load_dir(path)
+        load_dir_with(path, values)
     } else {
         let data = std::fs::read(path).map_err(|e| load_err(e.to_string()))?;
-        load_archive(&data)
+        load_archive_with(&data, values)
+    }
+}
+
+/// A chart read from disk whose `values.yaml` files are not parsed yet: its templates can be
+/// read (and parsed, on other threads) while [`Unparsed::parse_values`] parses the values.
+#[derive(Debug)]
+pub struct Unparsed {
+    chart: Chart,
+}
+
+/// Loads the chart at `path` as [`load`] does, leaving the values files to
+/// [`Unparsed::parse_values`]. Its error, if any, is the one [`load`] gives.
+pub fn load_unparsed(path: &Path) -> Result<Unparsed, LoadError> {
+    match load_with(path, false) {
+        Ok(chart) => Ok(Unparsed { chart }),
+        // Which of several problems is reported depends on the order files are read in:
+        // loading again, values included, finds the one `load` reports.
+        Err(e) => Err(load(path).err().unwrap_or(e)),
+    }
+}
+
+impl Unparsed {
+    /// The chart, its values empty.
+    pub fn chart(&self) -> &Chart {
+        &self.chart
+    }
+
+    /// Parses the values files: the chart [`load`] gives for `path`, or its error.
+    pub fn parse_values(mut self, path: &Path) -> Result<Chart, LoadError> {
+        fn parse(c: &mut Chart) -> Result<(), ()> {
+            if let Some(data) = c.unparsed_values.take() {
+                c.values = values::parse_values(&reef_gotmpl::go_string::lossy(&data)).map_err(|_| ())?;
+            }
+            c.dependencies.iter_mut().try_for_each(parse)
+        }
+        match parse(&mut self.chart) {
+            Ok(()) => Ok(self.chart),
+            // The error `load` gives, found the way it finds it.
+            Err(()) => Err(load(path).err().unwrap_or_else(|| load_err("cannot load values.yaml"))),
+        }
     }
 }
 
 /// Loads a chart directory, skipping what `.helmignore` ignores.
 pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
+    load_dir_with(dir, true)
+}
+
+fn load_dir_with(dir: &Path, values: bool) -> Result<Chart, LoadError> {
     let mut rules = match std::fs::read_to_string(dir.join(".helmignore")) {
         Ok(text) => IgnoreRules::parse(&text)?,
         Err(_) => IgnoreRules::default(),
@@ -200,7 +251,7 @@ pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
     rules.add("templates/.?*")?;
     let mut files = Vec::new();
     walk(dir, "", &rules, &mut files)?;
-    load_files(files)
+    load_files_with(files, values)
 }
 
 fn walk(dir: &Path, prefix: &str, rules: &IgnoreRules, out: &mut Vec<File>) -> Result<(), LoadError> {
@@ -249,6 +300,10 @@ fn walk(dir: &Path, prefix: &str, rules: &IgnoreRules, out: &mut Vec<File>) -> R
 /// Loads a chart from the bytes of a gzipped tar archive whose entries sit under one
 /// top-level directory.
 pub fn load_archive(data: &[u8]) -> Result<Chart, LoadError> {
+    load_archive_with(data, true)
+}
+
+fn load_archive_with(data: &[u8], values: bool) -> Result<Chart, LoadError> {
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(data));
     let mut files: Vec<File> = Vec::new();
     let entries = archive.entries().map_err(|e| load_err(format!("{e}")))?;
@@ -278,12 +333,18 @@ pub fn load_archive(data: &[u8]) -> Result<Chart, LoadError> {
     if files.is_empty() {
         return Err(load_err("no files in chart archive"));
     }
-    load_files(files)
+    load_files_with(files, values)
 }
 
 /// Builds a chart from its files (Helm's `loader.LoadFiles`).
 pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
+    load_files_with(files, true)
+}
+
+/// [`load_files`], parsing the values files only when `parse_values`.
+fn load_files_with(files: Vec<File>, parse_values: bool) -> Result<Chart, LoadError> {
     let mut metadata: Option<Metadata> = None;
+    let mut unparsed_values = None;
     let mut values = values::new_map();
     let mut schema = None;
     let mut templates = Vec::new();
@@ -303,6 +364,7 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
                 metadata = Some(m);
             }
             "Chart.lock" | "requirements.lock" => {}
+            "values.yaml" if !parse_values => unparsed_values = Some(f.data),
             "values.yaml" => {
                 values =
                     values::parse_values(&f.text()).map_err(|e| load_err(format!("cannot load values.yaml: {e}")))?;
@@ -340,7 +402,8 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
         metadata.dependencies = reqs;
     }
     validate(&metadata)?;
-    let mut chart = Chart { metadata, values, schema, templates, files: other, dependencies: Vec::new() };
+    let mut chart =
+        Chart { metadata, values, schema, templates, files: other, dependencies: Vec::new(), unparsed_values };
     for (n, files) in subcharts {
         if n.starts_with('_') || n.starts_with('.') {
             continue;
@@ -354,13 +417,13 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
                     file.name
                 )));
             }
-            load_archive(&file.data)
+            load_archive_with(&file.data, parse_values)
         } else {
             let inner: Vec<File> = files
                 .into_iter()
                 .filter_map(|f| f.name.split_once('/').map(|(_, rest)| File { name: rest.to_owned(), data: f.data }))
                 .collect();
-            load_files(inner)
+            load_files_with(inner, parse_values)
         };
         let sub = sub.map_err(|e| load_err(format!("error unpacking subchart {n} in {}: {e}", chart.name())))?;
         chart.dependencies.push(sub);

@@ -15,9 +15,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
+use reef_gotmpl::go_string;
 use reef_gotmpl::helm::{self as helmfn, Capabilities, Files, KubeVersion, Release};
+use reef_gotmpl::parse::{self, ParseError, ParsedFile};
 use reef_gotmpl::template::ParseJob;
 use reef_gotmpl::{FuncMap, MapRef, MapType, Templates, Value};
 use regex::Regex;
@@ -122,30 +124,38 @@ pub fn render(opts: &TemplateOptions) -> Result<String, TemplateError> {
         }
         None => KubeVersion::helm_default(),
     };
-    let mut chart = load_chart(&opts.chart)?;
-    let user = merge_user_values(opts)?;
-    if chart.is_library() {
-        return Err(TemplateError::plain("library charts are not installable"));
-    }
-    if !chart.metadata.dependencies.is_empty() {
-        dependencies::check_dependencies(&chart).map_err(|e| {
-            TemplateError::plain(e.replace(
-                "An error occurred while checking for chart dependencies. You may need to run `helm dependency build`",
-                "an error occurred while checking for chart dependencies. You may need to run 'helm dependency build'",
-            ))
-        })?;
-    }
-    dependencies::process(&mut chart, &user)
-        .map_err(|e| TemplateError::plain(format!("chart dependencies processing failed: {e}")))?;
-    // The templates to render are known now; they are parsed on other threads while the
-    // values are made ready here, and this thread joins in once it is done with them.
+    let unparsed = load_chart(&opts.chart)?;
+    // Every template of every chart is parsed on other threads, starting now, under the name
+    // it has unless dependency processing renames its chart (an alias) or drops it: this
+    // thread meanwhile reads the values and processes dependencies, then joins in.
+    let guesses: Vec<(String, Arc<[u8]>)> =
+        template_files(unparsed.chart()).into_iter().map(|(name, f)| (name, f.data)).collect();
+    let guess_texts: Vec<Cow<'_, str>> = guesses.iter().map(|(_, data)| go_string::lossy(data)).collect();
+    let guess_sources: Vec<(&str, &str)> =
+        guesses.iter().zip(&guess_texts).map(|((name, _), text)| (name.as_str(), &**text)).collect();
     let mut set = Templates::new(helm_functions());
-    let files = template_files(&chart);
-    let sources: Vec<(&str, &str)> = files.iter().map(|(name, f)| (name.as_str(), &*f.text)).collect();
-    let job = ParseJob::new(set.func_names(), &sources);
+    let job = ParseJob::new(set.func_names(), &guess_sources);
     let prepared = std::thread::scope(|scope| {
         let helpers = job.spawn_helpers(scope);
-        let prepared = prepare(&chart, &user, &kube_version, name, opts);
+        let prepared = (|| {
+            let mut chart = unparsed.parse_values(&opts.chart).map_err(|e| TemplateError::plain(e.0))?;
+            let user = merge_user_values(opts)?;
+            if chart.is_library() {
+                return Err(TemplateError::plain("library charts are not installable"));
+            }
+            if !chart.metadata.dependencies.is_empty() {
+                dependencies::check_dependencies(&chart).map_err(|e| {
+                    TemplateError::plain(e.replace(
+                        "An error occurred while checking for chart dependencies. You may need to run `helm dependency build`",
+                        "an error occurred while checking for chart dependencies. You may need to run 'helm dependency build'",
+                    ))
+                })?;
+            }
+            dependencies::process(&mut chart, &user)
+                .map_err(|e| TemplateError::plain(format!("chart dependencies processing failed: {e}")))?;
+            let (top, caps, release) = prepare(&chart, &user, &kube_version, name, opts)?;
+            Ok((chart, top, caps, release))
+        })();
         if prepared.is_ok() {
             job.work();
         } else {
@@ -157,8 +167,22 @@ pub fn render(opts: &TemplateOptions) -> Result<String, TemplateError> {
         }
         prepared
     });
-    let (top, caps, release) = prepared?;
-    set.add_parsed(job.finish()).map_err(|e| {
+    let (chart, top, caps, release) = prepared?;
+    let files = template_files(&chart);
+    let mut guessed: Vec<Option<Result<ParsedFile, ParseError>>> = job.finish().into_iter().map(Some).collect();
+    let by_name: HashMap<&str, usize> = guesses.iter().enumerate().map(|(i, (name, _))| (name.as_str(), i)).collect();
+    let names = set.func_names();
+    let parsed: Vec<Result<ParsedFile, ParseError>> = files
+        .iter()
+        .map(|(name, f)| {
+            let guess = by_name.get(name.as_str()).filter(|&&i| Arc::ptr_eq(&guesses[i].1, &f.data));
+            match guess.and_then(|&i| guessed[i].take()) {
+                Some(r) => r,
+                None => parse::parse_file(name, &f.text, &|n: &str| parse::Callee::resolve(names, n)),
+            }
+        })
+        .collect();
+    set.add_parsed(parsed).map_err(|e| {
         let message = match &e {
             reef_gotmpl::Error::Parse { name, .. } => helmfn::rewrite_parse_error(name, &e.to_string()),
             _ => e.to_string(),
@@ -211,11 +235,12 @@ fn prepare(
     Ok((top, caps, release))
 }
 
-/// Finds and loads CHART as `helm template` does for a local path; a name that is not a path
-/// would be a repository reference, which reef does not fetch.
-fn load_chart(path: &Path) -> Result<Chart, TemplateError> {
+/// Finds and loads CHART as `helm template` does for a local path (its values files left to
+/// parse); a name that is not a path would be a repository reference, which reef does not
+/// fetch.
+fn load_chart(path: &Path) -> Result<chart::Unparsed, TemplateError> {
     if path.exists() {
-        return chart::load(path).map_err(|e| TemplateError::plain(e.0));
+        return chart::load_unparsed(path).map_err(|e| TemplateError::plain(e.0));
     }
     let name = path.to_string_lossy();
     if path.is_absolute() || name.starts_with('.') {
@@ -288,6 +313,8 @@ fn go_io_error(e: &std::io::Error) -> String {
 /// A template file of the chart or of a subchart.
 struct TemplateFile<'c> {
     text: Cow<'c, str>,
+    /// The file's bytes, which `text` reads.
+    data: Arc<[u8]>,
     /// The full path of its chart (`top/charts/sub`), which names the dot it sees.
     chart_path: String,
 }
@@ -306,7 +333,7 @@ fn template_files(c: &Chart) -> Vec<(String, TemplateFile<'_>)> {
             }
             out.insert(
                 format!("{full_path}/{}", t.name),
-                TemplateFile { text: t.text(), chart_path: full_path.to_owned() },
+                TemplateFile { text: t.text(), data: t.data.clone(), chart_path: full_path.to_owned() },
             );
         }
     }
