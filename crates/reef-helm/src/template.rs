@@ -178,7 +178,9 @@ pub fn render(opts: &TemplateOptions) -> Result<String, TemplateError> {
             let guess = by_name.get(name.as_str()).filter(|&&i| Arc::ptr_eq(&guesses[i].1, &f.data));
             match guess.and_then(|&i| guessed[i].take()) {
                 Some(r) => r,
-                None => parse::parse_file(name, &f.text, &|n: &str| parse::Callee::resolve(names, n)),
+                None => {
+                    parse::parse_file(name, &go_string::lossy(&f.data), &|n: &str| parse::Callee::resolve(names, n))
+                }
             }
         })
         .collect();
@@ -311,9 +313,8 @@ fn go_io_error(e: &std::io::Error) -> String {
 }
 
 /// A template file of the chart or of a subchart.
-struct TemplateFile<'c> {
-    text: Cow<'c, str>,
-    /// The file's bytes, which `text` reads.
+struct TemplateFile {
+    /// The file's bytes (its text once read as UTF-8, invalid bytes replaced).
     data: Arc<[u8]>,
     /// The full path of its chart (`top/charts/sub`), which names the dot it sees.
     chart_path: String,
@@ -321,8 +322,8 @@ struct TemplateFile<'c> {
 
 /// The templates of a chart and its enabled subcharts by full path (Helm's `recAllTpls`),
 /// in the order Helm parses and renders them: deeper paths first, then reverse lexical order.
-fn template_files(c: &Chart) -> Vec<(String, TemplateFile<'_>)> {
-    fn walk<'c>(c: &'c Chart, full_path: &str, out: &mut BTreeMap<String, TemplateFile<'c>>) {
+fn template_files(c: &Chart) -> Vec<(String, TemplateFile)> {
+    fn walk(c: &Chart, full_path: &str, out: &mut BTreeMap<String, TemplateFile>) {
         for child in c.dependencies() {
             walk(child, &format!("{full_path}/charts/{}", child.name()), out);
         }
@@ -333,13 +334,13 @@ fn template_files(c: &Chart) -> Vec<(String, TemplateFile<'_>)> {
             }
             out.insert(
                 format!("{full_path}/{}", t.name),
-                TemplateFile { text: t.text(), data: t.data.clone(), chart_path: full_path.to_owned() },
+                TemplateFile { data: t.data.clone(), chart_path: full_path.to_owned() },
             );
         }
     }
     let mut files = BTreeMap::new();
     walk(c, c.name(), &mut files);
-    let mut files: Vec<(usize, (String, TemplateFile<'_>))> =
+    let mut files: Vec<(usize, (String, TemplateFile))> =
         files.into_iter().map(|f| (f.0.bytes().filter(|&b| b == b'/').count(), f)).collect();
     files.sort_unstable_by(|(da, (a, _)), (db, (b, _))| db.cmp(da).then_with(|| b.cmp(a)));
     files.into_iter().map(|(_, f)| f).collect()
@@ -401,7 +402,7 @@ struct Rendered {
 fn render_templates(
     c: &Chart,
     set: Templates,
-    files: &[(String, TemplateFile<'_>)],
+    files: &[(String, TemplateFile)],
     top: MapRef,
     release: &Release,
     caps: Capabilities,
