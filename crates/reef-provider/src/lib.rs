@@ -81,11 +81,12 @@ pub struct Capabilities {
 pub struct Catalog {
     /// The provider's name.
     pub provider: String,
-    /// Its regions.
+    /// Its regions; any region when empty.
     pub regions: Vec<Region>,
-    /// Its instance types.
+    /// Its instance types; any when empty.
     pub instance_types: Vec<InstanceType>,
-    /// The Kubernetes versions it creates clusters with (`1.31`: any patch of it).
+    /// The Kubernetes versions it creates clusters with (`1.31`: any patch of it); any
+    /// version when empty (a provider that does not choose it).
     pub kubernetes_versions: Vec<KubernetesVersion>,
     /// The version a spec without one gets.
     pub default_version: Option<KubernetesVersion>,
@@ -106,6 +107,7 @@ impl Catalog {
             ));
         }
         if let Some(version) = &spec.kubernetes_version
+            && !self.kubernetes_versions.is_empty()
             && !self.kubernetes_versions.iter().any(|v| v.covers(version))
         {
             let offered: Vec<String> = self.kubernetes_versions.iter().map(ToString::to_string).collect();

@@ -1,0 +1,172 @@
+//! The `import` provider: a cluster that exists already, reached with the kubeconfig in the
+//! cluster's secret (a `kubeconfig` secret, field `K8Sconfig`). Creating it checks that its API
+//! server answers with those credentials (`/version` and the nodes); deleting it only
+//! forgets it: reef never changes an imported cluster's infrastructure.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Node;
+use kube::api::{Api, ListParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use reef_provider::{Call, Capabilities, Catalog, Credentials, Operation, Provider, ProviderError, ProviderFuture};
+use serde_json::{Value, json};
+
+/// The secret field that holds the kubeconfig.
+pub const KUBECONFIG_FIELD: &str = "K8Sconfig";
+
+/// What an imported cluster's API server says about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    /// `gitVersion` of `/version` (`v1.31.4`).
+    pub version: String,
+    /// How many nodes it has.
+    pub nodes: usize,
+    /// How many of them are Ready.
+    pub ready_nodes: usize,
+}
+
+/// How the import provider behaves.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportOptions {
+    /// How long a call to the cluster may take before it counts as not answering.
+    pub timeout: Duration,
+}
+
+impl Default for ImportOptions {
+    fn default() -> ImportOptions {
+        ImportOptions { timeout: Duration::from_secs(15) }
+    }
+}
+
+/// The import provider.
+#[derive(Debug, Clone, Default)]
+pub struct ImportProvider {
+    opts: ImportOptions,
+}
+
+const CREATE: &[&str] = &["check_api_server"];
+const DELETE: &[&str] = &[];
+
+fn kubeconfig_of(credentials: Option<&Credentials>) -> Result<&str, ProviderError> {
+    let credentials = credentials.ok_or_else(|| {
+        ProviderError::permanent(
+            "kubeconfig_missing",
+            "an imported cluster needs a kubeconfig secret (`secret` in its spec)",
+        )
+    })?;
+    credentials.get(KUBECONFIG_FIELD).ok_or_else(|| {
+        ProviderError::permanent(
+            "kubeconfig_missing",
+            format!("the cluster's secret has no {KUBECONFIG_FIELD} field; use a secret of type kubeconfig"),
+        )
+    })
+}
+
+/// An error of a call to the cluster: refused credentials need the user, anything else may
+/// pass (the server restarting, the network).
+fn call_error(server: &str, e: kube::Error) -> ProviderError {
+    match &e {
+        kube::Error::Api(status) if status.code == 401 || status.code == 403 => ProviderError::permanent(
+            "credentials_refused",
+            format!(
+                "the API server at {server} refused the kubeconfig's credentials ({}); update the secret",
+                status.code
+            ),
+        ),
+        kube::Error::Api(status) => ProviderError::transient(
+            "api_server_error",
+            format!("the API server at {server} answered {}: {}", status.code, status.message),
+        ),
+        _ => ProviderError::transient(
+            "api_server_unreachable",
+            format!("the API server at {server} does not answer: {e}"),
+        ),
+    }
+}
+
+impl ImportProvider {
+    /// The import provider.
+    pub fn new(opts: ImportOptions) -> ImportProvider {
+        ImportProvider { opts }
+    }
+
+    /// Asks the cluster `kubeconfig` reaches for its version and nodes.
+    pub async fn check(&self, kubeconfig: &str) -> Result<Facts, ProviderError> {
+        // kube's TLS needs a process-wide crypto provider; reef uses ring everywhere.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let parsed = Kubeconfig::from_yaml(kubeconfig).map_err(|e| {
+            ProviderError::permanent("kubeconfig_invalid", format!("the kubeconfig cannot be read: {e}"))
+        })?;
+        let mut config = Config::from_custom_kubeconfig(parsed, &KubeConfigOptions::default()).await.map_err(|e| {
+            ProviderError::permanent("kubeconfig_invalid", format!("the kubeconfig cannot be used: {e}"))
+        })?;
+        config.connect_timeout = Some(self.opts.timeout);
+        config.read_timeout = Some(self.opts.timeout);
+        let server = config.cluster_url.to_string();
+        let client = Client::try_from(config).map_err(|e| {
+            ProviderError::permanent("kubeconfig_invalid", format!("the kubeconfig cannot be used: {e}"))
+        })?;
+        let version = client.apiserver_version().await.map_err(|e| call_error(&server, e))?;
+        let nodes = Api::<Node>::all(client).list(&ListParams::default()).await.map_err(|e| call_error(&server, e))?;
+        let ready = nodes
+            .items
+            .iter()
+            .filter(|n| {
+                n.status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+            })
+            .count();
+        Ok(Facts { version: version.git_version, nodes: nodes.items.len(), ready_nodes: ready })
+    }
+}
+
+impl Provider for ImportProvider {
+    fn name(&self) -> &'static str {
+        "import"
+    }
+
+    fn catalog(&self) -> ProviderFuture<'_, Catalog> {
+        Box::pin(async {
+            Ok(Catalog {
+                provider: "import".to_owned(),
+                regions: Vec::new(),
+                instance_types: Vec::new(),
+                kubernetes_versions: Vec::new(),
+                default_version: None,
+                capabilities: Capabilities::default(),
+            })
+        })
+    }
+
+    fn preflight<'a>(&'a self, call: Call<'a>) -> ProviderFuture<'a, ()> {
+        Box::pin(async move { kubeconfig_of(call.credentials).map(|_| ()) })
+    }
+
+    fn steps(&self, operation: Operation) -> &'static [&'static str] {
+        match operation {
+            Operation::Create => CREATE,
+            Operation::Delete => DELETE,
+        }
+    }
+
+    fn run<'a>(&'a self, operation: Operation, step: &'a str, call: Call<'a>) -> ProviderFuture<'a, Value> {
+        Box::pin(async move {
+            match (operation, step) {
+                (Operation::Create, "check_api_server") => {
+                    let facts = self.check(kubeconfig_of(call.credentials)?).await?;
+                    Ok(json!({"version": facts.version, "nodes": facts.nodes, "ready_nodes": facts.ready_nodes}))
+                }
+                _ => {
+                    Err(ProviderError::permanent("unknown_step", format!("import has no {operation:?} step {step:?}")))
+                }
+            }
+        })
+    }
+
+    fn kubeconfig<'a>(&'a self, call: Call<'a>) -> ProviderFuture<'a, String> {
+        Box::pin(async move { kubeconfig_of(call.credentials).map(str::to_owned) })
+    }
+}
