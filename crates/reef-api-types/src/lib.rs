@@ -393,6 +393,235 @@ pub struct Health {
     pub status: String,
 }
 
+/// What a taint does to pods that do not tolerate it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum TaintEffect {
+    /// New pods are not scheduled on the node.
+    NoSchedule,
+    /// The scheduler avoids the node.
+    PreferNoSchedule,
+    /// Running pods are evicted too.
+    NoExecute,
+}
+
+/// A node taint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaintSpec {
+    /// The key.
+    pub key: String,
+    /// The value (may be empty).
+    #[serde(default)]
+    pub value: String,
+    /// The effect.
+    pub effect: TaintEffect,
+}
+
+/// A group of identical nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NodePoolSpec {
+    /// The pool's name, unique in the cluster (lowercase letters, digits and `-`).
+    pub name: String,
+    /// The provider's instance type (see `GET /api/v1/providers`).
+    pub instance_type: String,
+    /// How many nodes.
+    #[schema(maximum = 1000)]
+    pub count: u32,
+    /// The fewest nodes autoscaling may leave; `count` when absent.
+    #[serde(default)]
+    #[schema(maximum = 1000)]
+    pub min: Option<u32>,
+    /// The most nodes autoscaling may make; `count` when absent.
+    #[serde(default)]
+    #[schema(maximum = 1000)]
+    pub max: Option<u32>,
+    /// Whether the provider's autoscaler sizes the pool.
+    #[serde(default)]
+    pub autoscaling: bool,
+    /// Spot (preemptible) capacity.
+    #[serde(default)]
+    pub spot: bool,
+    /// Labels of the pool's nodes.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Taints of the pool's nodes.
+    #[serde(default)]
+    pub taints: Vec<TaintSpec>,
+}
+
+/// `POST /api/v1/orgs/{org}/clusters`: the same shape as the CLI's cluster spec files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClusterRequest {
+    /// The name, unique among the organization's clusters that are not deleted.
+    pub name: String,
+    /// The provider that makes it (see `GET /api/v1/providers`).
+    pub provider: String,
+    /// The provider's region.
+    #[serde(default)]
+    pub region: String,
+    /// The Kubernetes version (`1.35` or `1.35.1`); the provider's default when absent.
+    #[serde(default)]
+    pub kubernetes_version: Option<String>,
+    /// The node pools.
+    #[serde(default)]
+    pub node_pools: Vec<NodePoolSpec>,
+    /// The organization secret holding the provider's credentials.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Labels of the cluster, for filtering lists.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClusterView {
+    /// The cluster's id.
+    pub id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// The provider that made it.
+    pub provider: String,
+    /// The provider's region.
+    pub region: String,
+    /// The Kubernetes version.
+    pub kubernetes_version: String,
+    /// `pending`, `creating`, `running`, `updating`, `deleting`, `deleted`, `error` or `warning`.
+    pub status: String,
+    /// Why it is in that status (for `error`, the failed step and its error).
+    pub status_message: String,
+    /// The Kubernetes API server's URL, once created.
+    pub endpoint: Option<String>,
+    /// The last operation started on it.
+    pub operation: Option<Uuid>,
+    /// The node pools.
+    pub node_pools: Vec<NodePoolSpec>,
+    /// The secret with the provider's credentials.
+    pub secret: Option<String>,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When its record last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One step of an operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OperationStepView {
+    /// The step's name.
+    pub name: String,
+    /// `pending`, `running`, `done`, `failed`, `undoing` or `undone`.
+    pub status: String,
+    /// How many times it was tried.
+    pub attempts: u32,
+    /// Its last error.
+    pub error: Option<String>,
+    /// When it started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// How long it took, in milliseconds, once ended.
+    pub duration_ms: Option<i64>,
+}
+
+/// An operation: a long-running change (creating or deleting a cluster) and its steps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OperationView {
+    /// The operation's id.
+    pub id: Uuid,
+    /// What it does (`cluster.create.local`).
+    pub kind: String,
+    /// What it acts on (a cluster's id; `<id>/delete` for a delete).
+    pub subject: String,
+    /// `pending`, `running`, `unwinding`, `succeeded`, `failed` or `cancelled`.
+    pub status: String,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// The step that failed.
+    pub failed_step: Option<String>,
+    /// Whether it was asked to stop.
+    pub cancel_requested: bool,
+    /// When it was started.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When it ended.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// About how many seconds it still needs, from the durations of the same steps in
+    /// earlier operations; absent when there is no estimate or it has ended.
+    pub eta_seconds: Option<u64>,
+    /// Its steps, in order.
+    pub steps: Vec<OperationStepView>,
+}
+
+/// A cluster and the operation started on it (`202 Accepted`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClusterOperationView {
+    /// The cluster.
+    pub cluster: ClusterView,
+    /// The operation: follow it at `GET /api/v1/orgs/{org}/operations/{id}`.
+    pub operation: OperationView,
+}
+
+/// A region a provider offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RegionView {
+    /// Its name.
+    pub name: String,
+    /// A description.
+    pub description: String,
+}
+
+/// An instance type a provider offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InstanceTypeView {
+    /// Its name.
+    pub name: String,
+    /// Virtual CPUs.
+    pub vcpus: u32,
+    /// Memory, in MiB.
+    pub memory_mib: u64,
+    /// The regions that have it; every region when empty.
+    pub regions: Vec<String>,
+}
+
+/// What a provider can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CapabilitiesView {
+    /// It makes clusters.
+    pub create: bool,
+    /// Node pools can be resized.
+    pub scale_node_pool: bool,
+    /// Node pools can be added and removed.
+    pub add_remove_node_pool: bool,
+    /// The Kubernetes version can be upgraded.
+    pub upgrade_version: bool,
+    /// Spot node pools.
+    pub spot: bool,
+    /// Autoscaled node pools.
+    pub autoscaling: bool,
+}
+
+/// What a provider offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProviderView {
+    /// The provider's name, as a cluster spec names it.
+    pub provider: String,
+    /// Its regions.
+    pub regions: Vec<RegionView>,
+    /// Its instance types.
+    pub instance_types: Vec<InstanceTypeView>,
+    /// The Kubernetes versions it makes clusters with.
+    pub kubernetes_versions: Vec<String>,
+    /// The version a spec without one gets.
+    pub default_version: Option<String>,
+    /// What it can do.
+    pub capabilities: CapabilitiesView,
+}
+
 macro_rules! list_type {
     ($(#[$doc:meta])* $name:ident, $item:ty) => {
         $(#[$doc])*
@@ -430,4 +659,9 @@ list_type!(
     /// A page of audit log entries.
     AuditList,
     AuditEventView
+);
+list_type!(
+    /// A page of clusters.
+    ClusterList,
+    ClusterView
 );

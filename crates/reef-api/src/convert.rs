@@ -1,9 +1,14 @@
 //! Domain values to API views.
 
 use reef_api_types as api;
+use reef_app::{Catalog, ClusterOperation};
 use reef_core::audit::{AuditEvent, Outcome};
+use reef_core::cluster::Taint;
 use reef_core::secret::SecretMeta;
-use reef_core::{Member, Organization, Page, Role, TokenMeta, User};
+use reef_core::{
+    Cluster, ClusterName, ClusterSpec, KubernetesVersion, Member, NodePool, NodePoolName, Organization, Page, Role,
+    SecretName, TokenMeta, User, WorkflowRun, WorkflowStep,
+};
 
 pub fn role(r: Role) -> api::Role {
     match r {
@@ -93,4 +98,180 @@ pub fn audit(e: AuditEvent) -> api::AuditEventView {
 
 pub fn next_cursor<T>(page: &Page<T>) -> Option<String> {
     page.next.as_ref().map(|c| c.encode())
+}
+
+fn taint_effect(e: reef_core::cluster::TaintEffect) -> api::TaintEffect {
+    use reef_core::cluster::TaintEffect as E;
+    match e {
+        E::NoSchedule => api::TaintEffect::NoSchedule,
+        E::PreferNoSchedule => api::TaintEffect::PreferNoSchedule,
+        E::NoExecute => api::TaintEffect::NoExecute,
+    }
+}
+
+fn taint_effect_from(e: api::TaintEffect) -> reef_core::cluster::TaintEffect {
+    use reef_core::cluster::TaintEffect as E;
+    match e {
+        api::TaintEffect::NoSchedule => E::NoSchedule,
+        api::TaintEffect::PreferNoSchedule => E::PreferNoSchedule,
+        api::TaintEffect::NoExecute => E::NoExecute,
+    }
+}
+
+fn node_pool(p: NodePool) -> api::NodePoolSpec {
+    api::NodePoolSpec {
+        name: p.name.to_string(),
+        instance_type: p.instance_type,
+        count: p.count,
+        min: p.min,
+        max: p.max,
+        autoscaling: p.autoscaling,
+        spot: p.spot,
+        labels: p.labels,
+        taints: p
+            .taints
+            .into_iter()
+            .map(|t| api::TaintSpec { key: t.key, value: t.value, effect: taint_effect(t.effect) })
+            .collect(),
+    }
+}
+
+pub fn cluster(c: Cluster) -> api::ClusterView {
+    api::ClusterView {
+        id: *c.id.as_uuid(),
+        name: c.name.to_string(),
+        provider: c.provider,
+        region: c.region,
+        kubernetes_version: c.kubernetes_version.to_string(),
+        status: c.status.as_str().to_owned(),
+        status_message: c.status_message,
+        endpoint: c.endpoint,
+        operation: c.operation.map(|id| *id.as_uuid()),
+        node_pools: c.node_pools.into_iter().map(node_pool).collect(),
+        secret: c.secret.map(|s| s.to_string()),
+        labels: c.labels,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+    }
+}
+
+/// A create request as a spec: every field that does not parse is named, all at once.
+pub fn cluster_spec(req: api::CreateClusterRequest) -> Result<ClusterSpec, Vec<api::FieldProblem>> {
+    let mut problems = Vec::new();
+    let mut problem = |field: String, reason: String| problems.push(api::FieldProblem { field, reason });
+    let name = ClusterName::parse(&req.name).map_err(|e| problem("name".to_owned(), e.to_string())).ok();
+    let kubernetes_version = match req.kubernetes_version.as_deref().map(KubernetesVersion::parse) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(e)) => {
+            problem("kubernetes_version".to_owned(), e.to_string());
+            None
+        }
+    };
+    let secret = match req.secret.as_deref().map(SecretName::parse) {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(e)) => {
+            problem("secret".to_owned(), e.to_string());
+            None
+        }
+    };
+    let mut node_pools = Vec::new();
+    for (i, p) in req.node_pools.into_iter().enumerate() {
+        match NodePoolName::parse(&p.name) {
+            Ok(name) => node_pools.push(NodePool {
+                name,
+                instance_type: p.instance_type,
+                count: p.count,
+                min: p.min,
+                max: p.max,
+                autoscaling: p.autoscaling,
+                spot: p.spot,
+                labels: p.labels,
+                taints: p
+                    .taints
+                    .into_iter()
+                    .map(|t| Taint { key: t.key, value: t.value, effect: taint_effect_from(t.effect) })
+                    .collect(),
+            }),
+            Err(e) => problem(format!("node_pools[{i}].name"), e.to_string()),
+        }
+    }
+    match name {
+        Some(name) if problems.is_empty() => Ok(ClusterSpec {
+            name,
+            provider: req.provider,
+            region: req.region,
+            kubernetes_version,
+            node_pools,
+            secret,
+            labels: req.labels,
+        }),
+        _ => Err(problems),
+    }
+}
+
+fn step(s: WorkflowStep) -> api::OperationStepView {
+    let duration_ms = match (s.started_at, s.finished_at) {
+        (Some(start), Some(end)) => Some((end - start).num_milliseconds()),
+        _ => None,
+    };
+    api::OperationStepView {
+        name: s.name,
+        status: s.status.as_str().to_owned(),
+        attempts: s.attempts,
+        error: s.error,
+        started_at: s.started_at,
+        finished_at: s.finished_at,
+        duration_ms,
+    }
+}
+
+pub fn operation(run: WorkflowRun, remaining: Option<std::time::Duration>) -> api::OperationView {
+    api::OperationView {
+        id: *run.id.as_uuid(),
+        kind: run.kind,
+        subject: run.subject,
+        status: run.status.as_str().to_owned(),
+        error: run.error,
+        failed_step: run.failed_step,
+        cancel_requested: run.cancel_requested,
+        created_at: run.created_at,
+        updated_at: run.updated_at,
+        finished_at: run.finished_at,
+        // Rounded up: an operation with a few milliseconds left is not done.
+        eta_seconds: remaining.map(|d| d.as_millis().div_ceil(1000).try_into().unwrap_or(u64::MAX)),
+        steps: run.steps.into_iter().map(step).collect(),
+    }
+}
+
+pub fn cluster_operation(c: ClusterOperation) -> api::ClusterOperationView {
+    api::ClusterOperationView { cluster: cluster(c.cluster), operation: operation(c.operation, None) }
+}
+
+pub fn provider(c: Catalog) -> api::ProviderView {
+    api::ProviderView {
+        provider: c.provider,
+        regions: c.regions.into_iter().map(|r| api::RegionView { name: r.name, description: r.description }).collect(),
+        instance_types: c
+            .instance_types
+            .into_iter()
+            .map(|t| api::InstanceTypeView {
+                name: t.name,
+                vcpus: t.vcpus,
+                memory_mib: t.memory_mib,
+                regions: t.regions,
+            })
+            .collect(),
+        kubernetes_versions: c.kubernetes_versions.iter().map(ToString::to_string).collect(),
+        default_version: c.default_version.map(|v| v.to_string()),
+        capabilities: api::CapabilitiesView {
+            create: c.capabilities.create,
+            scale_node_pool: c.capabilities.scale_node_pool,
+            add_remove_node_pool: c.capabilities.add_remove_node_pool,
+            upgrade_version: c.capabilities.upgrade_version,
+            spot: c.capabilities.spot,
+            autoscaling: c.capabilities.autoscaling,
+        },
+    }
 }

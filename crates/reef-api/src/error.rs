@@ -27,6 +27,11 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, detail)
     }
 
+    /// A 422 for input that does not parse, with a problem per field.
+    pub fn invalid(code: &'static str, detail: impl Into<String>, problems: Vec<FieldProblem>) -> Self {
+        ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, code, detail: detail.into(), problems }
+    }
+
     /// A 404 for an object that does not exist or is not the caller's to see.
     pub fn not_found(kind: &str) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{kind} not found"))

@@ -51,6 +51,7 @@ pub struct ApiState {
         (name = "auth", description = "Logging in, users and API tokens"),
         (name = "organizations", description = "Organizations and their members"),
         (name = "secrets", description = "Typed, encrypted, versioned secrets"),
+        (name = "clusters", description = "Clusters, the operations that create and delete them, and the providers' catalogs"),
         (name = "audit", description = "The audit log of mutating calls"),
         (name = "health", description = "Liveness, readiness and metrics"),
     )
@@ -77,6 +78,7 @@ fn api_router() -> OpenApiRouter<ApiState> {
         .merge(routes::orgs::router())
         .merge(routes::members::router())
         .merge(routes::secrets::router())
+        .merge(routes::clusters::router())
         .merge(routes::audit::router())
 }
 

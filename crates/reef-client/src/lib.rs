@@ -372,4 +372,85 @@ impl Client {
         }
         self.get(&format!("/api/v1/orgs/{}/audit", seg(org)), Some(&query)).await
     }
+
+    /// What each provider of the server offers.
+    pub async fn providers(&self) -> Result<Vec<ProviderView>, ClientError> {
+        self.get::<_, ()>("/api/v1/providers", None).await
+    }
+
+    /// Starts creating a cluster: the cluster, `pending`, and the operation creating it.
+    pub async fn create_cluster(
+        &self,
+        org: &str,
+        req: &CreateClusterRequest,
+    ) -> Result<ClusterOperationView, ClientError> {
+        self.post(&format!("/api/v1/orgs/{}/clusters", seg(org)), req).await
+    }
+
+    /// Lists clusters; `filters` are query parameters (`status`, `provider`, `label` as
+    /// `key=value`).
+    pub async fn list_clusters(
+        &self,
+        org: &str,
+        filters: &[(&str, &str)],
+        page: &PageQuery,
+    ) -> Result<ClusterList, ClientError> {
+        let mut query: Vec<(&str, String)> = filters.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        if let Some(l) = page.limit {
+            query.push(("limit", l.to_string()));
+        }
+        if let Some(c) = &page.cursor {
+            query.push(("cursor", c.clone()));
+        }
+        self.get(&format!("/api/v1/orgs/{}/clusters", seg(org)), Some(&query)).await
+    }
+
+    /// A cluster, by name or id.
+    pub async fn get_cluster(&self, org: &str, cluster: &str) -> Result<ClusterView, ClientError> {
+        self.get::<_, ()>(&format!("/api/v1/orgs/{}/clusters/{}", seg(org), seg(cluster)), None).await
+    }
+
+    /// Starts deleting a cluster.
+    pub async fn delete_cluster(&self, org: &str, cluster: &str) -> Result<ClusterOperationView, ClientError> {
+        let path = format!("/api/v1/orgs/{}/clusters/{}", seg(org), seg(cluster));
+        Self::json(self.send::<(), ()>(Method::DELETE, &path, None, None).await?).await
+    }
+
+    /// A cluster's kubeconfig (YAML).
+    pub async fn cluster_kubeconfig(&self, org: &str, cluster: &str) -> Result<String, ClientError> {
+        let path = format!("/api/v1/orgs/{}/clusters/{}/config", seg(org), seg(cluster));
+        let resp = self.send::<(), ()>(Method::GET, &path, None, None).await?;
+        let url = resp.url().to_string();
+        resp.text().await.map_err(|source| ClientError::Transport { url, source })
+    }
+
+    /// An operation and its steps.
+    pub async fn get_operation(&self, org: &str, id: &str) -> Result<OperationView, ClientError> {
+        self.get::<_, ()>(&format!("/api/v1/orgs/{}/operations/{}", seg(org), seg(id)), None).await
+    }
+
+    /// Asks an operation to stop.
+    pub async fn cancel_operation(&self, org: &str, id: &str) -> Result<OperationView, ClientError> {
+        let path = format!("/api/v1/orgs/{}/operations/{}/cancel", seg(org), seg(id));
+        Self::json(self.send::<(), ()>(Method::POST, &path, None, None).await?).await
+    }
+
+    /// Polls an operation until it has ended (`succeeded`, `failed` or `cancelled`), or until
+    /// `timeout`, whichever comes first; returns it as last seen.
+    pub async fn wait_for_operation(
+        &self,
+        org: &str,
+        id: &str,
+        timeout: Duration,
+    ) -> Result<OperationView, ClientError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let op = self.get_operation(org, id).await?;
+            let ended = matches!(op.status.as_str(), "succeeded" | "failed" | "cancelled");
+            if ended || tokio::time::Instant::now() >= deadline {
+                return Ok(op);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }

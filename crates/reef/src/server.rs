@@ -3,19 +3,44 @@
 
 use std::io::Write as _;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use reef_api::ApiState;
+use reef_app::cluster_workflows::{ClusterEnv, Providers, create_workflow, delete_workflow};
 use reef_app::{App, AppConfig};
+use reef_provider_local::{LocalOptions, LocalProvider};
 use reef_store::Store;
 use reef_store::crypto::SecretCipher;
+use reef_workflow::{Engine, EngineOptions};
 use tokio::net::TcpListener;
 
 use crate::config::{LogFormat, ServerConfig};
 
 /// The file in the data directory that holds the first start's API token.
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
+
+/// How many operations this process drives at once.
+const WORKFLOW_WORKERS: usize = 4;
+
+/// The providers this server offers, and the engine that runs their workflows (its workers
+/// not started yet). The local provider keeps its clusters under `data_dir/clusters`.
+fn cluster_engine(store: &Store, cipher: &SecretCipher, data_dir: &Path) -> (Arc<ClusterEnv>, Arc<Engine<ClusterEnv>>) {
+    let local = Arc::new(LocalProvider::new(LocalOptions {
+        data_dir: Some(data_dir.join("clusters")),
+        ..LocalOptions::default()
+    }));
+    let mut providers = Providers::default();
+    providers.add(local.clone());
+    let env = Arc::new(ClusterEnv::new(store.clone(), cipher.clone(), providers));
+    let mut engine = Engine::new(store.clone(), env.clone(), EngineOptions::default());
+    for provider in env.providers().iter() {
+        engine.register(create_workflow(provider.as_ref()));
+        engine.register(delete_workflow(provider.as_ref()));
+    }
+    (env, Arc::new(engine))
+}
 
 fn init_tracing(config: &ServerConfig) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log).context("parsing --log")?;
@@ -54,7 +79,8 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     tracing::info!(backend = ?store.backend(), key_id = cipher.key_id(), "database ready");
     let app_config =
         AppConfig { session_ttl: config.session_ttl, auth_cache_ttl: config.auth_cache_ttl, ..AppConfig::default() };
-    let app = App::new(store.clone(), cipher, app_config);
+    let (cluster_env, engine) = cluster_engine(&store, &cipher, &config.data_dir);
+    let app = App::new(store.clone(), cipher, app_config).with_clusters(cluster_env, engine.clone());
 
     if let Some(boot) = app.bootstrap().await? {
         let path = config.data_dir.join(ADMIN_TOKEN_FILE);
@@ -80,6 +106,7 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     println!("reef listening on http://{addr}");
     tracing::info!(%addr, "listening");
 
+    let workers = engine.spawn_workers(WORKFLOW_WORKERS);
     let purge = tokio::spawn(purge_expired_sessions(app.clone()));
     let grace = config.shutdown_grace;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -101,6 +128,11 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
         }
     };
     purge.abort();
+    // Workers finish the operation they drive, for at most the grace period; one left
+    // unfinished is taken up again, from its last recorded step, once its lease expires.
+    if tokio::time::timeout(grace, workers.stop()).await.is_err() {
+        tracing::warn!("operations still running after the grace period; they resume on the next start");
+    }
     store.close().await;
     tracing::info!("stopped");
     result

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod clusters;
 pub mod health;
 pub mod members;
 pub mod orgs;

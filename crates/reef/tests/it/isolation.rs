@@ -2,7 +2,7 @@
 //! the live OpenAPI document, answers 404 to a caller from another organization, exactly as
 //! for an organization that does not exist.
 
-use reef_api_types::{CreateSecretRequest, Role};
+use reef_api_types::{CreateClusterRequest, CreateSecretRequest, Role};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -18,12 +18,29 @@ fn body_for(method: &Method, path: &str) -> Option<Value> {
             Some(json!({"name": "planted", "type": "password", "values": {"username": "u", "password": "p-12345678"}}))
         }
         ("PATCH", "/api/v1/orgs/{org}/secrets/{secret}") => Some(json!({"tags": ["tampered"]})),
+        ("POST", "/api/v1/orgs/{org}/clusters") => Some(json!({
+            "name": "planted",
+            "provider": "local",
+            "region": "local",
+            "node_pools": [{"name": "workers", "instance_type": "small", "count": 1}],
+        })),
+        ("POST", "/api/v1/orgs/{org}/operations/{id}/cancel") => None,
         _ => panic!("no request body known for {method} {path}: add one to isolation.rs"),
     }
 }
 
-fn fill(path: &str, org: &str) -> String {
-    path.replace("{org}", org).replace("{secret}", "victim-secret").replace("{username}", "admin")
+/// The victim's objects that paths name.
+struct Victims {
+    cluster: String,
+    operation: String,
+}
+
+fn fill(path: &str, org: &str, victims: &Victims) -> String {
+    path.replace("{org}", org)
+        .replace("{secret}", "victim-secret")
+        .replace("{username}", "admin")
+        .replace("{cluster}", &victims.cluster)
+        .replace("{id}", &victims.operation)
 }
 
 #[tokio::test]
@@ -44,6 +61,17 @@ async fn every_organization_endpoint_answers_404_to_another_organizations_caller
         )
         .await
         .unwrap();
+    let cluster = CreateClusterRequest {
+        name: "victim-cluster".into(),
+        provider: "local".into(),
+        region: "local".into(),
+        kubernetes_version: None,
+        node_pools: vec![],
+        secret: None,
+        labels: Default::default(),
+    };
+    let created = admin.create_cluster("victim", &cluster).await.unwrap();
+    let victims = Victims { cluster: created.cluster.id.to_string(), operation: created.operation.id.to_string() };
     // Mallory owns an organization of her own, so she holds every role, just not in `victim`.
     let mallory = reef.user("mallory").await;
     mallory.create_org("mallory-org").await.unwrap();
@@ -68,7 +96,8 @@ async fn every_organization_endpoint_answers_404_to_another_organizations_caller
     operations.sort_by_key(|(m, p)| (*m == Method::DELETE, p.len()));
     for (method, path) in &operations {
         for org in ["victim", &victim_org.id.to_string(), "no-such-org"] {
-            let (status, body) = mallory.raw(method.clone(), &fill(path, org), body_for(method, path)).await.unwrap();
+            let (status, body) =
+                mallory.raw(method.clone(), &fill(path, org, &victims), body_for(method, path)).await.unwrap();
             walked += 1;
             if status != 404 {
                 failures.push(format!("{method} {path} with org={org}: {status} {body}"));
@@ -91,6 +120,10 @@ async fn every_organization_endpoint_answers_404_to_another_organizations_caller
     assert_eq!(members.items[0].role, Role::Owner);
     let secrets = admin.list_secrets("victim", None, None, &Default::default()).await.unwrap();
     assert_eq!(secrets.items.len(), 1);
+    let op = admin.get_operation("victim", &victims.operation).await.unwrap();
+    assert!(!op.cancel_requested, "{op:?}");
+    let clusters = admin.list_clusters("victim", &[], &Default::default()).await.unwrap();
+    assert_eq!(clusters.items.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["victim-cluster"]);
 }
 
 #[tokio::test]

@@ -1,0 +1,227 @@
+//! An organization's clusters, their operations, and the providers' catalogs.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use reef_api_types::{
+    ClusterList, ClusterOperationView, ClusterView, CreateClusterRequest, OperationView, Problem, ProviderView,
+};
+use reef_app::{ClusterFilter, ClusterRef};
+use reef_core::{ClusterStatus, WorkflowId};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery, Caller, PageParams, org_ref};
+use crate::{ApiState, convert};
+
+pub fn router() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(providers))
+        .routes(routes!(list_clusters, create_cluster))
+        .routes(routes!(get_cluster, delete_cluster))
+        .routes(routes!(cluster_kubeconfig))
+        .routes(routes!(get_operation))
+        .routes(routes!(cancel_operation))
+}
+
+/// A cluster path segment: an id or a name. One that can name no cluster is a 404.
+fn cluster_ref(segment: &str) -> Result<ClusterRef, ApiError> {
+    ClusterRef::parse(segment).ok_or_else(|| ApiError::not_found("cluster"))
+}
+
+fn operation_id(segment: &str) -> Result<WorkflowId, ApiError> {
+    segment.parse().map_err(|_| ApiError::not_found("operation"))
+}
+
+/// What each provider of this server offers: regions, instance types, Kubernetes versions
+/// and capabilities.
+#[utoipa::path(get, path = "/api/v1/providers", tag = "clusters", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<ProviderView>),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn providers(State(state): State<ApiState>, Caller(actor): Caller) -> Result<Json<Vec<ProviderView>>, ApiError> {
+    let catalogs = state.app.provider_catalogs(&actor).await?;
+    Ok(Json(catalogs.into_iter().map(convert::provider).collect()))
+}
+
+/// Creates a cluster. The spec is checked against the provider's catalog before anything is
+/// recorded; the answer is the cluster, `pending`, and the operation creating it.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/clusters", tag = "clusters", security(("bearer" = [])),
+    params(("org" = String, Path, description = "The organization's name or id")),
+    request_body = CreateClusterRequest,
+    responses(
+        (status = 202, body = ClusterOperationView),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The provider did not answer", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn create_cluster(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path(org): Path<String>,
+    ApiJson(req): ApiJson<CreateClusterRequest>,
+) -> Result<(StatusCode, Json<ClusterOperationView>), ApiError> {
+    let org = org_ref(&org)?;
+    let spec = convert::cluster_spec(req)
+        .map_err(|problems| ApiError::invalid("invalid_cluster_spec", "the cluster spec is not valid", problems))?;
+    let created = state.app.create_cluster(&actor, &org, spec).await?;
+    Ok((StatusCode::ACCEPTED, Json(convert::cluster_operation(created))))
+}
+
+/// Filters for listing clusters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ClusterListParams {
+    /// Only clusters in this status (`deleted` lists deleted clusters, which are left out
+    /// otherwise).
+    status: Option<String>,
+    /// Only clusters of this provider.
+    provider: Option<String>,
+    /// Only clusters with this label, as `key=value`.
+    label: Option<String>,
+}
+
+/// The organization's clusters, oldest first.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/clusters", tag = "clusters", security(("bearer" = [])),
+    params(("org" = String, Path, description = "The organization's name or id"), ClusterListParams, PageParams),
+    responses(
+        (status = 200, body = ClusterList),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_clusters(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path(org): Path<String>,
+    ApiQuery(params): ApiQuery<ClusterListParams>,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> Result<Json<ClusterList>, ApiError> {
+    let org = org_ref(&org)?;
+    let status = match params.status.as_deref() {
+        None => None,
+        Some(s) => Some(ClusterStatus::parse(s).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_status",
+                "status must be one of pending, creating, running, updating, deleting, deleted, error, warning",
+            )
+        })?),
+    };
+    let mut filter = ClusterFilter { status, provider: params.provider, ..ClusterFilter::default() };
+    if let Some(label) = params.label {
+        let (key, value) =
+            label.split_once('=').ok_or_else(|| ApiError::bad_request("invalid_label", "label must be key=value"))?;
+        filter.labels.insert(key.to_owned(), value.to_owned());
+    }
+    let page = state.app.list_clusters(&actor, &org, &filter, &page.page()?).await?;
+    let next_cursor = convert::next_cursor(&page);
+    Ok(Json(ClusterList { items: page.items.into_iter().map(convert::cluster).collect(), next_cursor }))
+}
+
+/// A cluster, by name or id (a deleted cluster is found by its id only).
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/clusters/{cluster}", tag = "clusters", security(("bearer" = [])),
+    params(
+        ("org" = String, Path, description = "The organization's name or id"),
+        ("cluster" = String, Path, description = "The cluster's name or id"),
+    ),
+    responses(
+        (status = 200, body = ClusterView),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_cluster(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path((org, cluster)): Path<(String, String)>,
+) -> Result<Json<ClusterView>, ApiError> {
+    let org = org_ref(&org)?;
+    let found = state.app.get_cluster(&actor, &org, &cluster_ref(&cluster)?).await?;
+    Ok(Json(convert::cluster(found)))
+}
+
+/// Starts deleting a cluster. A create still going on is cancelled and unwound first; a
+/// delete already going on answers 409 with its operation's id.
+#[utoipa::path(delete, path = "/api/v1/orgs/{org}/clusters/{cluster}", tag = "clusters", security(("bearer" = [])),
+    params(
+        ("org" = String, Path, description = "The organization's name or id"),
+        ("cluster" = String, Path, description = "The cluster's name or id"),
+    ),
+    responses(
+        (status = 202, body = ClusterOperationView),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn delete_cluster(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path((org, cluster)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<ClusterOperationView>), ApiError> {
+    let org = org_ref(&org)?;
+    let deleting = state.app.delete_cluster(&actor, &org, &cluster_ref(&cluster)?).await?;
+    Ok((StatusCode::ACCEPTED, Json(convert::cluster_operation(deleting))))
+}
+
+/// The cluster's kubeconfig (YAML), for kubectl and helm. Members and above; never viewers.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/clusters/{cluster}/config", tag = "clusters", security(("bearer" = [])),
+    params(
+        ("org" = String, Path, description = "The organization's name or id"),
+        ("cluster" = String, Path, description = "The cluster's name or id"),
+    ),
+    responses(
+        (status = 200, body = String, content_type = "application/yaml"),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn cluster_kubeconfig(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path((org, cluster)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let org = org_ref(&org)?;
+    let kubeconfig = state.app.cluster_kubeconfig(&actor, &org, &cluster_ref(&cluster)?).await?;
+    let mut response = kubeconfig.into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/yaml"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// An operation: its status, each step with its start, end, attempts and error, and an
+/// estimate of the time it still needs.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/operations/{id}", tag = "clusters", security(("bearer" = [])),
+    params(
+        ("org" = String, Path, description = "The organization's name or id"),
+        ("id" = String, Path, description = "The operation's id"),
+    ),
+    responses(
+        (status = 200, body = OperationView),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_operation(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path((org, id)): Path<(String, String)>,
+) -> Result<Json<OperationView>, ApiError> {
+    let org = org_ref(&org)?;
+    let found = state.app.get_operation(&actor, &org, operation_id(&id)?).await?;
+    Ok(Json(convert::operation(found.run, found.remaining)))
+}
+
+/// Asks an operation to stop: the step running finishes, then the steps done are undone
+/// (follow it until it is `cancelled`).
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/operations/{id}/cancel", tag = "clusters", security(("bearer" = [])),
+    params(
+        ("org" = String, Path, description = "The organization's name or id"),
+        ("id" = String, Path, description = "The operation's id"),
+    ),
+    responses(
+        (status = 202, body = OperationView),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn cancel_operation(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path((org, id)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<OperationView>), ApiError> {
+    let org = org_ref(&org)?;
+    let run = state.app.cancel_operation(&actor, &org, operation_id(&id)?).await?;
+    Ok((StatusCode::ACCEPTED, Json(convert::operation(run, None))))
+}

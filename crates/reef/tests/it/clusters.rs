@@ -1,0 +1,173 @@
+//! Clusters through the API: a `local` cluster created, followed through its operation, used
+//! with the real kubectl, and deleted; specs the provider cannot make refused at once.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use reef_api_types::{CreateClusterRequest, NodePoolSpec};
+use reef_client::PageQuery;
+use reef_testkit::{find_executable, missing_peer};
+use reqwest::Method;
+
+use crate::harness::Reef;
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+fn pool(name: &str, instance_type: &str, count: u32) -> NodePoolSpec {
+    NodePoolSpec {
+        name: name.to_owned(),
+        instance_type: instance_type.to_owned(),
+        count,
+        min: None,
+        max: None,
+        autoscaling: false,
+        spot: false,
+        labels: BTreeMap::new(),
+        taints: Vec::new(),
+    }
+}
+
+fn spec(name: &str, pools: Vec<NodePoolSpec>) -> CreateClusterRequest {
+    CreateClusterRequest {
+        name: name.to_owned(),
+        provider: "local".to_owned(),
+        region: "local".to_owned(),
+        kubernetes_version: None,
+        node_pools: pools,
+        secret: None,
+        labels: BTreeMap::from([("env".to_owned(), "test".to_owned())]),
+    }
+}
+
+fn kubectl_nodes(kubectl: &Path, kubeconfig: &Path) -> Vec<String> {
+    let out = Command::new(kubectl)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}{\"\\n\"}{end}"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "kubectl get nodes: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect()
+}
+
+#[tokio::test]
+async fn a_local_cluster_is_created_used_with_kubectl_and_deleted_through_the_api() {
+    let kubectl = find_executable("kubectl", "REEF_KUBECTL", &[]);
+    if kubectl.is_none() {
+        // Fails here when peers are required; otherwise the API is still checked.
+        missing_peer("kubectl", "scripts/test installs it");
+    }
+    let reef = Reef::start();
+    let admin = reef.admin();
+
+    let providers = admin.providers().await.unwrap();
+    let local = providers.iter().find(|p| p.provider == "local").expect("the local provider");
+    assert!(local.instance_types.iter().any(|t| t.name == "small"), "{local:?}");
+
+    let req = spec("dev", vec![pool("workers", "small", 2), pool("gpu", "medium", 1)]);
+    let created = admin.create_cluster("default", &req).await.unwrap();
+    assert_eq!(created.cluster.status, "pending");
+    assert_eq!(created.cluster.operation, Some(created.operation.id));
+    let op_id = created.operation.id.to_string();
+    let op = admin.wait_for_operation("default", &op_id, LIMIT).await.unwrap();
+    assert_eq!(op.status, "succeeded", "{op:?}");
+    assert!(op.steps.iter().all(|s| s.status == "done" && s.duration_ms.is_some()), "{op:?}");
+    assert_eq!(op.eta_seconds, None);
+
+    let cluster = admin.get_cluster("default", "dev").await.unwrap();
+    assert_eq!((cluster.id, cluster.status.as_str()), (created.cluster.id, "running"));
+    let endpoint = cluster.endpoint.clone().expect("an endpoint");
+    assert!(endpoint.starts_with("https://127.0.0.1:"), "{endpoint}");
+    let listed = admin.list_clusters("default", &[("label", "env=test")], &PageQuery::default()).await.unwrap();
+    assert_eq!(listed.items.iter().map(|c| c.id).collect::<Vec<_>>(), [cluster.id]);
+    let none = admin.list_clusters("default", &[("status", "error")], &PageQuery::default()).await.unwrap();
+    assert!(none.items.is_empty(), "{none:?}");
+
+    let kubeconfig = admin.cluster_kubeconfig("default", &cluster.id.to_string()).await.unwrap();
+    assert!(kubeconfig.contains(&endpoint), "{kubeconfig}");
+    if let Some(kubectl) = kubectl {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubeconfig");
+        std::fs::write(&path, &kubeconfig).unwrap();
+        let nodes = kubectl_nodes(&kubectl, &path);
+        assert_eq!(nodes.len(), 3, "{nodes:?}");
+        assert_eq!(nodes.iter().filter(|n| n.contains("workers")).count(), 2, "{nodes:?}");
+        assert_eq!(nodes.iter().filter(|n| n.contains("gpu")).count(), 1, "{nodes:?}");
+    }
+
+    let deleting = admin.delete_cluster("default", "dev").await.unwrap();
+    let op = admin.wait_for_operation("default", &deleting.operation.id.to_string(), LIMIT).await.unwrap();
+    assert_eq!(op.status, "succeeded", "{op:?}");
+    let gone = admin.get_cluster("default", &cluster.id.to_string()).await.unwrap();
+    assert_eq!(gone.status, "deleted");
+    let err = admin.get_cluster("default", "dev").await.unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    let err = admin.cluster_kubeconfig("default", &cluster.id.to_string()).await.unwrap_err();
+    assert_eq!(err.code(), Some("no_kubeconfig"));
+}
+
+#[tokio::test]
+async fn a_spec_that_cannot_be_made_is_refused_with_a_problem_per_field() {
+    let reef = Reef::start();
+    let admin = reef.admin();
+    let body = serde_json::json!({
+        "name": "Not A Name",
+        "provider": "local",
+        "node_pools": [{"name": "workers", "instance_type": "small", "count": 1}],
+    });
+    let (status, text) = admin.raw(Method::POST, "/api/v1/orgs/default/clusters", Some(body)).await.unwrap();
+    assert_eq!(status, 422, "{text}");
+    let problem: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(problem["code"], "invalid_cluster_spec");
+    assert_eq!(problem["problems"][0]["field"], "name", "{problem}");
+
+    let err = admin.create_cluster("default", &spec("dev", vec![pool("workers", "huge", 1)])).await.unwrap_err();
+    assert_eq!((err.status(), err.code()), (Some(422), Some("invalid_cluster_spec")));
+    let reef_client::ClientError::Api { problem, .. } = err else { panic!("not a problem answer: {err}") };
+    assert_eq!(problem.problems[0].field, "node_pools[0].instance_type");
+
+    let mut elsewhere = spec("dev", vec![pool("workers", "small", 1)]);
+    elsewhere.provider = "nowhere".to_owned();
+    let err = admin.create_cluster("default", &elsewhere).await.unwrap_err();
+    assert_eq!((err.status(), err.code()), (Some(422), Some("unknown_provider")));
+
+    // Nothing was recorded.
+    let all = admin.list_clusters("default", &[], &PageQuery::default()).await.unwrap();
+    assert!(all.items.is_empty(), "{all:?}");
+}
+
+#[tokio::test]
+async fn a_viewer_sees_a_cluster_but_not_its_kubeconfig_and_another_organization_sees_nothing() {
+    let reef = Reef::start();
+    let admin = reef.admin();
+    let viewer = reef.user("vera").await;
+    admin.add_member("default", "vera", reef_api_types::Role::Viewer).await.unwrap();
+    let outsider = reef.user("otto").await;
+    outsider.create_org("elsewhere").await.unwrap();
+
+    let created = admin.create_cluster("default", &spec("dev", vec![pool("workers", "small", 1)])).await.unwrap();
+    let op = admin.wait_for_operation("default", &created.operation.id.to_string(), LIMIT).await.unwrap();
+    assert_eq!(op.status, "succeeded", "{op:?}");
+
+    assert_eq!(viewer.get_cluster("default", "dev").await.unwrap().status, "running");
+    let err = viewer.cluster_kubeconfig("default", "dev").await.unwrap_err();
+    assert_eq!((err.status(), err.code()), (Some(403), Some("forbidden")));
+    let err = viewer.create_cluster("default", &spec("other", vec![pool("workers", "small", 1)])).await.unwrap_err();
+    assert_eq!(err.status(), Some(403));
+
+    let id = created.cluster.id.to_string();
+    let op = created.operation.id.to_string();
+    for org in ["default", "elsewhere"] {
+        assert_eq!(outsider.get_cluster(org, &id).await.unwrap_err().status(), Some(404));
+        assert_eq!(outsider.cluster_kubeconfig(org, &id).await.unwrap_err().status(), Some(404));
+        assert_eq!(outsider.get_operation(org, &op).await.unwrap_err().status(), Some(404));
+        assert_eq!(outsider.delete_cluster(org, &id).await.unwrap_err().status(), Some(404));
+    }
+}
