@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::controllers::{Controllers, NodePool, SimConfig};
-use crate::server::SimServer;
+use crate::server::{ServerIdentity, SimServer};
 use crate::store::Store;
 
 /// How often the controllers look at the cluster.
@@ -14,6 +14,8 @@ const RECONCILE_EVERY: Duration = Duration::from_millis(50);
 /// How often changed state is written to the data directory, at most.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
 const STATE_FILE: &str = "cluster.json";
+/// The API server's certificates, token and port: secret, so readable by the owner only.
+const IDENTITY_FILE: &str = "server.json";
 
 /// What a cluster is made of.
 #[derive(Debug, Clone)]
@@ -60,15 +62,53 @@ fn save(store: &Store, dir: &Path) -> std::io::Result<()> {
     std::fs::rename(tmp, dir.join(STATE_FILE))
 }
 
+/// The server identity saved in `dir`, if there is one.
+fn load_identity(dir: &Path) -> std::io::Result<Option<ServerIdentity>> {
+    let path = dir.join(IDENTITY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Saves `identity` in `dir`, readable by the owner only (it holds the CA's key and the token).
+fn save_identity(identity: &ServerIdentity, dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!("{IDENTITY_FILE}.tmp"));
+    let text = serde_json::to_string(identity).map_err(std::io::Error::other)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(&tmp)?, text.as_bytes())?;
+    std::fs::rename(tmp, dir.join(IDENTITY_FILE))
+}
+
 impl SimCluster {
     /// Starts a cluster: restores its state when the data directory holds one, serves its API
-    /// on 127.0.0.1 with a port chosen at run time, and runs its controllers.
+    /// on 127.0.0.1 with a port chosen at run time, and runs its controllers. With a data
+    /// directory, the API server keeps its certificates, token and (when free) port across
+    /// restarts, so kubeconfigs given out before stay valid.
     pub async fn start(options: ClusterOptions) -> std::io::Result<SimCluster> {
         let store = Arc::new(match &options.data_dir {
             Some(dir) => load(dir)?,
             None => Store::new(),
         });
-        let server = SimServer::start(store.clone()).await?;
+        let server = match &options.data_dir {
+            Some(dir) => {
+                let identity = match load_identity(dir)? {
+                    Some(identity) => identity,
+                    None => ServerIdentity::generate()?,
+                };
+                let server = SimServer::start_as(store.clone(), identity.clone()).await?;
+                save_identity(&ServerIdentity { port: Some(server.port()), ..identity }, dir)?;
+                server
+            }
+            None => SimServer::start(store.clone()).await?,
+        };
         let config = Arc::new(Mutex::new(options.config));
         let controllers = tokio::spawn(run_controllers(store.clone(), config.clone(), options.data_dir.clone()));
         Ok(SimCluster {

@@ -50,6 +50,25 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 /// between 30 and 60 minutes).
 const DEFAULT_WATCH_SECONDS: u64 = 1800;
 
+/// Who a server is to its clients: its certificates, its bearer token and the port it wants.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ServerIdentity {
+    /// The CA and the serving certificate.
+    pub tls: ClusterTls,
+    /// The bearer token clients present.
+    pub token: String,
+    /// The port to listen on, if free; any when `None`.
+    pub port: Option<u16>,
+}
+
+impl ServerIdentity {
+    /// Fresh certificates, a random 40-character token, any port.
+    pub fn generate() -> std::io::Result<ServerIdentity> {
+        let token: String = rand::rng().sample_iter(&Alphanumeric).take(40).map(char::from).collect();
+        Ok(ServerIdentity { tls: ClusterTls::generate()?, token, port: None })
+    }
+}
+
 /// A running simulated API server. Dropping it stops it.
 #[derive(Debug)]
 pub struct SimServer {
@@ -74,11 +93,22 @@ impl SimServer {
     /// Starts a server for `store` on `127.0.0.1` (a free port), with fresh certificates
     /// and a random bearer token.
     pub async fn start(store: Arc<Store>) -> std::io::Result<SimServer> {
-        let tls = ClusterTls::generate()?;
+        SimServer::start_as(store, ServerIdentity::generate()?).await
+    }
+
+    /// Starts a server for `store` with `identity`: its certificates and token, and its port
+    /// when that port is free (another one otherwise).
+    pub async fn start_as(store: Arc<Store>, identity: ServerIdentity) -> std::io::Result<SimServer> {
+        let ServerIdentity { tls, token, port } = identity;
         let acceptor = TlsAcceptor::from(tls.server_config()?);
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let listener = match port {
+            Some(port) => match TcpListener::bind(("127.0.0.1", port)).await {
+                Ok(listener) => listener,
+                Err(_) => TcpListener::bind(("127.0.0.1", 0)).await?,
+            },
+            None => TcpListener::bind(("127.0.0.1", 0)).await?,
+        };
         let addr = listener.local_addr()?;
-        let token: String = rand::rng().sample_iter(&Alphanumeric).take(40).map(char::from).collect();
         let (closing, closing_rx) = watch::channel(false);
         let state = Arc::new(AppState {
             store: store.clone(),

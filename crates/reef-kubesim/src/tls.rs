@@ -12,14 +12,47 @@ use rcgen::{
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-/// A cluster CA and the API server's serving certificate, signed by it.
-#[derive(Debug)]
+/// A cluster CA and the API server's serving certificate, signed by it. Serializable, so that
+/// a cluster that keeps its state keeps its certificates too (its kubeconfigs stay valid).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ClusterTls {
     ca_pem: String,
     cert_pem: String,
+    #[serde(with = "der")]
     cert_der: CertificateDer<'static>,
+    #[serde(with = "der")]
     ca_der: CertificateDer<'static>,
+    #[serde(with = "bytes")]
     key_der: Vec<u8>,
+}
+
+/// DER certificates as base64 text.
+mod der {
+    use base64::Engine as _;
+    use rustls::pki_types::CertificateDer;
+
+    pub fn serialize<S: serde::Serializer>(v: &CertificateDer<'static>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(v.as_ref()))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<CertificateDer<'static>, D::Error> {
+        super::bytes::deserialize(d).map(CertificateDer::from)
+    }
+}
+
+/// Bytes as base64 text.
+mod bytes {
+    use base64::Engine as _;
+    use serde::Deserialize as _;
+
+    pub fn serialize<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(v))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
 }
 
 fn err(e: rcgen::Error) -> std::io::Error {

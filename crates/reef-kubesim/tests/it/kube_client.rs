@@ -352,3 +352,39 @@ async fn a_deployment_created_with_kube_rs_rolls_out() {
         .expect("await_condition");
     drop(cluster);
 }
+
+/// A cluster that keeps its state in a directory keeps who it is across a restart: the same
+/// CA, token and (when free) port, so a kubeconfig given out before still works, and what was
+/// stored is still there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_cluster_answers_its_old_kubeconfig_with_its_old_objects() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let options = || ClusterOptions {
+        name: "kept".to_owned(),
+        config: SimConfig::default(),
+        data_dir: Some(dir.path().join("kept")),
+    };
+    let client_for = |kubeconfig: String| async move {
+        let kubeconfig = Kubeconfig::from_yaml(&kubeconfig).unwrap();
+        Client::try_from(Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap())
+            .unwrap()
+    };
+    let first = SimCluster::start(options()).await.unwrap();
+    let kubeconfig = first.kubeconfig();
+    let api: Api<ConfigMap> = Api::namespaced(client_for(kubeconfig.clone()).await, "default");
+    api.create(&PostParams::default(), &configmap("kept", &[], &[("a", "1")])).await.unwrap();
+    first.stop().await.unwrap();
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.path().join("kept/server.json")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the identity file holds the CA key and the token");
+    }
+    let again = SimCluster::start(options()).await.unwrap();
+    assert_eq!(again.kubeconfig(), kubeconfig, "same CA, token and port");
+    let api: Api<ConfigMap> = Api::namespaced(client_for(kubeconfig).await, "default");
+    assert_eq!(data(&api.get("kept").await.unwrap()), BTreeMap::from([("a".to_owned(), "1".to_owned())]));
+    again.stop().await.unwrap();
+}
