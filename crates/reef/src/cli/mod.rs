@@ -1,5 +1,6 @@
 //! The command line: `reef server` and the client commands.
 
+mod cluster;
 mod context;
 mod output;
 mod secret;
@@ -73,6 +74,12 @@ enum Command {
     /// Secrets of an organization.
     #[command(subcommand)]
     Secret(secret::SecretCommand),
+    /// Clusters of an organization.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
+    /// Operations on clusters: their steps and progress.
+    #[command(subcommand)]
+    Operation(cluster::OperationCommand),
     /// The audit log of an organization.
     Audit(AuditArgs),
     /// Simulated Kubernetes clusters.
@@ -352,6 +359,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Member(cmd) => run_member(g, cmd).await,
         Command::Token(cmd) => run_token(g, cmd).await,
         Command::Secret(cmd) => secret::run(&session(g)?, g.output, cmd).await,
+        Command::Cluster(cmd) => cluster::run(&session(g)?, g.output, cmd).await,
+        Command::Operation(cmd) => cluster::run_operation(&session(g)?, g.output, cmd).await,
         Command::Audit(a) => run_audit(g, a).await,
         Command::Sim(cmd) => sim::run(cmd).await,
         Command::Template(t) => {

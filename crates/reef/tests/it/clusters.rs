@@ -171,3 +171,57 @@ async fn a_viewer_sees_a_cluster_but_not_its_kubeconfig_and_another_organization
         assert_eq!(outsider.delete_cluster(org, &id).await.unwrap_err().status(), Some(404));
     }
 }
+
+#[tokio::test]
+async fn the_cli_creates_a_cluster_from_a_spec_file_waits_for_it_and_deletes_it() {
+    let reef = Reef::start();
+    let cli = crate::harness::Cli::new();
+    cli.ok(&["login", "--url", &reef.url, "--data-dir", reef.data_dir.to_str().unwrap()]);
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("cluster.yaml");
+    std::fs::write(
+        &spec,
+        "name: dev\nprovider: local\nregion: local\nnode_pools:\n  - name: workers\n    instance_type: small\n    count: 2\nlabels: {env: cli}\n",
+    )
+    .unwrap();
+
+    let out = cli.run(&["cluster", "create", "-f", spec.to_str().unwrap(), "--wait", "-o", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The progress names every step as it ends.
+    for step in ["begin", "start_api_server", "create_node_pools", "wait_for_nodes", "save_kubeconfig", "finish"] {
+        assert!(stderr.contains(step), "{step} missing from the progress:\n{stderr}");
+    }
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(created["status"], "running", "{created}");
+
+    let listed = cli.json(&["cluster", "list", "--label", "env=cli"]);
+    assert_eq!(listed["items"][0]["name"], "dev", "{listed}");
+    let table = cli.ok(&["cluster", "list"]);
+    assert!(table.contains("dev") && table.contains("running"), "{table}");
+    let got = cli.json(&["cluster", "get", "dev"]);
+    assert_eq!(got["id"], created["id"]);
+    let operation = got["operation"].as_str().unwrap().to_owned();
+    let op = cli.json(&["operation", "get", &operation]);
+    assert_eq!(op["status"], "succeeded", "{op}");
+
+    let kubeconfig = dir.path().join("kubeconfig");
+    cli.ok(&["cluster", "kubeconfig", "dev", "-f", kubeconfig.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&kubeconfig).unwrap();
+    assert!(text.contains(got["endpoint"].as_str().unwrap()), "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&kubeconfig).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    assert_eq!(cli.ok(&["cluster", "kubeconfig", "dev"]), text);
+
+    let err = cli.fails(&["cluster", "create", "-f", spec.to_str().unwrap()]);
+    assert!(err.contains("name_taken") || err.contains("already exists"), "{err}");
+
+    cli.ok(&["cluster", "delete", "dev", "--wait"]);
+    let gone = cli.json(&["cluster", "get", created["id"].as_str().unwrap()]);
+    assert_eq!(gone["status"], "deleted", "{gone}");
+    let err = cli.fails(&["operation", "cancel", &operation]);
+    assert!(err.contains("operation_ended") || err.contains("ended"), "{err}");
+}

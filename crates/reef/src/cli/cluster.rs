@@ -1,0 +1,295 @@
+//! `reef cluster ...` and `reef operation ...`.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::Subcommand;
+use reef_api_types::{ClusterView, CreateClusterRequest, OperationView};
+
+use super::output::{Format, Table, opt_time, print, time};
+use super::{OrgArg, PageArgs, Session, with_cursor};
+
+/// How long `--wait` waits for an operation at most.
+const WAIT_LIMIT: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Create a cluster from a spec file (YAML or JSON, the API's shape).
+    Create {
+        #[command(flatten)]
+        org: OrgArg,
+        /// The spec file; `-` reads standard input.
+        #[arg(long = "file", short = 'f')]
+        file: PathBuf,
+        /// Wait until the cluster is created, showing each step.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// List clusters.
+    List {
+        #[command(flatten)]
+        org: OrgArg,
+        /// Only clusters in this status (`deleted` lists deleted ones).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only clusters of this provider.
+        #[arg(long)]
+        provider: Option<String>,
+        /// Only clusters with this label (`key=value`).
+        #[arg(long)]
+        label: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Show a cluster.
+    Get {
+        #[command(flatten)]
+        org: OrgArg,
+        /// The name or id.
+        cluster: String,
+    },
+    /// Delete a cluster.
+    Delete {
+        #[command(flatten)]
+        org: OrgArg,
+        /// The name or id.
+        cluster: String,
+        /// Wait until the cluster is deleted, showing each step.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Print a cluster's kubeconfig (members and above).
+    Kubeconfig {
+        #[command(flatten)]
+        org: OrgArg,
+        /// The name or id.
+        cluster: String,
+        /// Write it to this file (readable by its owner only) instead of printing it.
+        #[arg(long = "file", short = 'f')]
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperationCommand {
+    /// Show an operation and its steps.
+    Get {
+        #[command(flatten)]
+        org: OrgArg,
+        /// The operation's id.
+        id: String,
+    },
+    /// Ask an operation to stop; what it did is undone.
+    Cancel {
+        #[command(flatten)]
+        org: OrgArg,
+        /// The operation's id.
+        id: String,
+        /// Wait until it has stopped, showing each step.
+        #[arg(long)]
+        wait: bool,
+    },
+}
+
+fn clusters_table(items: &[&ClusterView]) -> Table {
+    let mut t = Table::new(vec!["ID", "NAME", "PROVIDER", "VERSION", "STATUS", "NODES", "CREATED"]);
+    for c in items {
+        let nodes: u32 = c.node_pools.iter().map(|p| p.count).sum();
+        t.row(vec![
+            c.id.to_string(),
+            c.name.clone(),
+            c.provider.clone(),
+            c.kubernetes_version.clone(),
+            c.status.clone(),
+            nodes.to_string(),
+            time(&c.created_at),
+        ]);
+    }
+    t
+}
+
+fn cluster_details(c: &ClusterView) -> Table {
+    let mut t = Table::new(vec!["FIELD", "VALUE"]);
+    let mut field = |k: &str, v: String| t.row(vec![k.to_owned(), v]);
+    field("id", c.id.to_string());
+    field("name", c.name.clone());
+    field("provider", c.provider.clone());
+    field("region", c.region.clone());
+    field("kubernetes version", c.kubernetes_version.clone());
+    field("status", c.status.clone());
+    field("status message", c.status_message.clone());
+    field("endpoint", c.endpoint.clone().unwrap_or_else(|| "-".to_owned()));
+    field("operation", c.operation.map(|o| o.to_string()).unwrap_or_else(|| "-".to_owned()));
+    for p in &c.node_pools {
+        field(&format!("node pool {}", p.name), format!("{} x {}", p.count, p.instance_type));
+    }
+    for (k, v) in &c.labels {
+        field(&format!("label {k}"), v.clone());
+    }
+    field("created", time(&c.created_at));
+    field("updated", time(&c.updated_at));
+    t
+}
+
+fn operation_table(op: &OperationView) -> Table {
+    let mut t = Table::new(vec!["STEP", "STATUS", "ATTEMPTS", "STARTED", "DURATION", "ERROR"]);
+    for s in &op.steps {
+        t.row(vec![
+            s.name.clone(),
+            s.status.clone(),
+            s.attempts.to_string(),
+            opt_time(&s.started_at),
+            s.duration_ms.map(|d| format!("{:.1}s", d as f64 / 1000.0)).unwrap_or_else(|| "-".to_owned()),
+            s.error.clone().unwrap_or_default(),
+        ]);
+    }
+    t
+}
+
+fn operation_summary(op: &OperationView) -> String {
+    let mut out = format!("operation {} ({}): {}", op.id, op.kind, op.status);
+    if let Some(eta) = op.eta_seconds {
+        out.push_str(&format!(", about {eta}s left"));
+    }
+    if let Some(e) = &op.error {
+        out.push_str(&format!("; {e}"));
+    }
+    out
+}
+
+/// Follows an operation until it ends, printing each step's changes on standard error;
+/// fails unless it succeeded.
+async fn follow(s: &Session, org: &str, op: &OperationView) -> anyhow::Result<OperationView> {
+    let id = op.id.to_string();
+    let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
+    let mut shown: Vec<String> = Vec::new();
+    let mut stderr = std::io::stderr();
+    loop {
+        let op = s.client.get_operation(org, &id).await?;
+        for (i, step) in op.steps.iter().enumerate() {
+            let line = match (&step.error, step.duration_ms) {
+                (Some(e), _) if step.status != "done" => format!("  {:<20} {} ({e})", step.name, step.status),
+                (_, Some(ms)) => format!("  {:<20} {} in {:.1}s", step.name, step.status, ms as f64 / 1000.0),
+                _ => format!("  {:<20} {}", step.name, step.status),
+            };
+            if step.status != "pending" && shown.get(i) != Some(&line) {
+                let _ = writeln!(stderr, "{line}");
+                if shown.len() <= i {
+                    shown.resize(i + 1, String::new());
+                }
+                shown[i] = line;
+            }
+        }
+        match op.status.as_str() {
+            "succeeded" => return Ok(op),
+            "failed" | "cancelled" => bail!("{}", operation_summary(&op)),
+            _ => {}
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!("gave up waiting: {}", operation_summary(&op));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn read_spec(file: &PathBuf) -> anyhow::Result<CreateClusterRequest> {
+    let text = if file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("reading the spec from standard input")?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+    };
+    // YAML is a superset of JSON: one parser reads both.
+    yaml_serde::from_str(&text).with_context(|| format!("{} is not a cluster spec", file.display()))
+}
+
+pub async fn run(s: &Session, format: Format, cmd: ClusterCommand) -> anyhow::Result<()> {
+    match cmd {
+        ClusterCommand::Create { org, file, wait } => {
+            let org = s.org(&org);
+            let req = read_spec(&file)?;
+            let created = s.client.create_cluster(&org, &req).await?;
+            if !wait {
+                eprintln!("Creating cluster `{}`: {}", created.cluster.name, operation_summary(&created.operation));
+                return print(format, &created.cluster, |c| clusters_table(&[c]));
+            }
+            eprintln!("Creating cluster `{}` (operation {})", created.cluster.name, created.operation.id);
+            follow(s, &org, &created.operation).await?;
+            let cluster = s.client.get_cluster(&org, &created.cluster.id.to_string()).await?;
+            print(format, &cluster, cluster_details)
+        }
+        ClusterCommand::List { org, status, provider, label, page } => {
+            let mut filters = Vec::new();
+            if let Some(v) = &status {
+                filters.push(("status", v.as_str()));
+            }
+            if let Some(v) = &provider {
+                filters.push(("provider", v.as_str()));
+            }
+            if let Some(v) = &label {
+                filters.push(("label", v.as_str()));
+            }
+            let list = s.client.list_clusters(&s.org(&org), &filters, &page.query()).await?;
+            print(format, &list, |l| with_cursor(clusters_table(&l.items.iter().collect::<Vec<_>>()), &l.next_cursor))
+        }
+        ClusterCommand::Get { org, cluster } => {
+            print(format, &s.client.get_cluster(&s.org(&org), &cluster).await?, cluster_details)
+        }
+        ClusterCommand::Delete { org, cluster, wait } => {
+            let org = s.org(&org);
+            let deleting = s.client.delete_cluster(&org, &cluster).await?;
+            if !wait {
+                eprintln!("Deleting cluster `{}`: {}", deleting.cluster.name, operation_summary(&deleting.operation));
+                return print(format, &deleting.operation, operation_table);
+            }
+            eprintln!("Deleting cluster `{}` (operation {})", deleting.cluster.name, deleting.operation.id);
+            let op = follow(s, &org, &deleting.operation).await?;
+            eprintln!("Deleted cluster `{}`.", deleting.cluster.name);
+            print(format, &op, operation_table)
+        }
+        ClusterCommand::Kubeconfig { org, cluster, file } => {
+            let kubeconfig = s.client.cluster_kubeconfig(&s.org(&org), &cluster).await?;
+            match file {
+                Some(path) => {
+                    crate::server::write_private_file(&path, &kubeconfig)?;
+                    eprintln!("Wrote the kubeconfig of `{cluster}` to {}.", path.display());
+                }
+                None => print!("{kubeconfig}"),
+            }
+            Ok(())
+        }
+    }
+}
+
+pub async fn run_operation(s: &Session, format: Format, cmd: OperationCommand) -> anyhow::Result<()> {
+    match cmd {
+        OperationCommand::Get { org, id } => {
+            let op = s.client.get_operation(&s.org(&org), &id).await?;
+            if format == Format::Table {
+                println!("{}", operation_summary(&op));
+            }
+            print(format, &op, operation_table)
+        }
+        OperationCommand::Cancel { org, id, wait } => {
+            let org = s.org(&org);
+            let op = s.client.cancel_operation(&org, &id).await?;
+            if !wait {
+                eprintln!("Asked operation {id} to stop.");
+                return print(format, &op, operation_table);
+            }
+            match follow(s, &org, &op).await {
+                Ok(op) => print(format, &op, operation_table),
+                // Cancelled is what was asked for.
+                Err(_) => {
+                    let op = s.client.get_operation(&org, &id).await?;
+                    if op.status != "cancelled" {
+                        bail!("{}", operation_summary(&op));
+                    }
+                    eprintln!("Operation {id} was cancelled; what it did was undone.");
+                    print(format, &op, operation_table)
+                }
+            }
+        }
+    }
+}
