@@ -6,6 +6,11 @@
 //! provider's create steps, `save_kubeconfig` (sealed like a secret; undo: forgotten),
 //! `finish` (`running`, with its endpoint).
 //!
+//! Update (`cluster.update.<provider>`): `begin` (the change checked against the catalog and
+//! the provider's capabilities, the cluster to `updating`), the provider's update steps,
+//! `finish` (the new spec recorded, `running`); a failed update is undone and leaves the
+//! cluster `running` as it was.
+//!
 //! Delete (`cluster.delete.<provider>`): `begin` (a create still going on is cancelled and
 //! waited for; then `deleting`), the provider's delete steps, `finish` (the kubeconfig
 //! forgotten, `deleted`).
@@ -17,8 +22,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::Utc;
-use reef_core::{Cluster, ClusterId, ClusterSpec, ClusterStatus, OrgId};
-use reef_provider::{Call, Credentials, Operation, Provider, ProviderError, Retry};
+use reef_core::{Cluster, ClusterId, ClusterSpec, ClusterStatus, OrgId, SpecProblem};
+use reef_provider::{Call, Catalog, Credentials, Operation, Provider, ProviderError, Retry};
 use reef_store::Store;
 use reef_store::clusters::ClusterUpdate;
 use reef_store::crypto::SecretCipher;
@@ -100,7 +105,7 @@ pub(crate) fn kubeconfig_context(org: OrgId, cluster: ClusterId) -> String {
 }
 
 /// The spec a cluster's record stands for.
-pub(crate) fn spec_of(c: &Cluster) -> ClusterSpec {
+pub fn spec_of(c: &Cluster) -> ClusterSpec {
     ClusterSpec {
         name: c.name.clone(),
         provider: c.provider.clone(),
@@ -126,13 +131,22 @@ fn store_error(e: reef_store::StoreError) -> StepError {
 /// Everything a provider call needs, loaded when a step runs.
 struct Loaded {
     spec: ClusterSpec,
+    /// For an update: the spec before it (what `spec` replaces).
+    previous: Option<ClusterSpec>,
     credentials: Option<Credentials>,
     provider: Arc<dyn Provider>,
 }
 
 impl Loaded {
     fn call<'a>(&'a self, run: &ClusterRun, outputs: &'a BTreeMap<String, Value>) -> Call<'a> {
-        Call { org: run.org, cluster: run.cluster, spec: &self.spec, credentials: self.credentials.as_ref(), outputs }
+        Call {
+            org: run.org,
+            cluster: run.cluster,
+            spec: &self.spec,
+            credentials: self.credentials.as_ref(),
+            previous: self.previous.as_ref(),
+            outputs,
+        }
     }
 }
 
@@ -153,7 +167,7 @@ impl ClusterEnv {
             None => None,
             Some(name) => Some(self.credentials(run.org, name).await?),
         };
-        Ok(Loaded { spec: spec_of(&cluster), credentials, provider })
+        Ok(Loaded { spec: spec_of(&cluster), previous: None, credentials, provider })
     }
 
     async fn credentials(&self, org: OrgId, name: &reef_core::SecretName) -> Result<Credentials, StepError> {
@@ -366,6 +380,164 @@ pub fn delete_workflow(provider: &dyn Provider) -> Workflow<ClusterEnv> {
         cx.app.store.set_cluster_kubeconfig(run.cluster, None).await.map_err(store_error)?;
         cx.app.move_status(&run, &[ClusterStatus::Deleting], ClusterStatus::Deleted, "deleted", cx.run).await
     })
+}
+
+/// The input of an update run: the cluster and what it is to become.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateRun {
+    /// The organization.
+    pub org: OrgId,
+    /// The cluster.
+    pub cluster: ClusterId,
+    /// The spec it is changed to.
+    pub target: ClusterSpec,
+}
+
+/// The kind of a provider's update workflow.
+pub fn update_kind(provider: &str) -> String {
+    format!("cluster.update.{provider}")
+}
+
+/// What is wrong with changing a cluster from `previous` to `target` with a provider that
+/// offers `catalog`: what the catalog does not offer, what cannot change (name, provider,
+/// region, secret), what the provider cannot do (resize, add or remove pools, upgrade), and a
+/// downgrade.
+pub fn update_problems(catalog: &Catalog, previous: &ClusterSpec, target: &ClusterSpec) -> Vec<SpecProblem> {
+    let mut out = target.problems();
+    out.extend(catalog.check(target));
+    let fixed = [
+        ("name", previous.name.as_str() != target.name.as_str()),
+        ("provider", previous.provider != target.provider),
+        ("region", previous.region != target.region),
+        ("secret", previous.secret != target.secret),
+    ];
+    for (field, changed) in fixed {
+        if changed {
+            out.push(SpecProblem::new(field, format!("a cluster's {field} cannot change")));
+        }
+    }
+    let caps = catalog.capabilities;
+    let old: BTreeMap<&str, &reef_core::NodePool> = previous.node_pools.iter().map(|p| (p.name.as_str(), p)).collect();
+    let new: BTreeMap<&str, &reef_core::NodePool> = target.node_pools.iter().map(|p| (p.name.as_str(), p)).collect();
+    let added_or_removed = old.keys().any(|k| !new.contains_key(k)) || new.keys().any(|k| !old.contains_key(k));
+    if added_or_removed && !caps.add_remove_node_pool {
+        out.push(SpecProblem::new("node_pools", format!("{} cannot add or remove node pools", catalog.provider)));
+    }
+    for (i, pool) in target.node_pools.iter().enumerate() {
+        let Some(before) = old.get(pool.name.as_str()) else { continue };
+        let resized = (before.count, before.min, before.max, before.autoscaling)
+            != (pool.count, pool.min, pool.max, pool.autoscaling);
+        if resized && !caps.scale_node_pool {
+            out.push(SpecProblem::new(
+                format!("node_pools[{i}]"),
+                format!("{} cannot resize node pools", catalog.provider),
+            ));
+        }
+        let reshaped = (&before.instance_type, before.spot, &before.labels, &before.taints)
+            != (&pool.instance_type, pool.spot, &pool.labels, &pool.taints);
+        if reshaped {
+            out.push(SpecProblem::new(
+                format!("node_pools[{i}]"),
+                "a node pool's instance type, spot, labels and taints cannot change; add a new pool instead",
+            ));
+        }
+    }
+    if let (Some(from), Some(to)) = (&previous.kubernetes_version, &target.kubernetes_version)
+        && from != to
+    {
+        if to < from {
+            out.push(SpecProblem::new("kubernetes_version", format!("Kubernetes cannot go down from {from} to {to}")));
+        } else if !caps.upgrade_version {
+            out.push(SpecProblem::new("kubernetes_version", format!("{} cannot upgrade Kubernetes", catalog.provider)));
+        }
+    }
+    out
+}
+
+/// The update workflow for `provider`: `begin` (the change checked again, the cluster to
+/// `updating`), the provider's update steps (undone back to the previous spec), `finish` (the
+/// new spec recorded, `running`). An update that fails is undone and leaves the cluster
+/// `running` as it was, its status message saying why.
+///
+/// # Panics
+/// When the provider has a step named like one of reef's (`begin`, `finish`).
+pub fn update_workflow(provider: &dyn Provider) -> Workflow<ClusterEnv> {
+    let kind: &'static str = Box::leak(update_kind(provider.name()).into_boxed_str());
+    let mut wf = Workflow::new(kind)
+        .step("begin", |cx: StepContext<ClusterEnv>| async move {
+            let run: UpdateRun = cx.input()?;
+            let loaded = cx.app.load_update(&run).await?;
+            let catalog = loaded.provider.catalog().await.map_err(step_error)?;
+            let previous = loaded.previous.as_ref().unwrap_or(&loaded.spec);
+            if let Some(p) = update_problems(&catalog, previous, &loaded.spec).first() {
+                return Err(StepError::permanent(format!("{}: {}", p.field, p.message)));
+            }
+            let from = [ClusterStatus::Running, ClusterStatus::Warning, ClusterStatus::Error];
+            cx.app.move_status(&run.base(), &from, ClusterStatus::Updating, "updating", cx.run).await
+        })
+        .on_unwound(|cx: StepContext<ClusterEnv>| async move {
+            let run: UpdateRun = cx.input()?;
+            let reason = cx.app.unwind_reason(run.org, cx.run).await;
+            let cause = format!("update failed and was undone: {reason}");
+            let base = run.base();
+            let Some(c) = cx.app.store.cluster(run.org, run.cluster).await.map_err(store_error)? else {
+                return Ok(());
+            };
+            if c.status != ClusterStatus::Updating {
+                return Ok(());
+            }
+            cx.app.move_status(&base, &[ClusterStatus::Updating], ClusterStatus::Running, &cause, cx.run).await
+        });
+    for step in provider.steps(Operation::Update) {
+        assert!(!["begin", "finish"].contains(step), "{}: step {step} is reef's", provider.name());
+        let step: &'static str = step;
+        wf = wf.step_with_undo(
+            step,
+            move |cx: StepContext<ClusterEnv>| async move {
+                let run: UpdateRun = cx.input()?;
+                let loaded = cx.app.load_update(&run).await?;
+                let call = loaded.call(&run.base(), cx.outputs());
+                loaded.provider.run(Operation::Update, step, call).await.map_err(step_error)
+            },
+            move |cx: StepContext<ClusterEnv>, output: Value| async move {
+                let run: UpdateRun = cx.input()?;
+                let loaded = cx.app.load_update(&run).await?;
+                let call = loaded.call(&run.base(), cx.outputs());
+                loaded.provider.undo(Operation::Update, step, call, output).await.map_err(step_error)
+            },
+        );
+    }
+    wf.step("finish", |cx: StepContext<ClusterEnv>| async move {
+        let run: UpdateRun = cx.input()?;
+        let update = ClusterUpdate {
+            kubernetes_version: run.target.kubernetes_version.clone(),
+            node_pools: Some(run.target.node_pools.clone()),
+            labels: Some(run.target.labels.clone()),
+            ..ClusterUpdate::default()
+        };
+        cx.app.store.update_cluster(run.cluster, &update, Utc::now()).await.map_err(store_error)?;
+        cx.app.move_status(&run.base(), &[ClusterStatus::Updating], ClusterStatus::Running, "updated", cx.run).await
+    })
+}
+
+impl UpdateRun {
+    fn base(&self) -> ClusterRun {
+        ClusterRun { org: self.org, cluster: self.cluster }
+    }
+}
+
+impl ClusterEnv {
+    /// What an update step needs: the target spec (its version defaulting to the cluster's)
+    /// and the cluster's spec as recorded, which the update replaces.
+    async fn load_update(&self, run: &UpdateRun) -> Result<Loaded, StepError> {
+        let mut loaded = self.load(&run.base()).await?;
+        let previous = std::mem::replace(&mut loaded.spec, run.target.clone());
+        if loaded.spec.kubernetes_version.is_none() {
+            loaded.spec.kubernetes_version = previous.kubernetes_version.clone();
+        }
+        loaded.previous = Some(previous);
+        Ok(loaded)
+    }
 }
 
 /// The API server named in a kubeconfig (its first cluster's `server`).

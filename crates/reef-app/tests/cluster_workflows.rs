@@ -12,12 +12,14 @@ use std::time::Duration;
 
 use chrono::Utc;
 use reef_app::cluster_workflows::{
-    ClusterEnv, ClusterRun, Providers, create_kind, create_workflow, delete_kind, delete_workflow,
+    ClusterEnv, ClusterRun, Providers, UpdateRun, create_kind, create_workflow, delete_kind, delete_workflow,
+    update_kind, update_problems, update_workflow,
 };
 use reef_core::{
     Cluster, ClusterId, ClusterName, ClusterStatus, KubernetesVersion, NodePool, NodePoolName, OrgId, OrgName, UserId,
     UserName, WorkflowId, WorkflowRun, WorkflowStatus,
 };
+use reef_provider::Provider as _;
 use reef_provider_local::{LocalOptions, LocalProvider};
 use reef_store::Store;
 use reef_store::crypto::SecretCipher;
@@ -83,7 +85,8 @@ async fn world_on(postgres: bool, step_delay: Duration) -> Option<World> {
     providers.add(local.clone());
     let cipher = SecretCipher::new(&[7; 32]);
     let env = Arc::new(ClusterEnv::new(store.clone(), cipher.clone(), providers));
-    let workflows = vec![create_workflow(local.as_ref()), delete_workflow(local.as_ref())];
+    let workflows =
+        vec![create_workflow(local.as_ref()), update_workflow(local.as_ref()), delete_workflow(local.as_ref())];
     let engine = engine_with(&store, &env, workflows);
     Some(World { store, org, local, env, engine, cipher, dir })
 }
@@ -288,4 +291,85 @@ async fn a_spec_the_provider_does_not_offer_fails_before_anything_is_made() {
     );
     assert!(run.steps[1..].iter().all(|s| s.attempts == 0));
     w.nothing_left_of(&c).await;
+}
+
+impl World {
+    async fn update(&self, c: &Cluster, target: &reef_core::ClusterSpec) -> WorkflowRun {
+        let input = UpdateRun { org: self.org, cluster: c.id, target: target.clone() };
+        let id = self.engine.start(self.org, &update_kind("local"), &c.id.to_string(), &input).await.unwrap();
+        run_to_end(&self.engine, self.org, id, LIMIT).await.unwrap()
+    }
+}
+
+/// `c`'s spec with the workers pool at 3 nodes, a second pool and a label.
+fn grown(c: &Cluster) -> reef_core::ClusterSpec {
+    let mut target = reef_app::cluster_workflows::spec_of(c);
+    target.node_pools[0].count = 3;
+    let mut extra = target.node_pools[0].clone();
+    extra.name = NodePoolName::parse("extra").unwrap();
+    extra.count = 1;
+    target.node_pools.push(extra);
+    target.labels.insert("env".to_owned(), "prod".to_owned());
+    target
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_resizes_and_adds_pools_and_records_the_new_spec() {
+    let w = world().await;
+    let c = w.new_cluster("dev").await;
+    assert_eq!(w.create(&c).await.status, WorkflowStatus::Succeeded);
+    let target = grown(&w.get(&c).await);
+    let run = w.update(&c, &target).await;
+    assert_eq!(run.status, WorkflowStatus::Succeeded, "{run:?}");
+    let got = w.get(&c).await;
+    assert_eq!((got.status, got.status_message.as_str()), (ClusterStatus::Running, "updated"));
+    assert_eq!(got.node_pools, target.node_pools);
+    assert_eq!(got.labels, target.labels);
+    assert_eq!(w.local.ready_node_count(c.id).await, Some(4));
+    let log: Vec<ClusterStatus> =
+        w.store.cluster_status_changes(c.id).await.unwrap().into_iter().map(|l| l.to).collect();
+    assert_eq!(&log[log.len() - 2..], [ClusterStatus::Updating, ClusterStatus::Running]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_at_each_update_step_leaves_the_cluster_running_as_it_was() {
+    let mut w = world().await;
+    let c = w.new_cluster("dev").await;
+    assert_eq!(w.create(&c).await.status, WorkflowStatus::Succeeded);
+    let before = w.get(&c).await;
+    let update = update_workflow(w.local.as_ref());
+    for (i, step) in update.steps().iter().enumerate() {
+        w.engine = engine_with(&w.store, &w.env, vec![failing_at(&update, i)]);
+        let run = w.update(&c, &grown(&before)).await;
+        assert_eq!(run.status, WorkflowStatus::Failed, "{run:?}");
+        let got = w.get(&c).await;
+        assert_eq!(got.status, ClusterStatus::Running, "failing at {}", step.name());
+        // A change refused at `begin` never touched the cluster: its message stays.
+        let message = match i {
+            0 => before.status_message.clone(),
+            _ => format!("update failed and was undone: step {} failed: injected failure", step.name()),
+        };
+        assert_eq!(got.status_message, message);
+        assert_eq!((got.node_pools.clone(), got.labels.clone()), (before.node_pools.clone(), before.labels.clone()));
+        assert_eq!(w.local.ready_node_count(c.id).await, Some(2), "failing at {}", step.name());
+    }
+    // Each step run twice does what one run does.
+    w.engine = engine_with(&w.store, &w.env, vec![each_step_twice(&update)]);
+    assert_eq!(w.update(&c, &grown(&before)).await.status, WorkflowStatus::Succeeded);
+    assert_eq!(w.local.ready_node_count(c.id).await, Some(4));
+}
+
+#[tokio::test]
+async fn an_update_names_each_change_the_provider_cannot_make() {
+    let w = world().await;
+    let catalog = w.local.catalog().await.unwrap();
+    let c = cluster(w.org, "dev", "small");
+    let before = reef_app::cluster_workflows::spec_of(&c);
+    assert_eq!(update_problems(&catalog, &before, &grown(&c)), []);
+    let mut bad = grown(&c);
+    bad.region = "elsewhere".to_owned();
+    bad.kubernetes_version = Some(KubernetesVersion::parse("1.33").unwrap());
+    bad.node_pools[0].instance_type = "large".to_owned();
+    let fields: Vec<String> = update_problems(&catalog, &before, &bad).into_iter().map(|p| p.field).collect();
+    assert_eq!(fields, ["region", "region", "node_pools[0]", "kubernetes_version"]);
 }

@@ -46,7 +46,7 @@ pub struct ImportProvider {
 }
 
 const CREATE: &[&str] = &["check_api_server"];
-const DELETE: &[&str] = &[];
+const NO_STEPS: &[&str] = &[];
 
 fn kubeconfig_of(credentials: Option<&Credentials>) -> Result<&str, ProviderError> {
     let credentials = credentials.ok_or_else(|| {
@@ -148,7 +148,8 @@ impl Provider for ImportProvider {
     fn steps(&self, operation: Operation) -> &'static [&'static str] {
         match operation {
             Operation::Create => CREATE,
-            Operation::Delete => DELETE,
+            // reef changes nothing in an imported cluster (its labels are reef's alone).
+            Operation::Update | Operation::Delete => NO_STEPS,
         }
     }
 

@@ -60,6 +60,7 @@ async fn an_imported_cluster_is_checked_through_its_kubeconfig() {
         cluster: ClusterId::new(),
         spec: &spec,
         credentials: Some(&creds),
+        previous: None,
         outputs: &outputs,
     };
     p.preflight(call).await.unwrap();
@@ -92,7 +93,14 @@ async fn each_way_a_kubeconfig_fails_has_its_own_error() {
 
     let spec = spec();
     let outputs = BTreeMap::new();
-    let call = Call { org: OrgId::new(), cluster: ClusterId::new(), spec: &spec, credentials: None, outputs: &outputs };
+    let call = Call {
+        org: OrgId::new(),
+        cluster: ClusterId::new(),
+        spec: &spec,
+        credentials: None,
+        previous: None,
+        outputs: &outputs,
+    };
     let e = p.preflight(call).await.unwrap_err();
     assert_eq!((e.retry, e.code.as_str()), (Retry::Permanent, "kubeconfig_missing"), "{e}");
     let other = Credentials(BTreeMap::from([("token".to_owned(), "x".to_owned())]));

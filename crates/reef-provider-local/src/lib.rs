@@ -4,8 +4,9 @@
 //! so that a local create shows progress as a cloud's would.
 //!
 //! Create: `start_api_server` (undo: stop it and remove its state), `create_node_pools`
-//! (undo: remove the nodes), `wait_for_nodes`. Delete: `delete_node_pools`,
-//! `stop_api_server`. Every step finds what an earlier run of itself did, so each is
+//! (undo: remove the nodes), `wait_for_nodes`. Update: `resize_node_pools` (pools resized,
+//! added and removed; undo: back to the previous pools), `wait_for_nodes`. Delete:
+//! `delete_node_pools`, `stop_api_server`. Every step finds what an earlier run of itself did, so each is
 //! idempotent.
 
 use std::collections::HashMap;
@@ -56,6 +57,7 @@ pub struct LocalProvider {
 }
 
 const CREATE: &[&str] = &["start_api_server", "create_node_pools", "wait_for_nodes"];
+const UPDATE: &[&str] = &["resize_node_pools", "wait_for_nodes"];
 const DELETE: &[&str] = &["delete_node_pools", "stop_api_server"];
 
 fn internal(message: impl std::fmt::Display) -> ProviderError {
@@ -158,6 +160,12 @@ impl LocalProvider {
         Ok(())
     }
 
+    /// How many of cluster `id`'s nodes are Ready, if it is running.
+    pub async fn ready_node_count(&self, id: ClusterId) -> Option<usize> {
+        let sim = self.running(id).await?;
+        ready_nodes(sim.store()).ok().map(|n| n.len())
+    }
+
     /// The URL of cluster `id`'s API server, if it is running.
     pub async fn endpoint(&self, id: ClusterId) -> Option<String> {
         self.running(id).await.map(|c| c.url())
@@ -194,6 +202,18 @@ impl LocalProvider {
                 Ok(json!({"nodes": nodes}))
             }
             (Operation::Create, "wait_for_nodes") => {
+                let sim = self.ensure_running(&call).await?;
+                let want = call.spec.node_pools.iter().map(|p| p.count as usize).sum();
+                let ready = self.wait_for_nodes(&call, &sim, want).await?;
+                Ok(json!({"ready_nodes": ready}))
+            }
+            (Operation::Update, "resize_node_pools") => {
+                let sim = self.ensure_running(&call).await?;
+                sim.set_node_pools(sim_pools(&call.spec.node_pools));
+                let nodes: u32 = call.spec.node_pools.iter().map(|p| p.count).sum();
+                Ok(json!({"nodes": nodes}))
+            }
+            (Operation::Update, "wait_for_nodes") => {
                 let sim = self.ensure_running(&call).await?;
                 let want = call.spec.node_pools.iter().map(|p| p.count as usize).sum();
                 let ready = self.wait_for_nodes(&call, &sim, want).await?;
@@ -245,6 +265,7 @@ impl Provider for LocalProvider {
     fn steps(&self, operation: Operation) -> &'static [&'static str] {
         match operation {
             Operation::Create => CREATE,
+            Operation::Update => UPDATE,
             Operation::Delete => DELETE,
         }
     }
@@ -260,6 +281,14 @@ impl Provider for LocalProvider {
                 (Operation::Create, "create_node_pools") => {
                     if let Some(sim) = self.running(call.cluster).await {
                         sim.set_node_pools(Vec::new());
+                    }
+                    Ok(())
+                }
+                (Operation::Update, "resize_node_pools") => {
+                    if let (Some(sim), Some(previous)) = (self.running(call.cluster).await, call.previous) {
+                        sim.set_node_pools(sim_pools(&previous.node_pools));
+                        let want = previous.node_pools.iter().map(|p| p.count as usize).sum();
+                        self.wait_for_nodes(&call, &sim, want).await?;
                     }
                     Ok(())
                 }

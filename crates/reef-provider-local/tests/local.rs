@@ -46,7 +46,7 @@ async fn run_all(
 ) {
     for step in p.steps(operation) {
         for _ in 0..times {
-            let call = Call { org: OrgId::new(), cluster, spec, credentials: None, outputs };
+            let call = Call { org: OrgId::new(), cluster, spec, credentials: None, previous: None, outputs };
             let out = p.run(operation, step, call).await.unwrap_or_else(|e| panic!("{step}: {e}"));
             outputs.insert((*step).to_owned(), out);
         }
@@ -86,7 +86,8 @@ async fn create_makes_a_cluster_whose_nodes_follow_its_pools_and_that_survives_a
         run_all(&p, Operation::Create, cluster, &spec, &mut outputs, 2).await;
         assert_eq!(outputs["wait_for_nodes"]["ready_nodes"], 3);
         assert_eq!(p.running_clusters().await, [cluster]);
-        let call = Call { org: OrgId::new(), cluster, spec: &spec, credentials: None, outputs: &outputs };
+        let call =
+            Call { org: OrgId::new(), cluster, spec: &spec, credentials: None, previous: None, outputs: &outputs };
         let kubeconfig = p.kubeconfig(call).await.unwrap();
         assert_eq!(Some(kubeconfig_server(&kubeconfig)), p.endpoint(cluster).await);
         // The process stops; the cluster's state is saved.
@@ -95,7 +96,7 @@ async fn create_makes_a_cluster_whose_nodes_follow_its_pools_and_that_survives_a
     let p = provider(dir.path());
     assert!(p.running_clusters().await.is_empty());
     // Its kubeconfig brings it back, nodes and all.
-    let call = Call { org: OrgId::new(), cluster, spec: &spec, credentials: None, outputs: &outputs };
+    let call = Call { org: OrgId::new(), cluster, spec: &spec, credentials: None, previous: None, outputs: &outputs };
     p.kubeconfig(call).await.unwrap();
     run_all(&p, Operation::Create, cluster, &spec, &mut outputs, 1).await;
     assert_eq!(outputs["wait_for_nodes"]["ready_nodes"], 3);
@@ -115,18 +116,71 @@ async fn undoing_the_create_steps_latest_first_leaves_nothing() {
         let cluster = ClusterId::new();
         let mut outputs = BTreeMap::new();
         for step in &p.steps(Operation::Create)[..done] {
-            let call = Call { org: OrgId::new(), cluster, spec: &spec, credentials: None, outputs: &outputs };
+            let call =
+                Call { org: OrgId::new(), cluster, spec: &spec, credentials: None, previous: None, outputs: &outputs };
             let out = p.run(Operation::Create, step, call).await.unwrap();
             outputs.insert((*step).to_owned(), out);
         }
         for step in p.steps(Operation::Create)[..done].iter().rev() {
-            let call = Call { org: OrgId::new(), cluster, spec: &spec, credentials: None, outputs: &outputs };
+            let call =
+                Call { org: OrgId::new(), cluster, spec: &spec, credentials: None, previous: None, outputs: &outputs };
             p.undo(Operation::Create, step, call, outputs[*step].clone()).await.unwrap();
             // Undos are idempotent.
-            let call = Call { org: OrgId::new(), cluster, spec: &spec, credentials: None, outputs: &outputs };
+            let call =
+                Call { org: OrgId::new(), cluster, spec: &spec, credentials: None, previous: None, outputs: &outputs };
             p.undo(Operation::Create, step, call, outputs[*step].clone()).await.unwrap();
         }
         assert!(p.running_clusters().await.is_empty(), "after {done} steps");
         assert!(!dir.path().join(cluster.to_string()).exists(), "after {done} steps");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_resizes_adds_and_removes_pools_and_its_undo_goes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = provider(dir.path());
+    let cluster = ClusterId::new();
+    let before = spec();
+    let mut outputs = BTreeMap::new();
+    run_all(&p, Operation::Create, cluster, &before, &mut outputs, 1).await;
+    assert_eq!(outputs["wait_for_nodes"]["ready_nodes"], 3);
+
+    let mut after = before.clone();
+    after.node_pools[0].count = 4;
+    after.node_pools.remove(1);
+    let mut gpu = after.node_pools[0].clone();
+    gpu.name = "gpu".parse().unwrap();
+    gpu.count = 1;
+    after.node_pools.push(gpu);
+    let mut updated = BTreeMap::new();
+    for step in p.steps(Operation::Update) {
+        // Twice: each step finds what its first run did.
+        for _ in 0..2 {
+            let call = Call {
+                org: OrgId::new(),
+                cluster,
+                spec: &after,
+                credentials: None,
+                previous: Some(&before),
+                outputs: &updated,
+            };
+            let out = p.run(Operation::Update, step, call).await.unwrap();
+            updated.insert((*step).to_owned(), out);
+        }
+    }
+    assert_eq!(updated["wait_for_nodes"]["ready_nodes"], 5);
+
+    // Undone, the cluster has its previous pools again.
+    let call = Call {
+        org: OrgId::new(),
+        cluster,
+        spec: &after,
+        credentials: None,
+        previous: Some(&before),
+        outputs: &updated,
+    };
+    p.undo(Operation::Update, "resize_node_pools", call, updated["resize_node_pools"].clone()).await.unwrap();
+    let call = Call { org: OrgId::new(), cluster, spec: &before, credentials: None, previous: None, outputs: &outputs };
+    let out = p.run(Operation::Create, "wait_for_nodes", call).await.unwrap();
+    assert_eq!(out["ready_nodes"], 3);
 }

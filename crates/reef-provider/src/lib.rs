@@ -211,8 +211,11 @@ pub struct Call<'a> {
     pub org: OrgId,
     /// The cluster (its id names what the provider makes for it).
     pub cluster: ClusterId,
-    /// What the cluster is asked to be, its version resolved.
+    /// What the cluster is asked to be, its version resolved (for an update, what it is
+    /// being changed to).
     pub spec: &'a ClusterSpec,
+    /// For an update: what the cluster was before it (what an undo goes back to).
+    pub previous: Option<&'a ClusterSpec>,
     /// The cluster secret's fields, when it has one.
     pub credentials: Option<&'a Credentials>,
     /// The outputs of the steps before this one, by step name.
@@ -235,6 +238,10 @@ impl Call<'_> {
 pub enum Operation {
     /// Making the cluster.
     Create,
+    /// Changing it to [`Call::spec`] from [`Call::previous`]: node pools resized, added or
+    /// removed, the Kubernetes version upgraded. Undoing an update step goes back to the
+    /// previous spec.
+    Update,
     /// Removing it (and everything the provider made for it).
     Delete,
 }
