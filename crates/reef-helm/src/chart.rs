@@ -584,4 +584,57 @@ mod tests {
         assert!(rules.ignore("docs/a.md", false));
         assert!(!rules.ignore("values.yaml", false));
     }
+
+    fn write(dir: &Path, files: &[(&str, &str)]) {
+        for (name, text) in files {
+            let path = dir.join(name);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("a directory");
+            std::fs::write(path, text).expect("a file");
+        }
+    }
+
+    fn error_of<T>(r: Result<T, LoadError>) -> String {
+        match r {
+            Ok(_) => "loaded".to_owned(),
+            Err(e) => e.0,
+        }
+    }
+
+    #[test]
+    fn values_parsed_later_give_the_chart_and_the_errors_that_loading_gives() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let chart = dir.path().join("c");
+        write(
+            &chart,
+            &[
+                ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n"),
+                ("values.yaml", "a: 1\nb: [x, y]\n"),
+                ("templates/t.yaml", "a: {{ .Values.a }}\n"),
+                ("charts/sub/Chart.yaml", "apiVersion: v2\nname: sub\nversion: 0.1.0\n"),
+                ("charts/sub/values.yaml", "s: true\n"),
+            ],
+        );
+        let loaded = load(&chart).expect("loads");
+        let unparsed = load_unparsed(&chart).expect("reads");
+        assert!(unparsed.chart().values.borrow().is_empty(), "values wait to be parsed");
+        let later = unparsed.parse_values(&chart).expect("parses");
+        assert_eq!(later.values.borrow().keys().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(later.dependencies()[0].values.borrow().keys().collect::<Vec<_>>(), ["s"]);
+        assert_eq!(later.templates.len(), loaded.templates.len());
+
+        // A broken values file, and a subchart broken too: the one load reports is reported.
+        write(&chart, &[("values.yaml", "a: [\n"), ("charts/sub/Chart.yaml", "name: [\n")]);
+        let expected = error_of(load(&chart));
+        assert_ne!(expected, "loaded");
+        let got = match load_unparsed(&chart) {
+            Ok(unparsed) => error_of(unparsed.parse_values(&chart)),
+            Err(e) => e.0,
+        };
+        assert_eq!(got, expected);
+        write(&chart, &[("charts/sub/Chart.yaml", "apiVersion: v2\nname: sub\nversion: 0.1.0\n")]);
+        let expected = error_of(load(&chart));
+        assert!(expected.contains("values.yaml"), "{expected}");
+        let unparsed = load_unparsed(&chart).expect("reads: values are not parsed yet");
+        assert_eq!(error_of(unparsed.parse_values(&chart)), expected);
+    }
 }
