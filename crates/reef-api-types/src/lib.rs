@@ -475,6 +475,25 @@ pub struct CreateClusterRequest {
     pub labels: BTreeMap<String, String>,
 }
 
+/// `PATCH /api/v1/orgs/{org}/clusters/{cluster}`: what to change; an absent field stays as it
+/// is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateClusterRequest {
+    /// The Kubernetes version to upgrade to (`1.35` or `1.35.1`); never lower than the
+    /// cluster's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_version: Option<String>,
+    /// Every node pool the cluster is to have: a pool's count (and min, max, autoscaling)
+    /// may change, pools may be added and removed; a pool's instance type, spot, labels and
+    /// taints cannot change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_pools: Option<Vec<NodePoolSpec>>,
+    /// Every label the cluster is to have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
 /// A cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ClusterView {

@@ -155,6 +155,51 @@ pub fn cluster(c: Cluster) -> api::ClusterView {
     }
 }
 
+/// Node pools as the API writes them, each name that does not parse named as a problem.
+fn node_pools_from(pools: Vec<api::NodePoolSpec>, problem: &mut impl FnMut(String, String)) -> Vec<NodePool> {
+    let mut node_pools = Vec::new();
+    for (i, p) in pools.into_iter().enumerate() {
+        match NodePoolName::parse(&p.name) {
+            Ok(name) => node_pools.push(NodePool {
+                name,
+                instance_type: p.instance_type,
+                count: p.count,
+                min: p.min,
+                max: p.max,
+                autoscaling: p.autoscaling,
+                spot: p.spot,
+                labels: p.labels,
+                taints: p
+                    .taints
+                    .into_iter()
+                    .map(|t| Taint { key: t.key, value: t.value, effect: taint_effect_from(t.effect) })
+                    .collect(),
+            }),
+            Err(e) => problem(format!("node_pools[{i}].name"), e.to_string()),
+        }
+    }
+    node_pools
+}
+
+/// An update request as a change: every field that does not parse is named, all at once.
+pub fn cluster_change(req: api::UpdateClusterRequest) -> Result<reef_app::ClusterChange, Vec<api::FieldProblem>> {
+    let mut problems = Vec::new();
+    let mut problem = |field: String, reason: String| problems.push(api::FieldProblem { field, reason });
+    let kubernetes_version = match req.kubernetes_version.as_deref().map(KubernetesVersion::parse) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(e)) => {
+            problem("kubernetes_version".to_owned(), e.to_string());
+            None
+        }
+    };
+    let node_pools = req.node_pools.map(|pools| node_pools_from(pools, &mut problem));
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(reef_app::ClusterChange { kubernetes_version, node_pools, labels: req.labels })
+}
+
 /// A create request as a spec: every field that does not parse is named, all at once.
 pub fn cluster_spec(req: api::CreateClusterRequest) -> Result<ClusterSpec, Vec<api::FieldProblem>> {
     let mut problems = Vec::new();
@@ -176,27 +221,7 @@ pub fn cluster_spec(req: api::CreateClusterRequest) -> Result<ClusterSpec, Vec<a
             None
         }
     };
-    let mut node_pools = Vec::new();
-    for (i, p) in req.node_pools.into_iter().enumerate() {
-        match NodePoolName::parse(&p.name) {
-            Ok(name) => node_pools.push(NodePool {
-                name,
-                instance_type: p.instance_type,
-                count: p.count,
-                min: p.min,
-                max: p.max,
-                autoscaling: p.autoscaling,
-                spot: p.spot,
-                labels: p.labels,
-                taints: p
-                    .taints
-                    .into_iter()
-                    .map(|t| Taint { key: t.key, value: t.value, effect: taint_effect_from(t.effect) })
-                    .collect(),
-            }),
-            Err(e) => problem(format!("node_pools[{i}].name"), e.to_string()),
-        }
-    }
+    let node_pools = node_pools_from(req.node_pools, &mut problem);
     match name {
         Some(name) if problems.is_empty() => Ok(ClusterSpec {
             name,

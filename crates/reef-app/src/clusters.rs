@@ -17,7 +17,9 @@ use reef_store::clusters::{ClusterFilter, ClusterUpdate};
 use reef_store::secrets::SecretRef;
 use reef_workflow::EngineError;
 
-use crate::cluster_workflows::{ClusterRun, create_kind, delete_kind, kubeconfig_context};
+use crate::cluster_workflows::{
+    ClusterRun, UpdateRun, create_kind, delete_kind, kubeconfig_context, spec_of, update_kind, update_problems,
+};
 use crate::{App, AppError};
 
 /// A cluster, by id or by name.
@@ -47,6 +49,17 @@ pub struct OperationView {
     /// The estimate, from the durations of the same steps in earlier runs; `None` when there is
     /// none yet or the operation has ended.
     pub remaining: Option<Duration>,
+}
+
+/// What an update changes; `None` leaves a part as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterChange {
+    /// The Kubernetes version to upgrade to.
+    pub kubernetes_version: Option<reef_core::KubernetesVersion>,
+    /// All the node pools the cluster is to have: pools resized, added or removed.
+    pub node_pools: Option<Vec<reef_core::NodePool>>,
+    /// All the labels the cluster is to have.
+    pub labels: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// A cluster and the operation that was started on it.
@@ -258,6 +271,62 @@ impl App {
         }
         .await;
         self.record(actor, Some(found.id), "cluster.delete", "cluster", &c.id.to_string(), &result).await;
+        result
+    }
+
+    /// Starts changing a cluster: its Kubernetes version, node pools (resized, added, removed)
+    /// or labels. The change is checked against the provider's catalog and capabilities
+    /// before anything starts; a cluster that is not running (or in warning or error) cannot
+    /// change, and one with an operation going on answers a conflict naming it.
+    pub async fn update_cluster(
+        &self,
+        actor: &Actor,
+        org: &OrgRef,
+        cluster: &ClusterRef,
+        change: ClusterChange,
+    ) -> Result<ClusterOperation, AppError> {
+        let (found, _) = self.authorize(actor, org, Operation::ReadClusters).await?;
+        let mut c = self.find_cluster(found.id, cluster).await?;
+        let result = async {
+            self.authorize(actor, org, Operation::WriteClusters).await?;
+            if !matches!(c.status, ClusterStatus::Running | ClusterStatus::Warning | ClusterStatus::Error) {
+                return Err(AppError::conflict(
+                    "cluster_not_ready",
+                    format!("the cluster is {}; it can change once it is running", c.status),
+                ));
+            }
+            let previous = spec_of(&c);
+            let mut target = previous.clone();
+            if let Some(v) = change.kubernetes_version {
+                target.kubernetes_version = Some(v);
+            }
+            if let Some(pools) = change.node_pools {
+                target.node_pools = pools;
+            }
+            if let Some(labels) = change.labels {
+                target.labels = labels;
+            }
+            let Some(provider) = self.cluster_env.providers().get(&c.provider).cloned() else {
+                return Err(AppError::invalid(
+                    "unknown_provider",
+                    format!("this server has no provider {:?}", c.provider),
+                ));
+            };
+            let catalog = self.catalog_of(provider.as_ref()).await?;
+            let problems = update_problems(&catalog, &previous, &target);
+            if !problems.is_empty() {
+                return Err(invalid_spec("the cluster cannot change that way", problems));
+            }
+            let run = UpdateRun { org: found.id, cluster: c.id, target };
+            let id = self.clusters.start(found.id, &update_kind(&c.provider), &c.id.to_string(), &run).await?;
+            let update = ClusterUpdate { operation: Some(id), ..ClusterUpdate::default() };
+            self.store.update_cluster(c.id, &update, self.now()).await?;
+            c.operation = Some(id);
+            let operation = self.operation(found.id, id).await?;
+            Ok(ClusterOperation { cluster: c.clone(), operation })
+        }
+        .await;
+        self.record(actor, Some(found.id), "cluster.update", "cluster", &c.id.to_string(), &result).await;
         result
     }
 

@@ -31,7 +31,7 @@ use crate::cluster_workflows::{ClusterEnv, Providers};
 
 pub use audit::AuditQuery;
 pub use auth::{Bootstrap, IssuedToken};
-pub use clusters::{ClusterOperation, ClusterRef, OperationView};
+pub use clusters::{ClusterChange, ClusterOperation, ClusterRef, OperationView};
 pub use error::AppError;
 pub use reef_core as core;
 pub use reef_provider::Catalog;

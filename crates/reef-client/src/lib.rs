@@ -416,6 +416,17 @@ impl Client {
         Self::json(self.send::<(), ()>(Method::DELETE, &path, None, None).await?).await
     }
 
+    /// Starts changing a cluster (version, node pools, labels).
+    pub async fn update_cluster(
+        &self,
+        org: &str,
+        cluster: &str,
+        req: &UpdateClusterRequest,
+    ) -> Result<ClusterOperationView, ClientError> {
+        let path = format!("/api/v1/orgs/{}/clusters/{}", seg(org), seg(cluster));
+        Self::json(self.send::<_, ()>(Method::PATCH, &path, None, Some(req)).await?).await
+    }
+
     /// A cluster's kubeconfig (YAML).
     pub async fn cluster_kubeconfig(&self, org: &str, cluster: &str) -> Result<String, ClientError> {
         let path = format!("/api/v1/orgs/{}/clusters/{}/config", seg(org), seg(cluster));

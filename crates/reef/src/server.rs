@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use reef_api::ApiState;
-use reef_app::cluster_workflows::{ClusterEnv, Providers, create_workflow, delete_workflow};
+use reef_app::cluster_workflows::{ClusterEnv, Providers, create_workflow, delete_workflow, update_workflow};
 use reef_app::{App, AppConfig};
+use reef_provider_import::ImportProvider;
 use reef_provider_local::{LocalOptions, LocalProvider};
 use reef_store::Store;
 use reef_store::crypto::SecretCipher;
@@ -24,8 +25,9 @@ pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 /// How many operations this process drives at once.
 const WORKFLOW_WORKERS: usize = 4;
 
-/// The providers this server offers, and the engine that runs their workflows (its workers
-/// not started yet). The local provider keeps its clusters under `data_dir/clusters`.
+/// The providers this server offers (`local`, `import`), and the engine that runs their
+/// workflows (its workers not started yet). The local provider keeps its clusters under
+/// `data_dir/clusters`.
 fn cluster_engine(store: &Store, cipher: &SecretCipher, data_dir: &Path) -> (Arc<ClusterEnv>, Arc<Engine<ClusterEnv>>) {
     let local = Arc::new(LocalProvider::new(LocalOptions {
         data_dir: Some(data_dir.join("clusters")),
@@ -33,10 +35,12 @@ fn cluster_engine(store: &Store, cipher: &SecretCipher, data_dir: &Path) -> (Arc
     }));
     let mut providers = Providers::default();
     providers.add(local.clone());
+    providers.add(Arc::new(ImportProvider::default()));
     let env = Arc::new(ClusterEnv::new(store.clone(), cipher.clone(), providers));
     let mut engine = Engine::new(store.clone(), env.clone(), EngineOptions::default());
     for provider in env.providers().iter() {
         engine.register(create_workflow(provider.as_ref()));
+        engine.register(update_workflow(provider.as_ref()));
         engine.register(delete_workflow(provider.as_ref()));
     }
     (env, Arc::new(engine))

@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use reef_api_types::{
     ClusterList, ClusterOperationView, ClusterView, CreateClusterRequest, OperationView, Problem, ProviderView,
+    UpdateClusterRequest,
 };
 use reef_app::{ClusterFilter, ClusterRef};
 use reef_core::{ClusterStatus, WorkflowId};
@@ -22,7 +23,7 @@ pub fn router() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
         .routes(routes!(providers))
         .routes(routes!(list_clusters, create_cluster))
-        .routes(routes!(get_cluster, delete_cluster))
+        .routes(routes!(get_cluster, update_cluster, delete_cluster))
         .routes(routes!(cluster_kubeconfig))
         .routes(routes!(get_operation))
         .routes(routes!(cancel_operation))
@@ -138,6 +139,32 @@ async fn get_cluster(
     let org = org_ref(&org)?;
     let found = state.app.get_cluster(&actor, &org, &cluster_ref(&cluster)?).await?;
     Ok(Json(convert::cluster(found)))
+}
+
+/// Starts changing a cluster: its Kubernetes version, node pools or labels (202 with the
+/// operation). A change the provider cannot make is 422 with a problem per field; a cluster
+/// that is not running, or has an operation going on, is 409.
+#[utoipa::path(patch, path = "/api/v1/orgs/{org}/clusters/{cluster}", tag = "clusters", security(("bearer" = [])),
+    params(
+        ("org" = String, Path, description = "The organization's name or id"),
+        ("cluster" = String, Path, description = "The cluster's name or id"),
+    ),
+    request_body = UpdateClusterRequest,
+    responses(
+        (status = 202, body = ClusterOperationView),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn update_cluster(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path((org, cluster)): Path<(String, String)>,
+    ApiJson(req): ApiJson<UpdateClusterRequest>,
+) -> Result<(StatusCode, Json<ClusterOperationView>), ApiError> {
+    let org = org_ref(&org)?;
+    let change = convert::cluster_change(req)
+        .map_err(|problems| ApiError::invalid("invalid_cluster_spec", "the change is not valid", problems))?;
+    let updating = state.app.update_cluster(&actor, &org, &cluster_ref(&cluster)?, change).await?;
+    Ok((StatusCode::ACCEPTED, Json(convert::cluster_operation(updating))))
 }
 
 /// Starts deleting a cluster. A create still going on is cancelled and unwound first; a

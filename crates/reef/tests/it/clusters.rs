@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use reef_api_types::{CreateClusterRequest, NodePoolSpec};
+use reef_api_types::{CreateClusterRequest, NodePoolSpec, UpdateClusterRequest};
 use reef_client::PageQuery;
 use reef_testkit::{find_executable, missing_peer};
 use reqwest::Method;
@@ -101,6 +101,32 @@ async fn a_local_cluster_is_created_used_with_kubectl_and_deleted_through_the_ap
         assert_eq!(nodes.iter().filter(|n| n.contains("workers")).count(), 2, "{nodes:?}");
         assert_eq!(nodes.iter().filter(|n| n.contains("gpu")).count(), 1, "{nodes:?}");
     }
+
+    // Update: the workers pool grows to 3, the gpu pool goes, a label changes.
+    let change = UpdateClusterRequest {
+        node_pools: Some(vec![pool("workers", "small", 3)]),
+        labels: Some(BTreeMap::from([("env".to_owned(), "prod".to_owned())])),
+        ..UpdateClusterRequest::default()
+    };
+    let updating = admin.update_cluster("default", "dev", &change).await.unwrap();
+    let op = admin.wait_for_operation("default", &updating.operation.id.to_string(), LIMIT).await.unwrap();
+    assert_eq!(op.status, "succeeded", "{op:?}");
+    let updated = admin.get_cluster("default", "dev").await.unwrap();
+    assert_eq!((updated.status.as_str(), updated.node_pools.len()), ("running", 1), "{updated:?}");
+    assert_eq!(updated.labels.get("env").map(String::as_str), Some("prod"));
+    if let Some(kubectl) = find_executable("kubectl", "REEF_KUBECTL", &[]) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubeconfig");
+        std::fs::write(&path, &kubeconfig).unwrap();
+        let nodes = kubectl_nodes(&kubectl, &path);
+        assert_eq!(nodes.len(), 3, "{nodes:?}");
+        assert!(nodes.iter().all(|n| n.contains("workers")), "{nodes:?}");
+    }
+    // A change the provider cannot make is refused at once, its field named.
+    let reshape =
+        UpdateClusterRequest { node_pools: Some(vec![pool("workers", "large", 3)]), ..UpdateClusterRequest::default() };
+    let err = admin.update_cluster("default", "dev", &reshape).await.unwrap_err();
+    assert_eq!((err.status(), err.code()), (Some(422), Some("invalid_cluster_spec")), "{err:?}");
 
     let deleting = admin.delete_cluster("default", "dev").await.unwrap();
     let op = admin.wait_for_operation("default", &deleting.operation.id.to_string(), LIMIT).await.unwrap();
