@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
-use reef_api_types::{ClusterView, CreateClusterRequest, OperationView};
+use reef_api_types::{ClusterView, CreateClusterRequest, OperationView, UpdateClusterRequest};
 
 use super::output::{Format, Table, opt_time, print, time};
 use super::{OrgArg, PageArgs, Session, with_cursor};
@@ -49,6 +49,20 @@ pub enum ClusterCommand {
         org: OrgArg,
         /// The name or id.
         cluster: String,
+    },
+    /// Change a cluster from a file (YAML or JSON) holding any of `kubernetes_version`,
+    /// `node_pools` (every pool it is to have) and `labels`.
+    Update {
+        #[command(flatten)]
+        org: OrgArg,
+        /// The name or id.
+        cluster: String,
+        /// The change file; `-` reads standard input.
+        #[arg(long = "file", short = 'f')]
+        file: PathBuf,
+        /// Wait until the change is made, showing each step.
+        #[arg(long)]
+        wait: bool,
     },
     /// Delete a cluster.
     Delete {
@@ -194,14 +208,18 @@ async fn follow(s: &Session, org: &str, op: &OperationView) -> anyhow::Result<Op
     }
 }
 
-fn read_spec(file: &PathBuf) -> anyhow::Result<CreateClusterRequest> {
+fn read_file<T: serde::de::DeserializeOwned>(file: &PathBuf, what: &str) -> anyhow::Result<T> {
     let text = if file.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin()).context("reading the spec from standard input")?
+        std::io::read_to_string(std::io::stdin()).with_context(|| format!("reading the {what} from standard input"))?
     } else {
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
     };
     // YAML is a superset of JSON: one parser reads both.
-    yaml_serde::from_str(&text).with_context(|| format!("{} is not a cluster spec", file.display()))
+    yaml_serde::from_str(&text).with_context(|| format!("{} is not a {what}", file.display()))
+}
+
+fn read_spec(file: &PathBuf) -> anyhow::Result<CreateClusterRequest> {
+    read_file(file, "cluster spec")
 }
 
 pub async fn run(s: &Session, format: Format, cmd: ClusterCommand) -> anyhow::Result<()> {
@@ -235,6 +253,19 @@ pub async fn run(s: &Session, format: Format, cmd: ClusterCommand) -> anyhow::Re
         }
         ClusterCommand::Get { org, cluster } => {
             print(format, &s.client.get_cluster(&s.org(&org), &cluster).await?, cluster_details)
+        }
+        ClusterCommand::Update { org, cluster, file, wait } => {
+            let org = s.org(&org);
+            let change: UpdateClusterRequest = read_file(&file, "cluster change")?;
+            let updating = s.client.update_cluster(&org, &cluster, &change).await?;
+            if !wait {
+                eprintln!("Changing cluster `{}`: {}", updating.cluster.name, operation_summary(&updating.operation));
+                return print(format, &updating.operation, operation_table);
+            }
+            eprintln!("Changing cluster `{}` (operation {})", updating.cluster.name, updating.operation.id);
+            follow(s, &org, &updating.operation).await?;
+            let changed = s.client.get_cluster(&org, &updating.cluster.id.to_string()).await?;
+            print(format, &changed, cluster_details)
         }
         ClusterCommand::Delete { org, cluster, wait } => {
             let org = s.org(&org);

@@ -245,6 +245,15 @@ async fn the_cli_creates_a_cluster_from_a_spec_file_waits_for_it_and_deletes_it(
     let err = cli.fails(&["cluster", "create", "-f", spec.to_str().unwrap()]);
     assert!(err.contains("name_taken") || err.contains("already exists"), "{err}");
 
+    let change = dir.path().join("change.yaml");
+    std::fs::write(&change, "node_pools:\n  - name: workers\n    instance_type: small\n    count: 3\n").unwrap();
+    let out = cli.run(&["cluster", "update", "dev", "-f", change.to_str().unwrap(), "--wait", "-o", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("resize_node_pools"), "{stderr}");
+    let changed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(changed["node_pools"][0]["count"], 3, "{changed}");
+
     cli.ok(&["cluster", "delete", "dev", "--wait"]);
     let gone = cli.json(&["cluster", "get", created["id"].as_str().unwrap()]);
     assert_eq!(gone["status"], "deleted", "{gone}");
