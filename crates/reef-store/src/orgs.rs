@@ -185,9 +185,18 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(StoreError::from_sqlx)?;
-        let Some((current,)) = current else { return Ok(MemberChange::NotMember) };
-        if current == Role::Owner.as_str() && role != Role::Owner && owners(&mut tx, org_id).await? <= 1 {
-            return Ok(MemberChange::LastOwner);
+        let refused = match current {
+            None => Some(MemberChange::NotMember),
+            Some((current,)) if current == Role::Owner.as_str() && role != Role::Owner => {
+                (owners(&mut tx, org_id).await? <= 1).then_some(MemberChange::LastOwner)
+            }
+            Some(_) => None,
+        };
+        if let Some(refused) = refused {
+            // Ended now, not when the connection goes back to the pool: an open write
+            // transaction would make the next writer's fail on SQLite.
+            tx.rollback().await.map_err(StoreError::from_sqlx)?;
+            return Ok(refused);
         }
         sqlx::query("UPDATE memberships SET role = $1 WHERE org_id = $2 AND user_id = $3")
             .bind(role.as_str())
@@ -211,9 +220,16 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(StoreError::from_sqlx)?;
-        let Some((current,)) = current else { return Ok(MemberChange::NotMember) };
-        if current == Role::Owner.as_str() && owners(&mut tx, org_id).await? <= 1 {
-            return Ok(MemberChange::LastOwner);
+        let refused = match current {
+            None => Some(MemberChange::NotMember),
+            Some((current,)) if current == Role::Owner.as_str() => {
+                (owners(&mut tx, org_id).await? <= 1).then_some(MemberChange::LastOwner)
+            }
+            Some(_) => None,
+        };
+        if let Some(refused) = refused {
+            tx.rollback().await.map_err(StoreError::from_sqlx)?;
+            return Ok(refused);
         }
         sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
             .bind(org_id.to_string())

@@ -247,6 +247,9 @@ impl Store {
         .await
         .map_err(StoreError::from_sqlx)?;
         if done.rows_affected() == 0 {
+            // Ended here rather than when the connection goes back to the pool: on SQLite an
+            // open write transaction would make the next writer's transaction fail.
+            tx.rollback().await.map_err(StoreError::from_sqlx)?;
             return Ok(false);
         }
         if let Some(sealed) = sealed {
@@ -291,6 +294,7 @@ impl Store {
         .await
         .map_err(StoreError::from_sqlx)?;
         if !uses.is_empty() {
+            tx.rollback().await.map_err(StoreError::from_sqlx)?;
             return Ok(SecretDeletion::InUse(uses.into_iter().map(|(u,)| u).collect()));
         }
         let done = sqlx::query("DELETE FROM secrets WHERE org_id = $1 AND id = $2")
