@@ -369,6 +369,23 @@ impl App {
         Ok(OperationView { run, remaining })
     }
 
+    /// The operation once it differs from `seen` (a step started, ended or was undone, its
+    /// status changed), or as it is after `timeout`: what progress streams are made of.
+    pub async fn wait_for_operation(
+        &self,
+        actor: &Actor,
+        org: &OrgRef,
+        id: WorkflowId,
+        seen: Option<&WorkflowRun>,
+        timeout: Duration,
+    ) -> Result<OperationView, AppError> {
+        let (org, _) = self.authorize(actor, org, Operation::ReadClusters).await?;
+        let run = self.clusters.wait_for_change(org.id, id, seen, timeout).await?;
+        let run = run.ok_or(AppError::NotFound { kind: "operation" })?;
+        let remaining = self.clusters.estimate_remaining(&run).await?;
+        Ok(OperationView { run, remaining })
+    }
+
     /// Asks an operation to stop: the step running finishes, then what it did is undone.
     pub async fn cancel_operation(&self, actor: &Actor, org: &OrgRef, id: WorkflowId) -> Result<WorkflowRun, AppError> {
         let (found, _) = self.authorize(actor, org, Operation::ReadClusters).await?;

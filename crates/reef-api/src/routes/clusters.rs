@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use reef_api_types::{
     ClusterList, ClusterOperationView, ClusterView, CreateClusterRequest, OperationView, Problem, ProviderView,
@@ -26,6 +27,7 @@ pub fn router() -> OpenApiRouter<ApiState> {
         .routes(routes!(get_cluster, update_cluster, delete_cluster))
         .routes(routes!(cluster_kubeconfig))
         .routes(routes!(get_operation))
+        .routes(routes!(operation_events))
         .routes(routes!(cancel_operation))
 }
 
@@ -230,6 +232,59 @@ async fn get_operation(
     let org = org_ref(&org)?;
     let found = state.app.get_operation(&actor, &org, operation_id(&id)?).await?;
     Ok(Json(convert::operation(found.run, found.remaining)))
+}
+
+/// The operation's progress as server-sent events: an `operation` event (the operation as
+/// `GET .../operations/{id}` shows it) at once, then one each time it changes, the last when it
+/// has ended; then the stream closes. Comments keep an idle connection open.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/operations/{id}/events", tag = "clusters", security(("bearer" = [])),
+    params(
+        ("org" = String, Path, description = "The organization's name or id"),
+        ("id" = String, Path, description = "The operation's id"),
+    ),
+    responses(
+        (status = 200, body = String, content_type = "text/event-stream",
+            description = "`event: operation` with an OperationView as `data`, once per change"),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn operation_events(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path((org, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    /// How long one wait for a change lasts before it is asked again (the stream stays open).
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+    let org = org_ref(&org)?;
+    let id = operation_id(&id)?;
+    // The first view answers 404 (or 403) before the stream starts.
+    let first = state.app.wait_for_operation(&actor, &org, id, None, std::time::Duration::ZERO).await?;
+    // Each item: the view to send, then the next one (none once the operation has ended).
+    let stream = futures_util::stream::unfold(Some(first), move |step| {
+        let (state, actor, org) = (state.clone(), actor.clone(), org.clone());
+        async move {
+            let view = step?;
+            let ended = view.run.status.is_final();
+            let event =
+                Event::default().event("operation").json_data(convert::operation(view.run.clone(), view.remaining));
+            let next = if ended {
+                None
+            } else {
+                let mut seen = view.run.clone();
+                loop {
+                    match state.app.wait_for_operation(&actor, &org, id, Some(&seen), WAIT).await {
+                        Ok(v) if v.run == seen => seen = v.run,
+                        Ok(v) => break Some(v),
+                        Err(e) => {
+                            tracing::warn!(operation = %id, error = %e, "an operation's event stream stopped");
+                            break None;
+                        }
+                    }
+                }
+            };
+            Some((event.map_err(std::io::Error::other), next))
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
 }
 
 /// Asks an operation to stop: the step running finishes, then the steps done are undone

@@ -260,3 +260,38 @@ async fn the_cli_creates_a_cluster_from_a_spec_file_waits_for_it_and_deletes_it(
     let err = cli.fails(&["operation", "cancel", &operation]);
     assert!(err.contains("operation_ended") || err.contains("ended"), "{err}");
 }
+
+#[tokio::test]
+async fn an_operation_streams_its_progress_as_server_sent_events_until_it_ends() {
+    let reef = Reef::start();
+    let admin = reef.admin();
+    let created = admin.create_cluster("default", &spec("streamed", vec![pool("workers", "small", 1)])).await.unwrap();
+    let url = format!("{}/api/v1/orgs/default/operations/{}/events", reef.url, created.operation.id);
+    let http = reqwest::Client::new();
+    let resp = http.get(&url).bearer_auth(&reef.admin_token).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let content_type = resp.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(content_type.starts_with("text/event-stream"), "{content_type}");
+    // The stream closes by itself once the operation has ended.
+    let body = tokio::time::timeout(LIMIT, resp.text()).await.expect("the stream ends").unwrap();
+    let events: Vec<serde_json::Value> = body
+        .split("\n\n")
+        .filter(|block| block.lines().any(|l| l == "event: operation"))
+        .map(|block| {
+            let data = block.lines().find_map(|l| l.strip_prefix("data: ")).expect("data");
+            serde_json::from_str(data).unwrap()
+        })
+        .collect();
+    assert!(events.len() >= 3, "{body}");
+    let last = events.last().unwrap();
+    assert_eq!(last["status"], "succeeded", "{last}");
+    // Each event shows at least as many steps done as the one before.
+    let done = |e: &serde_json::Value| e["steps"].as_array().unwrap().iter().filter(|s| s["status"] == "done").count();
+    assert!(events.windows(2).all(|w| done(&w[0]) <= done(&w[1])), "{body}");
+    assert_eq!(done(last), 6);
+
+    // Another organization's caller, or an unknown operation, gets 404 before any stream.
+    let unknown = format!("{}/api/v1/orgs/default/operations/{}/events", reef.url, reef_core::WorkflowId::new());
+    let resp = http.get(&unknown).bearer_auth(&reef.admin_token).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+}
