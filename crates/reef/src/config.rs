@@ -58,6 +58,15 @@ pub struct ServerArgs {
     /// How long to wait for requests in flight when asked to stop, in seconds [default: 30].
     #[arg(long, env = "REEF_SHUTDOWN_GRACE_SECONDS", value_name = "SECONDS")]
     pub shutdown_grace_seconds: Option<u64>,
+    /// How long an operation this process drives stays its own without being renewed, in
+    /// seconds: how soon another process (or this one, restarted) takes over an operation
+    /// whose process died [default: 30].
+    #[arg(long, env = "REEF_WORKFLOW_LEASE_SECONDS", value_name = "SECONDS")]
+    pub workflow_lease_seconds: Option<u64>,
+    /// How long each step of the local provider waits, as a cloud's would, in milliseconds
+    /// [default: 200].
+    #[arg(long, env = "REEF_LOCAL_STEP_DELAY_MS", value_name = "MILLISECONDS")]
+    pub local_step_delay_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -72,6 +81,8 @@ struct FileConfig {
     session_ttl_minutes: Option<u64>,
     auth_cache_seconds: Option<u64>,
     shutdown_grace_seconds: Option<u64>,
+    workflow_lease_seconds: Option<u64>,
+    local_step_delay_ms: Option<u64>,
 }
 
 /// The server's settings after merging every source.
@@ -86,6 +97,8 @@ pub struct ServerConfig {
     pub session_ttl: Duration,
     pub auth_cache_ttl: Duration,
     pub shutdown_grace: Duration,
+    pub workflow_lease: Duration,
+    pub local_step_delay: Duration,
 }
 
 /// The platform's data directory for reef.
@@ -111,6 +124,14 @@ impl ServerConfig {
             bail!("--database-url must start with postgres://, postgresql:// or sqlite:");
         }
         let session_minutes = args.session_ttl_minutes.or(file.session_ttl_minutes).unwrap_or(720);
+        let lease_seconds = args.workflow_lease_seconds.or(file.workflow_lease_seconds).unwrap_or(30);
+        if !(1..=3600).contains(&lease_seconds) {
+            bail!("--workflow-lease-seconds must be between 1 and 3600");
+        }
+        let step_delay_ms = args.local_step_delay_ms.or(file.local_step_delay_ms).unwrap_or(200);
+        if step_delay_ms > 600_000 {
+            bail!("--local-step-delay-ms must be at most 600000 (10 minutes)");
+        }
         if !(1..=60 * 24 * 30).contains(&session_minutes) {
             bail!("--session-ttl-minutes must be between 1 and 43200 (30 days)");
         }
@@ -129,6 +150,8 @@ impl ServerConfig {
             shutdown_grace: Duration::from_secs(
                 args.shutdown_grace_seconds.or(file.shutdown_grace_seconds).unwrap_or(30),
             ),
+            workflow_lease: Duration::from_secs(lease_seconds),
+            local_step_delay: Duration::from_millis(step_delay_ms),
             database_url,
             data_dir,
         })

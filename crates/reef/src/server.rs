@@ -28,16 +28,23 @@ const WORKFLOW_WORKERS: usize = 4;
 /// The providers this server offers (`local`, `import`), and the engine that runs their
 /// workflows (its workers not started yet). The local provider keeps its clusters under
 /// `data_dir/clusters`.
-fn cluster_engine(store: &Store, cipher: &SecretCipher, data_dir: &Path) -> (Arc<ClusterEnv>, Arc<Engine<ClusterEnv>>) {
+fn cluster_engine(
+    store: &Store,
+    cipher: &SecretCipher,
+    config: &ServerConfig,
+) -> (Arc<ClusterEnv>, Arc<Engine<ClusterEnv>>) {
     let local = Arc::new(LocalProvider::new(LocalOptions {
-        data_dir: Some(data_dir.join("clusters")),
+        data_dir: Some(config.data_dir.join("clusters")),
+        step_delay: config.local_step_delay,
         ..LocalOptions::default()
     }));
     let mut providers = Providers::default();
     providers.add(local.clone());
     providers.add(Arc::new(ImportProvider::default()));
     let env = Arc::new(ClusterEnv::new(store.clone(), cipher.clone(), providers));
-    let mut engine = Engine::new(store.clone(), env.clone(), EngineOptions::default());
+    let lease = config.workflow_lease;
+    let opts = EngineOptions { lease, heartbeat: lease / 3, ..EngineOptions::default() };
+    let mut engine = Engine::new(store.clone(), env.clone(), opts);
     for provider in env.providers().iter() {
         engine.register(create_workflow(provider.as_ref()));
         engine.register(update_workflow(provider.as_ref()));
@@ -83,7 +90,7 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     tracing::info!(backend = ?store.backend(), key_id = cipher.key_id(), "database ready");
     let app_config =
         AppConfig { session_ttl: config.session_ttl, auth_cache_ttl: config.auth_cache_ttl, ..AppConfig::default() };
-    let (cluster_env, engine) = cluster_engine(&store, &cipher, &config.data_dir);
+    let (cluster_env, engine) = cluster_engine(&store, &cipher, &config);
     let app = App::new(store.clone(), cipher, app_config).with_clusters(cluster_env, engine.clone());
 
     if let Some(boot) = app.bootstrap().await? {

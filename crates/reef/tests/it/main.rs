@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::print_stderr)]
 
 mod clusters;
+mod crash;
 mod flows;
 mod harness;
 mod isolation;

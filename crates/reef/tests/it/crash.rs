@@ -1,0 +1,128 @@
+//! The server killed (SIGKILL) while a cluster's create and its delete run, then started again
+//! on the same data: every operation completes, a step runs again at most once (the one it was
+//! killed in), nothing is made twice and the delete leaves nothing. The kills land in the middle
+//! of each of the provider's steps (they last 400 ms here) and at the very start of each
+//! operation (in or before `begin`); reef's own `save_kubeconfig` and `finish` last a few
+//! milliseconds, too short to be hit from outside (a worker dying in any step is covered by the
+//! engine's tests).
+
+use std::path::Path;
+use std::time::Duration;
+
+use reef_api_types::{CreateClusterRequest, NodePoolSpec, OperationView};
+use reef_client::Client;
+
+use crate::harness::{Options, Reef};
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// A server whose operations are taken over 2 s after it dies, and whose local steps last long
+/// enough to be killed in.
+fn start(data: &Path) -> Reef {
+    Reef::start_with(Options {
+        data_dir: Some(data.to_path_buf()),
+        args: ["--workflow-lease-seconds", "2", "--local-step-delay-ms", "400"].map(str::to_owned).to_vec(),
+        ..Options::default()
+    })
+}
+
+fn spec(name: &str) -> CreateClusterRequest {
+    CreateClusterRequest {
+        name: name.to_owned(),
+        provider: "local".to_owned(),
+        region: "local".to_owned(),
+        kubernetes_version: None,
+        node_pools: vec![NodePoolSpec {
+            name: "workers".to_owned(),
+            instance_type: "small".to_owned(),
+            count: 2,
+            min: None,
+            max: None,
+            autoscaling: false,
+            spot: false,
+            labels: Default::default(),
+            taints: Vec::new(),
+        }],
+        secret: None,
+        labels: Default::default(),
+    }
+}
+
+/// Waits until step `step` of operation `id` is running; `begin` is killed in (or before)
+/// at once.
+async fn until_running(client: &Client, id: &str, step: &str) {
+    if step == "begin" {
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    loop {
+        let op = client.get_operation("default", id).await.unwrap();
+        if op.steps.iter().any(|s| s.name == step && s.status == "running") {
+            return;
+        }
+        assert!(op.status != "succeeded" && tokio::time::Instant::now() < deadline, "{step} never seen: {op:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The operation ran to success, each step once, but for at most one that ran twice: the
+/// one the server was killed in.
+fn ran_to_the_end(op: &OperationView) {
+    assert_eq!(op.status, "succeeded", "{op:?}");
+    assert!(op.steps.iter().all(|s| s.status == "done" && (1..=2).contains(&s.attempts)), "{op:?}");
+    assert!(op.steps.iter().filter(|s| s.attempts == 2).count() <= 1, "{op:?}");
+}
+
+/// The simulated clusters kept in the data directory.
+fn kept_clusters(data: &Path) -> usize {
+    std::fs::read_dir(data.join("clusters")).map(|d| d.count()).unwrap_or(0)
+}
+
+#[tokio::test]
+async fn operations_killed_while_they_run_finish_after_a_restart_without_doing_anything_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut reef = start(&data);
+    let token = reef.admin_token.clone();
+    let create_steps = ["begin", "start_api_server", "create_node_pools", "wait_for_nodes"];
+    let delete_steps = ["begin", "delete_node_pools", "stop_api_server"];
+    let mut reran = Vec::new();
+    for (i, step) in create_steps.iter().enumerate() {
+        let name = format!("crash-{i}");
+        let client = Client::new(&reef.url, Some(token.clone())).unwrap();
+        let created = client.create_cluster("default", &spec(&name)).await.unwrap();
+        let id = created.operation.id.to_string();
+        until_running(&client, &id, step).await;
+        reef.kill();
+        reef = start(&data);
+        let client = Client::new(&reef.url, Some(token.clone())).unwrap();
+        let op = client.wait_for_operation("default", &id, LIMIT).await.unwrap();
+        ran_to_the_end(&op);
+        reran.extend(op.steps.iter().filter(|s| s.attempts == 2).map(|s| s.name.clone()));
+        let cluster = client.get_cluster("default", &name).await.unwrap();
+        assert_eq!(cluster.status, "running", "{cluster:?}");
+        // One simulated cluster per created cluster, whatever was killed.
+        assert_eq!(kept_clusters(&data), i + 1);
+    }
+    for (i, step) in delete_steps.iter().enumerate() {
+        let name = format!("crash-{i}");
+        let client = Client::new(&reef.url, Some(token.clone())).unwrap();
+        let deleting = client.delete_cluster("default", &name).await.unwrap();
+        let id = deleting.operation.id.to_string();
+        until_running(&client, &id, step).await;
+        reef.kill();
+        reef = start(&data);
+        let client = Client::new(&reef.url, Some(token.clone())).unwrap();
+        let op = client.wait_for_operation("default", &id, LIMIT).await.unwrap();
+        ran_to_the_end(&op);
+        reran.extend(op.steps.iter().filter(|s| s.attempts == 2).map(|s| s.name.clone()));
+        let gone = client.get_cluster("default", &deleting.cluster.id.to_string()).await.unwrap();
+        assert_eq!(gone.status, "deleted", "{gone:?}");
+        // Nothing of the deleted cluster is left.
+        assert_eq!(kept_clusters(&data), create_steps.len() - i - 1);
+    }
+    // The provider's steps, which last 400 ms, were each killed while running.
+    for step in ["start_api_server", "create_node_pools", "wait_for_nodes", "delete_node_pools", "stop_api_server"] {
+        assert!(reran.iter().any(|s| s == step), "{step} was never killed while running: {reran:?}");
+    }
+}
