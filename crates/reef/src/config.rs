@@ -184,7 +184,20 @@ mod tests {
             session_ttl_minutes: None,
             auth_cache_seconds: None,
             shutdown_grace_seconds: None,
+            workflow_lease_seconds: None,
+            local_step_delay_ms: None,
         }
+    }
+
+    #[test]
+    fn workflow_and_local_provider_settings_have_defaults_and_bounds() {
+        let c = ServerConfig::resolve(args()).unwrap();
+        assert_eq!((c.workflow_lease, c.local_step_delay), (Duration::from_secs(30), Duration::from_millis(200)));
+        let set = ServerArgs { workflow_lease_seconds: Some(2), local_step_delay_ms: Some(0), ..args() };
+        let c = ServerConfig::resolve(set).unwrap();
+        assert_eq!((c.workflow_lease, c.local_step_delay), (Duration::from_secs(2), Duration::ZERO));
+        let err = ServerConfig::resolve(ServerArgs { workflow_lease_seconds: Some(0), ..args() }).unwrap_err();
+        assert!(err.to_string().contains("--workflow-lease-seconds"), "{err}");
     }
 
     #[test]
