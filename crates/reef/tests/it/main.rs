@@ -12,6 +12,7 @@ mod isolation;
 mod logs;
 mod openapi;
 mod raw_storage;
+mod replicas;
 mod robustness;
 mod roles;
 mod schemathesis;
