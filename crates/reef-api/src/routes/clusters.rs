@@ -84,7 +84,8 @@ struct ClusterListParams {
     status: Option<String>,
     /// Only clusters of this provider.
     provider: Option<String>,
-    /// Only clusters with this label, as `key=value`.
+    /// Only clusters with these labels, as `key=value`, several separated by commas
+    /// (`env=prod,team=data`).
     label: Option<String>,
 }
 
@@ -113,9 +114,10 @@ async fn list_clusters(
         })?),
     };
     let mut filter = ClusterFilter { status, provider: params.provider, ..ClusterFilter::default() };
-    if let Some(label) = params.label {
-        let (key, value) =
-            label.split_once('=').ok_or_else(|| ApiError::bad_request("invalid_label", "label must be key=value"))?;
+    for label in params.label.iter().flat_map(|l| l.split(',')) {
+        let (key, value) = label.split_once('=').ok_or_else(|| {
+            ApiError::bad_request("invalid_label", "label must be key=value, several separated by commas")
+        })?;
         filter.labels.insert(key.to_owned(), value.to_owned());
     }
     let page = state.app.list_clusters(&actor, &org, &filter, &page.page()?).await?;

@@ -37,7 +37,7 @@ pub enum ClusterCommand {
         /// Only clusters of this provider.
         #[arg(long)]
         provider: Option<String>,
-        /// Only clusters with this label (`key=value`).
+        /// Only clusters with these labels (`key=value`, several separated by commas).
         #[arg(long)]
         label: Option<String>,
         #[command(flatten)]

@@ -87,6 +87,13 @@ async fn a_local_cluster_is_created_used_with_kubectl_and_deleted_through_the_ap
     assert!(endpoint.starts_with("https://127.0.0.1:"), "{endpoint}");
     let listed = admin.list_clusters("default", &[("label", "env=test")], &PageQuery::default()).await.unwrap();
     assert_eq!(listed.items.iter().map(|c| c.id).collect::<Vec<_>>(), [cluster.id]);
+    // Several labels, all of which must match.
+    let both = admin.list_clusters("default", &[("label", "env=test,env=test")], &PageQuery::default()).await.unwrap();
+    assert_eq!(both.items.len(), 1, "{both:?}");
+    let other = admin.list_clusters("default", &[("label", "env=test,team=x")], &PageQuery::default()).await.unwrap();
+    assert!(other.items.is_empty(), "{other:?}");
+    let err = admin.list_clusters("default", &[("label", "env=test,nokey")], &PageQuery::default()).await.unwrap_err();
+    assert_eq!((err.status(), err.code()), (Some(400), Some("invalid_label")), "{err:?}");
     let none = admin.list_clusters("default", &[("status", "error")], &PageQuery::default()).await.unwrap();
     assert!(none.items.is_empty(), "{none:?}");
 
