@@ -181,18 +181,22 @@ fn node_pools_from(pools: Vec<api::NodePoolSpec>, problem: &mut impl FnMut(Strin
     node_pools
 }
 
+/// An optional field parsed with `parse`; one that does not parse is named as a problem.
+fn optional<'a, T, E: std::fmt::Display>(
+    value: Option<&'a str>,
+    field: &str,
+    parse: impl FnOnce(&'a str) -> Result<T, E>,
+    problem: &mut impl FnMut(String, String),
+) -> Option<T> {
+    parse(value?).map_err(|e| problem(field.to_owned(), e.to_string())).ok()
+}
+
 /// An update request as a change: every field that does not parse is named, all at once.
 pub fn cluster_change(req: api::UpdateClusterRequest) -> Result<reef_app::ClusterChange, Vec<api::FieldProblem>> {
     let mut problems = Vec::new();
     let mut problem = |field: String, reason: String| problems.push(api::FieldProblem { field, reason });
-    let kubernetes_version = match req.kubernetes_version.as_deref().map(KubernetesVersion::parse) {
-        None => None,
-        Some(Ok(v)) => Some(v),
-        Some(Err(e)) => {
-            problem("kubernetes_version".to_owned(), e.to_string());
-            None
-        }
-    };
+    let kubernetes_version =
+        optional(req.kubernetes_version.as_deref(), "kubernetes_version", KubernetesVersion::parse, &mut problem);
     let node_pools = req.node_pools.map(|pools| node_pools_from(pools, &mut problem));
     if !problems.is_empty() {
         return Err(problems);
@@ -205,22 +209,9 @@ pub fn cluster_spec(req: api::CreateClusterRequest) -> Result<ClusterSpec, Vec<a
     let mut problems = Vec::new();
     let mut problem = |field: String, reason: String| problems.push(api::FieldProblem { field, reason });
     let name = ClusterName::parse(&req.name).map_err(|e| problem("name".to_owned(), e.to_string())).ok();
-    let kubernetes_version = match req.kubernetes_version.as_deref().map(KubernetesVersion::parse) {
-        None => None,
-        Some(Ok(v)) => Some(v),
-        Some(Err(e)) => {
-            problem("kubernetes_version".to_owned(), e.to_string());
-            None
-        }
-    };
-    let secret = match req.secret.as_deref().map(SecretName::parse) {
-        None => None,
-        Some(Ok(s)) => Some(s),
-        Some(Err(e)) => {
-            problem("secret".to_owned(), e.to_string());
-            None
-        }
-    };
+    let kubernetes_version =
+        optional(req.kubernetes_version.as_deref(), "kubernetes_version", KubernetesVersion::parse, &mut problem);
+    let secret = optional(req.secret.as_deref(), "secret", SecretName::parse, &mut problem);
     let node_pools = node_pools_from(req.node_pools, &mut problem);
     match name {
         Some(name) if problems.is_empty() => Ok(ClusterSpec {
