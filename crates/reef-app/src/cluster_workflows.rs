@@ -224,12 +224,13 @@ impl ClusterEnv {
         Err(StepError::transient("the cluster's status keeps changing"))
     }
 
-    /// After a failed or cancelled run: the cluster goes to `error` with `cause` if it is in
-    /// one of `from` (a run that failed before moving it leaves it where it was otherwise).
+    /// After a failed or cancelled run: the cluster goes to `to` with `cause` if it is in one
+    /// of `from` (a run that failed before moving it leaves it where it was otherwise).
     async fn settle(
         &self,
         run: &ClusterRun,
         from: &[ClusterStatus],
+        to: ClusterStatus,
         cause: &str,
         operation: reef_core::WorkflowId,
     ) -> Result<(), StepError> {
@@ -237,7 +238,7 @@ impl ClusterEnv {
         if !from.contains(&c.status) {
             return Ok(());
         }
-        self.move_status(run, from, ClusterStatus::Error, cause, operation).await
+        self.move_status(run, from, to, cause, operation).await
     }
 
     /// Why run `run` is unwinding, for the cluster's status message.
@@ -283,7 +284,7 @@ pub fn create_workflow(provider: &dyn Provider) -> Workflow<ClusterEnv> {
             let run = input(&cx)?;
             let reason = cx.app.unwind_reason(run.org, cx.run).await;
             let from = [ClusterStatus::Pending, ClusterStatus::Creating];
-            cx.app.settle(&run, &from, &format!("create failed: {reason}"), cx.run).await
+            cx.app.settle(&run, &from, ClusterStatus::Error, &format!("create failed: {reason}"), cx.run).await
         });
     for step in provider.steps(Operation::Create) {
         assert!(!["begin", "save_kubeconfig", "finish"].contains(step), "{}: step {step} is reef's", provider.name());
@@ -363,7 +364,8 @@ pub fn delete_workflow(provider: &dyn Provider) -> Workflow<ClusterEnv> {
         .on_unwound(|cx: StepContext<ClusterEnv>| async move {
             let run = input(&cx)?;
             let reason = cx.app.unwind_reason(run.org, cx.run).await;
-            cx.app.settle(&run, &[ClusterStatus::Deleting], &format!("delete failed: {reason}"), cx.run).await
+            let cause = format!("delete failed: {reason}");
+            cx.app.settle(&run, &[ClusterStatus::Deleting], ClusterStatus::Error, &cause, cx.run).await
         });
     for step in provider.steps(Operation::Delete) {
         assert!(!["begin", "finish"].contains(step), "{}: step {step} is reef's", provider.name());
@@ -479,14 +481,7 @@ pub fn update_workflow(provider: &dyn Provider) -> Workflow<ClusterEnv> {
             let run: UpdateRun = cx.input()?;
             let reason = cx.app.unwind_reason(run.org, cx.run).await;
             let cause = format!("update failed and was undone: {reason}");
-            let base = run.base();
-            let Some(c) = cx.app.store.cluster(run.org, run.cluster).await.map_err(store_error)? else {
-                return Ok(());
-            };
-            if c.status != ClusterStatus::Updating {
-                return Ok(());
-            }
-            cx.app.move_status(&base, &[ClusterStatus::Updating], ClusterStatus::Running, &cause, cx.run).await
+            cx.app.settle(&run.base(), &[ClusterStatus::Updating], ClusterStatus::Running, &cause, cx.run).await
         });
     for step in provider.steps(Operation::Update) {
         assert!(!["begin", "finish"].contains(step), "{}: step {step} is reef's", provider.name());

@@ -112,6 +112,20 @@ impl App {
             .map_err(|e| AppError::Provider { provider: provider.name().to_owned(), message: e.message })
     }
 
+    /// Records that operation `id` (just started) works on `cluster`, and returns both.
+    async fn with_operation(
+        &self,
+        org: OrgId,
+        mut cluster: Cluster,
+        id: WorkflowId,
+    ) -> Result<ClusterOperation, AppError> {
+        let update = ClusterUpdate { operation: Some(id), ..ClusterUpdate::default() };
+        self.store.update_cluster(cluster.id, &update, self.now()).await?;
+        cluster.operation = Some(id);
+        let operation = self.operation(org, id).await?;
+        Ok(ClusterOperation { cluster, operation })
+    }
+
     async fn operation(&self, org: OrgId, id: WorkflowId) -> Result<WorkflowRun, AppError> {
         self.clusters.get(org, id).await?.ok_or(AppError::NotFound { kind: "operation" })
     }
@@ -173,7 +187,7 @@ impl App {
                 return Err(taken());
             }
             let now = self.now();
-            let mut cluster = Cluster {
+            let cluster = Cluster {
                 id: ClusterId::new(),
                 org_id: found.id,
                 name: spec.name,
@@ -216,11 +230,7 @@ impl App {
                     return Err(e.into());
                 }
             };
-            let update = ClusterUpdate { operation: Some(id), ..ClusterUpdate::default() };
-            self.store.update_cluster(cluster.id, &update, self.now()).await?;
-            cluster.operation = Some(id);
-            let operation = self.operation(found.id, id).await?;
-            Ok(ClusterOperation { cluster, operation })
+            self.with_operation(found.id, cluster, id).await
         }
         .await;
         self.record(actor, Some(found.id), "cluster.create", "cluster", name.as_str(), &result).await;
@@ -254,7 +264,7 @@ impl App {
         cluster: &ClusterRef,
     ) -> Result<ClusterOperation, AppError> {
         let (found, _) = self.authorize(actor, org, Operation::ReadClusters).await?;
-        let mut c = self.find_cluster(found.id, cluster).await?;
+        let c = self.find_cluster(found.id, cluster).await?;
         let result = async {
             self.authorize(actor, org, Operation::WriteClusters).await?;
             if c.status == ClusterStatus::Deleted {
@@ -263,11 +273,7 @@ impl App {
             let run = ClusterRun { org: found.id, cluster: c.id };
             let subject = format!("{}/delete", c.id);
             let id = self.clusters.start(found.id, &delete_kind(&c.provider), &subject, &run).await?;
-            let update = ClusterUpdate { operation: Some(id), ..ClusterUpdate::default() };
-            self.store.update_cluster(c.id, &update, self.now()).await?;
-            c.operation = Some(id);
-            let operation = self.operation(found.id, id).await?;
-            Ok(ClusterOperation { cluster: c.clone(), operation })
+            self.with_operation(found.id, c.clone(), id).await
         }
         .await;
         self.record(actor, Some(found.id), "cluster.delete", "cluster", &c.id.to_string(), &result).await;
@@ -286,7 +292,7 @@ impl App {
         change: ClusterChange,
     ) -> Result<ClusterOperation, AppError> {
         let (found, _) = self.authorize(actor, org, Operation::ReadClusters).await?;
-        let mut c = self.find_cluster(found.id, cluster).await?;
+        let c = self.find_cluster(found.id, cluster).await?;
         let result = async {
             self.authorize(actor, org, Operation::WriteClusters).await?;
             if !matches!(c.status, ClusterStatus::Running | ClusterStatus::Warning | ClusterStatus::Error) {
@@ -319,11 +325,7 @@ impl App {
             }
             let run = UpdateRun { org: found.id, cluster: c.id, target };
             let id = self.clusters.start(found.id, &update_kind(&c.provider), &c.id.to_string(), &run).await?;
-            let update = ClusterUpdate { operation: Some(id), ..ClusterUpdate::default() };
-            self.store.update_cluster(c.id, &update, self.now()).await?;
-            c.operation = Some(id);
-            let operation = self.operation(found.id, id).await?;
-            Ok(ClusterOperation { cluster: c.clone(), operation })
+            self.with_operation(found.id, c.clone(), id).await
         }
         .await;
         self.record(actor, Some(found.id), "cluster.update", "cluster", &c.id.to_string(), &result).await;
