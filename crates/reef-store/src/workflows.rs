@@ -88,14 +88,26 @@ pub struct StatusChange<'a> {
     pub failed_step: Option<&'a str>,
 }
 
+/// A step's place, name, status and attempts: what both readings of a step row share.
+fn step_head(row: &AnyRow) -> Result<(u32, String, StepStatus, u32), StoreError> {
+    let count = |column: &'static str, label: &'static str| {
+        u32::try_from(get_i64(row, column)?).map_err(|_| StoreError::Corrupt { column: label })
+    };
+    Ok((
+        count("idx", "workflow_steps.idx")?,
+        get_str(row, "name")?,
+        StepStatus::parse(&get_str(row, "status")?).ok_or(StoreError::Corrupt { column: "workflow_steps.status" })?,
+        count("attempts", "workflow_steps.attempts")?,
+    ))
+}
+
 fn step_row(row: &AnyRow) -> Result<WorkflowStep, StoreError> {
+    let (index, name, status, attempts) = step_head(row)?;
     Ok(WorkflowStep {
-        index: u32::try_from(get_i64(row, "idx")?).map_err(|_| StoreError::Corrupt { column: "workflow_steps.idx" })?,
-        name: get_str(row, "name")?,
-        status: StepStatus::parse(&get_str(row, "status")?)
-            .ok_or(StoreError::Corrupt { column: "workflow_steps.status" })?,
-        attempts: u32::try_from(get_i64(row, "attempts")?)
-            .map_err(|_| StoreError::Corrupt { column: "workflow_steps.attempts" })?,
+        index,
+        name,
+        status,
+        attempts,
         error: get_opt_str(row, "error")?,
         started_at: get_opt_time(row, "started_at")?,
         finished_at: get_opt_time(row, "finished_at")?,
@@ -253,14 +265,8 @@ impl Store {
         .map_err(StoreError::from_sqlx)?;
         rows.iter()
             .map(|row| {
-                let step = |column| StoreError::Corrupt { column };
-                Ok(StepState {
-                    index: u32::try_from(get_i64(row, "idx")?).map_err(|_| step("workflow_steps.idx"))?,
-                    name: get_str(row, "name")?,
-                    status: StepStatus::parse(&get_str(row, "status")?).ok_or(step("workflow_steps.status"))?,
-                    attempts: u32::try_from(get_i64(row, "attempts")?).map_err(|_| step("workflow_steps.attempts"))?,
-                    output: get_opt_str(row, "output")?,
-                })
+                let (index, name, status, attempts) = step_head(row)?;
+                Ok(StepState { index, name, status, attempts, output: get_opt_str(row, "output")? })
             })
             .collect()
     }
