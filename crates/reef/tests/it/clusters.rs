@@ -15,7 +15,7 @@ use crate::harness::Reef;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
-fn pool(name: &str, instance_type: &str, count: u32) -> NodePoolSpec {
+pub fn pool(name: &str, instance_type: &str, count: u32) -> NodePoolSpec {
     NodePoolSpec {
         name: name.to_owned(),
         instance_type: instance_type.to_owned(),
@@ -29,7 +29,7 @@ fn pool(name: &str, instance_type: &str, count: u32) -> NodePoolSpec {
     }
 }
 
-fn spec(name: &str, pools: Vec<NodePoolSpec>) -> CreateClusterRequest {
+pub fn spec(name: &str, pools: Vec<NodePoolSpec>) -> CreateClusterRequest {
     CreateClusterRequest {
         name: name.to_owned(),
         provider: "local".to_owned(),

@@ -9,10 +9,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use reef_api_types::{CreateClusterRequest, NodePoolSpec, OperationView};
+use reef_api_types::{CreateClusterRequest, OperationView};
 use reef_client::Client;
 
-use crate::harness::{Options, Reef};
+use crate::harness::{Options, Reef, kept_clusters};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -27,25 +27,7 @@ fn start(data: &Path) -> Reef {
 }
 
 fn spec(name: &str) -> CreateClusterRequest {
-    CreateClusterRequest {
-        name: name.to_owned(),
-        provider: "local".to_owned(),
-        region: "local".to_owned(),
-        kubernetes_version: None,
-        node_pools: vec![NodePoolSpec {
-            name: "workers".to_owned(),
-            instance_type: "small".to_owned(),
-            count: 2,
-            min: None,
-            max: None,
-            autoscaling: false,
-            spot: false,
-            labels: Default::default(),
-            taints: Vec::new(),
-        }],
-        secret: None,
-        labels: Default::default(),
-    }
+    crate::clusters::spec(name, vec![crate::clusters::pool("workers", "small", 2)])
 }
 
 /// Waits until step `step` of operation `id` is running; `begin` is killed in (or before)
@@ -71,11 +53,6 @@ fn ran_to_the_end(op: &OperationView) {
     assert_eq!(op.status, "succeeded", "{op:?}");
     assert!(op.steps.iter().all(|s| s.status == "done" && (1..=2).contains(&s.attempts)), "{op:?}");
     assert!(op.steps.iter().filter(|s| s.attempts == 2).count() <= 1, "{op:?}");
-}
-
-/// The simulated clusters kept in the data directory.
-fn kept_clusters(data: &Path) -> usize {
-    std::fs::read_dir(data.join("clusters")).map(|d| d.count()).unwrap_or(0)
 }
 
 #[tokio::test]

@@ -21,6 +21,11 @@ pub struct Reef {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// The simulated (`local`) clusters a server keeps in its data directory.
+pub fn kept_clusters(data: &Path) -> usize {
+    std::fs::read_dir(data.join("clusters")).map(|d| d.count()).unwrap_or(0)
+}
+
 /// How to start reef.
 #[derive(Default)]
 pub struct Options {

@@ -1,42 +1,18 @@
 //! Two reef servers sharing one PostgreSQL database run the operations started through either
 //! of them between them: 100 cluster creates, each run exactly once.
 
-use std::path::Path;
 use std::time::Duration;
 
-use reef_api_types::{CreateClusterRequest, NodePoolSpec};
+use reef_api_types::CreateClusterRequest;
 use reef_client::Client;
 use reef_testkit::{missing_peer, shared_postgres};
 
-use crate::harness::{Options, Reef};
+use crate::harness::{Options, Reef, kept_clusters};
 
 const CREATES: usize = 100;
 
 fn spec(name: &str) -> CreateClusterRequest {
-    CreateClusterRequest {
-        name: name.to_owned(),
-        provider: "local".to_owned(),
-        region: "local".to_owned(),
-        kubernetes_version: None,
-        node_pools: vec![NodePoolSpec {
-            name: "workers".to_owned(),
-            instance_type: "small".to_owned(),
-            count: 1,
-            min: None,
-            max: None,
-            autoscaling: false,
-            spot: false,
-            labels: Default::default(),
-            taints: Vec::new(),
-        }],
-        secret: None,
-        labels: Default::default(),
-    }
-}
-
-/// The simulated clusters a server keeps in its data directory.
-fn kept_clusters(data: &Path) -> usize {
-    std::fs::read_dir(data.join("clusters")).map(|d| d.count()).unwrap_or(0)
+    crate::clusters::spec(name, vec![crate::clusters::pool("workers", "small", 1)])
 }
 
 #[tokio::test]
