@@ -233,12 +233,17 @@ impl<'a> ParseJob<'a> {
 /// Text below which parsing on another thread costs more than it saves.
 const PARSE_BYTES_PER_THREAD: usize = 64 << 10;
 
+/// How many threads a render puts on work it can share out: as many as the machine runs at
+/// once, at most four. Asked of the system once (the answer reads cgroup files on Linux).
+pub fn render_threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(4))
+}
+
 /// How many threads parse `bytes` of template text: one per [`PARSE_BYTES_PER_THREAD`], at
-/// most as many as the machine runs at once, and at most four.
+/// most [`render_threads`].
 fn parse_threads(bytes: usize) -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    (bytes / PARSE_BYTES_PER_THREAD).clamp(1, cores.min(4))
+    (bytes / PARSE_BYTES_PER_THREAD).clamp(1, render_threads())
 }
 
 impl Templates {

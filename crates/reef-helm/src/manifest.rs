@@ -338,7 +338,7 @@ const PARALLEL_HEADS_BYTES: usize = 256 << 10;
 /// documents first).
 fn heads(docs: Vec<&str>) -> Vec<Result<Head, String>> {
     let total: usize = docs.iter().map(|d| d.len()).sum();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    let threads = reef_gotmpl::template::render_threads();
     if threads < 2 || docs.len() < 2 || total < PARALLEL_HEADS_BYTES {
         return docs.into_iter().map(head).collect();
     }
