@@ -5,10 +5,7 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, ListParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
+use reef_kube::{ClusterClient, KubeError};
 use reef_provider::{Call, Capabilities, Catalog, Credentials, Operation, Provider, ProviderError, ProviderFuture};
 use serde_json::{Value, json};
 
@@ -63,26 +60,12 @@ fn kubeconfig_of(credentials: Option<&Credentials>) -> Result<&str, ProviderErro
     })
 }
 
-/// An error of a call to the cluster: refused credentials need the user, anything else may
-/// pass (the server restarting, the network).
-fn call_error(server: &str, e: kube::Error) -> ProviderError {
-    match &e {
-        kube::Error::Api(status) if status.code == 401 || status.code == 403 => ProviderError::permanent(
-            "credentials_refused",
-            format!(
-                "the API server at {server} refused the kubeconfig's credentials ({}); update the secret",
-                status.code
-            ),
-        ),
-        kube::Error::Api(status) => ProviderError::transient(
-            "api_server_error",
-            format!("the API server at {server} answered {}: {}", status.code, status.message),
-        ),
-        _ => ProviderError::transient(
-            "api_server_unreachable",
-            format!("the API server at {server} does not answer: {e}"),
-        ),
-    }
+fn provider_error(e: KubeError) -> ProviderError {
+    let message = match e.code {
+        "credentials_refused" | "forbidden" => format!("{}; update the cluster's kubeconfig secret", e.message),
+        _ => e.message,
+    };
+    if e.transient { ProviderError::transient(e.code, message) } else { ProviderError::permanent(e.code, message) }
 }
 
 impl ImportProvider {
@@ -93,33 +76,9 @@ impl ImportProvider {
 
     /// Asks the cluster `kubeconfig` reaches for its version and nodes.
     pub async fn check(&self, kubeconfig: &str) -> Result<Facts, ProviderError> {
-        // kube's TLS needs a process-wide crypto provider; reef uses ring everywhere.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let parsed = Kubeconfig::from_yaml(kubeconfig).map_err(|e| {
-            ProviderError::permanent("kubeconfig_invalid", format!("the kubeconfig cannot be read: {e}"))
-        })?;
-        let mut config = Config::from_custom_kubeconfig(parsed, &KubeConfigOptions::default()).await.map_err(|e| {
-            ProviderError::permanent("kubeconfig_invalid", format!("the kubeconfig cannot be used: {e}"))
-        })?;
-        config.connect_timeout = Some(self.opts.timeout);
-        config.read_timeout = Some(self.opts.timeout);
-        let server = config.cluster_url.to_string();
-        let client = Client::try_from(config).map_err(|e| {
-            ProviderError::permanent("kubeconfig_invalid", format!("the kubeconfig cannot be used: {e}"))
-        })?;
-        let version = client.apiserver_version().await.map_err(|e| call_error(&server, e))?;
-        let nodes = Api::<Node>::all(client).list(&ListParams::default()).await.map_err(|e| call_error(&server, e))?;
-        let ready = nodes
-            .items
-            .iter()
-            .filter(|n| {
-                n.status
-                    .as_ref()
-                    .and_then(|s| s.conditions.as_ref())
-                    .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-            })
-            .count();
-        Ok(Facts { version: version.git_version, nodes: nodes.items.len(), ready_nodes: ready })
+        let client = ClusterClient::connect(kubeconfig, self.opts.timeout).await.map_err(provider_error)?;
+        let health = client.health().await.map_err(provider_error)?;
+        Ok(Facts { version: health.version, nodes: health.nodes, ready_nodes: health.ready_nodes })
     }
 }
 

@@ -81,7 +81,7 @@ async fn each_way_a_kubeconfig_fails_has_its_own_error() {
     let wrong = kubeconfig.replace(&token, "not-the-token");
     let e = p.check(&wrong).await.unwrap_err();
     assert_eq!((e.retry, e.code.as_str()), (Retry::Permanent, "credentials_refused"), "{e}");
-    assert!(e.message.contains("update the secret"), "{e}");
+    assert!(e.message.contains("update the cluster's kubeconfig secret"), "{e}");
     assert!(!e.to_string().contains("not-the-token"), "the error shows the token: {e}");
 
     let e = p.check("this: is: not yaml: [").await.unwrap_err();
