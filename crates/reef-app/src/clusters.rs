@@ -201,6 +201,7 @@ impl App {
                 status_message: "waiting to be created".to_owned(),
                 endpoint: None,
                 operation: None,
+                health: None,
                 created_at: now,
                 updated_at: now,
             };

@@ -128,6 +128,7 @@ fn cluster(org: OrgId, name: &str, instance_type: &str) -> Cluster {
         status_message: "waiting to be created".to_owned(),
         endpoint: None,
         operation: None,
+        health: None,
         created_at: Utc::now(),
         updated_at: Utc::now(),
     }

@@ -344,10 +344,22 @@ pub struct Cluster {
     pub endpoint: Option<String>,
     /// The operation going on, or the last one.
     pub operation: Option<WorkflowId>,
+    /// The last health check, once there was one.
+    pub health: Option<ClusterHealth>,
     /// When it was recorded.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+/// What the last health check of a cluster found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterHealth {
+    /// When it ran.
+    pub checked_at: DateTime<Utc>,
+    /// What is wrong (the API server does not answer, nodes are not ready); `None` when
+    /// nothing is.
+    pub problem: Option<String>,
 }
 
 /// One recorded change of a cluster's status.

@@ -18,7 +18,7 @@ pub mod user;
 pub mod workflow;
 
 pub use actor::Actor;
-pub use cluster::{Cluster, ClusterSpec, ClusterStatus, KubernetesVersion, NodePool, SpecProblem};
+pub use cluster::{Cluster, ClusterHealth, ClusterSpec, ClusterStatus, KubernetesVersion, NodePool, SpecProblem};
 pub use id::{AuditId, ClusterId, OrgId, SecretId, TokenId, UserId, WorkflowId};
 pub use name::{ClusterName, InvalidName, NodePoolName, OrgName, SecretName, TokenName, UserName};
 pub use org::{Member, OrgRef, Organization};

@@ -7,12 +7,13 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use reef_core::cluster::StatusChange;
 use reef_core::{
-    Cluster, ClusterId, ClusterName, ClusterStatus, KubernetesVersion, NodePool, OrgId, Page, PageRequest, WorkflowId,
+    Cluster, ClusterHealth, ClusterId, ClusterName, ClusterStatus, KubernetesVersion, NodePool, OrgId, Page,
+    PageRequest, WorkflowId,
 };
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
-use crate::rows::{get_i64, get_opt_str, get_parsed, get_str, get_time, millis, time};
+use crate::rows::{get_i64, get_opt_str, get_opt_time, get_parsed, get_str, get_time, millis, time};
 use crate::{Store, StoreError};
 
 /// Which clusters a list returns.
@@ -44,7 +45,7 @@ pub struct ClusterUpdate {
 }
 
 const COLUMNS: &str = "id, org_id, name, provider, region, kubernetes_version, node_pools, secret_name, status, \
-                       status_message, endpoint, operation_id, created_at, updated_at";
+                       status_message, endpoint, operation_id, health_checked_at, health_problem, created_at, updated_at";
 
 fn cluster(row: &AnyRow, labels: BTreeMap<String, String>) -> Result<Cluster, StoreError> {
     let version = get_str(row, "kubernetes_version")?;
@@ -69,6 +70,10 @@ fn cluster(row: &AnyRow, labels: BTreeMap<String, String>) -> Result<Cluster, St
         operation: get_opt_str(row, "operation_id")?
             .map(|s| s.parse().map_err(|_| StoreError::Corrupt { column: "clusters.operation_id" }))
             .transpose()?,
+        health: match get_opt_time(row, "health_checked_at")? {
+            Some(checked_at) => Some(ClusterHealth { checked_at, problem: get_opt_str(row, "health_problem")? }),
+            None => None,
+        },
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
     })
@@ -85,7 +90,7 @@ impl Store {
     pub async fn insert_cluster(&self, c: &Cluster, cause: &str) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await.map_err(StoreError::from_sqlx)?;
         sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO clusters ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            "INSERT INTO clusters ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         )))
         .bind(c.id.to_string())
         .bind(c.org_id.to_string())
@@ -99,6 +104,8 @@ impl Store {
         .bind(c.status_message.clone())
         .bind(c.endpoint.clone())
         .bind(c.operation.map(|o| o.to_string()))
+        .bind(c.health.as_ref().map(|h| millis(h.checked_at)))
+        .bind(c.health.as_ref().and_then(|h| h.problem.clone()))
         .bind(millis(c.created_at))
         .bind(millis(c.updated_at))
         .execute(&mut *tx)
@@ -330,6 +337,56 @@ impl Store {
             Some(row) => get_opt_str(&row, "kubeconfig"),
             None => Ok(None),
         }
+    }
+
+    /// Up to `limit` clusters due a health check: running or in warning, with a kubeconfig, and
+    /// not checked since `before`; those checked longest ago first.
+    pub async fn clusters_due_for_health(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(OrgId, ClusterId)>, StoreError> {
+        // The limit is an integer written into the statement (see `secrets`).
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT org_id, id FROM clusters WHERE status IN ('running', 'warning') AND kubeconfig IS NOT NULL \
+             AND COALESCE(health_checked_at, 0) < $1 ORDER BY COALESCE(health_checked_at, 0), id LIMIT {limit}"
+        )))
+        .bind(millis(before))
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        rows.iter().map(|row| Ok((get_parsed(row, "org_id")?, get_parsed(row, "id")?))).collect()
+    }
+
+    /// Claims cluster `id`'s next health check for the caller: `true` (and the check recorded
+    /// as made at `now`) unless it was checked since `before`, by this process or another.
+    pub async fn claim_health_check(
+        &self,
+        id: ClusterId,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE clusters SET health_checked_at = $1 WHERE id = $2 AND COALESCE(health_checked_at, 0) < $3",
+        )
+        .bind(millis(now))
+        .bind(id.to_string())
+        .bind(millis(before))
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records what the health check of cluster `id` found (`None`: nothing wrong).
+    pub async fn record_health(&self, id: ClusterId, problem: Option<&str>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE clusters SET health_problem = $1 WHERE id = $2")
+            .bind(problem.map(str::to_owned))
+            .bind(id.to_string())
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        Ok(())
     }
 
     /// Every status change of cluster `id`, oldest first.

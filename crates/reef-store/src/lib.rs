@@ -51,6 +51,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
     (2, "workflows", include_str!("../migrations/0002_workflows.sql")),
     (3, "clusters", include_str!("../migrations/0003_clusters.sql")),
+    (4, "cluster health", include_str!("../migrations/0004_cluster_health.sql")),
 ];
 
 impl Store {

@@ -40,6 +40,7 @@ fn cluster(org: OrgId, name: &str, provider: &str, labels: &[(&str, &str)]) -> C
         status_message: "waiting to be created".to_owned(),
         endpoint: None,
         operation: None,
+        health: None,
         created_at: now(),
         updated_at: now(),
     }
@@ -167,5 +168,41 @@ store_test! {
         assert!(store.set_cluster_kubeconfig(c.id, None).await.unwrap());
         assert_eq!(store.cluster_kubeconfig(c.id).await.unwrap(), None);
         assert!(!store.set_cluster_kubeconfig(ClusterId::new(), Some("x")).await.unwrap());
+    }
+}
+
+store_test! {
+    async fn a_health_check_is_claimed_by_one_checker_per_interval_and_its_finding_reads_back(store: Store) {
+        let org_id = an_org(&store).await;
+        let mut running = cluster(org_id, "up", "import", &[]);
+        running.status = ClusterStatus::Running;
+        let pending = cluster(org_id, "new", "import", &[]);
+        for c in [&running, &pending] {
+            store.insert_cluster(c, "imported").await.unwrap();
+            store.set_cluster_kubeconfig(c.id, Some("sealed")).await.unwrap();
+        }
+        let mut no_kubeconfig = cluster(org_id, "bare", "import", &[]);
+        no_kubeconfig.status = ClusterStatus::Warning;
+        store.insert_cluster(&no_kubeconfig, "imported").await.unwrap();
+        let due = |before| {
+            let store = store.clone();
+            async move {
+                let all = store.clusters_due_for_health(before, 1000).await.unwrap();
+                all.into_iter().filter(|(o, _)| *o == org_id).map(|(_, c)| c).collect::<Vec<_>>()
+            }
+        };
+        // Only a running (or warning) cluster with a kubeconfig is checked.
+        assert_eq!(due(at(10)).await, [running.id]);
+        assert!(store.claim_health_check(running.id, at(10), at(10)).await.unwrap());
+        // Claimed at 10: not due again before then, and a second checker loses the claim.
+        assert_eq!(due(at(10)).await, []);
+        assert!(!store.claim_health_check(running.id, at(10), at(10)).await.unwrap());
+        assert!(store.cluster(org_id, running.id).await.unwrap().unwrap().health.unwrap().problem.is_none());
+        store.record_health(running.id, Some("2 of 3 nodes are not ready")).await.unwrap();
+        let health = store.cluster(org_id, running.id).await.unwrap().unwrap().health.unwrap();
+        assert_eq!((health.checked_at, health.problem.as_deref()), (at(10), Some("2 of 3 nodes are not ready")));
+        assert_eq!(due(at(11)).await, [running.id]);
+        assert!(store.claim_health_check(running.id, at(11), at(11)).await.unwrap());
+        assert!(store.cluster(org_id, pending.id).await.unwrap().unwrap().health.is_none());
     }
 }

@@ -22,7 +22,7 @@ const TABLES: [&str; 12] = [
 ];
 
 /// The versions of every migration.
-const VERSIONS: [i64; 3] = [1, 2, 3];
+const VERSIONS: [i64; 4] = [1, 2, 3, 4];
 
 async fn applied_migrations(raw: &AnyPool) -> Vec<i64> {
     sqlx::query_as::<_, (i64,)>("SELECT version FROM _sqlx_migrations ORDER BY version")
