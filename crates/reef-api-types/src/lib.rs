@@ -521,10 +521,100 @@ pub struct ClusterView {
     pub secret: Option<String>,
     /// Its labels.
     pub labels: BTreeMap<String, String>,
+    /// The last health check (made every few minutes for running clusters), once there was one.
+    #[serde(default)]
+    pub health: Option<ClusterHealthView>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When its record last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+/// What the last health check of a cluster found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClusterHealthView {
+    /// When it ran.
+    pub checked_at: DateTime<Utc>,
+    /// Whether the API server answered and every node was ready.
+    pub healthy: bool,
+    /// What was wrong, when something was.
+    pub problem: Option<String>,
+}
+
+/// A node of a cluster, as its API server reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NodeView {
+    /// The node's name.
+    pub name: String,
+    /// Whether its `Ready` condition is `True`.
+    pub ready: bool,
+    /// Its roles (`node-role.kubernetes.io/<role>` labels).
+    pub roles: Vec<String>,
+    /// The node pool it belongs to, from the label its provider sets.
+    pub node_pool: Option<String>,
+    /// Its instance type (`node.kubernetes.io/instance-type`).
+    pub instance_type: Option<String>,
+    /// The kubelet's version.
+    pub kubelet_version: Option<String>,
+    /// Its first internal IP address.
+    pub internal_ip: Option<String>,
+    /// Whether it is cordoned.
+    pub unschedulable: bool,
+    /// Its taints, as `key=value:Effect`.
+    pub taints: Vec<String>,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// When it joined the cluster.
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// A namespace of a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NamespaceView {
+    /// Its name.
+    pub name: String,
+    /// `Active` or `Terminating`.
+    pub phase: Option<String>,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// When it was made.
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// Puts an organization's secret into a cluster as a Kubernetes Secret (type `Opaque`, one key
+/// per field of the secret). Doing it again brings the Kubernetes Secret up to date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstallSecretRequest {
+    /// The organization's secret, by name.
+    pub secret: String,
+    /// The namespace to put it in; made when missing.
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    /// The Kubernetes Secret's name [default: the secret's name].
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+fn default_namespace() -> String {
+    "default".to_owned()
+}
+
+/// A secret installed into a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InstalledSecretView {
+    /// The namespace.
+    pub namespace: String,
+    /// The Kubernetes Secret's name.
+    pub name: String,
+    /// Its keys (the secret's field names; never the values).
+    pub keys: Vec<String>,
+    /// The version of the organization's secret it holds.
+    pub version: u32,
+    /// Whether the Kubernetes Secret was made, rather than brought up to date.
+    pub created: bool,
+    /// Whether its namespace was made too.
+    pub namespace_created: bool,
 }
 
 /// One step of an operation.

@@ -150,8 +150,44 @@ pub fn cluster(c: Cluster) -> api::ClusterView {
         node_pools: c.node_pools.into_iter().map(node_pool).collect(),
         secret: c.secret.map(|s| s.to_string()),
         labels: c.labels,
+        health: c.health.map(|h| api::ClusterHealthView {
+            checked_at: h.checked_at,
+            healthy: h.problem.is_none(),
+            problem: h.problem,
+        }),
         created_at: c.created_at,
         updated_at: c.updated_at,
+    }
+}
+
+pub fn node(n: reef_app::NodeInfo) -> api::NodeView {
+    api::NodeView {
+        name: n.name,
+        ready: n.ready,
+        roles: n.roles,
+        node_pool: n.node_pool,
+        instance_type: n.instance_type,
+        kubelet_version: n.kubelet_version,
+        internal_ip: n.internal_ip,
+        unschedulable: n.unschedulable,
+        taints: n.taints,
+        labels: n.labels,
+        created_at: n.created_at,
+    }
+}
+
+pub fn namespace(n: reef_app::NamespaceInfo) -> api::NamespaceView {
+    api::NamespaceView { name: n.name, phase: n.phase, labels: n.labels, created_at: n.created_at }
+}
+
+pub fn installed_secret(s: reef_app::InstalledSecret) -> api::InstalledSecretView {
+    api::InstalledSecretView {
+        namespace: s.namespace,
+        name: s.name,
+        keys: s.keys,
+        version: s.version,
+        created: s.created,
+        namespace_created: s.namespace_created,
     }
 }
 

@@ -46,7 +46,7 @@ impl From<AppError> for ApiError {
             AppError::Forbidden { .. } | AppError::ServerAdminRequired => StatusCode::FORBIDDEN,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Provider { .. } => StatusCode::BAD_GATEWAY,
+            AppError::Provider { .. } | AppError::Cluster { .. } => StatusCode::BAD_GATEWAY,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) | AppError::Workflow(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

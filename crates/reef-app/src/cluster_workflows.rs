@@ -13,7 +13,8 @@
 //!
 //! Delete (`cluster.delete.<provider>`): `begin` (a create still going on is cancelled and
 //! waited for; then `deleting`), the provider's delete steps, `finish` (the kubeconfig
-//! forgotten, `deleted`).
+//! forgotten, `deleted`). A forced delete ([`DeleteRun::force`]) goes on past provider steps
+//! that fail, and its `finish` names what they left behind.
 //!
 //! Once a failed or cancelled run is unwound, the cluster goes to `error` with the reason
 //! (`create failed: step wait_for_nodes failed: ...`).
@@ -28,7 +29,7 @@ use reef_store::Store;
 use reef_store::clusters::ClusterUpdate;
 use reef_store::crypto::SecretCipher;
 use reef_store::secrets::SecretRef;
-use reef_workflow::{StepContext, StepError, Workflow};
+use reef_workflow::{ErrorKind, StepContext, StepError, Workflow};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -371,18 +372,65 @@ pub fn delete_workflow(provider: &dyn Provider) -> Workflow<ClusterEnv> {
         assert!(!["begin", "finish"].contains(step), "{}: step {step} is reef's", provider.name());
         let step: &'static str = step;
         wf = wf.step(step, move |cx: StepContext<ClusterEnv>| async move {
-            let run = input(&cx)?;
-            let loaded = cx.app.load(&run).await?;
-            let call = loaded.call(&run, cx.outputs());
-            loaded.provider.run(Operation::Delete, step, call).await.map_err(step_error)
+            let run: DeleteRun = cx.input()?;
+            let done = async {
+                let loaded = cx.app.load(&run.base()).await?;
+                let call = loaded.call(&run.base(), cx.outputs());
+                loaded.provider.run(Operation::Delete, step, call).await.map_err(step_error)
+            }
+            .await;
+            match done {
+                // Forced: what the step could not remove is recorded, and the delete goes on.
+                Err(e) if run.force && (e.kind == ErrorKind::Permanent || cx.attempt >= FORCE_ATTEMPTS) => {
+                    Ok(serde_json::json!({ LEFT_BEHIND: e.message }))
+                }
+                done => done,
+            }
         });
     }
     wf.step("finish", |cx: StepContext<ClusterEnv>| async move {
-        let run = input(&cx)?;
+        let run: DeleteRun = cx.input()?;
         cx.app.store.set_cluster_kubeconfig(run.cluster, None).await.map_err(store_error)?;
-        cx.app.move_status(&run, &[ClusterStatus::Deleting], ClusterStatus::Deleted, "deleted", cx.run).await
+        let left: Vec<String> = cx
+            .outputs()
+            .iter()
+            .filter_map(|(step, out)| Some(format!("step {step}: {}", out.get(LEFT_BEHIND)?.as_str()?)))
+            .collect();
+        let cause = if left.is_empty() {
+            "deleted".to_owned()
+        } else {
+            format!("deleted by force; left behind: {}", left.join("; "))
+        };
+        cx.app.move_status(&run.base(), &[ClusterStatus::Deleting], ClusterStatus::Deleted, &cause, cx.run).await
     })
 }
+
+/// The input of a delete run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteRun {
+    /// The organization.
+    pub org: OrgId,
+    /// The cluster.
+    pub cluster: ClusterId,
+    /// Whether a provider step that fails for good (or still fails after
+    /// [`FORCE_ATTEMPTS`] attempts) is recorded as having left something behind instead of
+    /// failing the delete: the record goes to `deleted` either way, its status message naming
+    /// what was left.
+    #[serde(default)]
+    pub force: bool,
+}
+
+impl DeleteRun {
+    fn base(&self) -> ClusterRun {
+        ClusterRun { org: self.org, cluster: self.cluster }
+    }
+}
+
+/// How many attempts a forced delete gives a step whose error may pass.
+pub const FORCE_ATTEMPTS: u32 = 3;
+
+/// The key, in a delete step's output, of what a forced delete left behind.
+const LEFT_BEHIND: &str = "left_behind";
 
 /// The input of an update run: the cluster and what it is to become.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

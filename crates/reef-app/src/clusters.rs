@@ -18,7 +18,8 @@ use reef_store::secrets::SecretRef;
 use reef_workflow::EngineError;
 
 use crate::cluster_workflows::{
-    ClusterRun, UpdateRun, create_kind, delete_kind, kubeconfig_context, spec_of, update_kind, update_problems,
+    ClusterRun, DeleteRun, UpdateRun, create_kind, delete_kind, kubeconfig_context, spec_of, update_kind,
+    update_problems,
 };
 use crate::{App, AppError};
 
@@ -97,7 +98,7 @@ impl From<EngineError> for AppError {
 }
 
 impl App {
-    async fn find_cluster(&self, org: OrgId, cluster: &ClusterRef) -> Result<Cluster, AppError> {
+    pub(crate) async fn find_cluster(&self, org: OrgId, cluster: &ClusterRef) -> Result<Cluster, AppError> {
         let found = match cluster {
             ClusterRef::Id(id) => self.store.cluster(org, *id).await?,
             ClusterRef::Name(name) => self.store.cluster_by_name(org, name).await?,
@@ -257,12 +258,15 @@ impl App {
     }
 
     /// Starts deleting a cluster. A create still going on is cancelled by the delete, which
-    /// waits for it to unwind; a delete already going on answers a conflict naming it.
+    /// waits for it to unwind; a delete already going on answers a conflict naming it. With
+    /// `force`, the record goes to `deleted` even when the provider cannot remove everything,
+    /// and its status message says what was left behind.
     pub async fn delete_cluster(
         &self,
         actor: &Actor,
         org: &OrgRef,
         cluster: &ClusterRef,
+        force: bool,
     ) -> Result<ClusterOperation, AppError> {
         let (found, _) = self.authorize(actor, org, Operation::ReadClusters).await?;
         let c = self.find_cluster(found.id, cluster).await?;
@@ -271,7 +275,7 @@ impl App {
             if c.status == ClusterStatus::Deleted {
                 return Err(AppError::conflict("cluster_deleted", "the cluster is deleted already"));
             }
-            let run = ClusterRun { org: found.id, cluster: c.id };
+            let run = DeleteRun { org: found.id, cluster: c.id, force };
             let subject = format!("{}/delete", c.id);
             let id = self.clusters.start(found.id, &delete_kind(&c.provider), &subject, &run).await?;
             self.with_operation(found.id, c.clone(), id).await
@@ -565,7 +569,7 @@ mod tests {
         let listed = w.app.list_clusters(&w.owner, &w.org, &filter, &page).await.unwrap();
         assert_eq!(listed.items.iter().map(|c| c.id).collect::<Vec<_>>(), [got.id]);
 
-        let deleting = w.app.delete_cluster(&w.owner, &w.org, &by_name).await.unwrap();
+        let deleting = w.app.delete_cluster(&w.owner, &w.org, &by_name, false).await.unwrap();
         let run = w.wait(deleting.operation.id).await;
         assert_eq!(run.status, reef_core::WorkflowStatus::Succeeded, "{run:?}");
         let gone = w.app.get_cluster(&w.owner, &w.org, &ClusterRef::Id(got.id)).await.unwrap();
@@ -589,7 +593,7 @@ mod tests {
         w.wait(created.operation.id).await;
         let err = w.app.cluster_kubeconfig(&viewer, &w.org, &id).await.unwrap_err();
         assert_eq!(err.code(), "forbidden");
-        let err = w.app.delete_cluster(&viewer, &w.org, &id).await.unwrap_err();
+        let err = w.app.delete_cluster(&viewer, &w.org, &id, false).await.unwrap_err();
         assert_eq!(err.code(), "forbidden");
         let err = w.app.cancel_operation(&viewer, &w.org, created.operation.id).await.unwrap_err();
         assert_eq!(err.code(), "forbidden");
@@ -615,7 +619,7 @@ mod tests {
         let their_org = OrgRef::Id(theirs.id);
         assert_eq!(w.app.get_cluster(&outsider, &their_org, &id).await.unwrap_err().code(), "not_found");
         assert_eq!(w.app.cluster_kubeconfig(&outsider, &their_org, &id).await.unwrap_err().code(), "not_found");
-        assert_eq!(w.app.delete_cluster(&outsider, &their_org, &id).await.unwrap_err().code(), "not_found");
+        assert_eq!(w.app.delete_cluster(&outsider, &their_org, &id, false).await.unwrap_err().code(), "not_found");
         assert_eq!(w.app.get_operation(&outsider, &their_org, op).await.unwrap_err().code(), "not_found");
         assert_eq!(w.app.cancel_operation(&outsider, &their_org, op).await.unwrap_err().code(), "not_found");
         let page = PageRequest { limit: 10, after: None };
@@ -662,8 +666,8 @@ mod tests {
         assert_eq!(err.code(), "name_taken");
 
         let id = ClusterRef::Id(created.cluster.id);
-        let deleting = w.app.delete_cluster(&w.owner, &w.org, &id).await.unwrap();
-        let err = w.app.delete_cluster(&w.owner, &w.org, &id).await.unwrap_err();
+        let deleting = w.app.delete_cluster(&w.owner, &w.org, &id, false).await.unwrap();
+        let err = w.app.delete_cluster(&w.owner, &w.org, &id, false).await.unwrap_err();
         let run = w.app.get_operation(&w.owner, &w.org, deleting.operation.id).await.unwrap().run;
         if !run.status.is_final() {
             assert_eq!(err.code(), "operation_running");
@@ -671,7 +675,7 @@ mod tests {
         }
         let run = w.wait(deleting.operation.id).await;
         assert_eq!(run.status, reef_core::WorkflowStatus::Succeeded, "{run:?}");
-        let err = w.app.delete_cluster(&w.owner, &w.org, &id).await.unwrap_err();
+        let err = w.app.delete_cluster(&w.owner, &w.org, &id, false).await.unwrap_err();
         assert_eq!(err.code(), "cluster_deleted");
         // The name is free again once the cluster is deleted.
         let again = w.app.create_cluster(&w.owner, &w.org, spec("dev", "small")).await.unwrap();

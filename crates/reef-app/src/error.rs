@@ -56,6 +56,16 @@ pub enum AppError {
         /// What it said (never a credential).
         message: String,
     },
+    /// A cluster's API server did not do what reef asked (it does not answer, refuses the
+    /// kubeconfig, or answers an error); `code` says which.
+    #[error("{message}")]
+    Cluster {
+        /// The stable code: `api_server_unreachable`, `credentials_refused`, `forbidden`,
+        /// `api_server_error` or `kubeconfig_invalid`.
+        code: &'static str,
+        /// What happened (never a credential).
+        message: String,
+    },
     /// The database cannot be reached right now; the call may succeed later.
     #[error("the database is unavailable; try again later")]
     Unavailable(#[source] StoreError),
@@ -77,7 +87,7 @@ impl AppError {
             AppError::NotFound { .. } => "not_found",
             AppError::Forbidden { .. } => "forbidden",
             AppError::ServerAdminRequired => "server_admin_required",
-            AppError::Conflict { code, .. } | AppError::Invalid { code, .. } => code,
+            AppError::Conflict { code, .. } | AppError::Invalid { code, .. } | AppError::Cluster { code, .. } => code,
             AppError::Provider { .. } => "provider_failed",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) | AppError::Workflow(_) => "internal",

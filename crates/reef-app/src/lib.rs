@@ -9,6 +9,7 @@
 
 mod audit;
 mod auth;
+mod cluster_access;
 pub mod cluster_workflows;
 mod clusters;
 mod error;
@@ -31,9 +32,11 @@ use crate::cluster_workflows::{ClusterEnv, Providers};
 
 pub use audit::AuditQuery;
 pub use auth::{Bootstrap, IssuedToken};
+pub use cluster_access::{InstalledSecret, SecretInstall};
 pub use clusters::{ClusterChange, ClusterOperation, ClusterRef, OperationView};
 pub use error::AppError;
 pub use reef_core as core;
+pub use reef_kube::{NamespaceInfo, NodeInfo};
 pub use reef_provider::Catalog;
 pub use reef_store::clusters::ClusterFilter;
 pub use reef_store::secrets::{SecretFilter, SecretRef, SecretVersion};

@@ -76,7 +76,14 @@ impl App {
         Ok(SecretValues::new(map))
     }
 
-    async fn find_secret(&self, org: OrgId, secret: &SecretRef) -> Result<SecretMeta, AppError> {
+    /// The values of version `version` of a secret; the caller has checked the caller's role.
+    pub(crate) async fn secret_values(&self, meta: &SecretMeta, version: u32) -> Result<SecretValues, AppError> {
+        let sealed =
+            self.store.secret_sealed(meta.id, version).await?.ok_or(AppError::NotFound { kind: "secret version" })?;
+        self.open(meta, version, &sealed)
+    }
+
+    pub(crate) async fn find_secret(&self, org: OrgId, secret: &SecretRef) -> Result<SecretMeta, AppError> {
         self.store.secret(org, secret).await?.ok_or(AppError::NotFound { kind: "secret" })
     }
 
@@ -143,13 +150,7 @@ impl App {
         }
         let result = async {
             self.authorize(actor, org, Operation::ReadSecretValues).await?;
-            let version = version.unwrap_or(meta.version);
-            let sealed = self
-                .store
-                .secret_sealed(meta.id, version)
-                .await?
-                .ok_or(AppError::NotFound { kind: "secret version" })?;
-            self.open(&meta, version, &sealed)
+            self.secret_values(&meta, version.unwrap_or(meta.version)).await
         }
         .await;
         // Reading values is not a mutation, but who read which credential is worth knowing.

@@ -46,6 +46,7 @@ fn options() -> EngineOptions {
         heartbeat: Duration::from_secs(1),
         poll: Duration::from_millis(20),
         retry: Backoff { first: Duration::from_millis(20), max: Duration::from_millis(200), attempts: 30 },
+        hold_after: None,
     }
 }
 

@@ -412,8 +412,40 @@ impl Client {
 
     /// Starts deleting a cluster.
     pub async fn delete_cluster(&self, org: &str, cluster: &str) -> Result<ClusterOperationView, ClientError> {
+        self.delete_cluster_forced(org, cluster, false).await
+    }
+
+    /// Starts deleting a cluster; with `force`, the record goes to `deleted` even when the
+    /// provider cannot remove everything (the status message names what was left behind).
+    pub async fn delete_cluster_forced(
+        &self,
+        org: &str,
+        cluster: &str,
+        force: bool,
+    ) -> Result<ClusterOperationView, ClientError> {
         let path = format!("/api/v1/orgs/{}/clusters/{}", seg(org), seg(cluster));
-        Self::json(self.send::<(), ()>(Method::DELETE, &path, None, None).await?).await
+        let query = [("force", force)];
+        Self::json(self.send::<(), _>(Method::DELETE, &path, Some(&query[..]), None).await?).await
+    }
+
+    /// A cluster's nodes, as its API server reports them.
+    pub async fn cluster_nodes(&self, org: &str, cluster: &str) -> Result<Vec<NodeView>, ClientError> {
+        self.get::<_, ()>(&format!("/api/v1/orgs/{}/clusters/{}/nodes", seg(org), seg(cluster)), None).await
+    }
+
+    /// A cluster's namespaces, as its API server reports them.
+    pub async fn cluster_namespaces(&self, org: &str, cluster: &str) -> Result<Vec<NamespaceView>, ClientError> {
+        self.get::<_, ()>(&format!("/api/v1/orgs/{}/clusters/{}/namespaces", seg(org), seg(cluster)), None).await
+    }
+
+    /// Puts an organization's secret into a cluster as a Kubernetes Secret.
+    pub async fn install_secret(
+        &self,
+        org: &str,
+        cluster: &str,
+        req: &InstallSecretRequest,
+    ) -> Result<InstalledSecretView, ClientError> {
+        self.post(&format!("/api/v1/orgs/{}/clusters/{}/secrets", seg(org), seg(cluster)), req).await
     }
 
     /// Starts changing a cluster (version, node pools, labels).

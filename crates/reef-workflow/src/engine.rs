@@ -50,6 +50,11 @@ pub struct EngineOptions {
     pub poll: Duration,
     /// Retries of transient errors, for steps and undos alike.
     pub retry: Backoff,
+    /// Fault injection for crash tests: after the step of this name has done its work and
+    /// before its completion is recorded, the worker waits this long, which is the window a
+    /// test kills the process in to show that the step's effect is not made twice. `None` in
+    /// production.
+    pub hold_after: Option<(&'static str, Duration)>,
 }
 
 impl Default for EngineOptions {
@@ -59,6 +64,7 @@ impl Default for EngineOptions {
             heartbeat: Duration::from_secs(10),
             poll: Duration::from_secs(1),
             retry: Backoff { first: Duration::from_secs(1), max: Duration::from_secs(60), attempts: 8 },
+            hold_after: None,
         }
     }
 }
@@ -435,6 +441,12 @@ impl<C: Send + Sync + 'static> Engine<C> {
         tracing::info!(run = %id, step = step.name, attempt, "step started");
         match (step.run)(cx).await {
             Ok(output) => {
+                if let Some((held, wait)) = self.opts.hold_after
+                    && held == step.name
+                {
+                    tracing::warn!(run = %id, step = step.name, "step done; holding before recording it (fault injection)");
+                    tokio::time::sleep(wait).await;
+                }
                 let output = serde_json::to_string(&output).unwrap_or_else(|_| "null".to_owned());
                 self.change_step(id, state.index, &StepChange::Done(output)).await?;
                 tracing::info!(run = %id, step = step.name, "step done");

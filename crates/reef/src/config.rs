@@ -67,6 +67,15 @@ pub struct ServerArgs {
     /// [default: 200].
     #[arg(long, env = "REEF_LOCAL_STEP_DELAY_MS", value_name = "MILLISECONDS")]
     pub local_step_delay_ms: Option<u64>,
+    /// How often each running cluster's API server is asked for its version and nodes, in
+    /// seconds; a cluster that does not answer, or has nodes that are not ready, goes to
+    /// `warning` until it is healthy again. 0 turns health checks off [default: 60].
+    #[arg(long, env = "REEF_CLUSTER_HEALTH_SECONDS", value_name = "SECONDS")]
+    pub cluster_health_seconds: Option<u64>,
+    /// Fault injection for crash tests, `STEP=MILLISECONDS`: after a workflow step of that name
+    /// has done its work, wait that long before recording it.
+    #[arg(long, hide = true, value_name = "STEP=MILLISECONDS")]
+    pub hold_after_step: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -83,6 +92,7 @@ struct FileConfig {
     shutdown_grace_seconds: Option<u64>,
     workflow_lease_seconds: Option<u64>,
     local_step_delay_ms: Option<u64>,
+    cluster_health_seconds: Option<u64>,
 }
 
 /// The server's settings after merging every source.
@@ -99,6 +109,9 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     pub workflow_lease: Duration,
     pub local_step_delay: Duration,
+    /// `None`: no health checks.
+    pub cluster_health: Option<Duration>,
+    pub hold_after_step: Option<(&'static str, Duration)>,
 }
 
 /// The platform's data directory for reef.
@@ -132,6 +145,21 @@ impl ServerConfig {
         if step_delay_ms > 600_000 {
             bail!("--local-step-delay-ms must be at most 600000 (10 minutes)");
         }
+        let health_seconds = args.cluster_health_seconds.or(file.cluster_health_seconds).unwrap_or(60);
+        if health_seconds > 86_400 {
+            bail!("--cluster-health-seconds must be at most 86400 (a day); 0 turns health checks off");
+        }
+        let hold_after_step = match &args.hold_after_step {
+            None => None,
+            Some(spec) => {
+                let (step, ms) = spec
+                    .split_once('=')
+                    .and_then(|(step, ms)| Some((step, ms.parse::<u64>().ok()?)))
+                    .context("--hold-after-step takes STEP=MILLISECONDS")?;
+                // Read once at start; the engine keeps the name for the process's life.
+                Some((&*Box::leak(step.to_owned().into_boxed_str()), Duration::from_millis(ms)))
+            }
+        };
         if !(1..=60 * 24 * 30).contains(&session_minutes) {
             bail!("--session-ttl-minutes must be between 1 and 43200 (30 days)");
         }
@@ -152,6 +180,8 @@ impl ServerConfig {
             ),
             workflow_lease: Duration::from_secs(lease_seconds),
             local_step_delay: Duration::from_millis(step_delay_ms),
+            cluster_health: (health_seconds > 0).then(|| Duration::from_secs(health_seconds)),
+            hold_after_step,
             database_url,
             data_dir,
         })
@@ -186,7 +216,22 @@ mod tests {
             shutdown_grace_seconds: None,
             workflow_lease_seconds: None,
             local_step_delay_ms: None,
+            cluster_health_seconds: None,
+            hold_after_step: None,
         }
+    }
+
+    #[test]
+    fn health_checks_default_to_every_minute_and_zero_turns_them_off() {
+        assert_eq!(ServerConfig::resolve(args()).unwrap().cluster_health, Some(Duration::from_secs(60)));
+        let off = ServerArgs { cluster_health_seconds: Some(0), ..args() };
+        assert_eq!(ServerConfig::resolve(off).unwrap().cluster_health, None);
+        let err = ServerConfig::resolve(ServerArgs { cluster_health_seconds: Some(100_000), ..args() }).unwrap_err();
+        assert!(err.to_string().contains("--cluster-health-seconds"), "{err}");
+        let held = ServerArgs { hold_after_step: Some("finish=1500".to_owned()), ..args() };
+        assert_eq!(ServerConfig::resolve(held).unwrap().hold_after_step, Some(("finish", Duration::from_millis(1500))));
+        let bad = ServerArgs { hold_after_step: Some("finish".to_owned()), ..args() };
+        assert!(ServerConfig::resolve(bad).is_err());
     }
 
     #[test]

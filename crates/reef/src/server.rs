@@ -43,7 +43,8 @@ fn cluster_engine(
     providers.add(Arc::new(ImportProvider::default()));
     let env = Arc::new(ClusterEnv::new(store.clone(), cipher.clone(), providers));
     let lease = config.workflow_lease;
-    let opts = EngineOptions { lease, heartbeat: lease / 3, ..EngineOptions::default() };
+    let opts =
+        EngineOptions { lease, heartbeat: lease / 3, hold_after: config.hold_after_step, ..EngineOptions::default() };
     let mut engine = Engine::new(store.clone(), env.clone(), opts);
     for provider in env.providers().iter() {
         engine.register(create_workflow(provider.as_ref()));
@@ -119,6 +120,7 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
 
     let workers = engine.spawn_workers(WORKFLOW_WORKERS);
     let purge = tokio::spawn(purge_expired_sessions(app.clone()));
+    let health = config.cluster_health.map(|every| tokio::spawn(check_cluster_health(app.clone(), every)));
     let grace = config.shutdown_grace;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, router).with_graceful_shutdown(async move {
@@ -139,6 +141,9 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
         }
     };
     purge.abort();
+    if let Some(health) = health {
+        health.abort();
+    }
     // Workers finish the operation they drive, for at most the grace period; one left
     // unfinished is taken up again, from its last recorded step, once its lease expires.
     if tokio::time::timeout(grace, workers.stop()).await.is_err() {
@@ -155,6 +160,20 @@ async fn purge_expired_sessions(app: App) {
         every.tick().await;
         if let Err(e) = app.purge_expired_sessions().await {
             tracing::warn!(error = %e, "purging expired sessions failed");
+        }
+    }
+}
+
+/// Checks the health of running clusters every `every` (the first round after one period).
+async fn check_cluster_health(app: App, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        match app.check_cluster_health(every).await {
+            Ok(checked) => tracing::debug!(checked, "cluster health checked"),
+            Err(e) => tracing::warn!(error = %e, "checking cluster health failed"),
         }
     }
 }

@@ -6,8 +6,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use reef_api_types::{
-    ClusterList, ClusterOperationView, ClusterView, CreateClusterRequest, OperationView, Problem, ProviderView,
-    UpdateClusterRequest,
+    ClusterList, ClusterOperationView, ClusterView, CreateClusterRequest, InstallSecretRequest, InstalledSecretView,
+    NamespaceView, NodeView, OperationView, Problem, ProviderView, UpdateClusterRequest,
 };
 use reef_app::{ClusterFilter, ClusterRef};
 use reef_core::{ClusterStatus, WorkflowId};
@@ -26,6 +26,9 @@ pub fn router() -> OpenApiRouter<ApiState> {
         .routes(routes!(list_clusters, create_cluster))
         .routes(routes!(get_cluster, update_cluster, delete_cluster))
         .routes(routes!(cluster_kubeconfig))
+        .routes(routes!(cluster_nodes))
+        .routes(routes!(cluster_namespaces))
+        .routes(routes!(install_secret))
         .routes(routes!(get_operation))
         .routes(routes!(operation_events))
         .routes(routes!(cancel_operation))
@@ -171,12 +174,23 @@ async fn update_cluster(
     Ok((StatusCode::ACCEPTED, Json(convert::cluster_operation(updating))))
 }
 
+/// How to delete a cluster.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct DeleteParams {
+    /// Mark the cluster deleted even when the provider cannot remove everything; the cluster's
+    /// status message then names what was left behind.
+    #[serde(default)]
+    force: bool,
+}
+
 /// Starts deleting a cluster. A create still going on is cancelled and unwound first; a
 /// delete already going on answers 409 with its operation's id.
 #[utoipa::path(delete, path = "/api/v1/orgs/{org}/clusters/{cluster}", tag = "clusters", security(("bearer" = [])),
     params(
         ("org" = String, Path, description = "The organization's name or id"),
         ("cluster" = String, Path, description = "The cluster's name or id"),
+        DeleteParams,
     ),
     responses(
         (status = 202, body = ClusterOperationView),
@@ -186,9 +200,10 @@ async fn delete_cluster(
     State(state): State<ApiState>,
     Caller(actor): Caller,
     Path((org, cluster)): Path<(String, String)>,
+    ApiQuery(params): ApiQuery<DeleteParams>,
 ) -> Result<(StatusCode, Json<ClusterOperationView>), ApiError> {
     let org = org_ref(&org)?;
-    let deleting = state.app.delete_cluster(&actor, &org, &cluster_ref(&cluster)?).await?;
+    let deleting = state.app.delete_cluster(&actor, &org, &cluster_ref(&cluster)?, params.force).await?;
     Ok((StatusCode::ACCEPTED, Json(convert::cluster_operation(deleting))))
 }
 
@@ -213,6 +228,75 @@ async fn cluster_kubeconfig(
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/yaml"));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// The cluster's nodes, as its API server reports them.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/clusters/{cluster}/nodes", tag = "clusters", security(("bearer" = [])),
+    params(
+        ("org" = String, Path, description = "The organization's name or id"),
+        ("cluster" = String, Path, description = "The cluster's name or id"),
+    ),
+    responses(
+        (status = 200, body = Vec<NodeView>),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The cluster's API server did not answer", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn cluster_nodes(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path((org, cluster)): Path<(String, String)>,
+) -> Result<Json<Vec<NodeView>>, ApiError> {
+    let org = org_ref(&org)?;
+    let nodes = state.app.cluster_nodes(&actor, &org, &cluster_ref(&cluster)?).await?;
+    Ok(Json(nodes.into_iter().map(convert::node).collect()))
+}
+
+/// The cluster's namespaces, as its API server reports them.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/clusters/{cluster}/namespaces", tag = "clusters", security(("bearer" = [])),
+    params(
+        ("org" = String, Path, description = "The organization's name or id"),
+        ("cluster" = String, Path, description = "The cluster's name or id"),
+    ),
+    responses(
+        (status = 200, body = Vec<NamespaceView>),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The cluster's API server did not answer", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn cluster_namespaces(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path((org, cluster)): Path<(String, String)>,
+) -> Result<Json<Vec<NamespaceView>>, ApiError> {
+    let org = org_ref(&org)?;
+    let namespaces = state.app.cluster_namespaces(&actor, &org, &cluster_ref(&cluster)?).await?;
+    Ok(Json(namespaces.into_iter().map(convert::namespace).collect()))
+}
+
+/// Puts an organization's secret into the cluster as a Kubernetes Secret, by server-side apply
+/// (field manager `reef`): installing it again brings it up to date. Whoever reads the
+/// cluster's Secrets then reads the values, so this needs the admin role.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/clusters/{cluster}/secrets", tag = "clusters", security(("bearer" = [])),
+    params(
+        ("org" = String, Path, description = "The organization's name or id"),
+        ("cluster" = String, Path, description = "The cluster's name or id"),
+    ),
+    request_body = InstallSecretRequest,
+    responses(
+        (status = 200, body = InstalledSecretView),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The cluster's API server did not answer", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn install_secret(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path((org, cluster)): Path<(String, String)>,
+    ApiJson(req): ApiJson<InstallSecretRequest>,
+) -> Result<Json<InstalledSecretView>, ApiError> {
+    let org = org_ref(&org)?;
+    let secret = reef_core::SecretName::parse(&req.secret).map_err(|_| ApiError::not_found("secret"))?;
+    let install = reef_app::SecretInstall { secret, namespace: req.namespace, name: req.name };
+    let installed = state.app.install_secret(&actor, &org, &cluster_ref(&cluster)?, install).await?;
+    Ok(Json(convert::installed_secret(installed)))
 }
 
 /// An operation: its status, each step with its start, end, attempts and error, and an

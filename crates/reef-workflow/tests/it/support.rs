@@ -90,6 +90,7 @@ pub fn fast() -> EngineOptions {
         heartbeat: Duration::from_millis(500),
         poll: Duration::from_millis(20),
         retry: Backoff { first: Duration::from_millis(10), max: Duration::from_millis(40), attempts: 3 },
+        hold_after: None,
     }
 }
 

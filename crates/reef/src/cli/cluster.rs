@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
-use reef_api_types::{ClusterView, CreateClusterRequest, OperationView, UpdateClusterRequest};
+use reef_api_types::{
+    ClusterView, CreateClusterRequest, InstallSecretRequest, NamespaceView, NodeView, OperationView,
+    UpdateClusterRequest,
+};
 
 use super::output::{Format, Table, opt_time, print, time};
 use super::{OrgArg, PageArgs, Session, with_cursor};
@@ -73,6 +76,40 @@ pub enum ClusterCommand {
         /// Wait until the cluster is deleted, showing each step.
         #[arg(long)]
         wait: bool,
+        /// Mark the cluster deleted even when the provider cannot remove everything; its
+        /// status message then names what was left behind.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List a cluster's nodes, as its API server reports them.
+    Nodes {
+        #[command(flatten)]
+        org: OrgArg,
+        /// The name or id.
+        cluster: String,
+    },
+    /// List a cluster's namespaces.
+    Namespaces {
+        #[command(flatten)]
+        org: OrgArg,
+        /// The name or id.
+        cluster: String,
+    },
+    /// Put an organization's secret into a cluster as a Kubernetes Secret (admins); again,
+    /// to bring it up to date.
+    InstallSecret {
+        #[command(flatten)]
+        org: OrgArg,
+        /// The cluster's name or id.
+        cluster: String,
+        /// The organization's secret.
+        secret: String,
+        /// The namespace (made when missing).
+        #[arg(long, short = 'n', default_value = "default")]
+        namespace: String,
+        /// The Kubernetes Secret's name [default: the secret's name].
+        #[arg(long)]
+        name: Option<String>,
     },
     /// Print a cluster's kubeconfig (members and above).
     Kubeconfig {
@@ -90,6 +127,13 @@ pub enum ClusterCommand {
 pub enum OperationCommand {
     /// Show an operation and its steps.
     Get {
+        #[command(flatten)]
+        org: OrgArg,
+        /// The operation's id.
+        id: String,
+    },
+    /// Follow an operation until it ends, showing each step as it starts and ends.
+    Watch {
         #[command(flatten)]
         org: OrgArg,
         /// The operation's id.
@@ -136,6 +180,10 @@ fn cluster_details(c: &ClusterView) -> Table {
     field("status message", c.status_message.clone());
     field("endpoint", c.endpoint.clone().unwrap_or_else(|| "-".to_owned()));
     field("operation", c.operation.map(|o| o.to_string()).unwrap_or_else(|| "-".to_owned()));
+    if let Some(h) = &c.health {
+        let finding = h.problem.clone().unwrap_or_else(|| "healthy".to_owned());
+        field("health", format!("{finding} (checked {})", time(&h.checked_at)));
+    }
     for p in &c.node_pools {
         field(&format!("node pool {}", p.name), format!("{} x {}", p.count, p.instance_type));
     }
@@ -144,6 +192,36 @@ fn cluster_details(c: &ClusterView) -> Table {
     }
     field("created", time(&c.created_at));
     field("updated", time(&c.updated_at));
+    t
+}
+
+fn nodes_table(nodes: &[NodeView]) -> Table {
+    let mut t = Table::new(vec!["NAME", "POOL", "INSTANCE TYPE", "READY", "VERSION", "INTERNAL IP", "TAINTS"]);
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    for n in nodes {
+        let ready = match (n.ready, n.unschedulable) {
+            (true, false) => "Ready",
+            (true, true) => "Ready,SchedulingDisabled",
+            (false, _) => "NotReady",
+        };
+        t.row(vec![
+            n.name.clone(),
+            dash(&n.node_pool),
+            dash(&n.instance_type),
+            ready.to_owned(),
+            dash(&n.kubelet_version),
+            dash(&n.internal_ip),
+            if n.taints.is_empty() { "-".to_owned() } else { n.taints.join(",") },
+        ]);
+    }
+    t
+}
+
+fn namespaces_table(namespaces: &[NamespaceView]) -> Table {
+    let mut t = Table::new(vec!["NAME", "PHASE", "CREATED"]);
+    for n in namespaces {
+        t.row(vec![n.name.clone(), n.phase.clone().unwrap_or_else(|| "-".to_owned()), opt_time(&n.created_at)]);
+    }
     t
 }
 
@@ -267,17 +345,45 @@ pub async fn run(s: &Session, format: Format, cmd: ClusterCommand) -> anyhow::Re
             let changed = s.client.get_cluster(&org, &updating.cluster.id.to_string()).await?;
             print(format, &changed, cluster_details)
         }
-        ClusterCommand::Delete { org, cluster, wait } => {
+        ClusterCommand::Delete { org, cluster, wait, force } => {
             let org = s.org(&org);
-            let deleting = s.client.delete_cluster(&org, &cluster).await?;
+            let deleting = s.client.delete_cluster_forced(&org, &cluster, force).await?;
             if !wait {
                 eprintln!("Deleting cluster `{}`: {}", deleting.cluster.name, operation_summary(&deleting.operation));
                 return print(format, &deleting.operation, operation_table);
             }
             eprintln!("Deleting cluster `{}` (operation {})", deleting.cluster.name, deleting.operation.id);
             let op = follow(s, &org, &deleting.operation).await?;
-            eprintln!("Deleted cluster `{}`.", deleting.cluster.name);
+            let deleted = s.client.get_cluster(&org, &deleting.cluster.id.to_string()).await?;
+            if deleted.status_message == "deleted" {
+                eprintln!("Deleted cluster `{}`.", deleting.cluster.name);
+            } else {
+                eprintln!("Deleted cluster `{}`: {}.", deleting.cluster.name, deleted.status_message);
+            }
             print(format, &op, operation_table)
+        }
+        ClusterCommand::Nodes { org, cluster } => {
+            print(format, &s.client.cluster_nodes(&s.org(&org), &cluster).await?, |n| nodes_table(n))
+        }
+        ClusterCommand::Namespaces { org, cluster } => {
+            print(format, &s.client.cluster_namespaces(&s.org(&org), &cluster).await?, |n| namespaces_table(n))
+        }
+        ClusterCommand::InstallSecret { org, cluster, secret, namespace, name } => {
+            let req = InstallSecretRequest { secret, namespace, name };
+            let done = s.client.install_secret(&s.org(&org), &cluster, &req).await?;
+            let verb = if done.created { "Installed" } else { "Updated" };
+            eprintln!(
+                "{verb} Secret {}/{} in `{cluster}` with version {} (keys: {}).",
+                done.namespace,
+                done.name,
+                done.version,
+                done.keys.join(", ")
+            );
+            print(format, &done, |d| {
+                let mut t = Table::new(vec!["NAMESPACE", "NAME", "KEYS", "VERSION"]);
+                t.row(vec![d.namespace.clone(), d.name.clone(), d.keys.join(","), d.version.to_string()]);
+                t
+            })
         }
         ClusterCommand::Kubeconfig { org, cluster, file } => {
             let kubeconfig = s.client.cluster_kubeconfig(&s.org(&org), &cluster).await?;
@@ -300,6 +406,14 @@ pub async fn run_operation(s: &Session, format: Format, cmd: OperationCommand) -
             if format == Format::Table {
                 println!("{}", operation_summary(&op));
             }
+            print(format, &op, operation_table)
+        }
+        OperationCommand::Watch { org, id } => {
+            let org = s.org(&org);
+            let op = s.client.get_operation(&org, &id).await?;
+            eprintln!("{}", operation_summary(&op));
+            let op = follow(s, &org, &op).await?;
+            eprintln!("{}", operation_summary(&op));
             print(format, &op, operation_table)
         }
         OperationCommand::Cancel { org, id, wait } => {
