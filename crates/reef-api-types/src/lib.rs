@@ -505,8 +505,9 @@ pub struct ClusterView {
     pub provider: String,
     /// The provider's region.
     pub region: String,
-    /// The Kubernetes version.
-    pub kubernetes_version: String,
+    /// The Kubernetes version; absent until the provider reports it (an imported cluster
+    /// before its API server has been asked).
+    pub kubernetes_version: Option<String>,
     /// `pending`, `creating`, `running`, `updating`, `deleting`, `deleted`, `error` or `warning`.
     pub status: String,
     /// Why it is in that status (for `error`, the failed step and its error).

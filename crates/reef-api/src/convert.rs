@@ -142,7 +142,7 @@ pub fn cluster(c: Cluster) -> api::ClusterView {
         name: c.name.to_string(),
         provider: c.provider,
         region: c.region,
-        kubernetes_version: c.kubernetes_version.to_string(),
+        kubernetes_version: c.kubernetes_version.map(|v| v.to_string()),
         status: c.status.as_str().to_owned(),
         status_message: c.status_message,
         endpoint: c.endpoint,

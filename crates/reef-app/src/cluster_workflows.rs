@@ -111,7 +111,7 @@ pub fn spec_of(c: &Cluster) -> ClusterSpec {
         name: c.name.clone(),
         provider: c.provider.clone(),
         region: c.region.clone(),
-        kubernetes_version: Some(c.kubernetes_version.clone()),
+        kubernetes_version: c.kubernetes_version.clone(),
         node_pools: c.node_pools.clone(),
         secret: c.secret.clone(),
         labels: c.labels.clone(),
@@ -260,6 +260,10 @@ fn input(cx: &StepContext<ClusterEnv>) -> Result<ClusterRun, StepError> {
     cx.input()
 }
 
+/// The key, in a provider's create step output, of the Kubernetes version the provider found
+/// the cluster running (see [`reef_provider::Provider`]'s contract); `finish` records it.
+pub const KUBERNETES_VERSION: &str = "kubernetes_version";
+
 /// The create workflow for `provider`.
 ///
 /// # Panics
@@ -329,7 +333,14 @@ pub fn create_workflow(provider: &dyn Provider) -> Workflow<ClusterEnv> {
     .step("finish", |cx: StepContext<ClusterEnv>| async move {
         let run = input(&cx)?;
         let endpoint: Option<String> = cx.output("save_kubeconfig")?;
-        let update = ClusterUpdate { endpoint, ..ClusterUpdate::default() };
+        // A provider that learns the version from the cluster says so in a step's output.
+        let kubernetes_version = cx
+            .outputs()
+            .values()
+            .find_map(|out| out.get(KUBERNETES_VERSION)?.as_str().map(reef_core::KubernetesVersion::parse))
+            .transpose()
+            .map_err(|e| StepError::permanent(format!("the provider reported {e}")))?;
+        let update = ClusterUpdate { endpoint, kubernetes_version, ..ClusterUpdate::default() };
         cx.app.store.update_cluster(run.cluster, &update, Utc::now()).await.map_err(store_error)?;
         cx.app.move_status(&run, &[ClusterStatus::Creating], ClusterStatus::Running, "created", cx.run).await
     })

@@ -132,8 +132,12 @@ impl App {
     }
 
     /// Checks `spec` against itself, its provider's catalog and the organization's secrets,
-    /// and returns the Kubernetes version the cluster gets.
-    async fn check_spec(&self, org: OrgId, spec: &ClusterSpec) -> Result<reef_core::KubernetesVersion, AppError> {
+    /// and returns the Kubernetes version the cluster gets (`None`: the provider learns it).
+    async fn check_spec(
+        &self,
+        org: OrgId,
+        spec: &ClusterSpec,
+    ) -> Result<Option<reef_core::KubernetesVersion>, AppError> {
         let problems = spec.problems();
         if !problems.is_empty() {
             return Err(invalid_spec("the cluster spec is not valid", problems));
@@ -152,12 +156,14 @@ impl App {
         if !problems.is_empty() {
             return Err(invalid_spec(format!("{} cannot make this cluster", spec.provider), problems));
         }
-        let version = catalog.version_for(spec).ok_or_else(|| {
-            invalid_spec(
+        // A provider that offers any version and has no default learns it from the cluster.
+        let version = catalog.version_for(spec);
+        if version.is_none() && !catalog.kubernetes_versions.is_empty() {
+            return Err(invalid_spec(
                 "a Kubernetes version is needed",
                 vec![SpecProblem::new("kubernetes_version", format!("{} has no default version", spec.provider))],
-            )
-        })?;
+            ));
+        }
         if let Some(secret) = &spec.secret
             && self.store.secret(org, &SecretRef::Name(secret.clone())).await?.is_none()
         {
@@ -550,7 +556,7 @@ mod tests {
         let created = w.app.create_cluster(&w.owner, &w.org, spec("dev", "small")).await.unwrap();
         assert_eq!(created.cluster.status, ClusterStatus::Pending);
         assert_eq!(created.cluster.operation, Some(created.operation.id));
-        assert_eq!(created.cluster.kubernetes_version, KubernetesVersion::parse("1.35").unwrap());
+        assert_eq!(created.cluster.kubernetes_version, Some(KubernetesVersion::parse("1.35").unwrap()));
         let run = w.wait(created.operation.id).await;
         assert_eq!(run.status, reef_core::WorkflowStatus::Succeeded, "{run:?}");
 

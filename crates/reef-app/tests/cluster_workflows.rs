@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use reef_app::cluster_workflows::{
-    ClusterEnv, ClusterRun, Providers, UpdateRun, create_kind, create_workflow, delete_kind, delete_workflow,
-    update_kind, update_problems, update_workflow,
+    ClusterEnv, ClusterRun, DeleteRun, Providers, UpdateRun, create_kind, create_workflow, delete_kind,
+    delete_workflow, update_kind, update_problems, update_workflow,
 };
 use reef_core::{
     Cluster, ClusterId, ClusterName, ClusterStatus, KubernetesVersion, NodePool, NodePoolName, OrgId, OrgName, UserId,
@@ -111,7 +111,7 @@ fn cluster(org: OrgId, name: &str, instance_type: &str) -> Cluster {
         name: ClusterName::parse(name).unwrap(),
         provider: "local".to_owned(),
         region: "local".to_owned(),
-        kubernetes_version: KubernetesVersion::parse("1.35").unwrap(),
+        kubernetes_version: Some(KubernetesVersion::parse("1.35").unwrap()),
         node_pools: vec![NodePool {
             name: NodePoolName::parse("workers").unwrap(),
             instance_type: instance_type.to_owned(),
@@ -374,4 +374,84 @@ async fn an_update_names_each_change_the_provider_cannot_make() {
     bad.node_pools[0].instance_type = "large".to_owned();
     let fields: Vec<String> = update_problems(&catalog, &before, &bad).into_iter().map(|p| p.field).collect();
     assert_eq!(fields, ["region", "region", "node_pools[0]", "kubernetes_version"]);
+}
+
+/// The local provider, but its `stop_api_server` delete step fails for good: a cloud refusing
+/// to remove something.
+struct StuckDelete(Arc<LocalProvider>);
+
+impl reef_provider::Provider for StuckDelete {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    fn catalog(&self) -> reef_provider::ProviderFuture<'_, reef_provider::Catalog> {
+        self.0.catalog()
+    }
+
+    fn steps(&self, operation: reef_provider::Operation) -> &'static [&'static str] {
+        self.0.steps(operation)
+    }
+
+    fn run<'a>(
+        &'a self,
+        operation: reef_provider::Operation,
+        step: &'a str,
+        call: reef_provider::Call<'a>,
+    ) -> reef_provider::ProviderFuture<'a, serde_json::Value> {
+        if (operation, step) == (reef_provider::Operation::Delete, "stop_api_server") {
+            return Box::pin(async {
+                Err(reef_provider::ProviderError::permanent("DependencyViolation", "the network is still in use"))
+            });
+        }
+        self.0.run(operation, step, call)
+    }
+
+    fn undo<'a>(
+        &'a self,
+        operation: reef_provider::Operation,
+        step: &'a str,
+        call: reef_provider::Call<'a>,
+        output: serde_json::Value,
+    ) -> reef_provider::ProviderFuture<'a, ()> {
+        self.0.undo(operation, step, call, output)
+    }
+
+    fn kubeconfig<'a>(&'a self, call: reef_provider::Call<'a>) -> reef_provider::ProviderFuture<'a, String> {
+        self.0.kubeconfig(call)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_delete_goes_past_a_step_that_fails_and_names_what_it_left_behind() {
+    let mut w = world().await;
+    let stuck = StuckDelete(w.local.clone());
+    let mut providers = Providers::default();
+    providers.add(Arc::new(StuckDelete(w.local.clone())));
+    w.env = Arc::new(ClusterEnv::new(w.store.clone(), w.cipher.clone(), providers));
+    w.engine = engine_with(&w.store, &w.env, vec![create_workflow(&stuck), delete_workflow(&stuck)]);
+    let c = w.new_cluster("dev").await;
+    assert_eq!(w.create(&c).await.status, WorkflowStatus::Succeeded);
+
+    // Not forced: the delete fails at the step, and the cluster is in error saying why.
+    let run = w.delete(&c).await;
+    assert_eq!((run.status, run.failed_step.as_deref()), (WorkflowStatus::Failed, Some("stop_api_server")), "{run:?}");
+    let got = w.get(&c).await;
+    assert_eq!(got.status, ClusterStatus::Error);
+    assert!(got.status_message.contains("the network is still in use"), "{}", got.status_message);
+
+    // Forced: the record is deleted, and its status message names what was left.
+    let input = DeleteRun { org: w.org, cluster: c.id, force: true };
+    let id = w.engine.start(w.org, &delete_kind("local"), &format!("{}/delete", c.id), &input).await.unwrap();
+    let run = run_to_end(&w.engine, w.org, id, LIMIT).await.unwrap();
+    assert_eq!(run.status, WorkflowStatus::Succeeded, "{run:?}");
+    let got = w.get(&c).await;
+    assert_eq!(got.status, ClusterStatus::Deleted);
+    assert_eq!(
+        got.status_message,
+        "deleted by force; left behind: step stop_api_server: the network is still in use (DependencyViolation)"
+    );
+    assert_eq!(w.store.cluster_kubeconfig(c.id).await.unwrap(), None);
+    // The API server the provider could not stop is what was left.
+    assert!(w.local.running_clusters().await.contains(&c.id));
 }

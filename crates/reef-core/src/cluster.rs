@@ -328,8 +328,9 @@ pub struct Cluster {
     pub provider: String,
     /// The region.
     pub region: String,
-    /// The Kubernetes version it runs (or is being created with).
-    pub kubernetes_version: KubernetesVersion,
+    /// The Kubernetes version it runs (or is being created with); `None` until its provider
+    /// reports it, when the provider learns it from the cluster (an imported cluster).
+    pub kubernetes_version: Option<KubernetesVersion>,
     /// Its node pools as last asked for.
     pub node_pools: Vec<NodePool>,
     /// The credentials secret.

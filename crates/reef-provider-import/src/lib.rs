@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use reef_core::KubernetesVersion;
 use reef_kube::{ClusterClient, KubeError};
 use reef_provider::{Call, Capabilities, Catalog, Credentials, Operation, Provider, ProviderError, ProviderFuture};
 use serde_json::{Value, json};
@@ -82,6 +83,13 @@ impl ImportProvider {
     }
 }
 
+/// The version in a `gitVersion`, without what distributions add (`v1.29.6-eks-a5ec690`,
+/// `v1.30.2+k3s1` are 1.29.6 and 1.30.2).
+fn version_of(git_version: &str) -> Result<KubernetesVersion, reef_core::cluster::InvalidVersion> {
+    let plain = git_version.split(['-', '+']).next().unwrap_or(git_version);
+    KubernetesVersion::parse(plain)
+}
+
 impl Provider for ImportProvider {
     fn name(&self) -> &'static str {
         "import"
@@ -117,7 +125,21 @@ impl Provider for ImportProvider {
             match (operation, step) {
                 (Operation::Create, "check_api_server") => {
                     let facts = self.check(kubeconfig_of(call.credentials)?).await?;
-                    Ok(json!({"version": facts.version, "nodes": facts.nodes, "ready_nodes": facts.ready_nodes}))
+                    let version = version_of(&facts.version).map_err(|_| {
+                        ProviderError::permanent(
+                            "version_unreadable",
+                            format!(
+                                "the API server reports version {:?}, which is not MAJOR.MINOR.PATCH",
+                                facts.version
+                            ),
+                        )
+                    })?;
+                    Ok(json!({
+                        "version": facts.version,
+                        "kubernetes_version": version.to_string(),
+                        "nodes": facts.nodes,
+                        "ready_nodes": facts.ready_nodes,
+                    }))
                 }
                 _ => {
                     Err(ProviderError::permanent("unknown_step", format!("import has no {operation:?} step {step:?}")))
@@ -128,5 +150,23 @@ impl Provider for ImportProvider {
 
     fn kubeconfig<'a>(&'a self, call: Call<'a>) -> ProviderFuture<'a, String> {
         Box::pin(async move { kubeconfig_of(call.credentials).map(str::to_owned) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_is_read_from_what_distributions_report() {
+        for (git, version) in [
+            ("v1.35.0", "1.35.0"),
+            ("v1.29.6-eks-a5ec690", "1.29.6"),
+            ("v1.30.2+k3s1", "1.30.2"),
+            ("v1.31.1-gke.1146000", "1.31.1"),
+        ] {
+            assert_eq!(version_of(git).unwrap().to_string(), version, "{git}");
+        }
+        assert!(version_of("unknown").is_err());
     }
 }

@@ -22,6 +22,9 @@
 //!   ([`Provider::preflight`]).
 //! - Steps **SHOULD** take a bounded time and report failures rather than wait forever: a step
 //!   waiting for the cloud gives up with a transient error after a while, and is retried.
+//! - A provider that offers any Kubernetes version (an empty [`Catalog::kubernetes_versions`])
+//!   and has no default learns the version from the cluster: one of its create steps **MUST**
+//!   then put it in its output under `kubernetes_version` (`"1.33.1"`), and reef records it.
 //! - Outputs are stored as they are: they **MUST NOT** hold secrets. Credentials reach a step
 //!   in [`Call::credentials`], resolved by reef when the step runs.
 

@@ -56,7 +56,10 @@ fn cluster(row: &AnyRow, labels: BTreeMap<String, String>) -> Result<Cluster, St
         name: get_parsed(row, "name")?,
         provider: get_str(row, "provider")?,
         region: get_str(row, "region")?,
-        kubernetes_version: KubernetesVersion::parse(&version)
+        // Empty: not known yet.
+        kubernetes_version: (!version.is_empty())
+            .then(|| KubernetesVersion::parse(&version))
+            .transpose()
             .map_err(|_| StoreError::Corrupt { column: "clusters.kubernetes_version" })?,
         node_pools: serde_json::from_str(&pools).map_err(|_| StoreError::Corrupt { column: "clusters.node_pools" })?,
         secret: get_opt_str(row, "secret_name")?
@@ -97,7 +100,7 @@ impl Store {
         .bind(c.name.as_str().to_owned())
         .bind(c.provider.clone())
         .bind(c.region.clone())
-        .bind(c.kubernetes_version.to_string())
+        .bind(c.kubernetes_version.as_ref().map(ToString::to_string).unwrap_or_default())
         .bind(pools_json(&c.node_pools)?)
         .bind(c.secret.as_ref().map(|s| s.as_str().to_owned()))
         .bind(c.status.as_str())

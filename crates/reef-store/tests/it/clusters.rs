@@ -32,7 +32,7 @@ fn cluster(org: OrgId, name: &str, provider: &str, labels: &[(&str, &str)]) -> C
         name: ClusterName::parse(name).unwrap(),
         provider: provider.to_owned(),
         region: "local".to_owned(),
-        kubernetes_version: KubernetesVersion::parse("1.31").unwrap(),
+        kubernetes_version: Some(KubernetesVersion::parse("1.31").unwrap()),
         node_pools: vec![pool("workers", 2)],
         secret: None,
         labels: labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),

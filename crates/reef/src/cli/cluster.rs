@@ -159,7 +159,7 @@ fn clusters_table(items: &[&ClusterView]) -> Table {
             c.id.to_string(),
             c.name.clone(),
             c.provider.clone(),
-            c.kubernetes_version.clone(),
+            c.kubernetes_version.clone().unwrap_or_else(|| "-".to_owned()),
             c.status.clone(),
             nodes.to_string(),
             time(&c.created_at),
@@ -175,7 +175,7 @@ fn cluster_details(c: &ClusterView) -> Table {
     field("name", c.name.clone());
     field("provider", c.provider.clone());
     field("region", c.region.clone());
-    field("kubernetes version", c.kubernetes_version.clone());
+    field("kubernetes version", c.kubernetes_version.clone().unwrap_or_else(|| "-".to_owned()));
     field("status", c.status.clone());
     field("status message", c.status_message.clone());
     field("endpoint", c.endpoint.clone().unwrap_or_else(|| "-".to_owned()));
