@@ -260,6 +260,35 @@ fn input(cx: &StepContext<ClusterEnv>) -> Result<ClusterRun, StepError> {
     cx.input()
 }
 
+impl ClusterEnv {
+    /// Lets each provider bring back the clusters that live in this process (see
+    /// [`Provider::resume`]); for a server that starts. A cluster that cannot come back is
+    /// logged and left to the health checks. Returns how many were resumed.
+    pub async fn resume_clusters(&self) -> usize {
+        let standing = match self.store.standing_clusters().await {
+            Ok(all) => all,
+            Err(e) => {
+                tracing::warn!(error = %e, "listing clusters to resume failed");
+                return 0;
+            }
+        };
+        let mut resumed = 0;
+        for (org, cluster) in standing {
+            let run = ClusterRun { org, cluster };
+            let outputs = BTreeMap::new();
+            let done = match self.load(&run).await {
+                Ok(loaded) => loaded.provider.resume(loaded.call(&run, &outputs)).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.message),
+            };
+            match done {
+                Ok(()) => resumed += 1,
+                Err(e) => tracing::warn!(%cluster, error = %e, "a cluster could not be resumed"),
+            }
+        }
+        resumed
+    }
+}
+
 /// The key, in a provider's create step output, of the Kubernetes version the provider found
 /// the cluster running (see [`reef_provider::Provider`]'s contract); `finish` records it.
 pub const KUBERNETES_VERSION: &str = "kubernetes_version";

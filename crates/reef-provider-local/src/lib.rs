@@ -297,6 +297,18 @@ impl Provider for LocalProvider {
         })
     }
 
+    fn resume<'a>(&'a self, call: Call<'a>) -> ProviderFuture<'a, ()> {
+        Box::pin(async move {
+            // Only a cluster this process made (another replica's lives in its data directory).
+            if !self.dir_of(call.cluster).is_some_and(|d| d.exists()) {
+                return Ok(());
+            }
+            let sim = self.ensure_running(&call).await?;
+            sim.set_node_pools(sim_pools(&call.spec.node_pools));
+            Ok(())
+        })
+    }
+
     fn kubeconfig<'a>(&'a self, call: Call<'a>) -> ProviderFuture<'a, String> {
         Box::pin(async move { Ok(self.ensure_running(&call).await?.kubeconfig()) })
     }

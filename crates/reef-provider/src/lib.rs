@@ -283,6 +283,15 @@ pub trait Provider: Send + Sync + 'static {
         Box::pin(async { Ok(()) })
     }
 
+    /// Called when reef starts, for each cluster of this provider that exists (running, in
+    /// warning or in error): a provider whose clusters live in the reef process brings the
+    /// cluster back here. `call` has no step outputs. The default does nothing (a cloud's
+    /// clusters do not depend on reef running).
+    fn resume<'a>(&'a self, call: Call<'a>) -> ProviderFuture<'a, ()> {
+        let _ = call;
+        Box::pin(async { Ok(()) })
+    }
+
     /// A kubeconfig for the cluster made by the create steps (whose outputs `call` has), with
     /// credentials a user can use. reef keeps it encrypted, never in an output.
     fn kubeconfig<'a>(&'a self, call: Call<'a>) -> ProviderFuture<'a, String>;

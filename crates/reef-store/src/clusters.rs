@@ -381,6 +381,17 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Every cluster that exists and has no operation to bring it back: running, in warning or
+    /// in error, in every organization.
+    pub async fn standing_clusters(&self) -> Result<Vec<(OrgId, ClusterId)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT org_id, id FROM clusters WHERE status IN ('running', 'warning', 'error') ORDER BY id")
+                .fetch_all(self.pool())
+                .await
+                .map_err(StoreError::from_sqlx)?;
+        rows.iter().map(|row| Ok((get_parsed(row, "org_id")?, get_parsed(row, "id")?))).collect()
+    }
+
     /// Records what the health check of cluster `id` found (`None`: nothing wrong).
     pub async fn record_health(&self, id: ClusterId, problem: Option<&str>) -> Result<(), StoreError> {
         sqlx::query("UPDATE clusters SET health_problem = $1 WHERE id = $2")

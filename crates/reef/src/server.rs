@@ -92,7 +92,7 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     let app_config =
         AppConfig { session_ttl: config.session_ttl, auth_cache_ttl: config.auth_cache_ttl, ..AppConfig::default() };
     let (cluster_env, engine) = cluster_engine(&store, &cipher, &config);
-    let app = App::new(store.clone(), cipher, app_config).with_clusters(cluster_env, engine.clone());
+    let app = App::new(store.clone(), cipher, app_config).with_clusters(cluster_env.clone(), engine.clone());
 
     if let Some(boot) = app.bootstrap().await? {
         let path = config.data_dir.join(ADMIN_TOKEN_FILE);
@@ -119,6 +119,11 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     tracing::info!(%addr, "listening");
 
     let workers = engine.spawn_workers(WORKFLOW_WORKERS);
+    let resume = cluster_env.clone();
+    tokio::spawn(async move {
+        let resumed = resume.resume_clusters().await;
+        tracing::info!(resumed, "clusters resumed");
+    });
     let purge = tokio::spawn(purge_expired_sessions(app.clone()));
     let health = config.cluster_health.map(|every| tokio::spawn(check_cluster_health(app.clone(), every)));
     let grace = config.shutdown_grace;

@@ -1,10 +1,10 @@
 //! The server killed (SIGKILL) while a cluster's create and its delete run, then started again
 //! on the same data: every operation completes, a step runs again at most once (the one it was
 //! killed in), nothing is made twice and the delete leaves nothing. The kills land in the middle
-//! of each of the provider's steps (they last 400 ms here) and at the very start of each
-//! operation (in or before `begin`); reef's own `save_kubeconfig` and `finish` last a few
-//! milliseconds, too short to be hit from outside (a worker dying in any step is covered by the
-//! engine's tests).
+//! of each of the provider's steps (they last 400 ms here), at the very start of each operation
+//! (in or before `begin`), and in reef's own `save_kubeconfig` and `finish`, which last a few
+//! milliseconds: there the server is started with `--hold-after-step`, which holds a step
+//! after its work is done and before it is recorded, the worst moment to die.
 
 use std::path::Path;
 use std::time::Duration;
@@ -19,11 +19,17 @@ const LIMIT: Duration = Duration::from_secs(120);
 /// A server whose operations are taken over 2 s after it dies, and whose local steps last long
 /// enough to be killed in.
 fn start(data: &Path) -> Reef {
-    Reef::start_with(Options {
-        data_dir: Some(data.to_path_buf()),
-        args: ["--workflow-lease-seconds", "2", "--local-step-delay-ms", "400"].map(str::to_owned).to_vec(),
-        ..Options::default()
-    })
+    start_holding(data, None)
+}
+
+/// [`start`], holding step `hold` (if any) for 30 s once its work is done.
+fn start_holding(data: &Path, hold: Option<&str>) -> Reef {
+    let mut args: Vec<String> =
+        ["--workflow-lease-seconds", "2", "--local-step-delay-ms", "400"].map(str::to_owned).to_vec();
+    if let Some(step) = hold {
+        args.extend(["--hold-after-step".to_owned(), format!("{step}=30000")]);
+    }
+    Reef::start_with(Options { data_dir: Some(data.to_path_buf()), args, ..Options::default() })
 }
 
 fn spec(name: &str) -> CreateClusterRequest {
@@ -102,4 +108,42 @@ async fn operations_killed_while_they_run_finish_after_a_restart_without_doing_a
     for step in ["start_api_server", "create_node_pools", "wait_for_nodes", "delete_node_pools", "stop_api_server"] {
         assert!(reran.iter().any(|s| s == step), "{step} was never killed while running: {reran:?}");
     }
+}
+
+#[tokio::test]
+async fn operations_killed_in_reefs_own_steps_after_their_work_finish_without_doing_it_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut reef = start(&data);
+    let token = reef.admin_token.clone();
+    // Creates killed in save_kubeconfig and in finish; then deletes killed in finish.
+    let kills = [("create", "save_kubeconfig", "a"), ("create", "finish", "b"), ("delete", "finish", "a")];
+    for (operation, step, name) in kills {
+        reef.kill();
+        reef = start_holding(&data, Some(step));
+        let client = Client::new(&reef.url, Some(token.clone())).unwrap();
+        let started = match operation {
+            "create" => client.create_cluster("default", &spec(name)).await.unwrap(),
+            _ => client.delete_cluster("default", name).await.unwrap(),
+        };
+        let id = started.operation.id.to_string();
+        until_running(&client, &id, step).await;
+        reef.kill();
+        reef = start(&data);
+        let client = Client::new(&reef.url, Some(token.clone())).unwrap();
+        let op = client.wait_for_operation("default", &id, LIMIT).await.unwrap();
+        ran_to_the_end(&op);
+        let again: Vec<&str> = op.steps.iter().filter(|s| s.attempts == 2).map(|s| s.name.as_str()).collect();
+        assert_eq!(again, [step], "{operation} killed in {step}: {op:?}");
+        let cluster = client.get_cluster("default", &started.cluster.id.to_string()).await.unwrap();
+        if operation == "create" {
+            assert_eq!((cluster.status.as_str(), cluster.status_message.as_str()), ("running", "created"));
+            // The kubeconfig saved twice is one that works.
+            assert_eq!(client.cluster_nodes("default", name).await.unwrap().len(), 2);
+        } else {
+            assert_eq!((cluster.status.as_str(), cluster.status_message.as_str()), ("deleted", "deleted"));
+        }
+    }
+    // b is running, a is deleted: one simulated cluster is left.
+    assert_eq!(kept_clusters(&data), 1);
 }
