@@ -260,8 +260,25 @@ async fn the_cli_creates_a_cluster_from_a_spec_file_waits_for_it_and_deletes_it(
     assert!(stderr.contains("resize_node_pools"), "{stderr}");
     let changed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(changed["node_pools"][0]["count"], 3, "{changed}");
+    // `operation watch` follows an operation (here one that has ended) to its end.
+    let update_op = changed["operation"].as_str().unwrap().to_owned();
+    let watched = cli.run(&["operation", "watch", &update_op]);
+    assert!(watched.status.success(), "{}", String::from_utf8_lossy(&watched.stderr));
+    assert!(String::from_utf8_lossy(&watched.stdout).contains("resize_node_pools"));
 
-    cli.ok(&["cluster", "delete", "dev", "--wait"]);
+    // Nodes and namespaces, read from the cluster's API server.
+    let nodes = cli.ok(&["cluster", "nodes", "dev"]);
+    assert_eq!(nodes.lines().filter(|l| l.starts_with("workers-") && l.contains("Ready")).count(), 3, "{nodes}");
+    let namespaces = cli.json(&["cluster", "namespaces", "dev"]);
+    assert!(namespaces.as_array().unwrap().iter().any(|n| n["name"] == "kube-system"), "{namespaces}");
+    // A secret of the organization, installed into the cluster.
+    cli.ok(&["secret", "create", "token", "--type", "generic", "--field", "token=abc"]);
+    let installed = cli.json(&["cluster", "install-secret", "dev", "token", "--namespace", "apps"]);
+    assert_eq!((installed["namespace"].as_str(), installed["keys"][0].as_str()), (Some("apps"), Some("token")));
+
+    let out = cli.run(&["cluster", "delete", "dev", "--wait", "--force"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Deleted cluster `dev`."));
     let gone = cli.json(&["cluster", "get", created["id"].as_str().unwrap()]);
     assert_eq!(gone["status"], "deleted", "{gone}");
     let err = cli.fails(&["operation", "cancel", &operation]);

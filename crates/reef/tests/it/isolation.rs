@@ -25,6 +25,9 @@ fn body_for(method: &Method, path: &str) -> Option<Value> {
             "node_pools": [{"name": "workers", "instance_type": "small", "count": 1}],
         })),
         ("PATCH", "/api/v1/orgs/{org}/clusters/{cluster}") => Some(json!({"labels": {"tampered": "yes"}})),
+        ("POST", "/api/v1/orgs/{org}/clusters/{cluster}/secrets") => {
+            Some(json!({"secret": "victim-secret", "namespace": "default"}))
+        }
         ("POST", "/api/v1/orgs/{org}/operations/{id}/cancel") => None,
         _ => panic!("no request body known for {method} {path}: add one to isolation.rs"),
     }
