@@ -531,6 +531,21 @@ pub struct ClusterView {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A change of a cluster's status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StatusChangeView {
+    /// The status before; absent for the first.
+    pub from: Option<String>,
+    /// The status after.
+    pub to: String,
+    /// Why (`created`, `create failed: step wait_for_nodes failed: ...`, `unhealthy: ...`).
+    pub cause: String,
+    /// The operation that made the change, if one did.
+    pub operation: Option<Uuid>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
 /// What the last health check of a cluster found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ClusterHealthView {

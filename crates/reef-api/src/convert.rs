@@ -160,6 +160,16 @@ pub fn cluster(c: Cluster) -> api::ClusterView {
     }
 }
 
+pub fn status_change(c: reef_core::cluster::StatusChange) -> api::StatusChangeView {
+    api::StatusChangeView {
+        from: c.from.map(|s| s.as_str().to_owned()),
+        to: c.to.as_str().to_owned(),
+        cause: c.cause,
+        operation: c.operation.map(|id| *id.as_uuid()),
+        at: c.at,
+    }
+}
+
 pub fn node(n: reef_app::NodeInfo) -> api::NodeView {
     api::NodeView {
         name: n.name,

@@ -263,6 +263,18 @@ impl App {
         self.find_cluster(org.id, cluster).await
     }
 
+    /// Every status a cluster went through, oldest first, each with its cause and operation.
+    pub async fn cluster_history(
+        &self,
+        actor: &Actor,
+        org: &OrgRef,
+        cluster: &ClusterRef,
+    ) -> Result<Vec<reef_core::cluster::StatusChange>, AppError> {
+        let (org, _) = self.authorize(actor, org, Operation::ReadClusters).await?;
+        let c = self.find_cluster(org.id, cluster).await?;
+        Ok(self.store.cluster_status_changes(c.id).await?)
+    }
+
     /// Starts deleting a cluster. A create still going on is cancelled by the delete, which
     /// waits for it to unwind; a delete already going on answers a conflict naming it. With
     /// `force`, the record goes to `deleted` even when the provider cannot remove everything,

@@ -428,6 +428,11 @@ impl Client {
         Self::json(self.send::<(), _>(Method::DELETE, &path, Some(&query[..]), None).await?).await
     }
 
+    /// Every status a cluster went through, oldest first.
+    pub async fn cluster_history(&self, org: &str, cluster: &str) -> Result<Vec<StatusChangeView>, ClientError> {
+        self.get::<_, ()>(&format!("/api/v1/orgs/{}/clusters/{}/history", seg(org), seg(cluster)), None).await
+    }
+
     /// A cluster's nodes, as its API server reports them.
     pub async fn cluster_nodes(&self, org: &str, cluster: &str) -> Result<Vec<NodeView>, ClientError> {
         self.get::<_, ()>(&format!("/api/v1/orgs/{}/clusters/{}/nodes", seg(org), seg(cluster)), None).await

@@ -7,7 +7,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use reef_api_types::{
     ClusterList, ClusterOperationView, ClusterView, CreateClusterRequest, InstallSecretRequest, InstalledSecretView,
-    NamespaceView, NodeView, OperationView, Problem, ProviderView, UpdateClusterRequest,
+    NamespaceView, NodeView, OperationView, Problem, ProviderView, StatusChangeView, UpdateClusterRequest,
 };
 use reef_app::{ClusterFilter, ClusterRef};
 use reef_core::{ClusterStatus, WorkflowId};
@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<ApiState> {
         .routes(routes!(list_clusters, create_cluster))
         .routes(routes!(get_cluster, update_cluster, delete_cluster))
         .routes(routes!(cluster_kubeconfig))
+        .routes(routes!(cluster_history))
         .routes(routes!(cluster_nodes))
         .routes(routes!(cluster_namespaces))
         .routes(routes!(install_secret))
@@ -228,6 +229,27 @@ async fn cluster_kubeconfig(
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/yaml"));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// Every status the cluster went through, oldest first, each with its cause and the operation
+/// that made it.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/clusters/{cluster}/history", tag = "clusters", security(("bearer" = [])),
+    params(
+        ("org" = String, Path, description = "The organization's name or id"),
+        ("cluster" = String, Path, description = "The cluster's name or id"),
+    ),
+    responses(
+        (status = 200, body = Vec<StatusChangeView>),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn cluster_history(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path((org, cluster)): Path<(String, String)>,
+) -> Result<Json<Vec<StatusChangeView>>, ApiError> {
+    let org = org_ref(&org)?;
+    let history = state.app.cluster_history(&actor, &org, &cluster_ref(&cluster)?).await?;
+    Ok(Json(history.into_iter().map(convert::status_change).collect()))
 }
 
 /// The cluster's nodes, as its API server reports them.

@@ -81,6 +81,13 @@ pub enum ClusterCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Show every status a cluster went through, with its cause.
+    History {
+        #[command(flatten)]
+        org: OrgArg,
+        /// The name or id.
+        cluster: String,
+    },
     /// List a cluster's nodes, as its API server reports them.
     Nodes {
         #[command(flatten)]
@@ -361,6 +368,21 @@ pub async fn run(s: &Session, format: Format, cmd: ClusterCommand) -> anyhow::Re
                 eprintln!("Deleted cluster `{}`: {}.", deleting.cluster.name, deleted.status_message);
             }
             print(format, &op, operation_table)
+        }
+        ClusterCommand::History { org, cluster } => {
+            print(format, &s.client.cluster_history(&s.org(&org), &cluster).await?, |h| {
+                let mut t = Table::new(vec!["AT", "FROM", "TO", "CAUSE", "OPERATION"]);
+                for c in h {
+                    t.row(vec![
+                        time(&c.at),
+                        c.from.clone().unwrap_or_else(|| "-".to_owned()),
+                        c.to.clone(),
+                        c.cause.clone(),
+                        c.operation.map(|o| o.to_string()).unwrap_or_else(|| "-".to_owned()),
+                    ]);
+                }
+                t
+            })
         }
         ClusterCommand::Nodes { org, cluster } => {
             print(format, &s.client.cluster_nodes(&s.org(&org), &cluster).await?, |n| nodes_table(n))

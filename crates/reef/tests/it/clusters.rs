@@ -276,6 +276,20 @@ async fn the_cli_creates_a_cluster_from_a_spec_file_waits_for_it_and_deletes_it(
     let installed = cli.json(&["cluster", "install-secret", "dev", "token", "--namespace", "apps"]);
     assert_eq!((installed["namespace"].as_str(), installed["keys"][0].as_str()), (Some("apps"), Some("token")));
 
+    let history = cli.json(&["cluster", "history", "dev"]);
+    let moves: Vec<(&str, &str)> =
+        history.as_array().unwrap().iter().map(|c| (c["to"].as_str().unwrap(), c["cause"].as_str().unwrap())).collect();
+    assert_eq!(
+        moves,
+        [
+            ("pending", "requested"),
+            ("creating", "creating"),
+            ("running", "created"),
+            ("updating", "updating"),
+            ("running", "updated")
+        ]
+    );
+
     let out = cli.run(&["cluster", "delete", "dev", "--wait", "--force"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Deleted cluster `dev`."));
