@@ -525,6 +525,10 @@ pub struct ClusterView {
     /// The last health check (made every few minutes for running clusters), once there was one.
     #[serde(default)]
     pub health: Option<ClusterHealthView>,
+    /// For a cluster in `error` (read on its own, not in lists): the operation that failed, its
+    /// failed step and error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<ClusterFailureView>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When its record last changed.
@@ -544,6 +548,17 @@ pub struct StatusChangeView {
     pub operation: Option<Uuid>,
     /// When.
     pub at: DateTime<Utc>,
+}
+
+/// Why a cluster is in `error`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClusterFailureView {
+    /// The operation that failed or was cancelled.
+    pub operation: Uuid,
+    /// The step that failed; absent when the operation was cancelled.
+    pub step: Option<String>,
+    /// The step's error, or why the operation stopped.
+    pub error: String,
 }
 
 /// What the last health check of a cluster found.

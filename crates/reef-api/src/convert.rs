@@ -155,8 +155,20 @@ pub fn cluster(c: Cluster) -> api::ClusterView {
             healthy: h.problem.is_none(),
             problem: h.problem,
         }),
+        failure: None,
         created_at: c.created_at,
         updated_at: c.updated_at,
+    }
+}
+
+pub fn cluster_described((c, failure): (Cluster, Option<reef_app::ClusterFailure>)) -> api::ClusterView {
+    api::ClusterView {
+        failure: failure.map(|f| api::ClusterFailureView {
+            operation: *f.operation.as_uuid(),
+            step: f.step,
+            error: f.error,
+        }),
+        ..cluster(c)
     }
 }
 

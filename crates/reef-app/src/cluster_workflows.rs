@@ -361,6 +361,10 @@ pub fn create_workflow(provider: &dyn Provider) -> Workflow<ClusterEnv> {
     )
     .step("finish", |cx: StepContext<ClusterEnv>| async move {
         let run = input(&cx)?;
+        // After a restart this may be the only step that runs: the provider makes sure the
+        // cluster is served.
+        let loaded = cx.app.load(&run).await?;
+        loaded.provider.resume(loaded.call(&run, cx.outputs())).await.map_err(step_error)?;
         let endpoint: Option<String> = cx.output("save_kubeconfig")?;
         // A provider that learns the version from the cluster says so in a step's output.
         let kubernetes_version = cx
@@ -592,6 +596,10 @@ pub fn update_workflow(provider: &dyn Provider) -> Workflow<ClusterEnv> {
     }
     wf.step("finish", |cx: StepContext<ClusterEnv>| async move {
         let run: UpdateRun = cx.input()?;
+        // After a restart this may be the only step that runs: the provider makes sure the
+        // cluster is served, as it now is.
+        let loaded = cx.app.load_update(&run).await?;
+        loaded.provider.resume(loaded.call(&run.base(), cx.outputs())).await.map_err(step_error)?;
         let update = ClusterUpdate {
             kubernetes_version: run.target.kubernetes_version.clone(),
             node_pools: Some(run.target.node_pools.clone()),

@@ -52,6 +52,18 @@ pub struct OperationView {
     pub remaining: Option<Duration>,
 }
 
+/// Why a cluster is in `error`: the operation that failed (or was cancelled), and its failed
+/// step and error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterFailure {
+    /// The operation.
+    pub operation: WorkflowId,
+    /// The step that failed; `None` when the operation was cancelled.
+    pub step: Option<String>,
+    /// The step's error, or why the operation stopped.
+    pub error: String,
+}
+
 /// What an update changes; `None` leaves a part as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClusterChange {
@@ -261,6 +273,30 @@ impl App {
     pub async fn get_cluster(&self, actor: &Actor, org: &OrgRef, cluster: &ClusterRef) -> Result<Cluster, AppError> {
         let (org, _) = self.authorize(actor, org, Operation::ReadClusters).await?;
         self.find_cluster(org.id, cluster).await
+    }
+
+    /// A cluster, by id or name, and, when it is in `error`, the operation that put it there
+    /// with its failed step and error.
+    pub async fn describe_cluster(
+        &self,
+        actor: &Actor,
+        org: &OrgRef,
+        cluster: &ClusterRef,
+    ) -> Result<(Cluster, Option<ClusterFailure>), AppError> {
+        let (org, _) = self.authorize(actor, org, Operation::ReadClusters).await?;
+        let c = self.find_cluster(org.id, cluster).await?;
+        let failure = match (c.status, c.operation) {
+            (ClusterStatus::Error, Some(id)) => self.clusters.get(org.id, id).await?.and_then(|run| {
+                let error = match (run.status, run.error) {
+                    (reef_core::WorkflowStatus::Failed, Some(error)) => error,
+                    (reef_core::WorkflowStatus::Cancelled, error) => error.unwrap_or_else(|| "cancelled".to_owned()),
+                    _ => return None,
+                };
+                Some(ClusterFailure { operation: id, step: run.failed_step, error })
+            }),
+            _ => None,
+        };
+        Ok((c, failure))
     }
 
     /// Every status a cluster went through, oldest first, each with its cause and operation.

@@ -33,7 +33,7 @@ use crate::cluster_workflows::{ClusterEnv, Providers};
 pub use audit::AuditQuery;
 pub use auth::{Bootstrap, IssuedToken};
 pub use cluster_access::{InstalledSecret, SecretInstall};
-pub use clusters::{ClusterChange, ClusterOperation, ClusterRef, OperationView};
+pub use clusters::{ClusterChange, ClusterFailure, ClusterOperation, ClusterRef, OperationView};
 pub use error::AppError;
 pub use reef_core as core;
 pub use reef_kube::{NamespaceInfo, NodeInfo};

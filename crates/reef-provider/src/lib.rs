@@ -283,10 +283,12 @@ pub trait Provider: Send + Sync + 'static {
         Box::pin(async { Ok(()) })
     }
 
-    /// Called when reef starts, for each cluster of this provider that exists (running, in
-    /// warning or in error): a provider whose clusters live in the reef process brings the
-    /// cluster back here. `call` has no step outputs. The default does nothing (a cloud's
-    /// clusters do not depend on reef running).
+    /// Makes sure the cluster is served as `call`'s spec says: called when reef starts, for
+    /// each cluster of this provider that exists (running, in warning or in error; `call` then
+    /// has no step outputs), and as a create or an update finishes (after a restart, reef's
+    /// `finish` may be the only step that runs again). A provider whose clusters live in the
+    /// reef process brings the cluster back here; it **MUST** be idempotent. The default does
+    /// nothing (a cloud's clusters do not depend on reef running).
     fn resume<'a>(&'a self, call: Call<'a>) -> ProviderFuture<'a, ()> {
         let _ = call;
         Box::pin(async { Ok(()) })

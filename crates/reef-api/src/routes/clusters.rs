@@ -145,8 +145,8 @@ async fn get_cluster(
     Path((org, cluster)): Path<(String, String)>,
 ) -> Result<Json<ClusterView>, ApiError> {
     let org = org_ref(&org)?;
-    let found = state.app.get_cluster(&actor, &org, &cluster_ref(&cluster)?).await?;
-    Ok(Json(convert::cluster(found)))
+    let found = state.app.describe_cluster(&actor, &org, &cluster_ref(&cluster)?).await?;
+    Ok(Json(convert::cluster_described(found)))
 }
 
 /// Starts changing a cluster: its Kubernetes version, node pools or labels (202 with the

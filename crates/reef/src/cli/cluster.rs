@@ -187,6 +187,10 @@ fn cluster_details(c: &ClusterView) -> Table {
     field("status message", c.status_message.clone());
     field("endpoint", c.endpoint.clone().unwrap_or_else(|| "-".to_owned()));
     field("operation", c.operation.map(|o| o.to_string()).unwrap_or_else(|| "-".to_owned()));
+    if let Some(f) = &c.failure {
+        let step = f.step.as_deref().map(|s| format!("step {s}: ")).unwrap_or_default();
+        field("failure", format!("{step}{} (operation {})", f.error, f.operation));
+    }
     if let Some(h) = &c.health {
         let finding = h.problem.clone().unwrap_or_else(|| "healthy".to_owned());
         field("health", format!("{finding} (checked {})", time(&h.checked_at)));

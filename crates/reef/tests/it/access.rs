@@ -233,3 +233,42 @@ async fn a_real_cluster_is_imported_and_read_through_the_api() {
     let op = admin.wait_for_operation("default", &deleting.operation.id.to_string(), LIMIT).await.unwrap();
     assert_eq!(op.status, "succeeded", "{op:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_with_refused_credentials_ends_in_error_naming_the_step_and_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = existing_cluster(&dir.path().join("existing")).await;
+    let kubeconfig = sim.kubeconfig();
+    let token = kubeconfig.lines().find_map(|l| l.trim().strip_prefix("token: ")).unwrap().trim_matches('"').to_owned();
+    let reef = Reef::start();
+    let admin = reef.admin();
+    let secret = CreateSecretRequest {
+        name: "stale".to_owned(),
+        secret_type: "kubeconfig".to_owned(),
+        values: BTreeMap::from([("K8Sconfig".to_owned(), kubeconfig.replace(&token, "revoked-token"))]),
+        tags: Vec::new(),
+    };
+    admin.create_secret("default", &secret).await.unwrap();
+    let spec = CreateClusterRequest {
+        name: "stale".to_owned(),
+        provider: "import".to_owned(),
+        region: String::new(),
+        kubernetes_version: None,
+        node_pools: Vec::new(),
+        secret: Some("stale".to_owned()),
+        labels: BTreeMap::new(),
+    };
+    let created = admin.create_cluster("default", &spec).await.unwrap();
+    let op = admin.wait_for_operation("default", &created.operation.id.to_string(), LIMIT).await.unwrap();
+    assert_eq!(op.status, "failed", "{op:?}");
+    let got = admin.get_cluster("default", "stale").await.unwrap();
+    assert_eq!(got.status, "error", "{got:?}");
+    let failure = got.failure.expect("a cluster in error says why");
+    assert_eq!((failure.operation, failure.step.as_deref()), (created.operation.id, Some("check_api_server")));
+    assert!(failure.error.contains("credentials_refused"), "{failure:?}");
+    assert!(!failure.error.contains("revoked-token"), "the error shows the token: {failure:?}");
+    // Lists leave it out; the cluster read on its own has it.
+    let listed = admin.list_clusters("default", &[], &reef_client::PageQuery::default()).await.unwrap();
+    assert!(listed.items[0].failure.is_none());
+    sim.stop().await.unwrap();
+}
