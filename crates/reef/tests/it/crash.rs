@@ -60,14 +60,15 @@ fn ran_to_the_end(op: &OperationView) {
 /// Kills the server once step `step` of operation `id` runs (`None`: at once), starts it
 /// again (plain), and waits for the operation to end: it must have run to the end, each step
 /// once but the one it was killed in.
-async fn kill_in(reef: &mut Reef, data: &Path, id: &str, step: Option<&str>) -> (Client, OperationView) {
-    let client = Client::new(&reef.url, Some(reef.admin_token.clone())).unwrap();
+async fn kill_in(reef: &mut Reef, data: &Path, token: &str, id: &str, step: Option<&str>) -> (Client, OperationView) {
+    let client = Client::new(&reef.url, Some(token.to_owned())).unwrap();
     if let Some(step) = step {
         until_running(&client, id, step).await;
     }
     reef.kill();
+    // The admin token is printed on the first start only.
     *reef = start(data);
-    let client = Client::new(&reef.url, Some(reef.admin_token.clone())).unwrap();
+    let client = Client::new(&reef.url, Some(token.to_owned())).unwrap();
     let op = client.wait_for_operation("default", id, LIMIT).await.unwrap();
     ran_to_the_end(&op);
     (client, op)
@@ -88,7 +89,7 @@ async fn operations_killed_while_they_run_finish_after_a_restart_without_doing_a
         let created = client.create_cluster("default", &spec(&name)).await.unwrap();
         // `begin` is killed in (or before) at once.
         let wait = (*step != "begin").then_some(*step);
-        let (client, op) = kill_in(&mut reef, &data, &created.operation.id.to_string(), wait).await;
+        let (client, op) = kill_in(&mut reef, &data, &token, &created.operation.id.to_string(), wait).await;
         reran.extend(op.steps.iter().filter(|s| s.attempts == 2).map(|s| s.name.clone()));
         let cluster = client.get_cluster("default", &name).await.unwrap();
         assert_eq!(cluster.status, "running", "{cluster:?}");
@@ -100,7 +101,7 @@ async fn operations_killed_while_they_run_finish_after_a_restart_without_doing_a
         let client = Client::new(&reef.url, Some(token.clone())).unwrap();
         let deleting = client.delete_cluster("default", &name).await.unwrap();
         let wait = (*step != "begin").then_some(*step);
-        let (client, op) = kill_in(&mut reef, &data, &deleting.operation.id.to_string(), wait).await;
+        let (client, op) = kill_in(&mut reef, &data, &token, &deleting.operation.id.to_string(), wait).await;
         reran.extend(op.steps.iter().filter(|s| s.attempts == 2).map(|s| s.name.clone()));
         let gone = client.get_cluster("default", &deleting.cluster.id.to_string()).await.unwrap();
         assert_eq!(gone.status, "deleted", "{gone:?}");
@@ -136,7 +137,7 @@ async fn operations_killed_in_reefs_own_steps_after_their_work_finish_without_do
             "create" => client.create_cluster("default", &spec(name)).await.unwrap(),
             _ => client.delete_cluster("default", name).await.unwrap(),
         };
-        let (client, op) = kill_in(&mut reef, &data, &started.operation.id.to_string(), Some(step)).await;
+        let (client, op) = kill_in(&mut reef, &data, &token, &started.operation.id.to_string(), Some(step)).await;
         let again: Vec<&str> = op.steps.iter().filter(|s| s.attempts == 2).map(|s| s.name.as_str()).collect();
         assert_eq!(again, [step], "{operation} killed in {step}: {op:?}");
         let cluster = client.get_cluster("default", &started.cluster.id.to_string()).await.unwrap();
