@@ -32,6 +32,27 @@ pub fn as_table(v: &Value) -> Option<&MapRef> {
     }
 }
 
+/// A values map as JSON, as Go's `json.Marshal` writes decoded values: whole floats as
+/// integers, bytes as base64, objects (none in values) as null.
+pub fn to_json(m: &MapRef) -> serde_json::Value {
+    serde_json::Value::Object(m.borrow().iter().map(|(k, v)| (k.clone(), value_json(v))).collect())
+}
+
+fn value_json(v: &Value) -> serde_json::Value {
+    use base64::Engine as _;
+    match v {
+        Value::Nil | Value::Object(_) => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Int(n) | Value::Int64(n) => serde_json::Value::from(*n),
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => serde_json::Value::from(*f as i64),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Value::String(s) => serde_json::Value::String(s.to_string()),
+        Value::Bytes(b) => serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
+        Value::List(items, _) => serde_json::Value::Array(items.iter().map(value_json).collect()),
+        Value::Map(m, _) => to_json(m),
+    }
+}
+
 /// A JSON value as Go's `encoding/json` decodes it into `interface{}`.
 pub fn from_json(v: &serde_json::Value) -> Value {
     match v {

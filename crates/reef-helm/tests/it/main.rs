@@ -6,6 +6,7 @@
 mod conformance;
 mod corpus;
 mod fixtures;
+mod release;
 mod values_fast_path;
 
 use std::path::{Path, PathBuf};
