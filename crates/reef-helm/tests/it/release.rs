@@ -3,6 +3,9 @@
 //! simulated cluster) read by reef, written back without losing a field, and the chart reef
 //! stores in a release equal to the one helm stores.
 
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 
 use reef_helm::release::{Release, Status, chart_json, storage_name};
