@@ -53,7 +53,7 @@ pub const INSTALL_ORDER: &[&str] = &[
 ];
 
 /// The hook events Helm knows; a document annotated with any other is dropped.
-const HOOK_EVENTS: &[&str] = &[
+pub(crate) const HOOK_EVENTS: &[&str] = &[
     "pre-install",
     "post-install",
     "pre-delete",

@@ -112,6 +112,14 @@ static RELEASE_NAME: LazyLock<Regex> =
 
 /// Renders a chart as `helm template` does. `Ok` is helm's stdout.
 pub fn render(opts: &TemplateOptions) -> Result<String, TemplateError> {
+    let (chart, _, rendered) = render_parts(opts, 1)?;
+    assemble(&chart, rendered, opts)
+}
+
+/// Renders a chart as revision `revision` of a release (`opts.is_upgrade` for an upgrade):
+/// the chart with its dependencies processed, the user's values (as JSON), and every
+/// template's output.
+fn render_parts(opts: &TemplateOptions, revision: i64) -> Result<(Chart, serde_json::Value, Rendered), TemplateError> {
     let name = if opts.release_name.is_empty() { "release-name" } else { opts.release_name.as_str() };
     if name.len() > 53 || !RELEASE_NAME.is_match(name) {
         return Err(TemplateError::plain(format!(
@@ -140,6 +148,8 @@ pub fn render(opts: &TemplateOptions) -> Result<String, TemplateError> {
         let prepared = (|| {
             let mut chart = unparsed.parse_values(&opts.chart).map_err(|e| TemplateError::plain(e.0))?;
             let user = merge_user_values(opts)?;
+            // As given: coalescing below fills the map with the chart's defaults.
+            let config = values::to_json(&user);
             if chart.is_library() {
                 return Err(TemplateError::plain("library charts are not installable"));
             }
@@ -153,8 +163,8 @@ pub fn render(opts: &TemplateOptions) -> Result<String, TemplateError> {
             }
             dependencies::process(&mut chart, &user)
                 .map_err(|e| TemplateError::plain(format!("chart dependencies processing failed: {e}")))?;
-            let (top, caps, release) = prepare(&chart, &user, &kube_version, name, opts)?;
-            Ok((chart, top, caps, release))
+            let (top, caps, release) = prepare(&chart, &user, &kube_version, name, opts, revision)?;
+            Ok((chart, config, top, caps, release))
         })();
         if prepared.is_ok() {
             job.work();
@@ -167,7 +177,7 @@ pub fn render(opts: &TemplateOptions) -> Result<String, TemplateError> {
         }
         prepared
     });
-    let (chart, top, caps, release) = prepared?;
+    let (chart, config, top, caps, release) = prepared?;
     let files = template_files(&chart);
     let mut guessed: Vec<Option<Result<ParsedFile, ParseError>>> = job.finish().into_iter().map(Some).collect();
     let by_name: HashMap<&str, usize> = guesses.iter().enumerate().map(|(i, (name, _))| (name.as_str(), i)).collect();
@@ -193,7 +203,7 @@ pub fn render(opts: &TemplateOptions) -> Result<String, TemplateError> {
     })?;
     let rendered =
         render_templates(&chart, set, &files, top, &release, caps).map_err(|m| TemplateError::render(m, opts.debug))?;
-    assemble(&chart, rendered, opts)
+    Ok((chart, config, rendered))
 }
 
 /// The functions templates call: Sprig's, the YAML ones and Helm's.
@@ -212,6 +222,7 @@ fn prepare(
     kube_version: &KubeVersion,
     name: &str,
     opts: &TemplateOptions,
+    revision: i64,
 ) -> Result<(MapRef, Capabilities, Release), TemplateError> {
     let top = values::coalesce(chart, user, false).map_err(TemplateError::plain)?;
     schema::validate_chart(chart, &top).map_err(TemplateError::plain)?;
@@ -232,7 +243,7 @@ fn prepare(
         name: name.to_owned(),
         namespace: if opts.namespace.is_empty() { "default".to_owned() } else { opts.namespace.clone() },
         is_upgrade: opts.is_upgrade,
-        revision: 1,
+        revision,
     };
     Ok((top, caps, release))
 }
@@ -394,6 +405,8 @@ fn chart_dots(
 struct Rendered {
     outputs: BTreeMap<String, String>,
     read: BTreeMap<String, manifest::ReadFile>,
+    /// The top chart's NOTES.txt.
+    notes: String,
 }
 
 /// Renders every template of `set` (parsed from `files`), partials left out. As each output
@@ -412,6 +425,8 @@ fn render_templates(
     let mut dots = HashMap::new();
     chart_dots(c, c.name(), &Value::Map(top, MapType::Values), true, &release_value, &caps_value, &mut dots);
     let (outputs, receiver) = std::sync::mpsc::channel::<(String, String)>();
+    let notes_name = format!("{}/templates/NOTES.txt", c.name());
+    let mut notes = String::new();
     let receiver = std::sync::Mutex::new(receiver);
     let done = std::sync::Mutex::new(Vec::new());
     // Takes outputs until there are no more; both threads run it.
@@ -440,7 +455,9 @@ fn render_templates(
                 let out = set
                     .execute(name, map_value(dot.clone()))
                     .map_err(|e| helmfn::rewrite_exec_error(name, &e.to_string()))?;
-                if !name.ends_with("NOTES.txt") {
+                if *name == notes_name {
+                    notes = helmfn::clean_output(&out);
+                } else if !name.ends_with("NOTES.txt") {
                     // The reader is gone only if it panicked; what it did not read is read
                     // when sorting.
                     let _ = outputs.send((name.clone(), helmfn::clean_output(&out)));
@@ -453,7 +470,7 @@ fn render_templates(
         rendering
     })?;
     set.drop_in_background();
-    let mut rendered = Rendered { outputs: BTreeMap::new(), read: BTreeMap::new() };
+    let mut rendered = Rendered { outputs: BTreeMap::new(), read: BTreeMap::new(), notes };
     for (name, text, r) in done.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
         rendered.read.insert(name.clone(), r);
         rendered.outputs.insert(name, text);
@@ -553,4 +570,93 @@ fn show_only(all: &str, patterns: &[String]) -> Result<String, TemplateError> {
         }
     }
     Ok(out)
+}
+
+/// A document of a release to apply: the template it came from, its kind and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    /// `chart/templates/file.yaml`.
+    pub source: String,
+    /// Its `kind`.
+    pub kind: String,
+    /// The YAML document.
+    pub content: String,
+}
+
+/// What installing or upgrading a chart puts into a cluster and into its release record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseRender {
+    /// The chart as the release record keeps it ([`crate::release::chart_json`]).
+    pub chart: serde_json::Value,
+    /// The values the user gave.
+    pub config: serde_json::Map<String, serde_json::Value>,
+    /// The CRDs of the chart and its subcharts (`crds/`), installed before anything else:
+    /// each file's path and text.
+    pub crds: Vec<(String, String)>,
+    /// The documents that are not hooks, in Helm's install order.
+    pub resources: Vec<Resource>,
+    /// The release record's `manifest`: each resource as `---\n# Source: ...\n<text>\n`.
+    pub manifest: String,
+    /// The hooks, in install order by kind (run by weight).
+    pub hooks: Vec<crate::release::Hook>,
+    /// The rendered NOTES.txt of the top chart.
+    pub notes: String,
+}
+
+/// Renders a chart as revision `revision` of the release `opts.release_name` in
+/// `opts.namespace` (an upgrade when `opts.is_upgrade`), split as Helm's install splits it.
+pub fn render_release(opts: &TemplateOptions, revision: u32) -> Result<ReleaseRender, TemplateError> {
+    let (chart, config, rendered) = render_parts(opts, i64::from(revision))?;
+    let sorted = manifest::sort_read(&rendered.outputs, rendered.read)
+        .map_err(|e| TemplateError::render(format!("YAML parse error on {}: {}", e.source, e.message), opts.debug))?;
+    let mut crds = Vec::new();
+    crd_objects(&chart, chart.name(), &mut crds);
+    let mut manifest = String::new();
+    let mut resources = Vec::new();
+    for m in &sorted.manifests {
+        push_document(&mut manifest, m.source, m.content);
+        resources.push(Resource { source: m.source.to_owned(), kind: m.kind.clone(), content: m.content.to_owned() });
+    }
+    let hooks = sorted.hooks.iter().map(|h| hook(h.source, &h.kind, h.content)).collect();
+    Ok(ReleaseRender {
+        chart: crate::release::chart_json(&chart),
+        config: match config {
+            serde_json::Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        },
+        crds,
+        resources,
+        manifest,
+        hooks,
+        notes: rendered.notes,
+    })
+}
+
+/// A hook document as the release record keeps it: its events, weight and delete policies
+/// read from its `helm.sh/hook*` annotations, as Helm reads them.
+fn hook(source: &str, kind: &str, content: &str) -> crate::release::Hook {
+    let doc: serde_json::Value = yaml_serde::from_str(content).unwrap_or_default();
+    let annotation = |key: &str| doc["metadata"]["annotations"][key].as_str().unwrap_or("").to_owned();
+    let list = |text: String| -> Vec<String> {
+        text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    };
+    crate::release::Hook {
+        name: doc["metadata"]["name"].as_str().unwrap_or("").to_owned(),
+        kind: kind.to_owned(),
+        path: source.to_owned(),
+        manifest: content.to_owned(),
+        // Lower-cased, `test-success` read as `test`, unknown events dropped (Helm's
+        // `releaseutil` event table).
+        events: list(annotation("helm.sh/hook"))
+            .into_iter()
+            .filter_map(|e| match e.to_lowercase().as_str() {
+                "test-success" => Some("test".to_owned()),
+                e => manifest::HOOK_EVENTS.contains(&e).then(|| e.to_owned()),
+            })
+            .collect(),
+        last_run: serde_json::json!({"phase": ""}),
+        weight: annotation("helm.sh/hook-weight").trim().parse().unwrap_or(0),
+        delete_policies: list(annotation("helm.sh/hook-delete-policy")),
+        other: serde_json::Map::new(),
+    }
 }

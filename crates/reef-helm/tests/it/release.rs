@@ -94,3 +94,39 @@ fn storage_names_and_labels_are_helms() {
     assert!(Status::PendingUpgrade.is_pending() && !Status::Deployed.is_pending());
     assert!(Release::decode(b"not base64!").is_err());
 }
+
+#[test]
+fn a_release_rendered_by_reef_is_the_release_helm_made() {
+    let Some(corpus) = reef_testkit::chart_corpus() else {
+        reef_testkit::missing_peer("the chart corpus", "shared/charts or $REEF_CHART_CORPUS");
+        return;
+    };
+    // Revision 2 of the fixture: `helm upgrade demo podinfo --set replicaCount=3`.
+    let opts = reef_helm::template::TemplateOptions {
+        release_name: "demo".to_owned(),
+        chart: corpus.join("podinfo"),
+        namespace: "default".to_owned(),
+        set: vec!["replicaCount=3".to_owned()],
+        is_upgrade: true,
+        ..Default::default()
+    };
+    let ours = reef_helm::template::render_release(&opts, 2).unwrap();
+    let helms = fixture(2);
+    assert_eq!(ours.manifest, helms.manifest);
+    assert_eq!(ours.notes, helms.info.notes);
+    assert_eq!(ours.config, helms.config);
+    // The test pods' names end in 5 random characters (`randAlphaNum 5`).
+    let hooks = |hs: &[reef_helm::release::Hook]| -> Vec<(String, String, String, Vec<String>, i64, String)> {
+        hs.iter()
+            .map(|h| {
+                let random = &h.name[h.name.len() - 5..];
+                let name = h.name.replace(random, "?????");
+                let manifest = h.manifest.replace(random, "?????");
+                (name, h.kind.clone(), h.path.clone(), h.events.clone(), h.weight, manifest)
+            })
+            .collect()
+    };
+    assert_eq!(hooks(&ours.hooks), hooks(&helms.hooks));
+    let kinds: Vec<&str> = ours.resources.iter().map(|r| r.kind.as_str()).collect();
+    assert_eq!(kinds, ["Service", "Deployment"]);
+}
