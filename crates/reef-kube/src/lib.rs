@@ -13,8 +13,10 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{Namespace, Node, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, PropagationPolicy};
 use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::core::GroupVersionKind;
+use kube::discovery::{ApiCapabilities, ApiResource, Scope};
 use kube::{Client, Config};
 
 /// The field manager of everything reef applies.
@@ -311,6 +313,174 @@ impl ClusterClient {
         let params = PatchParams::apply(FIELD_MANAGER).force();
         api.patch(&secret.name, &params, &Patch::Apply(&object)).await.map_err(|e| self.error(e))?;
         Ok(Applied { created: !existed, namespace_created })
+    }
+}
+
+/// An object reef put into a cluster, as it names it: `apiVersion`, `kind`, namespace (none
+/// for a cluster-scoped kind) and name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectRef {
+    /// `apps/v1`.
+    pub api_version: String,
+    /// `Deployment`.
+    pub kind: String,
+    /// The namespace; `None` for a cluster-scoped object.
+    pub namespace: Option<String>,
+    /// The name.
+    pub name: String,
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+impl ClusterClient {
+    /// How the API server serves `api_version`/`kind`: its resource and whether it is
+    /// namespaced. An unknown kind (a CRD not installed yet) is `unknown_kind`.
+    async fn resource_of(&self, api_version: &str, kind: &str) -> Result<(ApiResource, ApiCapabilities), KubeError> {
+        let (group, version) = match api_version.split_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", api_version),
+        };
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        kube::discovery::pinned_kind(&self.client, &gvk).await.map_err(|e| match e {
+            kube::Error::Api(ref status) if status.code == 404 => KubeError {
+                code: "unknown_kind",
+                message: format!("the API server at {} does not serve {kind} in {api_version}", self.server),
+                transient: false,
+            },
+            kube::Error::Discovery(_) => KubeError {
+                code: "unknown_kind",
+                message: format!("the API server at {} does not serve {kind} in {api_version}", self.server),
+                transient: false,
+            },
+            e => self.error(e),
+        })
+    }
+
+    fn dynamic_api(
+        &self,
+        resource: &ApiResource,
+        caps: &ApiCapabilities,
+        namespace: Option<&str>,
+    ) -> Api<DynamicObject> {
+        match (&caps.scope, namespace) {
+            (Scope::Namespaced, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, resource),
+            (Scope::Namespaced, None) => Api::default_namespaced_with(self.client.clone(), resource),
+            (Scope::Cluster, _) => Api::all_with(self.client.clone(), resource),
+        }
+    }
+
+    /// Applies `object` (a whole object, as JSON) by server-side apply with field manager
+    /// `reef`, taking over fields other managers own. A namespaced object without a namespace
+    /// goes to `default_namespace`. Returns what it applied.
+    pub async fn apply_object(
+        &self,
+        object: &serde_json::Value,
+        default_namespace: &str,
+    ) -> Result<ObjectRef, KubeError> {
+        let field = |key: &str| object.pointer(key).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+        let (api_version, kind, name) = (field("/apiVersion"), field("/kind"), field("/metadata/name"));
+        if api_version.is_empty() || kind.is_empty() || name.is_empty() {
+            return Err(KubeError {
+                code: "invalid_object",
+                message: "an object needs apiVersion, kind and metadata.name".to_owned(),
+                transient: false,
+            });
+        }
+        let (resource, caps) = self.resource_of(&api_version, &kind).await?;
+        let namespace = match caps.scope {
+            Scope::Namespaced => {
+                let ns = field("/metadata/namespace");
+                Some(if ns.is_empty() { default_namespace.to_owned() } else { ns })
+            }
+            Scope::Cluster => None,
+        };
+        let mut object = object.clone();
+        if let Some(ns) = &namespace {
+            object["metadata"]["namespace"] = serde_json::Value::String(ns.clone());
+        }
+        let api = self.dynamic_api(&resource, &caps, namespace.as_deref());
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        api.patch(&name, &params, &Patch::Apply(&object)).await.map_err(|e| self.error(e))?;
+        Ok(ObjectRef { api_version, kind, namespace, name })
+    }
+
+    /// The object `target` names, as JSON, or `None` when it does not exist (nor its kind).
+    pub async fn get_object(&self, target: &ObjectRef) -> Result<Option<serde_json::Value>, KubeError> {
+        let (resource, caps) = match self.resource_of(&target.api_version, &target.kind).await {
+            Ok(found) => found,
+            Err(e) if e.code == "unknown_kind" => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let api = self.dynamic_api(&resource, &caps, target.namespace.as_deref());
+        let found = api.get_opt(&target.name).await.map_err(|e| self.error(e))?;
+        Ok(found.and_then(|o| serde_json::to_value(o).ok()))
+    }
+
+    /// Deletes the object `target` names, its dependents in the background; `false` when it
+    /// did not exist (nor its kind).
+    pub async fn delete_object(&self, target: &ObjectRef) -> Result<bool, KubeError> {
+        let (resource, caps) = match self.resource_of(&target.api_version, &target.kind).await {
+            Ok(found) => found,
+            Err(e) if e.code == "unknown_kind" => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let api = self.dynamic_api(&resource, &caps, target.namespace.as_deref());
+        let params =
+            DeleteParams { propagation_policy: Some(PropagationPolicy::Background), ..DeleteParams::default() };
+        match api.delete(&target.name, &params).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    /// The Secrets of `namespace` whose labels match `selector` (`owner=helm,name=web`).
+    pub async fn secrets(&self, namespace: &str, selector: &str) -> Result<Vec<Secret>, KubeError> {
+        let api = Api::<Secret>::namespaced(self.client.clone(), namespace);
+        let list = api.list(&ListParams::default().labels(selector)).await.map_err(|e| self.error(e))?;
+        Ok(list.items)
+    }
+
+    /// Makes `secret` in `namespace`; `false` when one of its name exists already.
+    pub async fn create_secret(&self, namespace: &str, secret: &Secret) -> Result<bool, KubeError> {
+        let api = Api::<Secret>::namespaced(self.client.clone(), namespace);
+        let params = PostParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..PostParams::default() };
+        match api.create(&params, secret).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    /// Replaces the Secret of `secret`'s name in `namespace` (made when missing), only if it
+    /// is still at `secret`'s resource version when that is set: `false` when it changed.
+    pub async fn replace_secret(&self, namespace: &str, secret: &Secret) -> Result<bool, KubeError> {
+        let api = Api::<Secret>::namespaced(self.client.clone(), namespace);
+        let name = secret.metadata.name.clone().unwrap_or_default();
+        let params = PostParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..PostParams::default() };
+        match api.replace(&name, &params, secret).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+            Err(kube::Error::Api(status)) if status.code == 404 => self.create_secret(namespace, secret).await,
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    /// Deletes the Secret `name` of `namespace`; `false` when it did not exist.
+    pub async fn delete_secret(&self, namespace: &str, name: &str) -> Result<bool, KubeError> {
+        let api = Api::<Secret>::namespaced(self.client.clone(), namespace);
+        match api.delete(name, &DeleteParams::default()).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+            Err(e) => Err(self.error(e)),
+        }
     }
 }
 

@@ -137,3 +137,87 @@ async fn each_way_a_call_fails_has_its_own_code() {
     let e = c.version().await.unwrap_err();
     assert_eq!((e.code, e.transient), ("api_server_unreachable", true), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_of_any_kind_are_applied_read_and_deleted() {
+    let sim = cluster().await;
+    let c = client(&sim.kubeconfig()).await;
+    let config = serde_json::json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "settings", "labels": {"app": "web"}},
+        "data": {"mode": "fast"},
+    });
+    // Into a namespace that does not exist: refused, as the API server refuses it.
+    let e = c.apply_object(&config, "apps").await.unwrap_err();
+    assert!(e.message.contains("namespaces \"apps\" not found"), "{e}");
+    assert!(c.ensure_namespace("apps").await.unwrap());
+    let applied = c.apply_object(&config, "apps").await.unwrap();
+    assert_eq!(applied.to_string(), "ConfigMap apps/settings");
+    let role = serde_json::json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": "reader", "namespace": "ignored"},
+        "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}],
+    });
+    let role_ref = c.apply_object(&role, "apps").await.unwrap();
+    assert_eq!(role_ref.namespace, None, "a cluster-scoped kind has no namespace");
+
+    let got = c.get_object(&applied).await.unwrap().unwrap();
+    assert_eq!(got["data"]["mode"], "fast");
+    // Applied again with a change: the change is there, and reef is the manager.
+    let mut changed = config.clone();
+    changed["data"]["mode"] = "safe".into();
+    c.apply_object(&changed, "apps").await.unwrap();
+    let got = c.get_object(&applied).await.unwrap().unwrap();
+    assert_eq!(got["data"]["mode"], "safe");
+    assert_eq!(got["metadata"]["managedFields"][0]["manager"], "reef");
+
+    assert!(c.delete_object(&applied).await.unwrap());
+    assert!(!c.delete_object(&applied).await.unwrap(), "deleting it again finds nothing");
+    assert_eq!(c.get_object(&applied).await.unwrap(), None);
+    assert!(c.delete_object(&role_ref).await.unwrap());
+
+    // A kind the server does not serve (its CRD not installed).
+    let widget = serde_json::json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}});
+    let e = c.apply_object(&widget, "apps").await.unwrap_err();
+    assert_eq!((e.code, e.transient), ("unknown_kind", false), "{e}");
+    let e = c.apply_object(&serde_json::json!({"kind": "ConfigMap"}), "apps").await.unwrap_err();
+    assert_eq!(e.code, "invalid_object");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_are_made_once_listed_by_label_replaced_only_from_the_version_read_and_deleted() {
+    use k8s_openapi::api::core::v1::Secret;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    let sim = cluster().await;
+    let c = client(&sim.kubeconfig()).await;
+    let record = |status: &str| Secret {
+        metadata: ObjectMeta {
+            name: Some("sh.helm.release.v1.web.v1".to_owned()),
+            labels: Some(BTreeMap::from([
+                ("owner".to_owned(), "helm".to_owned()),
+                ("name".to_owned(), "web".to_owned()),
+                ("status".to_owned(), status.to_owned()),
+            ])),
+            ..ObjectMeta::default()
+        },
+        type_: Some("helm.sh/release.v1".to_owned()),
+        data: Some(BTreeMap::from([("release".to_owned(), k8s_openapi::ByteString(b"H4sI".to_vec()))])),
+        ..Secret::default()
+    };
+    assert!(c.create_secret("default", &record("pending-install")).await.unwrap());
+    assert!(!c.create_secret("default", &record("pending-install")).await.unwrap(), "made twice");
+    let found = c.secrets("default", "owner=helm,name=web").await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(c.secrets("default", "owner=helm,name=other").await.unwrap().is_empty());
+
+    // Replaced from the version read: once; a second writer with the same version loses.
+    let mut deployed = record("deployed");
+    deployed.metadata.resource_version = found[0].metadata.resource_version.clone();
+    assert!(c.replace_secret("default", &deployed).await.unwrap());
+    assert!(!c.replace_secret("default", &deployed).await.unwrap(), "a stale version wins");
+    let now = c.secrets("default", "owner=helm,status=deployed").await.unwrap();
+    assert_eq!(now.len(), 1);
+
+    assert!(c.delete_secret("default", "sh.helm.release.v1.web.v1").await.unwrap());
+    assert!(!c.delete_secret("default", "sh.helm.release.v1.web.v1").await.unwrap());
+}
