@@ -384,6 +384,17 @@ impl ClusterClient {
         object: &serde_json::Value,
         default_namespace: &str,
     ) -> Result<ObjectRef, KubeError> {
+        self.apply_object_as(object, default_namespace, FIELD_MANAGER).await
+    }
+
+    /// [`ClusterClient::apply_object`] with field manager `manager` (`helm` for a release's
+    /// objects, so that the helm CLI and reef own them alike).
+    pub async fn apply_object_as(
+        &self,
+        object: &serde_json::Value,
+        default_namespace: &str,
+        manager: &str,
+    ) -> Result<ObjectRef, KubeError> {
         let field = |key: &str| object.pointer(key).and_then(|v| v.as_str()).unwrap_or("").to_owned();
         let (api_version, kind, name) = (field("/apiVersion"), field("/kind"), field("/metadata/name"));
         if api_version.is_empty() || kind.is_empty() || name.is_empty() {
@@ -406,7 +417,7 @@ impl ClusterClient {
             object["metadata"]["namespace"] = serde_json::Value::String(ns.clone());
         }
         let api = self.dynamic_api(&resource, &caps, namespace.as_deref());
-        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let params = PatchParams::apply(manager).force();
         api.patch(&name, &params, &Patch::Apply(&object)).await.map_err(|e| self.error(e))?;
         Ok(ObjectRef { api_version, kind, namespace, name })
     }
@@ -439,6 +450,86 @@ impl ClusterClient {
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
             Err(e) => Err(self.error(e)),
         }
+    }
+
+    /// Waits until the object `target` names satisfies `done` (given the object), watching it
+    /// rather than polling; gives up after `timeout` with `timeout`, naming `what` it waited
+    /// for. An object that does not exist yet is waited for too.
+    pub async fn wait_for(
+        &self,
+        target: &ObjectRef,
+        what: &str,
+        timeout: Duration,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> Result<serde_json::Value, KubeError> {
+        use futures::TryStreamExt as _;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let timed_out = || KubeError {
+            code: "timeout",
+            message: format!("{target} was not {what} within {}s", timeout.as_secs()),
+            transient: false,
+        };
+        let (resource, caps) = self.resource_of(&target.api_version, &target.kind).await?;
+        let api = self.dynamic_api(&resource, &caps, target.namespace.as_deref());
+        loop {
+            // The object as it is, then its changes from that version on.
+            let list = api
+                .list(&ListParams::default().fields(&format!("metadata.name={}", target.name)))
+                .await
+                .map_err(|e| self.error(e))?;
+            if let Some(o) = list.items.into_iter().next() {
+                let value = serde_json::to_value(&o).unwrap_or_default();
+                if done(&value) {
+                    return Ok(value);
+                }
+            }
+            let version = list.metadata.resource_version.unwrap_or_default();
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return Err(timed_out());
+            }
+            // The server ends a watch after its timeout; the loop then looks again.
+            let params = kube::api::WatchParams::default()
+                .fields(&format!("metadata.name={}", target.name))
+                .timeout(u32::try_from(left.as_secs().clamp(1, 290)).unwrap_or(290));
+            let stream = api.watch(&params, &version).await.map_err(|e| self.error(e))?;
+            let mut stream = std::pin::pin!(stream);
+            let watched = tokio::time::timeout(left, async {
+                while let Some(event) = stream.try_next().await.map_err(|e| self.error(e))? {
+                    if let kube::api::WatchEvent::Added(o) | kube::api::WatchEvent::Modified(o) = event {
+                        let value = serde_json::to_value(&o).unwrap_or_default();
+                        if done(&value) {
+                            return Ok(Some(value));
+                        }
+                    }
+                }
+                Ok(None)
+            })
+            .await;
+            match watched {
+                Ok(Ok(Some(value))) => return Ok(value),
+                Ok(Ok(None)) => continue,
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Err(timed_out()),
+            }
+        }
+    }
+
+    /// Waits until the object `target` names is gone (deleted objects may linger while
+    /// finalizers run), within `timeout`.
+    pub async fn wait_for_gone(&self, target: &ObjectRef, timeout: Duration) -> Result<(), KubeError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.get_object(target).await?.is_some() {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(KubeError {
+                    code: "timeout",
+                    message: format!("{target} was not gone within {}s", timeout.as_secs()),
+                    transient: false,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
     }
 
     /// The Secrets of `namespace` whose labels match `selector` (`owner=helm,name=web`).

@@ -1,0 +1,91 @@
+//! Hooks: the chart's documents annotated `helm.sh/hook`, run around an operation as Helm runs
+//! them. Those of the event run one by one by weight (then name); each is applied and, for a
+//! Job or a Pod, waited for until it ends; its delete policies (`before-hook-creation` unless
+//! it has others, `hook-succeeded`, `hook-failed`) say when it is deleted.
+
+use reef_helm::release::Hook;
+use reef_kube::{ClusterClient, ObjectRef};
+
+use crate::{DeployError, Options, Request, object_of};
+
+/// Whether a Job or Pod has ended, and how: `Some(true)` succeeded, `Some(false)` failed.
+fn ended(object: &serde_json::Value) -> Option<bool> {
+    match object["kind"].as_str() {
+        Some("Job") => {
+            let conditions = object.pointer("/status/conditions").and_then(|c| c.as_array());
+            let has = |t: &str| conditions.is_some_and(|cs| cs.iter().any(|c| c["type"] == t && c["status"] == "True"));
+            let completions = object.pointer("/spec/completions").and_then(serde_json::Value::as_i64).unwrap_or(1);
+            let succeeded = object.pointer("/status/succeeded").and_then(serde_json::Value::as_i64).unwrap_or(0);
+            if has("Complete") || succeeded >= completions {
+                Some(true)
+            } else if has("Failed") {
+                Some(false)
+            } else {
+                None
+            }
+        }
+        Some("Pod") => match object.pointer("/status/phase").and_then(serde_json::Value::as_str) {
+            Some("Succeeded") => Some(true),
+            Some("Failed") => Some(false),
+            _ => None,
+        },
+        _ => Some(true),
+    }
+}
+
+/// Runs the hooks of `event` (`pre-install`, `post-upgrade`, ...).
+pub(crate) async fn run(
+    client: &ClusterClient,
+    opts: &Options,
+    req: &Request,
+    hooks: &[Hook],
+    event: &str,
+) -> Result<(), DeployError> {
+    let mut chosen: Vec<&Hook> = hooks.iter().filter(|h| h.events.iter().any(|e| e == event)).collect();
+    chosen.sort_by(|a, b| a.weight.cmp(&b.weight).then_with(|| a.name.cmp(&b.name)));
+    for hook in chosen {
+        let object = object_of(&hook.manifest)
+            .map_err(|e| DeployError::new("invalid_manifest", format!("hook {}: {e}", hook.path)))?;
+        if object.is_null() {
+            continue;
+        }
+        let policies: Vec<&str> = if hook.delete_policies.is_empty() {
+            vec!["before-hook-creation"]
+        } else {
+            hook.delete_policies.iter().map(String::as_str).collect()
+        };
+        let field = |p: &str| object.pointer(p).and_then(serde_json::Value::as_str).unwrap_or("").to_owned();
+        let namespace = field("/metadata/namespace");
+        let target = ObjectRef {
+            api_version: field("/apiVersion"),
+            kind: field("/kind"),
+            namespace: Some(if namespace.is_empty() { req.namespace.clone() } else { namespace }),
+            name: field("/metadata/name"),
+        };
+        if policies.contains(&"before-hook-creation") {
+            client.delete_object(&target).await?;
+            client.wait_for_gone(&target, opts.timeout).await?;
+        }
+        tracing::info!(hook = %target, event, "running a hook");
+        let applied = client.apply_object_as(&object, &req.namespace, crate::FIELD_MANAGER).await?;
+        let outcome = client
+            .wait_for(&applied, "finished", opts.timeout, |o| ended(o).is_some())
+            .await
+            .map(|o| ended(&o).unwrap_or(true));
+        let succeeded = matches!(outcome, Ok(true));
+        let policy = if succeeded { "hook-succeeded" } else { "hook-failed" };
+        if policies.contains(&policy) {
+            client.delete_object(&applied).await?;
+        }
+        match outcome {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(DeployError::new("hook_failed", format!("{event} hook {applied} failed")));
+            }
+            Err(e) => {
+                return Err(DeployError::new("hook_failed", format!("{event} hook {applied} did not finish: {e}")));
+            }
+        }
+    }
+    Ok(())
+}
