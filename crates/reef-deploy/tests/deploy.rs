@@ -225,7 +225,7 @@ async fn a_lock_left_by_a_dead_operation_is_recovered_once_it_expires() {
     // An install whose process died after recording its revision: pending-install.
     let mut stuck = render(&chart, "stuck", &[], 1);
     stuck.resources.clear();
-    let mut dead = reef_helm::release::Release {
+    let dead = reef_helm::release::Release {
         name: "stuck".to_owned(),
         info: reef_helm::release::Info {
             first_deployed: None,
@@ -270,7 +270,6 @@ async fn a_lock_left_by_a_dead_operation_is_recovered_once_it_expires() {
     let history = short.history("apps", "stuck").await.unwrap();
     assert_eq!(history[0].info.status, Status::Failed);
     assert!(history[0].info.description.contains("lock was recovered"), "{:?}", history[0].info);
-    dead.info.status = Status::Failed;
     let e = short.install(&request("stuck"), render(&chart, "stuck", &[], 2)).await.unwrap_err();
     assert_eq!(e.code, "release_exists", "a failed release keeps its name, as in helm: {e}");
     w.sim.stop().await.unwrap();
@@ -309,7 +308,12 @@ async fn hooks_run_by_weight_and_are_deleted_by_their_policies() {
         let j = client.get_object(&job_ref(name)).await.unwrap().unwrap();
         assert!(j["status"]["succeeded"].as_i64() >= Some(1), "{j}");
     }
-    // `prepare` (weight -5) finished before `migrate` (5) started: it is older.
+    // The hooks are recorded in run order: by weight, then name.
+    let history = w.releases.history("apps", "hooked").await.unwrap();
+    let mut pre: Vec<(&str, i64)> =
+        history[0].hooks.iter().filter(|h| h.events == ["pre-install"]).map(|h| (h.name.as_str(), h.weight)).collect();
+    pre.sort_by_key(|(_, weight)| *weight);
+    assert_eq!(pre, [("prepare", -5), ("migrate", 5)]);
     assert!(client.get_object(&object("ConfigMap", "v1", "settings")).await.unwrap().is_some());
     // Hooks are not the release's resources: uninstall leaves them (as helm does).
     w.releases.uninstall("apps", "hooked", false).await.unwrap();
