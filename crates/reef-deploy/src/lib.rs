@@ -105,6 +105,40 @@ pub struct Outcome {
     pub deleted: Vec<ObjectRef>,
 }
 
+/// Which change a new revision makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A first install (or one over a history kept by an uninstall).
+    Install,
+    /// An upgrade of the deployed revision.
+    Upgrade,
+    /// A rollback to a revision (0: the one before the latest).
+    Rollback(u32),
+}
+
+impl Change {
+    /// Its hook event's suffix (`install` for `pre-install`).
+    pub fn event(self) -> &'static str {
+        match self {
+            Change::Install => "install",
+            Change::Upgrade => "upgrade",
+            Change::Rollback(_) => "rollback",
+        }
+    }
+}
+
+/// The key, in a pending revision's record, of the operation that holds it.
+const OPERATION_KEY: &str = "reef_operation";
+
+fn operation_of(r: &Release) -> Option<&str> {
+    r.other.get(OPERATION_KEY).and_then(Value::as_str)
+}
+
+/// A name for an operation run in one call.
+fn new_operation() -> String {
+    format!("call-{}", Utc::now().timestamp_nanos_opt().unwrap_or_default())
+}
+
 /// The time as Go's `time.Time` marshals it.
 fn go_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Nanos, true)
@@ -180,13 +214,19 @@ impl Releases {
         Ok(())
     }
 
-    /// The latest revision, after recovering a lock a dead operation left: a `pending-*`
-    /// (or `uninstalling`) record older than the lock's lifetime is marked `failed`. A pending
-    /// record still within it is an operation in progress.
-    async fn latest_unlocked(&self, namespace: &str, name: &str) -> Result<Vec<Release>, DeployError> {
+    /// Every revision, after recovering a lock a dead operation left: a `pending-*` (or
+    /// `uninstalling`) record older than the lock's lifetime is marked `failed`. A pending
+    /// record still within it is an operation in progress, unless it is `operation`'s own.
+    async fn latest_unlocked(
+        &self,
+        namespace: &str,
+        name: &str,
+        operation: Option<&str>,
+    ) -> Result<Vec<Release>, DeployError> {
         let mut all = self.records(namespace, name).await?;
         if let Some((last, version)) = all.last_mut()
             && last.info.status.is_pending()
+            && (operation.is_none() || operation_of(last) != operation)
         {
             let since = last.info.last_deployed.as_deref().and_then(|t| DateTime::parse_from_rfc3339(t).ok());
             let age = since.map(|t| Utc::now().signed_duration_since(t)).unwrap_or_default();
@@ -219,148 +259,298 @@ impl Releases {
         Ok(all.into_iter().map(|(r, _)| r).collect())
     }
 
-    /// Installs a rendered chart as revision 1 of a new release (or the next revision of one
-    /// uninstalled with its history kept).
-    pub async fn install(&self, req: &Request, render: ReleaseRender) -> Result<Outcome, DeployError> {
-        let history = self.latest_unlocked(&req.namespace, &req.name).await?;
+    /// The first step of an install, upgrade or rollback: records the new revision as
+    /// `pending-*`, which is the release's lock, and returns it. `render` makes the revision's
+    /// content given its number (a rollback's comes from the revision it goes back to and
+    /// `render` is not called). Run again by the same `operation` (after a crash), it returns
+    /// the revision that operation recorded.
+    pub async fn begin(
+        &self,
+        req: &Request,
+        change: Change,
+        operation: &str,
+        render: impl FnOnce(u32) -> Result<ReleaseRender, DeployError>,
+    ) -> Result<Release, DeployError> {
+        let history = self.latest_unlocked(&req.namespace, &req.name, Some(operation)).await?;
         if let Some(last) = history.last()
-            && last.info.status != Status::Uninstalled
+            && last.info.status.is_pending()
+            && operation_of(last) == Some(operation)
         {
-            return Err(DeployError::new(
-                "release_exists",
-                format!("cannot re-use a name that is still in use: release {} is {}", req.name, last.info.status),
-            ));
+            return Ok(last.clone());
         }
         let version = history.last().map_or(1, |r| r.version + 1);
         let now = Utc::now();
-        let mut release =
-            new_release(req, render.clone(), version, now, Status::PendingInstall, "Initial install underway");
-        if req.create_namespace {
-            self.client.ensure_namespace(&req.namespace).await?;
-        }
+        let current = history.iter().rev().find(|r| r.info.status == Status::Deployed);
+        let mut release = match change {
+            Change::Install => {
+                if let Some(last) = history.last()
+                    && last.info.status != Status::Uninstalled
+                {
+                    return Err(DeployError::new(
+                        "release_exists",
+                        format!(
+                            "cannot re-use a name that is still in use: release {} is {}",
+                            req.name, last.info.status
+                        ),
+                    ));
+                }
+                if req.create_namespace {
+                    self.client.ensure_namespace(&req.namespace).await?;
+                }
+                new_release(req, render(version)?, version, now, Status::PendingInstall, "Initial install underway")
+            }
+            Change::Upgrade => {
+                let Some(current) = current else {
+                    return Err(DeployError::new(
+                        "release_not_found",
+                        format!("release {} has no deployed revision to upgrade", req.name),
+                    ));
+                };
+                let mut r =
+                    new_release(req, render(version)?, version, now, Status::PendingUpgrade, "Preparing upgrade");
+                r.info.first_deployed = current.info.first_deployed.clone();
+                r
+            }
+            Change::Rollback(to) => {
+                let to = if to == 0 { version.saturating_sub(2) } else { to };
+                let Some(target) = history.iter().find(|r| r.version == to) else {
+                    return Err(DeployError::new(
+                        "revision_not_found",
+                        format!("release {} has no revision {to}", req.name),
+                    ));
+                };
+                let mut r = target.clone();
+                r.version = version;
+                r.info = Info {
+                    first_deployed: history.first().and_then(|r| r.info.first_deployed.clone()),
+                    last_deployed: Some(go_time(now)),
+                    deleted: None,
+                    description: format!("Rollback to {to}"),
+                    status: Status::PendingRollback,
+                    notes: target.info.notes.clone(),
+                    other: serde_json::Map::new(),
+                };
+                r
+            }
+        };
+        release.other.insert(OPERATION_KEY.to_owned(), Value::String(operation.to_owned()));
         if !self.create_record(&release, now).await? {
-            return Err(DeployError::new("operation_in_progress", format!("release {} is being installed", req.name)));
+            return Err(DeployError {
+                code: "operation_in_progress",
+                message: format!("another operation recorded revision {version} of release {} first", req.name),
+                transient: true,
+            });
         }
-        let done = self.apply_release(req, &render, &[], "install").await;
-        match done {
+        Ok(release)
+    }
+
+    /// The pending revision `operation` recorded with [`Releases::begin`].
+    pub async fn held(&self, namespace: &str, name: &str, operation: &str) -> Result<Release, DeployError> {
+        let history = self.records(namespace, name).await?;
+        history.into_iter().map(|(r, _)| r).rev().find(|r| operation_of(r) == Some(operation)).ok_or_else(|| {
+            DeployError::new("release_not_found", format!("operation {operation} holds no revision of {name}"))
+        })
+    }
+
+    /// Installs the CRDs of a chart (`crds/`): before anything else, at install only.
+    pub async fn install_crds(
+        &self,
+        namespace: &str,
+        crds: &[(String, String)],
+    ) -> Result<Vec<ObjectRef>, DeployError> {
+        let mut out = Vec::new();
+        for (path, text) in crds {
+            for doc in reef_helm::manifest::split_manifests(text) {
+                let object =
+                    object_of(&doc).map_err(|e| DeployError::new("invalid_manifest", format!("{path}: {e}")))?;
+                if !object.is_null() {
+                    out.push(self.client.apply_object_as(&object, namespace, FIELD_MANAGER).await?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs the revision's hooks of `event` (`pre-install`, `post-upgrade`, ...).
+    pub async fn run_hooks(&self, release: &Release, event: &str) -> Result<(), DeployError> {
+        let req = Request { name: release.name.clone(), namespace: release.namespace.clone(), ..Request::default() };
+        hooks::run(&self.client, &self.opts, &req, &release.hooks, event).await
+    }
+
+    /// Applies the revision's objects in order, then deletes those the deployed revision has
+    /// and this one does not. Running it again applies the same and finds nothing more to delete.
+    pub async fn apply(&self, release: &Release) -> Result<(Vec<ObjectRef>, Vec<ObjectRef>), DeployError> {
+        let mut applied = Vec::new();
+        for doc in reef_helm::manifest::split_manifests(&release.manifest) {
+            let mut object = object_of(&doc).map_err(|e| DeployError::new("invalid_manifest", e))?;
+            if object.is_null() {
+                continue;
+            }
+            label_managed(&mut object, &release.name, &release.namespace);
+            applied.push(self.client.apply_object_as(&object, &release.namespace, FIELD_MANAGER).await?);
+        }
+        let history = self.records(&release.namespace, &release.name).await?;
+        let deployed = history
+            .iter()
+            .rev()
+            .map(|(r, _)| r)
+            .find(|r| r.info.status == Status::Deployed && r.version != release.version);
+        let mut deleted = Vec::new();
+        if let Some(previous) = deployed {
+            for o in objects_of(&previous.manifest, &release.namespace)?.iter().rev() {
+                if !applied.iter().any(|a| same_object(a, o)) && self.client.delete_object(o).await? {
+                    deleted.push(o.clone());
+                }
+            }
+        }
+        Ok((applied, deleted))
+    }
+
+    /// Waits until every object of the revision is ready, within the timeout.
+    pub async fn wait_ready(&self, release: &Release) -> Result<(), DeployError> {
+        let objects = objects_of(&release.manifest, &release.namespace)?;
+        let mut scoped = Vec::new();
+        for o in objects {
+            // The manifest gives a namespace to everything; a cluster-scoped kind has none.
+            let o = self.client.scoped(o).await?;
+            scoped.push(o);
+        }
+        ready::wait_all(&self.client, &scoped, self.opts.timeout).await
+    }
+
+    /// The last step: the revision is `deployed` with `description`, and the one deployed
+    /// before it `superseded`.
+    pub async fn finish(&self, release: &Release, description: &str) -> Result<Release, DeployError> {
+        let history = self.records(&release.namespace, &release.name).await?;
+        for (r, _) in &history {
+            if r.info.status == Status::Deployed && r.version != release.version {
+                let mut old = r.clone();
+                old.info.status = Status::Superseded;
+                self.update_record(&old, Utc::now()).await?;
+            }
+        }
+        let mut done = release.clone();
+        done.info.status = Status::Deployed;
+        done.info.description = description.to_owned();
+        done.other.remove(OPERATION_KEY);
+        self.update_record(&done, Utc::now()).await?;
+        Ok(done)
+    }
+
+    /// Marks the revision `failed`, saying why: the lock is released.
+    pub async fn fail(&self, release: &Release, description: &str) -> Result<(), DeployError> {
+        let mut failed = release.clone();
+        failed.info.status = Status::Failed;
+        failed.info.description = description.to_owned();
+        failed.other.remove(OPERATION_KEY);
+        self.update_record(&failed, Utc::now()).await
+    }
+
+    /// Every step of an install, upgrade or rollback in one call (`operation` names it, as
+    /// for [`Releases::begin`]). On failure the revision is `failed`; with `req.atomic` an
+    /// install is then uninstalled and an upgrade rolled back to the revision it replaced.
+    pub async fn run(
+        &self,
+        req: &Request,
+        change: Change,
+        operation: &str,
+        render: Option<ReleaseRender>,
+    ) -> Result<Outcome, DeployError> {
+        let crds = render.as_ref().map(|r| r.crds.clone()).unwrap_or_default();
+        let previous = self
+            .records(&req.namespace, &req.name)
+            .await?
+            .into_iter()
+            .map(|(r, _)| r)
+            .rev()
+            .find(|r| r.info.status == Status::Deployed);
+        let release = self
+            .begin(req, change, operation, |_| {
+                render.ok_or_else(|| DeployError::new("invalid_manifest", "nothing to install"))
+            })
+            .await?;
+        let event = change.event();
+        let steps = async {
+            if change == Change::Install {
+                self.install_crds(&req.namespace, &crds).await?;
+            }
+            if !req.no_hooks {
+                self.run_hooks(&release, &format!("pre-{event}")).await?;
+            }
+            let (applied, deleted) = self.apply(&release).await?;
+            if req.wait {
+                self.wait_ready(&release).await?;
+            }
+            if !req.no_hooks {
+                self.run_hooks(&release, &format!("post-{event}")).await?;
+            }
+            Ok::<_, DeployError>((applied, deleted))
+        }
+        .await;
+        match steps {
             Ok((applied, deleted)) => {
-                release.info.status = Status::Deployed;
-                release.info.description = "Install complete".to_owned();
-                self.update_record(&release, Utc::now()).await?;
+                let description = match change {
+                    Change::Install => "Install complete".to_owned(),
+                    Change::Upgrade => "Upgrade complete".to_owned(),
+                    Change::Rollback(_) => release.info.description.clone(),
+                };
+                let release = self.finish(&release, &description).await?;
                 Ok(Outcome { release, applied, deleted })
             }
             Err(e) => {
-                release.info.status = Status::Failed;
-                release.info.description = format!("Release \"{}\" failed: {}", req.name, e.message);
-                self.update_record(&release, Utc::now()).await?;
+                let what = match change {
+                    Change::Install => "Release",
+                    Change::Upgrade => "Upgrade",
+                    Change::Rollback(_) => "Rollback",
+                };
+                self.fail(&release, &format!("{what} \"{}\" failed: {}", req.name, e.message)).await?;
                 if req.atomic {
-                    let _ = self.uninstall(&req.namespace, &req.name, false).await;
+                    match (change, previous) {
+                        (Change::Install, _) => {
+                            let _ = self.uninstall(&req.namespace, &req.name, false).await;
+                        }
+                        (Change::Upgrade, Some(p)) => {
+                            let back = Request { atomic: false, ..req.clone() };
+                            let _ = Box::pin(self.run(
+                                &back,
+                                Change::Rollback(p.version),
+                                &format!("{operation}-undo"),
+                                None,
+                            ))
+                            .await;
+                        }
+                        _ => {}
+                    }
                 }
                 Err(e)
             }
         }
+    }
+
+    /// Installs a rendered chart as revision 1 of a new release (or the next revision of one
+    /// uninstalled with its history kept).
+    pub async fn install(&self, req: &Request, render: ReleaseRender) -> Result<Outcome, DeployError> {
+        self.run(req, Change::Install, &new_operation(), Some(render)).await
     }
 
     /// Upgrades the release to a newly rendered chart: its objects are applied, and those the
     /// current revision has and the new one does not are deleted.
     pub async fn upgrade(&self, req: &Request, render: ReleaseRender) -> Result<Outcome, DeployError> {
-        let history = self.latest_unlocked(&req.namespace, &req.name).await?;
-        let Some(current) = history.iter().rev().find(|r| r.info.status == Status::Deployed).cloned() else {
-            return Err(DeployError::new(
-                "release_not_found",
-                format!("release {} has no deployed revision to upgrade", req.name),
-            ));
-        };
-        let version = history.last().map_or(1, |r| r.version + 1);
-        let now = Utc::now();
-        let mut release = new_release(req, render.clone(), version, now, Status::PendingUpgrade, "Preparing upgrade");
-        release.info.first_deployed = current.info.first_deployed.clone();
-        if !self.create_record(&release, now).await? {
-            return Err(DeployError::new("operation_in_progress", format!("release {} is being upgraded", req.name)));
-        }
-        let old = objects_of(&current.manifest, &req.namespace)?;
-        match self.apply_release(req, &render, &old, "upgrade").await {
-            Ok((applied, deleted)) => {
-                let mut superseded = current;
-                superseded.info.status = Status::Superseded;
-                self.update_record(&superseded, Utc::now()).await?;
-                release.info.status = Status::Deployed;
-                release.info.description = "Upgrade complete".to_owned();
-                self.update_record(&release, Utc::now()).await?;
-                Ok(Outcome { release, applied, deleted })
-            }
-            Err(e) => {
-                release.info.status = Status::Failed;
-                release.info.description = format!("Upgrade \"{}\" failed: {}", req.name, e.message);
-                self.update_record(&release, Utc::now()).await?;
-                if req.atomic {
-                    let _ = self.rollback(&req.namespace, &req.name, Some(current.version)).await;
-                }
-                Err(e)
-            }
-        }
+        self.run(req, Change::Upgrade, &new_operation(), Some(render)).await
     }
 
-    /// Rolls the release back to revision `to` (the one before the current when `None`): a
-    /// new revision with that revision's chart, values and manifest.
+    /// Rolls the release back to revision `to` (the one before the latest when `None`): a new
+    /// revision with that revision's chart, values and manifest.
     pub async fn rollback(&self, namespace: &str, name: &str, to: Option<u32>) -> Result<Outcome, DeployError> {
-        let history = self.latest_unlocked(namespace, name).await?;
-        let Some(last) = history.last() else {
-            return Err(DeployError::new("release_not_found", format!("release {name} not found in {namespace}")));
-        };
-        let target_version = to.unwrap_or(last.version.saturating_sub(1));
-        let Some(target) = history.iter().find(|r| r.version == target_version).cloned() else {
-            return Err(DeployError::new(
-                "revision_not_found",
-                format!("release {name} has no revision {target_version}"),
-            ));
-        };
-        let current = history.iter().rev().find(|r| r.info.status == Status::Deployed).cloned();
-        let now = Utc::now();
-        let mut release = target.clone();
-        release.version = last.version + 1;
-        release.info = Info {
-            first_deployed: history.first().and_then(|r| r.info.first_deployed.clone()),
-            last_deployed: Some(go_time(now)),
-            deleted: None,
-            description: format!("Rollback to {target_version}"),
-            status: Status::PendingRollback,
-            notes: target.info.notes.clone(),
-            other: serde_json::Map::new(),
-        };
-        if !self.create_record(&release, now).await? {
-            return Err(DeployError::new("operation_in_progress", format!("release {name} is being rolled back")));
-        }
-        let old = match &current {
-            Some(c) => objects_of(&c.manifest, namespace)?,
-            None => Vec::new(),
-        };
         let req = Request { name: name.to_owned(), namespace: namespace.to_owned(), ..Request::default() };
-        let render = render_of(&target);
-        match self.apply_release(&req, &render, &old, "rollback").await {
-            Ok((applied, deleted)) => {
-                if let Some(mut c) = current {
-                    c.info.status = Status::Superseded;
-                    self.update_record(&c, Utc::now()).await?;
-                }
-                release.info.status = Status::Deployed;
-                self.update_record(&release, Utc::now()).await?;
-                Ok(Outcome { release, applied, deleted })
-            }
-            Err(e) => {
-                release.info.status = Status::Failed;
-                release.info.description = format!("Rollback \"{name}\" failed: {}", e.message);
-                self.update_record(&release, Utc::now()).await?;
-                Err(e)
-            }
-        }
+        self.run(&req, Change::Rollback(to.unwrap_or(0)), &new_operation(), None).await
     }
 
     /// Uninstalls the release: its pre-delete hooks, its objects (latest first), its
     /// post-delete hooks; then its records are deleted, or with `keep_history` kept with the
     /// last marked `uninstalled`.
     pub async fn uninstall(&self, namespace: &str, name: &str, keep_history: bool) -> Result<Outcome, DeployError> {
-        let history = self.latest_unlocked(namespace, name).await?;
+        let history = self.latest_unlocked(namespace, name, None).await?;
         let Some(mut last) = history.last().cloned() else {
             return Err(DeployError::new("release_not_found", format!("release {name} not found in {namespace}")));
         };
@@ -392,56 +582,6 @@ impl Releases {
             }
         }
         Ok(Outcome { release: last, applied: Vec::new(), deleted })
-    }
-
-    /// CRDs (install only), the `pre-<event>` hooks, the resources in order, the objects of
-    /// `old` the release no longer has deleted, readiness when asked, the `post-<event>` hooks.
-    async fn apply_release(
-        &self,
-        req: &Request,
-        render: &ReleaseRender,
-        old: &[ObjectRef],
-        event: &str,
-    ) -> Result<(Vec<ObjectRef>, Vec<ObjectRef>), DeployError> {
-        if event == "install" {
-            for (path, text) in &render.crds {
-                for doc in reef_helm::manifest::split_manifests(text) {
-                    let object =
-                        object_of(&doc).map_err(|e| DeployError::new("invalid_manifest", format!("{path}: {e}")))?;
-                    if object.is_null() {
-                        continue;
-                    }
-                    self.client.apply_object_as(&object, &req.namespace, FIELD_MANAGER).await?;
-                }
-            }
-        }
-        if !req.no_hooks {
-            hooks::run(&self.client, &self.opts, req, &render.hooks, &format!("pre-{event}")).await?;
-        }
-        let mut applied = Vec::new();
-        for r in &render.resources {
-            let object = object_of(&r.content)
-                .map_err(|e| DeployError::new("invalid_manifest", format!("{}: {e}", r.source)))?;
-            if object.is_null() {
-                continue;
-            }
-            let mut object = object;
-            label_managed(&mut object, &req.name, &req.namespace);
-            applied.push(self.client.apply_object_as(&object, &req.namespace, FIELD_MANAGER).await?);
-        }
-        let mut deleted = Vec::new();
-        for o in old.iter().rev() {
-            if !applied.iter().any(|a| same_object(a, o)) && self.client.delete_object(o).await? {
-                deleted.push(o.clone());
-            }
-        }
-        if req.wait {
-            ready::wait_all(&self.client, &applied, self.opts.timeout).await?;
-        }
-        if !req.no_hooks {
-            hooks::run(&self.client, &self.opts, req, &render.hooks, &format!("post-{event}")).await?;
-        }
-        Ok((applied, deleted))
     }
 }
 
@@ -500,27 +640,6 @@ fn new_release(
         version,
         namespace: req.namespace.clone(),
         other,
-    }
-}
-
-/// What re-applying a recorded revision needs: its manifest's documents and hooks (no CRDs:
-/// they are installed once, at install).
-fn render_of(r: &Release) -> ReleaseRender {
-    let resources = reef_helm::manifest::split_manifests(&r.manifest)
-        .into_iter()
-        .map(|doc| {
-            let source = doc.lines().find_map(|l| l.strip_prefix("# Source: ")).unwrap_or("").to_owned();
-            reef_helm::template::Resource { source, kind: String::new(), content: doc }
-        })
-        .collect();
-    ReleaseRender {
-        chart: r.chart.clone(),
-        config: r.config.clone(),
-        crds: Vec::new(),
-        resources,
-        manifest: r.manifest.clone(),
-        hooks: r.hooks.clone(),
-        notes: r.info.notes.clone(),
     }
 }
 

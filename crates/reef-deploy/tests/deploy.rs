@@ -320,3 +320,45 @@ async fn hooks_run_by_weight_and_are_deleted_by_their_policies() {
     assert!(client.get_object(&job_ref("announce")).await.unwrap().is_some());
     w.sim.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operation_run_again_after_a_crash_holds_its_revision_and_a_failed_atomic_install_leaves_nothing() {
+    use reef_deploy::Change;
+    let Some(chart) = corpus_chart("podinfo") else { return };
+    let w = world().await;
+    let req = request("again");
+    let first = w.releases.begin(&req, Change::Install, "op-1", |v| Ok(render(&chart, "again", &[], v))).await.unwrap();
+    assert_eq!((first.version, first.info.status), (1, Status::PendingInstall));
+    // The same operation, restarted, finds its revision; another is refused.
+    let again = w.releases.begin(&req, Change::Install, "op-1", |_| panic!("not rendered twice")).await.unwrap();
+    assert_eq!(again, first);
+    let e = w.releases.begin(&req, Change::Install, "op-2", |v| Ok(render(&chart, "again", &[], v))).await.unwrap_err();
+    assert_eq!(e.code, "operation_in_progress");
+    let held = w.releases.held("apps", "again", "op-1").await.unwrap();
+    w.releases.apply(&held).await.unwrap();
+    w.releases.apply(&held).await.unwrap();
+    let done = w.releases.finish(&held, "Install complete").await.unwrap();
+    assert_eq!(done.info.status, Status::Deployed);
+
+    // A chart with a kind the cluster does not serve fails; atomic, it is uninstalled.
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken");
+    std::fs::create_dir_all(broken.join("templates")).unwrap();
+    std::fs::write(broken.join("Chart.yaml"), "apiVersion: v2\nname: broken\nversion: 0.1.0\n").unwrap();
+    std::fs::write(
+        broken.join("templates/all.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: first\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n",
+    )
+    .unwrap();
+    let atomic = Request { atomic: true, ..request("broken") };
+    let e = w.releases.install(&atomic, render(&broken, "broken", &[], 1)).await.unwrap_err();
+    assert_eq!(e.code, "unknown_kind", "{e}");
+    assert_eq!(w.releases.history("apps", "broken").await.unwrap_err().code, "release_not_found");
+    assert_eq!(w.releases.client().get_object(&object("ConfigMap", "v1", "first")).await.unwrap(), None);
+    // Not atomic: the failed revision stays, saying why.
+    w.releases.install(&request("broken"), render(&broken, "broken", &[], 1)).await.unwrap_err();
+    let history = w.releases.history("apps", "broken").await.unwrap();
+    assert_eq!(history[0].info.status, Status::Failed);
+    assert!(history[0].info.description.starts_with("Release \"broken\" failed: "), "{:?}", history[0].info);
+    w.sim.stop().await.unwrap();
+}

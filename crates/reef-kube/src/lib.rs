@@ -422,6 +422,18 @@ impl ClusterClient {
         Ok(ObjectRef { api_version, kind, namespace, name })
     }
 
+    /// `target` with no namespace when its kind is cluster-scoped (a manifest read without the
+    /// server gives every object one). An unknown kind is left as it is.
+    pub async fn scoped(&self, mut target: ObjectRef) -> Result<ObjectRef, KubeError> {
+        match self.resource_of(&target.api_version, &target.kind).await {
+            Ok((_, caps)) if caps.scope == Scope::Cluster => target.namespace = None,
+            Ok(_) => {}
+            Err(e) if e.code == "unknown_kind" => {}
+            Err(e) => return Err(e),
+        }
+        Ok(target)
+    }
+
     /// The object `target` names, as JSON, or `None` when it does not exist (nor its kind).
     pub async fn get_object(&self, target: &ObjectRef) -> Result<Option<serde_json::Value>, KubeError> {
         let (resource, caps) = match self.resource_of(&target.api_version, &target.kind).await {
