@@ -344,6 +344,31 @@ impl Releases {
         Ok(release)
     }
 
+    /// Revision `version` of release `name`.
+    pub async fn revision(&self, namespace: &str, name: &str, version: u32) -> Result<Release, DeployError> {
+        self.records(namespace, name)
+            .await?
+            .into_iter()
+            .map(|(r, _)| r)
+            .find(|r| r.version == version)
+            .ok_or_else(|| DeployError::new("revision_not_found", format!("release {name} has no revision {version}")))
+    }
+
+    /// The latest revision of every release in every namespace.
+    pub async fn list_all(&self) -> Result<Vec<Release>, DeployError> {
+        let secrets = self.client.secrets_everywhere("owner=helm").await?;
+        let mut latest: BTreeMap<(String, String), Release> = BTreeMap::new();
+        for s in secrets {
+            let Some(data) = s.data.as_ref().and_then(|d| d.get(DATA_KEY)) else { continue };
+            let Ok(r) = Release::decode(&data.0) else { continue };
+            let key = (r.namespace.clone(), r.name.clone());
+            if latest.get(&key).is_none_or(|l| l.version < r.version) {
+                latest.insert(key, r);
+            }
+        }
+        Ok(latest.into_values().collect())
+    }
+
     /// The pending revision `operation` recorded with [`Releases::begin`].
     pub async fn held(&self, namespace: &str, name: &str, operation: &str) -> Result<Release, DeployError> {
         let history = self.records(namespace, name).await?;
@@ -550,13 +575,25 @@ impl Releases {
     /// post-delete hooks; then its records are deleted, or with `keep_history` kept with the
     /// last marked `uninstalled`.
     pub async fn uninstall(&self, namespace: &str, name: &str, keep_history: bool) -> Result<Outcome, DeployError> {
-        let history = self.latest_unlocked(namespace, name, None).await?;
+        self.uninstall_as(namespace, name, keep_history, &new_operation()).await
+    }
+
+    /// [`Releases::uninstall`] by `operation`, which may run it again after a crash.
+    pub async fn uninstall_as(
+        &self,
+        namespace: &str,
+        name: &str,
+        keep_history: bool,
+        operation: &str,
+    ) -> Result<Outcome, DeployError> {
+        let history = self.latest_unlocked(namespace, name, Some(operation)).await?;
         let Some(mut last) = history.last().cloned() else {
             return Err(DeployError::new("release_not_found", format!("release {name} not found in {namespace}")));
         };
         if last.info.status == Status::Uninstalled {
             return Err(DeployError::new("release_not_found", format!("release {name} is already uninstalled")));
         }
+        last.other.insert(OPERATION_KEY.to_owned(), Value::String(operation.to_owned()));
         last.info.status = Status::Uninstalling;
         last.info.description = "Deletion in progress (or silently failed)".to_owned();
         last.info.last_deployed = Some(go_time(Utc::now()));
@@ -571,6 +608,7 @@ impl Releases {
             }
         }
         hooks::run(&self.client, &self.opts, &req, &last.hooks, "post-delete").await?;
+        last.other.remove(OPERATION_KEY);
         if keep_history {
             last.info.status = Status::Uninstalled;
             last.info.description = "Uninstallation complete".to_owned();

@@ -478,8 +478,16 @@ fn render_templates(
     Ok(rendered)
 }
 
-/// The CRDs of a chart and its subcharts (`crds/*.yaml|yml|json`), as `--include-crds` prints them.
-fn crd_objects(c: &Chart, full_path: &str, out: &mut Vec<(String, String)>) {
+/// The CRDs of a chart and its subcharts (`crds/*.yaml|yml|json`): each file's path and text,
+/// as `--include-crds` prints them and an install applies them.
+pub fn chart_crds(c: &Chart) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    crd_files(c, c.name(), &mut out);
+    out
+}
+
+/// [`chart_crds`] of the chart at `full_path` (`top/charts/sub`).
+fn crd_files(c: &Chart, full_path: &str, out: &mut Vec<(String, String)>) {
     for f in &c.files {
         let is_manifest = [".yaml", ".yml", ".json"].iter().any(|ext| f.name.ends_with(ext));
         if f.name.starts_with("crds/") && is_manifest {
@@ -487,7 +495,7 @@ fn crd_objects(c: &Chart, full_path: &str, out: &mut Vec<(String, String)>) {
         }
     }
     for d in c.dependencies() {
-        crd_objects(d, &format!("{full_path}/charts/{}", d.name()), out);
+        crd_files(d, &format!("{full_path}/charts/{}", d.name()), out);
     }
 }
 
@@ -516,7 +524,7 @@ fn assemble(c: &Chart, rendered: Rendered, opts: &TemplateOptions) -> Result<Str
     let mut manifest = String::new();
     if opts.include_crds {
         let mut crds = Vec::new();
-        crd_objects(c, c.name(), &mut crds);
+        crd_files(c, c.name(), &mut crds);
         for (name, content) in crds {
             push_document(&mut manifest, &name, &content);
         }
@@ -610,7 +618,7 @@ pub fn render_release(opts: &TemplateOptions, revision: u32) -> Result<ReleaseRe
     let sorted = manifest::sort_read(&rendered.outputs, rendered.read)
         .map_err(|e| TemplateError::render(format!("YAML parse error on {}: {}", e.source, e.message), opts.debug))?;
     let mut crds = Vec::new();
-    crd_objects(&chart, chart.name(), &mut crds);
+    crd_files(&chart, chart.name(), &mut crds);
     let mut manifest = String::new();
     let mut resources = Vec::new();
     for m in &sorted.manifests {

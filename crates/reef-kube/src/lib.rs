@@ -551,6 +551,13 @@ impl ClusterClient {
         Ok(list.items)
     }
 
+    /// The Secrets of every namespace whose labels match `selector`.
+    pub async fn secrets_everywhere(&self, selector: &str) -> Result<Vec<Secret>, KubeError> {
+        let api = Api::<Secret>::all(self.client.clone());
+        let list = api.list(&ListParams::default().labels(selector)).await.map_err(|e| self.error(e))?;
+        Ok(list.items)
+    }
+
     /// Makes `secret` in `namespace`; `false` when one of its name exists already.
     pub async fn create_secret(&self, namespace: &str, secret: &Secret) -> Result<bool, KubeError> {
         let api = Api::<Secret>::namespaced(self.client.clone(), namespace);
