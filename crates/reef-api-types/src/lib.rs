@@ -648,6 +648,120 @@ pub struct InstalledSecretView {
     pub namespace_created: bool,
 }
 
+/// Installs a chart as a release, or upgrades a release to a chart (`PUT`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeployRequest {
+    /// The release's name (ignored by an upgrade, whose path names it).
+    #[serde(default)]
+    pub release: String,
+    /// Its namespace.
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    /// The chart, a `.tgz` archive, base64 (`reef deploy` packs a chart directory).
+    pub chart: String,
+    /// Values files' contents (YAML), in order, as `-f` gives them.
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// `--set` expressions.
+    #[serde(default)]
+    pub set: Vec<String>,
+    /// `--set-string` expressions.
+    #[serde(default)]
+    pub set_string: Vec<String>,
+    /// `--set-json` expressions.
+    #[serde(default)]
+    pub set_json: Vec<String>,
+    /// Wait until every resource is ready.
+    #[serde(default)]
+    pub wait: bool,
+    /// Undo on failure: uninstall a failed install, roll a failed upgrade back.
+    #[serde(default)]
+    pub atomic: bool,
+    /// Make the namespace when it does not exist.
+    #[serde(default)]
+    pub create_namespace: bool,
+    /// Run no hooks.
+    #[serde(default)]
+    pub no_hooks: bool,
+    /// How long waiting for readiness, and for each hook, may take [default: 300].
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+}
+
+impl std::fmt::Debug for DeployRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeployRequest")
+            .field("release", &self.release)
+            .field("namespace", &self.namespace)
+            .field("chart_bytes", &self.chart.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Rolls a release back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackRequest {
+    /// The revision to go back to [default: the one before the latest].
+    #[serde(default)]
+    pub revision: Option<u32>,
+}
+
+/// A revision of a release, as Helm records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReleaseView {
+    /// The release's name.
+    pub name: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// The revision.
+    pub revision: u32,
+    /// `deployed`, `superseded`, `failed`, `uninstalled`, `pending-install`, ...
+    pub status: String,
+    /// The chart (`podinfo-6.14.1`).
+    pub chart: String,
+    /// The chart's app version.
+    pub app_version: String,
+    /// When this revision was deployed.
+    pub updated: Option<String>,
+    /// What happened (`Install complete`, `Upgrade "web" failed: ...`).
+    pub description: String,
+    /// The chart's rendered NOTES.txt.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub notes: String,
+    /// The values given (members and above only; a viewer gets none).
+    #[serde(default)]
+    pub values: serde_json::Map<String, serde_json::Value>,
+}
+
+/// An object of a release and whether it is ready.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReleaseResourceView {
+    /// `apps/v1`.
+    pub api_version: String,
+    /// `Deployment`.
+    pub kind: String,
+    /// Its namespace (absent for a cluster-scoped kind).
+    pub namespace: Option<String>,
+    /// Its name.
+    pub name: String,
+    /// Whether it is ready (`helm install --wait`'s judgement).
+    pub ready: bool,
+    /// Why not, when it is not.
+    pub reason: Option<String>,
+}
+
+/// A release's latest revision and its objects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReleaseDetailView {
+    /// The latest revision.
+    #[serde(flatten)]
+    pub release: ReleaseView,
+    /// Its objects, in install order.
+    pub resources: Vec<ReleaseResourceView>,
+}
+
 /// One step of an operation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct OperationStepView {

@@ -172,6 +172,21 @@ pub fn cluster_described((c, failure): (Cluster, Option<reef_app::ClusterFailure
     }
 }
 
+pub fn release(r: reef_app::deployments::HelmRelease) -> api::ReleaseView {
+    api::ReleaseView {
+        chart: r.chart_label(),
+        app_version: r.app_version().to_owned(),
+        name: r.name,
+        namespace: r.namespace,
+        revision: r.version,
+        status: r.info.status.as_str().to_owned(),
+        updated: r.info.last_deployed,
+        description: r.info.description,
+        notes: r.info.notes,
+        values: r.config,
+    }
+}
+
 pub fn status_change(c: reef_core::cluster::StatusChange) -> api::StatusChangeView {
     api::StatusChangeView {
         from: c.from.map(|s| s.as_str().to_owned()),

@@ -113,7 +113,8 @@ pub async fn method_not_allowed() -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not support that method")
 }
 
-/// Refuses a request whose declared `Content-Length` exceeds [`crate::MAX_BODY_BYTES`] before
+/// Refuses a request whose declared `Content-Length` exceeds [`crate::MAX_BODY_BYTES`] (for a
+/// deployment, [`crate::MAX_DEPLOY_BODY_BYTES`]) before
 /// reading any of its body. (Bodies without a declared length are cut off by the extractors
 /// when they pass the limit.)
 pub async fn refuse_declared_oversized_bodies(
@@ -122,11 +123,14 @@ pub async fn refuse_declared_oversized_bodies(
 ) -> Result<Response, ApiError> {
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > crate::MAX_BODY_BYTES as u64) {
+    // A deployment carries a chart archive.
+    let limit =
+        if req.uri().path().contains("/deployments") { crate::MAX_DEPLOY_BODY_BYTES } else { crate::MAX_BODY_BYTES };
+    if declared.is_some_and(|n| n > limit as u64) {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body_too_large",
-            format!("request bodies are limited to {} bytes", crate::MAX_BODY_BYTES),
+            format!("request bodies are limited to {limit} bytes here"),
         ));
     }
     Ok(next.run(req).await)

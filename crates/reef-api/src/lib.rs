@@ -28,6 +28,9 @@ use utoipa_swagger_ui::SwaggerUi;
 /// The largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// The limit for a deployment's body, which carries a chart archive (base64).
+pub const MAX_DEPLOY_BODY_BYTES: usize = 12 * 1024 * 1024;
+
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct ApiState {
@@ -79,6 +82,7 @@ fn api_router() -> OpenApiRouter<ApiState> {
         .merge(routes::members::router())
         .merge(routes::secrets::router())
         .merge(routes::clusters::router())
+        .merge(routes::deployments::router())
         .merge(routes::audit::router())
 }
 

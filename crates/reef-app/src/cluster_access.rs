@@ -12,7 +12,6 @@ use reef_core::{Actor, Cluster, ClusterStatus, Operation, OrgId, OrgRef, SecretN
 use reef_kube::{ClusterClient, KubeError, NamespaceInfo, NodeInfo, SecretObject};
 use reef_store::secrets::SecretRef;
 
-use crate::cluster_workflows::kubeconfig_context;
 use crate::clusters::ClusterRef;
 use crate::{App, AppError};
 
@@ -80,18 +79,18 @@ fn secret_key(key: &str) -> bool {
 
 impl App {
     /// A client of `cluster`, through its kubeconfig.
-    async fn cluster_client(&self, org: OrgId, cluster: &Cluster) -> Result<ClusterClient, AppError> {
-        let sealed = self.store.cluster_kubeconfig(cluster.id).await?.ok_or_else(|| {
-            AppError::conflict("no_kubeconfig", format!("the cluster cannot be reached yet: it is {}", cluster.status))
+    pub(crate) async fn cluster_client(&self, org: OrgId, cluster: &Cluster) -> Result<ClusterClient, AppError> {
+        let kubeconfig = self.cluster_env.kubeconfig(org, cluster.id).await.map_err(|e| match e {
+            e @ reef_store::StoreError::Unavailable(_) => AppError::from(e),
+            e => AppError::Internal(e),
         })?;
-        let kubeconfig = zeroize::Zeroizing::new(
-            self.cipher
-                .open(&sealed, &kubeconfig_context(org, cluster.id))
-                .map_err(|e| AppError::Internal(reef_store::StoreError::from(e)))?,
-        );
-        let kubeconfig = std::str::from_utf8(&kubeconfig)
-            .map_err(|_| AppError::Internal(reef_store::StoreError::Corrupt { column: "kubeconfig" }))?;
-        Ok(ClusterClient::connect(kubeconfig, CALL_TIMEOUT).await?)
+        let Some(kubeconfig) = kubeconfig else {
+            return Err(AppError::conflict(
+                "no_kubeconfig",
+                format!("the cluster cannot be reached yet: it is {}", cluster.status),
+            ));
+        };
+        Ok(ClusterClient::connect(&kubeconfig, CALL_TIMEOUT).await?)
     }
 
     /// A cluster's nodes, read from its API server.

@@ -79,6 +79,19 @@ impl ClusterEnv {
     pub fn providers(&self) -> &Providers {
         &self.providers
     }
+
+    /// The kubeconfig reef keeps for `cluster`, opened; `None` when it has none (yet).
+    pub(crate) async fn kubeconfig(
+        &self,
+        org: OrgId,
+        cluster: ClusterId,
+    ) -> Result<Option<zeroize::Zeroizing<String>>, reef_store::StoreError> {
+        let Some(sealed) = self.store.cluster_kubeconfig(cluster).await? else { return Ok(None) };
+        let bytes = self.cipher.open(&sealed, &kubeconfig_context(org, cluster))?;
+        let text =
+            String::from_utf8(bytes.to_vec()).map_err(|_| reef_store::StoreError::Corrupt { column: "kubeconfig" })?;
+        Ok(Some(zeroize::Zeroizing::new(text)))
+    }
 }
 
 /// The input of every cluster workflow.

@@ -12,6 +12,7 @@ mod auth;
 mod cluster_access;
 pub mod cluster_workflows;
 mod clusters;
+pub mod deployments;
 mod error;
 mod members;
 mod membership_cache;

@@ -433,6 +433,93 @@ impl Client {
         self.get::<_, ()>(&format!("/api/v1/orgs/{}/clusters/{}/history", seg(org), seg(cluster)), None).await
     }
 
+    /// Starts installing a chart as a release.
+    pub async fn install_release(
+        &self,
+        org: &str,
+        cluster: &str,
+        req: &DeployRequest,
+    ) -> Result<OperationView, ClientError> {
+        self.post(&format!("/api/v1/orgs/{}/clusters/{}/deployments", seg(org), seg(cluster)), req).await
+    }
+
+    /// Starts upgrading a release.
+    pub async fn upgrade_release(
+        &self,
+        org: &str,
+        cluster: &str,
+        release: &str,
+        req: &DeployRequest,
+    ) -> Result<OperationView, ClientError> {
+        let path = format!("/api/v1/orgs/{}/clusters/{}/deployments/{}", seg(org), seg(cluster), seg(release));
+        Self::json(self.send::<_, ()>(Method::PUT, &path, None, Some(req)).await?).await
+    }
+
+    /// A cluster's releases, in `namespace` or everywhere.
+    pub async fn list_releases(
+        &self,
+        org: &str,
+        cluster: &str,
+        namespace: Option<&str>,
+    ) -> Result<Vec<ReleaseView>, ClientError> {
+        let query: Vec<(&str, &str)> = namespace.map(|n| ("namespace", n)).into_iter().collect();
+        self.get(&format!("/api/v1/orgs/{}/clusters/{}/deployments", seg(org), seg(cluster)), Some(&query[..])).await
+    }
+
+    /// A release's latest revision and its objects.
+    pub async fn get_release(
+        &self,
+        org: &str,
+        cluster: &str,
+        release: &str,
+        namespace: &str,
+    ) -> Result<ReleaseDetailView, ClientError> {
+        let path = format!("/api/v1/orgs/{}/clusters/{}/deployments/{}", seg(org), seg(cluster), seg(release));
+        self.get(&path, Some(&[("namespace", namespace)][..])).await
+    }
+
+    /// Every revision of a release.
+    pub async fn release_history(
+        &self,
+        org: &str,
+        cluster: &str,
+        release: &str,
+        namespace: &str,
+    ) -> Result<Vec<ReleaseView>, ClientError> {
+        let path = format!("/api/v1/orgs/{}/clusters/{}/deployments/{}/history", seg(org), seg(cluster), seg(release));
+        self.get(&path, Some(&[("namespace", namespace)][..])).await
+    }
+
+    /// Starts rolling a release back to `revision` (the one before the latest when `None`).
+    pub async fn rollback_release(
+        &self,
+        org: &str,
+        cluster: &str,
+        release: &str,
+        namespace: &str,
+        revision: Option<u32>,
+    ) -> Result<OperationView, ClientError> {
+        let path = format!("/api/v1/orgs/{}/clusters/{}/deployments/{}/rollback", seg(org), seg(cluster), seg(release));
+        let query = [("namespace", namespace)];
+        let body = RollbackRequest { revision };
+        Self::json(self.send(Method::POST, &path, Some(&query[..]), Some(&body)).await?).await
+    }
+
+    /// Starts uninstalling a release.
+    pub async fn uninstall_release(
+        &self,
+        org: &str,
+        cluster: &str,
+        release: &str,
+        namespace: &str,
+        keep_history: bool,
+    ) -> Result<OperationView, ClientError> {
+        let path = format!("/api/v1/orgs/{}/clusters/{}/deployments/{}", seg(org), seg(cluster), seg(release));
+        let keep = if keep_history { "true" } else { "false" };
+        let query = [("namespace", namespace), ("keep_history", keep)];
+        Self::json(self.send::<(), _>(Method::DELETE, &path, Some(&query[..]), None).await?).await
+    }
+
     /// A cluster's nodes, as its API server reports them.
     pub async fn cluster_nodes(&self, org: &str, cluster: &str) -> Result<Vec<NodeView>, ClientError> {
         self.get::<_, ()>(&format!("/api/v1/orgs/{}/clusters/{}/nodes", seg(org), seg(cluster)), None).await

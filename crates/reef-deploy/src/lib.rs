@@ -344,6 +344,11 @@ impl Releases {
         Ok(release)
     }
 
+    /// The revision the next change of release `name` gets.
+    pub async fn next_revision(&self, namespace: &str, name: &str) -> Result<u32, DeployError> {
+        Ok(self.records(namespace, name).await?.last().map_or(1, |(r, _)| r.version + 1))
+    }
+
     /// Revision `version` of release `name`.
     pub async fn revision(&self, namespace: &str, name: &str, version: u32) -> Result<Release, DeployError> {
         self.records(namespace, name)

@@ -244,6 +244,11 @@ pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
 }
 
 fn load_dir_with(dir: &Path, values: bool) -> Result<Chart, LoadError> {
+    load_files_with(dir_files(dir)?, values)
+}
+
+/// The files of a chart directory that `.helmignore` keeps, by path.
+fn dir_files(dir: &Path) -> Result<Vec<File>, LoadError> {
     let mut rules = match std::fs::read_to_string(dir.join(".helmignore")) {
         Ok(text) => IgnoreRules::parse(&text)?,
         Err(_) => IgnoreRules::default(),
@@ -251,7 +256,25 @@ fn load_dir_with(dir: &Path, values: bool) -> Result<Chart, LoadError> {
     rules.add("templates/.?*")?;
     let mut files = Vec::new();
     walk(dir, "", &rules, &mut files)?;
-    load_files_with(files, values)
+    Ok(files)
+}
+
+/// Packs a chart directory as `helm package` would (a gzipped tar whose entries sit under the
+/// chart's name; `.helmignore` applied), after checking that it loads. Returns the archive.
+pub fn package_dir(dir: &Path) -> Result<Vec<u8>, LoadError> {
+    let files = dir_files(dir)?;
+    let chart = load_files(files.clone())?;
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default()));
+    for f in &files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(f.data.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, format!("{}/{}", chart.name(), f.name), &f.data[..])
+            .map_err(|e| load_err(e.to_string()))?;
+    }
+    let gz = tar.into_inner().map_err(|e| load_err(e.to_string()))?;
+    gz.finish().map_err(|e| load_err(e.to_string()))
 }
 
 fn walk(dir: &Path, prefix: &str, rules: &IgnoreRules, out: &mut Vec<File>) -> Result<(), LoadError> {

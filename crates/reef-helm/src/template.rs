@@ -112,14 +112,20 @@ static RELEASE_NAME: LazyLock<Regex> =
 
 /// Renders a chart as `helm template` does. `Ok` is helm's stdout.
 pub fn render(opts: &TemplateOptions) -> Result<String, TemplateError> {
-    let (chart, _, rendered) = render_parts(opts, 1)?;
+    let (chart, _, rendered) = render_parts(opts, 1, false)?;
     assemble(&chart, rendered, opts)
 }
 
 /// Renders a chart as revision `revision` of a release (`opts.is_upgrade` for an upgrade):
 /// the chart with its dependencies processed, the user's values (as JSON), and every
 /// template's output.
-fn render_parts(opts: &TemplateOptions, revision: i64) -> Result<(Chart, serde_json::Value, Rendered), TemplateError> {
+/// With `keep_chart`, the chart as a release record keeps it is in the returned values: taken
+/// after dependency processing and before coalescing, which moves the chart's values.
+fn render_parts(
+    opts: &TemplateOptions,
+    revision: i64,
+    keep_chart: bool,
+) -> Result<(Chart, serde_json::Value, Rendered), TemplateError> {
     let name = if opts.release_name.is_empty() { "release-name" } else { opts.release_name.as_str() };
     if name.len() > 53 || !RELEASE_NAME.is_match(name) {
         return Err(TemplateError::plain(format!(
@@ -163,6 +169,11 @@ fn render_parts(opts: &TemplateOptions, revision: i64) -> Result<(Chart, serde_j
             }
             dependencies::process(&mut chart, &user)
                 .map_err(|e| TemplateError::plain(format!("chart dependencies processing failed: {e}")))?;
+            let config = if keep_chart {
+                serde_json::json!({"config": config, "chart": crate::release::chart_json(&chart)})
+            } else {
+                config
+            };
             let (top, caps, release) = prepare(&chart, &user, &kube_version, name, opts, revision)?;
             Ok((chart, config, top, caps, release))
         })();
@@ -614,7 +625,9 @@ pub struct ReleaseRender {
 /// Renders a chart as revision `revision` of the release `opts.release_name` in
 /// `opts.namespace` (an upgrade when `opts.is_upgrade`), split as Helm's install splits it.
 pub fn render_release(opts: &TemplateOptions, revision: u32) -> Result<ReleaseRender, TemplateError> {
-    let (chart, config, rendered) = render_parts(opts, i64::from(revision))?;
+    let (chart, mut kept, rendered) = render_parts(opts, i64::from(revision), true)?;
+    let config = kept["config"].take();
+    let chart_record = kept["chart"].take();
     let sorted = manifest::sort_read(&rendered.outputs, rendered.read)
         .map_err(|e| TemplateError::render(format!("YAML parse error on {}: {}", e.source, e.message), opts.debug))?;
     let mut crds = Vec::new();
@@ -627,7 +640,7 @@ pub fn render_release(opts: &TemplateOptions, revision: u32) -> Result<ReleaseRe
     }
     let hooks = sorted.hooks.iter().map(|h| hook(h.source, &h.kind, h.content)).collect();
     Ok(ReleaseRender {
-        chart: crate::release::chart_json(&chart),
+        chart: chart_record,
         config: match config {
             serde_json::Value::Object(m) => m,
             _ => serde_json::Map::new(),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use reef_api::ApiState;
 use reef_app::cluster_workflows::{ClusterEnv, Providers, create_workflow, delete_workflow, update_workflow};
+use reef_app::deployments::{Change, deploy_workflow, uninstall_workflow};
 use reef_app::{App, AppConfig};
 use reef_provider_import::ImportProvider;
 use reef_provider_local::{LocalOptions, LocalProvider};
@@ -51,6 +52,10 @@ fn cluster_engine(
         engine.register(update_workflow(provider.as_ref()));
         engine.register(delete_workflow(provider.as_ref()));
     }
+    for change in [Change::Install, Change::Upgrade, Change::Rollback(0)] {
+        engine.register(deploy_workflow(change));
+    }
+    engine.register(uninstall_workflow());
     (env, Arc::new(engine))
 }
 

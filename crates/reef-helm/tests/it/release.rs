@@ -129,4 +129,7 @@ fn a_release_rendered_by_reef_is_the_release_helm_made() {
     assert_eq!(hooks(&ours.hooks), hooks(&helms.hooks));
     let kinds: Vec<&str> = ours.resources.iter().map(|r| r.kind.as_str()).collect();
     assert_eq!(kinds, ["Service", "Deployment"]);
+    // The chart as helm keeps it: its own values, not the values the render coalesced.
+    assert_eq!(ours.chart["values"], helms.chart["values"]);
+    assert_eq!(ours.chart["metadata"], helms.chart["metadata"]);
 }

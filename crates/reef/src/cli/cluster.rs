@@ -236,7 +236,7 @@ fn namespaces_table(namespaces: &[NamespaceView]) -> Table {
     t
 }
 
-fn operation_table(op: &OperationView) -> Table {
+pub(super) fn operation_table(op: &OperationView) -> Table {
     let mut t = Table::new(vec!["STEP", "STATUS", "ATTEMPTS", "STARTED", "DURATION", "ERROR"]);
     for s in &op.steps {
         t.row(vec![
@@ -251,7 +251,7 @@ fn operation_table(op: &OperationView) -> Table {
     t
 }
 
-fn operation_summary(op: &OperationView) -> String {
+pub(super) fn operation_summary(op: &OperationView) -> String {
     let mut out = format!("operation {} ({}): {}", op.id, op.kind, op.status);
     if let Some(eta) = op.eta_seconds {
         out.push_str(&format!(", about {eta}s left"));
@@ -264,7 +264,7 @@ fn operation_summary(op: &OperationView) -> String {
 
 /// Follows an operation until it ends, printing each step's changes on standard error;
 /// fails unless it succeeded.
-async fn follow(s: &Session, org: &str, op: &OperationView) -> anyhow::Result<OperationView> {
+pub(super) async fn follow(s: &Session, org: &str, op: &OperationView) -> anyhow::Result<OperationView> {
     let id = op.id.to_string();
     let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
     let mut shown: Vec<String> = Vec::new();

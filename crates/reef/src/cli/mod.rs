@@ -3,6 +3,7 @@
 mod cluster;
 mod context;
 mod output;
+mod release;
 mod secret;
 mod sim;
 mod template;
@@ -80,6 +81,11 @@ enum Command {
     /// Operations on clusters: their steps and progress.
     #[command(subcommand)]
     Operation(cluster::OperationCommand),
+    /// Deploy a chart to a cluster: install it as a release, or upgrade the release.
+    Deploy(Box<release::DeployArgs>),
+    /// Helm releases in a cluster.
+    #[command(subcommand)]
+    Release(release::ReleaseCommand),
     /// The audit log of an organization.
     Audit(AuditArgs),
     /// Simulated Kubernetes clusters.
@@ -361,6 +367,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Secret(cmd) => secret::run(&session(g)?, g.output, cmd).await,
         Command::Cluster(cmd) => cluster::run(&session(g)?, g.output, cmd).await,
         Command::Operation(cmd) => cluster::run_operation(&session(g)?, g.output, cmd).await,
+        Command::Deploy(args) => release::deploy(&session(g)?, g.output, *args).await,
+        Command::Release(cmd) => release::run(&session(g)?, g.output, cmd).await,
         Command::Audit(a) => run_audit(g, a).await,
         Command::Sim(cmd) => sim::run(cmd).await,
         Command::Template(t) => {

@@ -28,6 +28,12 @@ fn body_for(method: &Method, path: &str) -> Option<Value> {
         ("POST", "/api/v1/orgs/{org}/clusters/{cluster}/secrets") => {
             Some(json!({"secret": "victim-secret", "namespace": "default"}))
         }
+        ("POST", "/api/v1/orgs/{org}/clusters/{cluster}/deployments")
+        | ("PUT", "/api/v1/orgs/{org}/clusters/{cluster}/deployments/{release}") => {
+            // An empty archive: authorization answers before the chart is read.
+            Some(json!({"release": "planted", "chart": ""}))
+        }
+        ("POST", "/api/v1/orgs/{org}/clusters/{cluster}/deployments/{release}/rollback") => Some(json!({})),
         ("POST", "/api/v1/orgs/{org}/operations/{id}/cancel") => None,
         _ => panic!("no request body known for {method} {path}: add one to isolation.rs"),
     }
@@ -45,6 +51,7 @@ fn fill(path: &str, org: &str, victims: &Victims) -> String {
         .replace("{username}", "admin")
         .replace("{cluster}", &victims.cluster)
         .replace("{id}", &victims.operation)
+        .replace("{release}", "victim-release")
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@
 mod access;
 mod clusters;
 mod crash;
+mod deployments;
 mod flows;
 mod harness;
 mod isolation;

@@ -1,0 +1,275 @@
+//! Helm releases in an organization's clusters: install, upgrade, roll back, uninstall, and
+//! reading them as the cluster records them.
+
+use axum::Json;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use base64::Engine as _;
+use reef_api_types::{
+    DeployRequest, OperationView, Problem, ReleaseDetailView, ReleaseResourceView, ReleaseView, RollbackRequest,
+};
+use reef_app::ClusterRef;
+use reef_app::deployments::{Change, DeploySpec};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery, Caller, org_ref};
+use crate::{ApiState, convert};
+
+pub fn router() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_deployments, install))
+        .routes(routes!(get_deployment, upgrade, uninstall))
+        .routes(routes!(history))
+        .routes(routes!(rollback))
+        .layer(DefaultBodyLimit::max(crate::MAX_DEPLOY_BODY_BYTES))
+}
+
+fn cluster_ref(segment: &str) -> Result<ClusterRef, ApiError> {
+    ClusterRef::parse(segment).ok_or_else(|| ApiError::not_found("cluster"))
+}
+
+/// Which namespace.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct NamespaceParams {
+    /// The release's namespace [default: `default`].
+    namespace: Option<String>,
+}
+
+/// Which namespaces a list covers.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ListParams {
+    /// Only this namespace [default: every namespace].
+    namespace: Option<String>,
+}
+
+/// How to uninstall.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct UninstallParams {
+    /// The release's namespace [default: `default`].
+    namespace: Option<String>,
+    /// Keep the release's records, the last marked `uninstalled` (`helm uninstall --keep-history`).
+    #[serde(default)]
+    keep_history: bool,
+}
+
+fn spec(req: DeployRequest, release: Option<String>) -> Result<DeploySpec, ApiError> {
+    let chart = base64::engine::general_purpose::STANDARD.decode(req.chart.trim()).map_err(|_| {
+        ApiError::invalid(
+            "invalid_chart",
+            "`chart` must be a chart archive (.tgz) in base64",
+            vec![reef_api_types::FieldProblem { field: "chart".to_owned(), reason: "not base64".to_owned() }],
+        )
+    })?;
+    Ok(DeploySpec {
+        release: release.unwrap_or(req.release),
+        namespace: req.namespace,
+        chart,
+        values: req.values,
+        set: req.set,
+        set_string: req.set_string,
+        set_json: req.set_json,
+        wait: req.wait,
+        atomic: req.atomic,
+        create_namespace: req.create_namespace,
+        no_hooks: req.no_hooks,
+        timeout_seconds: req.timeout_seconds.unwrap_or(300),
+    })
+}
+
+/// The releases of a cluster, the latest revision of each, as the cluster records them
+/// (so releases the `helm` CLI made are listed too).
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/clusters/{cluster}/deployments", tag = "deployments", security(("bearer" = [])),
+    params(
+        ("org" = String, Path, description = "The organization's name or id"),
+        ("cluster" = String, Path, description = "The cluster's name or id"),
+        ListParams,
+    ),
+    responses(
+        (status = 200, body = Vec<ReleaseView>),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The cluster's API server did not answer", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_deployments(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path((org, cluster)): Path<(String, String)>,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<Vec<ReleaseView>>, ApiError> {
+    let org = org_ref(&org)?;
+    let all = state.app.list_deployments(&actor, &org, &cluster_ref(&cluster)?, params.namespace.as_deref()).await?;
+    Ok(Json(all.into_iter().map(convert::release).collect()))
+}
+
+/// Installs a chart as a new release; `202` with the operation (`begin`, `crds`,
+/// `pre_hooks`, `apply`, `wait`, `post_hooks`, `finish`). A release of that name still in use
+/// fails the operation, as in Helm; one with an operation going on is `409`.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/clusters/{cluster}/deployments", tag = "deployments", security(("bearer" = [])),
+    params(
+        ("org" = String, Path, description = "The organization's name or id"),
+        ("cluster" = String, Path, description = "The cluster's name or id"),
+    ),
+    request_body = DeployRequest,
+    responses(
+        (status = 202, body = OperationView),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn install(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path((org, cluster)): Path<(String, String)>,
+    ApiJson(req): ApiJson<DeployRequest>,
+) -> Result<(StatusCode, Json<OperationView>), ApiError> {
+    let org = org_ref(&org)?;
+    let run = state.app.deploy(&actor, &org, &cluster_ref(&cluster)?, Change::Install, spec(req, None)?).await?;
+    Ok((StatusCode::ACCEPTED, Json(convert::operation(run, None))))
+}
+
+/// A release's latest revision, with each of its objects and whether it is ready.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/clusters/{cluster}/deployments/{release}", tag = "deployments", security(("bearer" = [])),
+    params(
+        ("org" = String, Path, description = "The organization's name or id"),
+        ("cluster" = String, Path, description = "The cluster's name or id"),
+        ("release" = String, Path, description = "The release's name"),
+        NamespaceParams,
+    ),
+    responses(
+        (status = 200, body = ReleaseDetailView),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The cluster's API server did not answer", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_deployment(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path((org, cluster, release)): Path<(String, String, String)>,
+    ApiQuery(params): ApiQuery<NamespaceParams>,
+) -> Result<Json<ReleaseDetailView>, ApiError> {
+    let org = org_ref(&org)?;
+    let ns = params.namespace.unwrap_or_else(|| "default".to_owned());
+    let view = state.app.get_deployment(&actor, &org, &cluster_ref(&cluster)?, &ns, &release).await?;
+    let resources = view
+        .resources
+        .into_iter()
+        .map(|(o, why)| ReleaseResourceView {
+            api_version: o.api_version,
+            kind: o.kind,
+            namespace: o.namespace,
+            name: o.name,
+            ready: why.is_none(),
+            reason: why,
+        })
+        .collect();
+    Ok(Json(ReleaseDetailView { release: convert::release(view.release), resources }))
+}
+
+/// Upgrades a release to a chart and values; `202` with the operation. What the release had
+/// and no longer has is deleted.
+#[utoipa::path(put, path = "/api/v1/orgs/{org}/clusters/{cluster}/deployments/{release}", tag = "deployments", security(("bearer" = [])),
+    params(
+        ("org" = String, Path, description = "The organization's name or id"),
+        ("cluster" = String, Path, description = "The cluster's name or id"),
+        ("release" = String, Path, description = "The release's name"),
+    ),
+    request_body = DeployRequest,
+    responses(
+        (status = 202, body = OperationView),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn upgrade(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path((org, cluster, release)): Path<(String, String, String)>,
+    ApiJson(req): ApiJson<DeployRequest>,
+) -> Result<(StatusCode, Json<OperationView>), ApiError> {
+    let org = org_ref(&org)?;
+    let spec = spec(req, Some(release))?;
+    let run = state.app.deploy(&actor, &org, &cluster_ref(&cluster)?, Change::Upgrade, spec).await?;
+    Ok((StatusCode::ACCEPTED, Json(convert::operation(run, None))))
+}
+
+/// Uninstalls a release; `202` with the operation.
+#[utoipa::path(delete, path = "/api/v1/orgs/{org}/clusters/{cluster}/deployments/{release}", tag = "deployments", security(("bearer" = [])),
+    params(
+        ("org" = String, Path, description = "The organization's name or id"),
+        ("cluster" = String, Path, description = "The cluster's name or id"),
+        ("release" = String, Path, description = "The release's name"),
+        UninstallParams,
+    ),
+    responses(
+        (status = 202, body = OperationView),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn uninstall(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path((org, cluster, release)): Path<(String, String, String)>,
+    ApiQuery(params): ApiQuery<UninstallParams>,
+) -> Result<(StatusCode, Json<OperationView>), ApiError> {
+    let org = org_ref(&org)?;
+    let ns = params.namespace.unwrap_or_else(|| "default".to_owned());
+    let run = state
+        .app
+        .uninstall_deployment(&actor, &org, &cluster_ref(&cluster)?, &ns, &release, params.keep_history)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(convert::operation(run, None))))
+}
+
+/// Every revision of a release, oldest first.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/clusters/{cluster}/deployments/{release}/history", tag = "deployments", security(("bearer" = [])),
+    params(
+        ("org" = String, Path, description = "The organization's name or id"),
+        ("cluster" = String, Path, description = "The cluster's name or id"),
+        ("release" = String, Path, description = "The release's name"),
+        NamespaceParams,
+    ),
+    responses(
+        (status = 200, body = Vec<ReleaseView>),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn history(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path((org, cluster, release)): Path<(String, String, String)>,
+    ApiQuery(params): ApiQuery<NamespaceParams>,
+) -> Result<Json<Vec<ReleaseView>>, ApiError> {
+    let org = org_ref(&org)?;
+    let ns = params.namespace.unwrap_or_else(|| "default".to_owned());
+    let all = state.app.deployment_history(&actor, &org, &cluster_ref(&cluster)?, &ns, &release).await?;
+    Ok(Json(all.into_iter().map(convert::release).collect()))
+}
+
+/// Rolls a release back to a revision (the one before the latest by default): a new revision
+/// with that one's chart, values and objects; `202` with the operation.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/clusters/{cluster}/deployments/{release}/rollback", tag = "deployments", security(("bearer" = [])),
+    params(
+        ("org" = String, Path, description = "The organization's name or id"),
+        ("cluster" = String, Path, description = "The cluster's name or id"),
+        ("release" = String, Path, description = "The release's name"),
+        NamespaceParams,
+    ),
+    request_body = RollbackRequest,
+    responses(
+        (status = 202, body = OperationView),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn rollback(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path((org, cluster, release)): Path<(String, String, String)>,
+    ApiQuery(params): ApiQuery<NamespaceParams>,
+    ApiJson(req): ApiJson<RollbackRequest>,
+) -> Result<(StatusCode, Json<OperationView>), ApiError> {
+    let org = org_ref(&org)?;
+    let ns = params.namespace.unwrap_or_else(|| "default".to_owned());
+    let run = state
+        .app
+        .rollback_deployment(&actor, &org, &cluster_ref(&cluster)?, &ns, &release, req.revision.unwrap_or(0))
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(convert::operation(run, None))))
+}

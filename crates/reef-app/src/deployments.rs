@@ -1,0 +1,671 @@
+//! Deployments: Helm releases of charts in an organization's clusters.
+//!
+//! A release lives in its cluster, recorded as Helm records it (reef-deploy), so that the
+//! `helm` CLI sees it; reef's database keeps only the operations that change releases. An
+//! install, upgrade or rollback is a durable workflow (`deployment.install`, `.upgrade`,
+//! `.rollback`) whose steps are `begin` (the chart rendered and the new revision recorded
+//! `pending-*`, the release's lock), `crds` (install only), `pre_hooks`, `apply`, `wait`,
+//! `post_hooks` and `finish`; each may run again after a crash. A failed run marks the
+//! revision `failed`; an atomic one also uninstalls a failed install, or rolls a failed upgrade
+//! back. Uninstalling is `deployment.uninstall`, one step.
+//!
+//! One operation at a time per release: a second answers a conflict naming the first.
+
+use std::time::Duration;
+
+use reef_core::{Actor, ClusterId, ClusterStatus, Operation, OrgId, OrgRef, WorkflowRun};
+use reef_deploy::{Options, Releases, Request};
+use reef_helm::release::Release;
+use reef_helm::template::{ReleaseRender, TemplateOptions};
+use reef_kube::ClusterClient;
+use reef_workflow::{StepContext, StepError, Workflow};
+use serde::{Deserialize, Serialize};
+
+pub use reef_deploy::Change;
+pub use reef_helm::release::Release as HelmRelease;
+
+use crate::cluster_workflows::ClusterEnv;
+use crate::clusters::ClusterRef;
+use crate::{App, AppError};
+
+/// How long one call to a cluster may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The largest chart archive accepted.
+pub const MAX_CHART_BYTES: usize = 8 << 20;
+
+/// What to deploy: a chart and its values, and how.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploySpec {
+    /// The release's name.
+    pub release: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// The chart, as a `.tgz` archive (base64 in the operation's input).
+    #[serde(with = "base64_bytes")]
+    pub chart: Vec<u8>,
+    /// Values files' contents (YAML), in the order given (`-f`).
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// `--set` expressions.
+    #[serde(default)]
+    pub set: Vec<String>,
+    /// `--set-string` expressions.
+    #[serde(default)]
+    pub set_string: Vec<String>,
+    /// `--set-json` expressions.
+    #[serde(default)]
+    pub set_json: Vec<String>,
+    /// Wait until every resource is ready.
+    #[serde(default)]
+    pub wait: bool,
+    /// Undo on failure.
+    #[serde(default)]
+    pub atomic: bool,
+    /// Make the namespace when it does not exist.
+    #[serde(default)]
+    pub create_namespace: bool,
+    /// Run no hooks.
+    #[serde(default)]
+    pub no_hooks: bool,
+    /// How long waiting (for readiness, for each hook) may take, in seconds.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+}
+
+impl std::fmt::Debug for DeploySpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Values may hold credentials; they stay out of logs.
+        f.debug_struct("DeploySpec")
+            .field("release", &self.release)
+            .field("namespace", &self.namespace)
+            .field("chart_bytes", &self.chart.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn default_timeout() -> u64 {
+    300
+}
+
+mod base64_bytes {
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(data: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(data))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The input of an install, upgrade or rollback run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployRun {
+    /// The organization.
+    pub org: OrgId,
+    /// The cluster.
+    pub cluster: ClusterId,
+    /// The release and, but for a rollback, the chart and values.
+    pub spec: DeploySpec,
+    /// For a rollback, the revision to go back to (0: the one before the latest).
+    #[serde(default)]
+    pub to_revision: u32,
+}
+
+/// The input of an uninstall run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UninstallRun {
+    /// The organization.
+    pub org: OrgId,
+    /// The cluster.
+    pub cluster: ClusterId,
+    /// The release.
+    pub release: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// Keep its records, the last marked `uninstalled`.
+    pub keep_history: bool,
+}
+
+/// The workflow kind of a change.
+pub fn deploy_kind(change: Change) -> &'static str {
+    match change {
+        Change::Install => "deployment.install",
+        Change::Upgrade => "deployment.upgrade",
+        Change::Rollback(_) => "deployment.rollback",
+    }
+}
+
+/// The workflow kind of an uninstall.
+pub const UNINSTALL_KIND: &str = "deployment.uninstall";
+
+/// What the operations of a release hold: one at a time.
+fn subject(cluster: ClusterId, namespace: &str, release: &str) -> String {
+    format!("{cluster}/release/{namespace}/{release}")
+}
+
+fn step_error(e: reef_deploy::DeployError) -> StepError {
+    if e.transient {
+        StepError::transient(e.message)
+    } else {
+        StepError::permanent(format!("{} ({})", e.message, e.code))
+    }
+}
+
+impl ClusterEnv {
+    /// The releases of a cluster, through the kubeconfig reef keeps for it.
+    async fn releases(&self, org: OrgId, cluster: ClusterId, timeout: Duration) -> Result<Releases, StepError> {
+        let kubeconfig = self
+            .kubeconfig(org, cluster)
+            .await
+            .map_err(|e| StepError::transient(format!("the database failed: {e}")))?
+            .ok_or_else(|| StepError::permanent("the cluster has no kubeconfig: it is not running"))?;
+        let client = ClusterClient::connect(&kubeconfig, CALL_TIMEOUT)
+            .await
+            .map_err(|e| if e.transient { StepError::transient(e.message) } else { StepError::permanent(e.message) })?;
+        Ok(Releases::new(client, Options { timeout, ..Options::default() }))
+    }
+}
+
+/// Renders `spec`'s chart as revision `revision` for a cluster running `kube_version`.
+fn render(
+    spec: &DeploySpec,
+    revision: u32,
+    is_upgrade: bool,
+    kube_version: Option<String>,
+) -> Result<ReleaseRender, String> {
+    let dir = tempfile::tempdir().map_err(|e| format!("a temporary directory: {e}"))?;
+    let chart = dir.path().join("chart.tgz");
+    std::fs::write(&chart, &spec.chart).map_err(|e| format!("writing the chart: {e}"))?;
+    let mut values_files = Vec::new();
+    for (i, text) in spec.values.iter().enumerate() {
+        let path = dir.path().join(format!("values-{i}.yaml"));
+        std::fs::write(&path, text).map_err(|e| format!("writing values: {e}"))?;
+        values_files.push(path);
+    }
+    let opts = TemplateOptions {
+        release_name: spec.release.clone(),
+        chart,
+        namespace: spec.namespace.clone(),
+        values_files,
+        set: spec.set.clone(),
+        set_string: spec.set_string.clone(),
+        set_json: spec.set_json.clone(),
+        kube_version,
+        is_upgrade,
+        ..TemplateOptions::default()
+    };
+    reef_helm::template::render_release(&opts, revision).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Begun {
+    revision: u32,
+}
+
+/// What each step of a run needs: its input, the cluster's releases, the revision it made.
+async fn held(cx: &StepContext<ClusterEnv>) -> Result<(DeployRun, Releases, Release), StepError> {
+    let run: DeployRun = cx.input()?;
+    let releases = cx.app.releases(run.org, run.cluster, Duration::from_secs(run.spec.timeout_seconds)).await?;
+    let begun: Begun = cx.output("begin")?;
+    let release =
+        releases.revision(&run.spec.namespace, &run.spec.release, begun.revision).await.map_err(step_error)?;
+    Ok((run, releases, release))
+}
+
+fn request(spec: &DeploySpec) -> Request {
+    Request {
+        name: spec.release.clone(),
+        namespace: spec.namespace.clone(),
+        create_namespace: spec.create_namespace,
+        wait: spec.wait,
+        atomic: spec.atomic,
+        no_hooks: spec.no_hooks,
+    }
+}
+
+/// The workflow of an install, an upgrade or a rollback.
+pub fn deploy_workflow(change: Change) -> Workflow<ClusterEnv> {
+    let event = change.event();
+    Workflow::new(deploy_kind(change))
+        .step("begin", move |cx: StepContext<ClusterEnv>| async move {
+            let run: DeployRun = cx.input()?;
+            let releases = cx.app.releases(run.org, run.cluster, Duration::from_secs(run.spec.timeout_seconds)).await?;
+            let kube_version = releases.client().version().await.ok();
+            let spec = run.spec.clone();
+            let change = match change {
+                Change::Rollback(_) => Change::Rollback(run.to_revision),
+                c => c,
+            };
+            let operation = cx.run.to_string();
+            // The chart is rendered for the revision the release gets next, off the async
+            // workers (it is CPU work); a rollback renders nothing.
+            let next = releases.next_revision(&spec.namespace, &spec.release).await.map_err(step_error)?;
+            let rendered = if matches!(change, Change::Rollback(_)) {
+                None
+            } else {
+                let is_upgrade = change != Change::Install;
+                let done = tokio::task::spawn_blocking(move || render(&spec, next, is_upgrade, kube_version))
+                    .await
+                    .map_err(|e| StepError::permanent(format!("rendering the chart stopped: {e}")))?;
+                Some(done.map_err(|e| StepError::permanent(format!("the chart cannot be rendered: {e}")))?)
+            };
+            let req = request(&run.spec);
+            let release = releases
+                .begin(&req, change, &operation, |revision| match rendered {
+                    Some(r) if revision == next => Ok(r),
+                    _ => Err(reef_deploy::DeployError {
+                        code: "operation_in_progress",
+                        message: format!("release {} changed while its chart was rendered", req.name),
+                        transient: true,
+                    }),
+                })
+                .await
+                .map_err(step_error)?;
+            Ok(Begun { revision: release.version })
+        })
+        .on_unwound(move |cx: StepContext<ClusterEnv>| async move {
+            let run: DeployRun = cx.input()?;
+            let Ok(begun) = cx.output::<Begun>("begin") else { return Ok(()) };
+            let releases = cx.app.releases(run.org, run.cluster, Duration::from_secs(run.spec.timeout_seconds)).await?;
+            let release =
+                releases.revision(&run.spec.namespace, &run.spec.release, begun.revision).await.map_err(step_error)?;
+            if !release.info.status.is_pending() {
+                return Ok(());
+            }
+            let why = match cx.app.store.workflow(run.org, cx.run).await {
+                Ok(Some(r)) => r.error.unwrap_or_else(|| "cancelled".to_owned()),
+                _ => "failed".to_owned(),
+            };
+            let what = match change {
+                Change::Install => "Release",
+                Change::Upgrade => "Upgrade",
+                Change::Rollback(_) => "Rollback",
+            };
+            releases
+                .fail(&release, &format!("{what} \"{}\" failed: {why}", run.spec.release))
+                .await
+                .map_err(step_error)?;
+            if run.spec.atomic {
+                match change {
+                    Change::Install => {
+                        let op = format!("{}-undo", cx.run);
+                        releases
+                            .uninstall_as(&run.spec.namespace, &run.spec.release, false, &op)
+                            .await
+                            .map_err(step_error)?;
+                    }
+                    Change::Upgrade => {
+                        let history =
+                            releases.history(&run.spec.namespace, &run.spec.release).await.map_err(step_error)?;
+                        if let Some(previous) =
+                            history.iter().rev().find(|r| r.info.status == reef_helm::release::Status::Deployed)
+                        {
+                            let req = Request { atomic: false, ..request(&run.spec) };
+                            let op = format!("{}-undo", cx.run);
+                            releases
+                                .run(&req, Change::Rollback(previous.version), &op, None)
+                                .await
+                                .map_err(step_error)?;
+                        }
+                    }
+                    Change::Rollback(_) => {}
+                }
+            }
+            Ok(())
+        })
+        .step("crds", move |cx: StepContext<ClusterEnv>| async move {
+            if change != Change::Install {
+                return Ok(0);
+            }
+            let (run, releases, _) = held(&cx).await?;
+            // The chart (whose values are not `Send`) is dropped before anything is awaited.
+            let crds = {
+                let chart = reef_helm::chart::load_archive(&run.spec.chart).map_err(|e| StepError::permanent(e.0))?;
+                reef_helm::template::chart_crds(&chart)
+            };
+            let done = releases.install_crds(&run.spec.namespace, &crds).await.map_err(step_error)?;
+            Ok(done.len())
+        })
+        .step("pre_hooks", move |cx: StepContext<ClusterEnv>| async move {
+            let (run, releases, release) = held(&cx).await?;
+            if !run.spec.no_hooks {
+                releases.run_hooks(&release, &format!("pre-{event}")).await.map_err(step_error)?;
+            }
+            Ok(())
+        })
+        .step("apply", |cx: StepContext<ClusterEnv>| async move {
+            let (_, releases, release) = held(&cx).await?;
+            let (applied, deleted) = releases.apply(&release).await.map_err(step_error)?;
+            let names = |v: Vec<reef_kube::ObjectRef>| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+            Ok(serde_json::json!({"applied": names(applied), "deleted": names(deleted)}))
+        })
+        .step("wait", |cx: StepContext<ClusterEnv>| async move {
+            let (run, releases, release) = held(&cx).await?;
+            if run.spec.wait {
+                releases.wait_ready(&release).await.map_err(step_error)?;
+            }
+            Ok(())
+        })
+        .step("post_hooks", move |cx: StepContext<ClusterEnv>| async move {
+            let (run, releases, release) = held(&cx).await?;
+            if !run.spec.no_hooks {
+                releases.run_hooks(&release, &format!("post-{event}")).await.map_err(step_error)?;
+            }
+            Ok(())
+        })
+        .step("finish", move |cx: StepContext<ClusterEnv>| async move {
+            let (_, releases, release) = held(&cx).await?;
+            if release.info.status == reef_helm::release::Status::Deployed {
+                return Ok(());
+            }
+            let description = match change {
+                Change::Install => "Install complete".to_owned(),
+                Change::Upgrade => "Upgrade complete".to_owned(),
+                Change::Rollback(_) => release.info.description.clone(),
+            };
+            releases.finish(&release, &description).await.map_err(step_error)?;
+            Ok(())
+        })
+}
+
+/// The workflow of an uninstall.
+pub fn uninstall_workflow() -> Workflow<ClusterEnv> {
+    Workflow::new(UNINSTALL_KIND).step("uninstall", |cx: StepContext<ClusterEnv>| async move {
+        let run: UninstallRun = cx.input()?;
+        let releases = cx.app.releases(run.org, run.cluster, Duration::from_secs(300)).await?;
+        let done = releases.uninstall_as(&run.namespace, &run.release, run.keep_history, &cx.run.to_string()).await;
+        match done {
+            Ok(o) => Ok(o.deleted.iter().map(ToString::to_string).collect::<Vec<_>>()),
+            // Run again after it finished (and its records are gone): nothing left to do.
+            Err(e) if e.code == "release_not_found" && cx.attempt > 1 => Ok(Vec::new()),
+            Err(e) => Err(step_error(e)),
+        }
+    })
+}
+
+/// A release as a list shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseView {
+    /// The latest revision.
+    pub release: Release,
+    /// Each of its objects with why it is not ready (`None`: ready), when asked for.
+    pub resources: Vec<(reef_kube::ObjectRef, Option<String>)>,
+}
+
+/// Whether `name` is a release name Helm accepts.
+fn valid_release_name(name: &str) -> bool {
+    let part = |p: &str| {
+        !p.is_empty()
+            && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !p.starts_with('-')
+            && !p.ends_with('-')
+    };
+    name.len() <= 53 && name.split('.').all(part)
+}
+
+fn valid_namespace(ns: &str) -> bool {
+    ns.len() <= 63
+        && !ns.is_empty()
+        && ns.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !ns.starts_with('-')
+        && !ns.ends_with('-')
+}
+
+fn check_names(release: &str, namespace: &str) -> Result<(), AppError> {
+    let mut problems = Vec::new();
+    if !valid_release_name(release) {
+        problems.push(reef_core::secret_type::FieldProblem {
+            field: "release".to_owned(),
+            reason: "must be lower-case letters, digits, '-' and '.', at most 53, as Helm requires".to_owned(),
+        });
+    }
+    if !valid_namespace(namespace) {
+        problems.push(reef_core::secret_type::FieldProblem {
+            field: "namespace".to_owned(),
+            reason: "must be a DNS label: lower-case letters, digits and '-', at most 63".to_owned(),
+        });
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Invalid {
+            code: "invalid_deployment",
+            message: "the release cannot be named so".to_owned(),
+            problems,
+        })
+    }
+}
+
+fn deploy_error(e: reef_deploy::DeployError) -> AppError {
+    match e.code {
+        "release_not_found" | "revision_not_found" => AppError::NotFound { kind: "release" },
+        _ => AppError::Cluster { code: e.code, message: e.message },
+    }
+}
+
+impl App {
+    /// A running cluster of the organization, for a deployment.
+    async fn deployable(&self, org: OrgId, cluster: &ClusterRef) -> Result<reef_core::Cluster, AppError> {
+        let c = self.find_cluster(org, cluster).await?;
+        if !matches!(c.status, ClusterStatus::Running | ClusterStatus::Warning | ClusterStatus::Updating) {
+            return Err(AppError::conflict(
+                "cluster_not_ready",
+                format!("the cluster is {}; charts are deployed to running clusters", c.status),
+            ));
+        }
+        Ok(c)
+    }
+
+    /// Starts installing (`Change::Install`) or upgrading (`Change::Upgrade`) a release.
+    pub async fn deploy(
+        &self,
+        actor: &Actor,
+        org: &OrgRef,
+        cluster: &ClusterRef,
+        change: Change,
+        spec: DeploySpec,
+    ) -> Result<WorkflowRun, AppError> {
+        let (found, _) = self.authorize(actor, org, Operation::ReadClusters).await?;
+        let target = format!("{}/{}", spec.namespace, spec.release);
+        let result = async {
+            self.authorize(actor, org, Operation::WriteClusters).await?;
+            let c = self.deployable(found.id, cluster).await?;
+            check_names(&spec.release, &spec.namespace)?;
+            if spec.chart.len() > MAX_CHART_BYTES {
+                return Err(AppError::invalid(
+                    "chart_too_large",
+                    format!("a chart archive may be {MAX_CHART_BYTES} bytes at most"),
+                ));
+            }
+            // The chart must load, so that a broken one fails here and not in a step.
+            if let Err(e) = reef_helm::chart::load_archive(&spec.chart) {
+                return Err(AppError::invalid("invalid_chart", format!("the chart cannot be read: {}", e.0)));
+            }
+            let run = DeployRun { org: found.id, cluster: c.id, spec, to_revision: 0 };
+            let id = self
+                .clusters
+                .start(found.id, deploy_kind(change), &subject(c.id, &run.spec.namespace, &run.spec.release), &run)
+                .await?;
+            self.clusters.get(found.id, id).await?.ok_or(AppError::NotFound { kind: "operation" })
+        }
+        .await;
+        let action = if change == Change::Install { "deployment.install" } else { "deployment.upgrade" };
+        self.record(actor, Some(found.id), action, "release", &target, &result).await;
+        result
+    }
+
+    /// Starts rolling a release back to `revision` (0: the one before the latest).
+    pub async fn rollback_deployment(
+        &self,
+        actor: &Actor,
+        org: &OrgRef,
+        cluster: &ClusterRef,
+        namespace: &str,
+        release: &str,
+        revision: u32,
+    ) -> Result<WorkflowRun, AppError> {
+        let (found, _) = self.authorize(actor, org, Operation::ReadClusters).await?;
+        let result = async {
+            self.authorize(actor, org, Operation::WriteClusters).await?;
+            check_names(release, namespace)?;
+            let c = self.deployable(found.id, cluster).await?;
+            let spec = DeploySpec {
+                release: release.to_owned(),
+                namespace: namespace.to_owned(),
+                chart: Vec::new(),
+                values: Vec::new(),
+                set: Vec::new(),
+                set_string: Vec::new(),
+                set_json: Vec::new(),
+                wait: false,
+                atomic: false,
+                create_namespace: false,
+                no_hooks: false,
+                timeout_seconds: default_timeout(),
+            };
+            let run = DeployRun { org: found.id, cluster: c.id, spec, to_revision: revision };
+            let kind = deploy_kind(Change::Rollback(revision));
+            let id = self.clusters.start(found.id, kind, &subject(c.id, namespace, release), &run).await?;
+            self.clusters.get(found.id, id).await?.ok_or(AppError::NotFound { kind: "operation" })
+        }
+        .await;
+        self.record(
+            actor,
+            Some(found.id),
+            "deployment.rollback",
+            "release",
+            &format!("{namespace}/{release}"),
+            &result,
+        )
+        .await;
+        result
+    }
+
+    /// Starts uninstalling a release.
+    pub async fn uninstall_deployment(
+        &self,
+        actor: &Actor,
+        org: &OrgRef,
+        cluster: &ClusterRef,
+        namespace: &str,
+        release: &str,
+        keep_history: bool,
+    ) -> Result<WorkflowRun, AppError> {
+        let (found, _) = self.authorize(actor, org, Operation::ReadClusters).await?;
+        let result = async {
+            self.authorize(actor, org, Operation::WriteClusters).await?;
+            check_names(release, namespace)?;
+            let c = self.deployable(found.id, cluster).await?;
+            // It must exist, so that a typo answers 404 rather than an operation that fails.
+            self.releases_of(found.id, &c).await?.history(namespace, release).await.map_err(deploy_error)?;
+            let run = UninstallRun {
+                org: found.id,
+                cluster: c.id,
+                release: release.to_owned(),
+                namespace: namespace.to_owned(),
+                keep_history,
+            };
+            let id = self.clusters.start(found.id, UNINSTALL_KIND, &subject(c.id, namespace, release), &run).await?;
+            self.clusters.get(found.id, id).await?.ok_or(AppError::NotFound { kind: "operation" })
+        }
+        .await;
+        self.record(
+            actor,
+            Some(found.id),
+            "deployment.uninstall",
+            "release",
+            &format!("{namespace}/{release}"),
+            &result,
+        )
+        .await;
+        result
+    }
+
+    async fn releases_of(&self, org: OrgId, c: &reef_core::Cluster) -> Result<Releases, AppError> {
+        let client = self.cluster_client(org, c).await?;
+        Ok(Releases::new(client, Options::default()))
+    }
+
+    /// The releases of a cluster (the latest revision of each), in `namespace` or everywhere.
+    pub async fn list_deployments(
+        &self,
+        actor: &Actor,
+        org: &OrgRef,
+        cluster: &ClusterRef,
+        namespace: Option<&str>,
+    ) -> Result<Vec<Release>, AppError> {
+        let (org, role) = self.authorize(actor, org, Operation::ReadClusters).await?;
+        let c = self.find_cluster(org.id, cluster).await?;
+        let releases = self.releases_of(org.id, &c).await?;
+        let mut all = match namespace {
+            Some(ns) => releases.list(ns).await,
+            None => releases.list_all().await,
+        }
+        .map_err(deploy_error)?;
+        for r in &mut all {
+            hide(r, role);
+        }
+        Ok(all)
+    }
+
+    /// A release's latest revision and the readiness of each of its objects.
+    pub async fn get_deployment(
+        &self,
+        actor: &Actor,
+        org: &OrgRef,
+        cluster: &ClusterRef,
+        namespace: &str,
+        release: &str,
+    ) -> Result<ReleaseView, AppError> {
+        let (org, role) = self.authorize(actor, org, Operation::ReadClusters).await?;
+        let c = self.find_cluster(org.id, cluster).await?;
+        let releases = self.releases_of(org.id, &c).await?;
+        let history = releases.history(namespace, release).await.map_err(deploy_error)?;
+        let Some(mut latest) = history.into_iter().last() else { return Err(AppError::NotFound { kind: "release" }) };
+        let mut resources = Vec::new();
+        for o in reef_deploy::objects_of(&latest.manifest, namespace).map_err(deploy_error)? {
+            let o = releases.client().scoped(o).await?;
+            let state = match releases.client().get_object(&o).await? {
+                Some(obj) => reef_deploy::readiness(&obj),
+                None => Some("missing".to_owned()),
+            };
+            resources.push((o, state));
+        }
+        hide(&mut latest, role);
+        Ok(ReleaseView { release: latest, resources })
+    }
+
+    /// Every revision of a release, oldest first.
+    pub async fn deployment_history(
+        &self,
+        actor: &Actor,
+        org: &OrgRef,
+        cluster: &ClusterRef,
+        namespace: &str,
+        release: &str,
+    ) -> Result<Vec<Release>, AppError> {
+        let (org, role) = self.authorize(actor, org, Operation::ReadClusters).await?;
+        let c = self.find_cluster(org.id, cluster).await?;
+        let mut history =
+            self.releases_of(org.id, &c).await?.history(namespace, release).await.map_err(deploy_error)?;
+        for r in &mut history {
+            hide(r, role);
+        }
+        Ok(history)
+    }
+}
+
+/// A viewer does not see a release's values, which may hold credentials (members and above
+/// may read the cluster's kubeconfig, and with it the release records).
+fn hide(r: &mut Release, role: reef_core::Role) {
+    if !role.allows(Operation::ReadKubeconfig) {
+        r.config = serde_json::Map::new();
+    }
+    // The chart's files are not part of any view.
+    r.chart = serde_json::json!({"metadata": r.chart.get("metadata").cloned().unwrap_or_default()});
+}

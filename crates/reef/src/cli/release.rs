@@ -1,0 +1,278 @@
+//! `reef deploy` and `reef release ...`: Helm releases in a cluster.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use base64::Engine as _;
+use clap::Subcommand;
+use reef_api_types::{DeployRequest, ReleaseDetailView, ReleaseView};
+
+use super::OrgArg;
+use super::Session;
+use super::cluster::{follow, operation_summary, operation_table};
+use super::output::{Format, Table, print};
+
+/// `reef deploy CLUSTER CHART --release NAME ...`: installs, or upgrades a release that exists.
+#[derive(Debug, clap::Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    org: OrgArg,
+    /// The cluster's name or id.
+    cluster: String,
+    /// The chart: a directory or a `.tgz`.
+    chart: PathBuf,
+    /// The release's name.
+    #[arg(long)]
+    release: String,
+    /// The release's namespace.
+    #[arg(long, short = 'n', default_value = "default")]
+    namespace: String,
+    /// A values file; repeat for several (later ones win).
+    #[arg(long = "values", short = 'f')]
+    values: Vec<PathBuf>,
+    /// A value, `key=value` (Helm's `--set` syntax); repeat for several.
+    #[arg(long)]
+    set: Vec<String>,
+    /// A value kept as a string.
+    #[arg(long)]
+    set_string: Vec<String>,
+    /// A value given as JSON, `key=json`.
+    #[arg(long)]
+    set_json: Vec<String>,
+    /// Wait until every resource is ready, showing each step.
+    #[arg(long)]
+    wait: bool,
+    /// Undo on failure: uninstall a failed install, roll a failed upgrade back.
+    #[arg(long)]
+    atomic: bool,
+    /// Make the namespace when it does not exist.
+    #[arg(long)]
+    create_namespace: bool,
+    /// Run no hooks.
+    #[arg(long)]
+    no_hooks: bool,
+    /// How long waiting for readiness, and for each hook, may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReleaseCommand {
+    /// List a cluster's releases (every namespace unless one is given).
+    List {
+        #[command(flatten)]
+        org: OrgArg,
+        /// The cluster's name or id.
+        cluster: String,
+        /// Only this namespace.
+        #[arg(long, short = 'n')]
+        namespace: Option<String>,
+    },
+    /// Show a release: its latest revision and whether each of its objects is ready.
+    Get {
+        #[command(flatten)]
+        org: OrgArg,
+        /// The cluster's name or id.
+        cluster: String,
+        /// The release.
+        release: String,
+        /// Its namespace.
+        #[arg(long, short = 'n', default_value = "default")]
+        namespace: String,
+    },
+    /// Show every revision of a release.
+    History {
+        #[command(flatten)]
+        org: OrgArg,
+        /// The cluster's name or id.
+        cluster: String,
+        /// The release.
+        release: String,
+        /// Its namespace.
+        #[arg(long, short = 'n', default_value = "default")]
+        namespace: String,
+    },
+    /// Roll a release back to a revision (the one before the latest by default).
+    Rollback {
+        #[command(flatten)]
+        org: OrgArg,
+        /// The cluster's name or id.
+        cluster: String,
+        /// The release.
+        release: String,
+        /// The revision to go back to.
+        revision: Option<u32>,
+        /// Its namespace.
+        #[arg(long, short = 'n', default_value = "default")]
+        namespace: String,
+        /// Wait until it is done, showing each step.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Uninstall a release.
+    Uninstall {
+        #[command(flatten)]
+        org: OrgArg,
+        /// The cluster's name or id.
+        cluster: String,
+        /// The release.
+        release: String,
+        /// Its namespace.
+        #[arg(long, short = 'n', default_value = "default")]
+        namespace: String,
+        /// Keep its records, the last marked `uninstalled`.
+        #[arg(long)]
+        keep_history: bool,
+        /// Wait until it is done.
+        #[arg(long)]
+        wait: bool,
+    },
+}
+
+/// The chart at `path` as an archive: a `.tgz` as it is, a directory packed.
+fn chart_archive(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
+    if path.is_dir() {
+        return reef_helm::chart::package_dir(path).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.0));
+    }
+    if path.is_file() {
+        return std::fs::read(path).with_context(|| format!("reading {}", path.display()));
+    }
+    let name = path.to_string_lossy();
+    if name.starts_with("oci://") || name.contains('/') && !name.starts_with('.') && !name.starts_with('/') {
+        bail!(
+            "{name}: charts from repositories are not supported by this version of reef; give a chart directory or a .tgz"
+        );
+    }
+    bail!("{name}: no such chart directory or archive")
+}
+
+fn releases_table(items: &[ReleaseView]) -> Table {
+    let mut t = Table::new(vec!["NAME", "NAMESPACE", "REVISION", "UPDATED", "STATUS", "CHART", "APP VERSION"]);
+    for r in items {
+        t.row(vec![
+            r.name.clone(),
+            r.namespace.clone(),
+            r.revision.to_string(),
+            r.updated.clone().unwrap_or_else(|| "-".to_owned()),
+            r.status.clone(),
+            r.chart.clone(),
+            r.app_version.clone(),
+        ]);
+    }
+    t
+}
+
+fn history_table(items: &[ReleaseView]) -> Table {
+    let mut t = Table::new(vec!["REVISION", "UPDATED", "STATUS", "CHART", "APP VERSION", "DESCRIPTION"]);
+    for r in items {
+        t.row(vec![
+            r.revision.to_string(),
+            r.updated.clone().unwrap_or_else(|| "-".to_owned()),
+            r.status.clone(),
+            r.chart.clone(),
+            r.app_version.clone(),
+            r.description.clone(),
+        ]);
+    }
+    t
+}
+
+fn detail_table(d: &ReleaseDetailView) -> Table {
+    let mut t = Table::new(vec!["KIND", "NAMESPACE", "NAME", "READY"]);
+    for r in &d.resources {
+        t.row(vec![
+            r.kind.clone(),
+            r.namespace.clone().unwrap_or_else(|| "-".to_owned()),
+            r.name.clone(),
+            if r.ready { "yes".to_owned() } else { format!("no: {}", r.reason.clone().unwrap_or_default()) },
+        ]);
+    }
+    t
+}
+
+pub async fn deploy(s: &Session, format: Format, args: DeployArgs) -> anyhow::Result<()> {
+    let org = s.org(&args.org);
+    let chart = chart_archive(&args.chart)?;
+    let mut values = Vec::new();
+    for f in &args.values {
+        values.push(std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?);
+    }
+    let req = DeployRequest {
+        release: args.release.clone(),
+        namespace: args.namespace.clone(),
+        chart: base64::engine::general_purpose::STANDARD.encode(chart),
+        values,
+        set: args.set,
+        set_string: args.set_string,
+        set_json: args.set_json,
+        wait: args.wait,
+        atomic: args.atomic,
+        create_namespace: args.create_namespace,
+        no_hooks: args.no_hooks,
+        timeout_seconds: Some(args.timeout),
+    };
+    // Installed unless it exists: then upgraded (`helm upgrade --install`).
+    let exists = match s.client.get_release(&org, &args.cluster, &args.release, &args.namespace).await {
+        Ok(r) => r.release.status != "uninstalled",
+        Err(e) if e.status() == Some(404) => false,
+        Err(e) => return Err(e.into()),
+    };
+    let op = if exists {
+        s.client.upgrade_release(&org, &args.cluster, &args.release, &req).await?
+    } else {
+        s.client.install_release(&org, &args.cluster, &req).await?
+    };
+    let verb = if exists { "Upgrading" } else { "Installing" };
+    eprintln!("{verb} release `{}` in `{}` (operation {})", args.release, args.cluster, op.id);
+    let op = follow(s, &org, &op).await?;
+    let release = s.client.get_release(&org, &args.cluster, &args.release, &args.namespace).await?;
+    eprintln!("{}", operation_summary(&op));
+    if !release.release.notes.is_empty() && format == Format::Table {
+        eprintln!("NOTES:\n{}", release.release.notes);
+    }
+    print(format, &release, detail_table)
+}
+
+pub async fn run(s: &Session, format: Format, cmd: ReleaseCommand) -> anyhow::Result<()> {
+    match cmd {
+        ReleaseCommand::List { org, cluster, namespace } => {
+            let all = s.client.list_releases(&s.org(&org), &cluster, namespace.as_deref()).await?;
+            print(format, &all, |l| releases_table(l))
+        }
+        ReleaseCommand::Get { org, cluster, release, namespace } => {
+            let r = s.client.get_release(&s.org(&org), &cluster, &release, &namespace).await?;
+            if format == Format::Table {
+                println!(
+                    "{} (revision {}): {}, chart {}; {}",
+                    r.release.name, r.release.revision, r.release.status, r.release.chart, r.release.description
+                );
+            }
+            print(format, &r, detail_table)
+        }
+        ReleaseCommand::History { org, cluster, release, namespace } => {
+            let all = s.client.release_history(&s.org(&org), &cluster, &release, &namespace).await?;
+            print(format, &all, |h| history_table(h))
+        }
+        ReleaseCommand::Rollback { org, cluster, release, revision, namespace, wait } => {
+            let org = s.org(&org);
+            let op = s.client.rollback_release(&org, &cluster, &release, &namespace, revision).await?;
+            if !wait {
+                eprintln!("Rolling back `{release}`: {}", operation_summary(&op));
+                return print(format, &op, operation_table);
+            }
+            let op = follow(s, &org, &op).await?;
+            print(format, &op, operation_table)
+        }
+        ReleaseCommand::Uninstall { org, cluster, release, namespace, keep_history, wait } => {
+            let org = s.org(&org);
+            let op = s.client.uninstall_release(&org, &cluster, &release, &namespace, keep_history).await?;
+            if !wait {
+                eprintln!("Uninstalling `{release}`: {}", operation_summary(&op));
+                return print(format, &op, operation_table);
+            }
+            let op = follow(s, &org, &op).await?;
+            eprintln!("Uninstalled `{release}`.");
+            print(format, &op, operation_table)
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Deployments end to end: a chart from the corpus deployed into a `local` cluster with the
+//! CLI (`reef deploy`, `reef release ...`), followed as an operation, and checked from the
+//! outside with the real helm 4.2.3 through the cluster's kubeconfig: helm sees reef's
+//! release, and reef carries on after helm upgrades it.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use reef_testkit::missing_peer;
+
+use crate::harness::{Cli, Options, Reef};
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+fn run_helm(helm: &Path, kubeconfig: &Path, args: &[&str]) -> String {
+    let out = Command::new(helm).args(args).arg("--kubeconfig").arg(kubeconfig).output().unwrap();
+    assert!(out.status.success(), "helm {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_is_deployed_upgraded_rolled_back_and_uninstalled_with_the_cli_as_helm_sees_it() {
+    let Some(corpus) = reef_testkit::chart_corpus() else {
+        missing_peer("the chart corpus", "shared/charts or $REEF_CHART_CORPUS");
+        return;
+    };
+    let helm = reef_testkit::helm();
+    if helm.is_none() {
+        missing_peer("helm 4.2.3", "$REEF_HELM or the reef-test-peers cache");
+    }
+    let reef = Reef::start_with(Options {
+        args: ["--local-step-delay-ms", "0"].map(str::to_owned).to_vec(),
+        ..Options::default()
+    });
+    let admin = reef.admin();
+    let spec = crate::clusters::spec("dev", vec![crate::clusters::pool("workers", "small", 2)]);
+    let created = admin.create_cluster("default", &spec).await.unwrap();
+    admin.wait_for_operation("default", &created.operation.id.to_string(), LIMIT).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, admin.cluster_kubeconfig("default", "dev").await.unwrap()).unwrap();
+
+    let cli = Cli::new();
+    cli.ok(&["login", "--url", &reef.url, "--data-dir", reef.data_dir.to_str().unwrap()]);
+    let chart = corpus.join("podinfo");
+    let chart = chart.to_str().unwrap();
+    let values = dir.path().join("values.yaml");
+    std::fs::write(&values, "replicaCount: 2\nui:\n  message: from reef\n").unwrap();
+    let out = cli.run(&[
+        "deploy",
+        "dev",
+        chart,
+        "--release",
+        "web",
+        "-n",
+        "apps",
+        "--create-namespace",
+        "-f",
+        values.to_str().unwrap(),
+        "--wait",
+        "-o",
+        "json",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    for step in ["begin", "crds", "pre_hooks", "apply", "wait", "post_hooks", "finish"] {
+        assert!(stderr.contains(step), "{step} missing from the progress:\n{stderr}");
+    }
+    assert!(stderr.contains("Installing release `web`"), "{stderr}");
+    let detail: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((detail["revision"].as_u64(), detail["status"].as_str()), (Some(1), Some("deployed")), "{detail}");
+    let kinds: Vec<(&str, bool)> = detail["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["kind"].as_str().unwrap(), r["ready"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(kinds, [("Service", true), ("Deployment", true)]);
+    if let Some(helm) = &helm {
+        let list: serde_json::Value =
+            serde_json::from_str(&run_helm(helm, &kubeconfig, &["list", "-n", "apps", "-o", "json"])).unwrap();
+        assert_eq!((list[0]["name"].as_str(), list[0]["status"].as_str()), (Some("web"), Some("deployed")));
+        let values = run_helm(helm, &kubeconfig, &["get", "values", "web", "-n", "apps", "-o", "json"]);
+        let values: serde_json::Value = serde_json::from_str(&values).unwrap();
+        assert_eq!(values["ui"]["message"], "from reef");
+    }
+
+    // The same command again upgrades.
+    let out = cli.run(&["deploy", "dev", chart, "--release", "web", "-n", "apps", "--set", "replicaCount=3", "--wait"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.contains("Upgrading release `web`"), "{stderr}");
+    let history = cli.json(&["release", "history", "dev", "web", "-n", "apps"]);
+    let seen: Vec<(u64, &str)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["revision"].as_u64().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(seen, [(1, "superseded"), (2, "deployed")]);
+
+    cli.ok(&["release", "rollback", "dev", "web", "1", "-n", "apps", "--wait"]);
+    let got = cli.json(&["release", "get", "dev", "web", "-n", "apps"]);
+    assert_eq!((got["revision"].as_u64(), got["description"].as_str()), (Some(3), Some("Rollback to 1")));
+    assert_eq!(got["values"]["replicaCount"], 2);
+
+    // helm upgrades what reef made; reef lists it and uninstalls it.
+    if let Some(helm) = &helm {
+        run_helm(
+            helm,
+            &kubeconfig,
+            &["upgrade", "web", chart, "-n", "apps", "--reuse-values", "--set", "replicaCount=1"],
+        );
+        let listed = cli.json(&["release", "list", "dev"]);
+        assert_eq!((listed[0]["revision"].as_u64(), listed[0]["namespace"].as_str()), (Some(4), Some("apps")));
+    }
+    // A viewer reads releases but changes none; their values are not shown to them.
+    let viewer = reef.user("vera").await;
+    admin.add_member("default", "vera", reef_api_types::Role::Viewer).await.unwrap();
+    let seen = viewer.get_release("default", "dev", "web", "apps").await.unwrap();
+    assert!(seen.release.values.is_empty(), "{seen:?}");
+    let e = viewer.uninstall_release("default", "dev", "web", "apps", false).await.unwrap_err();
+    assert_eq!(e.status(), Some(403));
+    let e = admin.get_release("default", "dev", "nope", "apps").await.unwrap_err();
+    assert_eq!(e.status(), Some(404));
+
+    cli.ok(&["release", "uninstall", "dev", "web", "-n", "apps", "--wait"]);
+    assert!(cli.json(&["release", "list", "dev"]).as_array().unwrap().is_empty());
+    if let Some(helm) = &helm {
+        let left = run_helm(helm, &kubeconfig, &["list", "-n", "apps", "-q"]);
+        assert_eq!(left.trim(), "");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_that_cannot_be_made_is_refused_with_a_clear_error() {
+    let reef = Reef::start();
+    let admin = reef.admin();
+    let spec = crate::clusters::spec("dev", vec![crate::clusters::pool("workers", "small", 1)]);
+    let created = admin.create_cluster("default", &spec).await.unwrap();
+    admin.wait_for_operation("default", &created.operation.id.to_string(), LIMIT).await.unwrap();
+    let req = |release: &str, chart: &str| reef_api_types::DeployRequest {
+        release: release.to_owned(),
+        namespace: "default".to_owned(),
+        chart: chart.to_owned(),
+        values: Vec::new(),
+        set: Vec::new(),
+        set_string: Vec::new(),
+        set_json: Vec::new(),
+        wait: false,
+        atomic: false,
+        create_namespace: false,
+        no_hooks: false,
+        timeout_seconds: None,
+    };
+    let e = admin.install_release("default", "dev", &req("web", "not base64!")).await.unwrap_err();
+    assert_eq!((e.status(), e.code()), (Some(422), Some("invalid_chart")), "{e}");
+    let e = admin.install_release("default", "dev", &req("web", "aGVsbG8=")).await.unwrap_err();
+    assert_eq!((e.status(), e.code()), (Some(422), Some("invalid_chart")), "{e}");
+    let e = admin.install_release("default", "dev", &req("Bad_Name", "aGVsbG8=")).await.unwrap_err();
+    assert_eq!((e.status(), e.code()), (Some(422), Some("invalid_deployment")), "{e}");
+    let e = admin.install_release("default", "nowhere", &req("web", "aGVsbG8=")).await.unwrap_err();
+    assert_eq!(e.status(), Some(404), "{e}");
+}
