@@ -177,6 +177,7 @@ fn render(
     revision: u32,
     is_upgrade: bool,
     kube_version: Option<String>,
+    lookup: reef_helm::template::Lookup,
 ) -> Result<ReleaseRender, String> {
     let dir = tempfile::tempdir().map_err(|e| format!("a temporary directory: {e}"))?;
     let chart = dir.path().join("chart.tgz");
@@ -197,6 +198,7 @@ fn render(
         set_json: spec.set_json.clone(),
         kube_version,
         is_upgrade,
+        lookup: Some(lookup),
         ..TemplateOptions::default()
     };
     reef_helm::template::render_release(&opts, revision).map_err(|e| e.to_string())
@@ -249,7 +251,8 @@ pub fn deploy_workflow(change: Change) -> Workflow<ClusterEnv> {
                 None
             } else {
                 let is_upgrade = change != Change::Install;
-                let done = tokio::task::spawn_blocking(move || render(&spec, next, is_upgrade, kube_version))
+                let lookup = reef_deploy::cluster_lookup(releases.client().clone(), tokio::runtime::Handle::current());
+                let done = tokio::task::spawn_blocking(move || render(&spec, next, is_upgrade, kube_version, lookup))
                     .await
                     .map_err(|e| StepError::permanent(format!("rendering the chart stopped: {e}")))?;
                 Some(done.map_err(|e| StepError::permanent(format!("the chart cannot be rendered: {e}")))?)

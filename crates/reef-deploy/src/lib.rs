@@ -105,6 +105,33 @@ pub struct Outcome {
     pub deleted: Vec<ObjectRef>,
 }
 
+/// A `lookup` for templates rendered for an install or upgrade: it reads the cluster, as
+/// Helm's does (charts use it to keep a generated password across upgrades). It blocks on
+/// `runtime`, so the render must run off the runtime's workers (`spawn_blocking`).
+pub fn cluster_lookup(client: ClusterClient, runtime: tokio::runtime::Handle) -> reef_helm::template::Lookup {
+    reef_helm::template::Lookup(std::sync::Arc::new(
+        move |api_version: &str, kind: &str, namespace: &str, name: &str| {
+            runtime.block_on(async {
+                if name.is_empty() {
+                    return client.list_objects(api_version, kind, namespace).await.map_err(|e| e.message);
+                }
+                let target = ObjectRef {
+                    api_version: api_version.to_owned(),
+                    kind: kind.to_owned(),
+                    namespace: (!namespace.is_empty()).then(|| namespace.to_owned()),
+                    name: name.to_owned(),
+                };
+                let target = client.scoped(target).await.map_err(|e| e.message)?;
+                Ok(client
+                    .get_object(&target)
+                    .await
+                    .map_err(|e| e.message)?
+                    .unwrap_or_else(|| Value::Object(serde_json::Map::new())))
+            })
+        },
+    ))
+}
+
 /// Which change a new revision makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {

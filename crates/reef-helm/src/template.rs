@@ -63,6 +63,21 @@ pub struct TemplateOptions {
     pub is_upgrade: bool,
     /// `--debug`: on a YAML error, the rendered templates are still printed.
     pub debug: bool,
+    /// What answers the `lookup` function: the cluster, for an install or upgrade; none (an
+    /// empty map, as `helm template` answers) by default.
+    pub lookup: Option<Lookup>,
+}
+
+/// Answers `lookup apiVersion kind namespace name` with the object as JSON (an empty object
+/// when there is none; with an empty name, the list of that kind).
+#[derive(Clone)]
+#[allow(clippy::type_complexity)]
+pub struct Lookup(pub Arc<dyn Fn(&str, &str, &str, &str) -> Result<serde_json::Value, String> + Send + Sync>);
+
+impl std::fmt::Debug for Lookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Lookup")
+    }
 }
 
 /// Why `helm template` failed. `Display` is exactly what helm prints after `Error: `,
@@ -147,7 +162,7 @@ fn render_parts(
     let guess_texts: Vec<Cow<'_, str>> = guesses.iter().map(|(_, data)| go_string::lossy(data)).collect();
     let guess_sources: Vec<(&str, &str)> =
         guesses.iter().zip(&guess_texts).map(|((name, _), text)| (name.as_str(), &**text)).collect();
-    let mut set = Templates::new(helm_functions());
+    let mut set = Templates::new(helm_functions(opts.lookup.clone()));
     let job = ParseJob::new(set.func_names(), &guess_sources);
     let prepared = std::thread::scope(|scope| {
         let helpers = job.spawn_helpers(scope);
@@ -218,10 +233,15 @@ fn render_parts(
 }
 
 /// The functions templates call: Sprig's, the YAML ones and Helm's.
-fn helm_functions() -> FuncMap {
+fn helm_functions(lookup: Option<Lookup>) -> FuncMap {
     let mut funcs = reef_gotmpl::sprig::functions();
     funcs.extend(reef_gotmpl::yaml::functions());
-    funcs.extend(helmfn::functions(None));
+    let lookup = lookup.map(|l| -> Rc<helmfn::LookupFn> {
+        Rc::new(move |api_version: &str, kind: &str, namespace: &str, name: &str| {
+            (l.0)(api_version, kind, namespace, name).map(|v| values::from_json(&v))
+        })
+    });
+    funcs.extend(helmfn::functions(lookup));
     funcs
 }
 

@@ -446,6 +446,30 @@ impl ClusterClient {
         Ok(found.and_then(|o| serde_json::to_value(o).ok()))
     }
 
+    /// The objects of `kind` in `namespace` (every namespace when empty) as a list object
+    /// (`{"apiVersion", "kind": "<Kind>List", "items": [...]}`); an unknown kind lists nothing.
+    pub async fn list_objects(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+    ) -> Result<serde_json::Value, KubeError> {
+        let (resource, caps) = match self.resource_of(api_version, kind).await {
+            Ok(found) => found,
+            Err(e) if e.code == "unknown_kind" => {
+                return Ok(serde_json::json!({"apiVersion": api_version, "kind": format!("{kind}List"), "items": []}));
+            }
+            Err(e) => return Err(e),
+        };
+        let api = match (&caps.scope, namespace) {
+            (Scope::Namespaced, ns) if !ns.is_empty() => Api::namespaced_with(self.client.clone(), ns, &resource),
+            _ => Api::<DynamicObject>::all_with(self.client.clone(), &resource),
+        };
+        let list = api.list(&ListParams::default()).await.map_err(|e| self.error(e))?;
+        let items: Vec<serde_json::Value> = list.items.iter().filter_map(|o| serde_json::to_value(o).ok()).collect();
+        Ok(serde_json::json!({"apiVersion": api_version, "kind": format!("{kind}List"), "items": items}))
+    }
+
     /// Deletes the object `target` names, its dependents in the background; `false` when it
     /// did not exist (nor its kind).
     pub async fn delete_object(&self, target: &ObjectRef) -> Result<bool, KubeError> {

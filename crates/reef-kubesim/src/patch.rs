@@ -121,10 +121,20 @@ fn strip_directives(v: &mut Value) {
     }
 }
 
+/// A port's protocol, `TCP` when it has none (as the API server defaults it).
+fn protocol(port: &Value) -> &str {
+    port.get("protocol").and_then(Value::as_str).unwrap_or("TCP")
+}
+
 fn merge_list(existing: &mut Vec<Value>, items: &[Value], key: &str) {
+    // Ports are told apart by number and protocol, as server-side apply keys them (`53/TCP`
+    // and `53/UDP` are two ports).
+    let by_protocol = key == "containerPort" || key == "port";
     for item in items {
         let id = item.get(key).cloned();
-        let position = id.as_ref().and_then(|id| existing.iter().position(|e| e.get(key) == Some(id)));
+        let position = id.as_ref().and_then(|id| {
+            existing.iter().position(|e| e.get(key) == Some(id) && (!by_protocol || protocol(e) == protocol(item)))
+        });
         let delete = item.get("$patch").and_then(Value::as_str) == Some("delete");
         match (position, delete) {
             (Some(i), true) => {
@@ -282,6 +292,12 @@ mod tests {
 
     #[test]
     fn strategic_merge_merges_service_ports_by_port() {
+        let mut both = json!({"ports": [{"name": "dns", "containerPort": 53}, {"name": "dns-udp", "containerPort": 53, "protocol": "UDP"}]});
+        strategic_merge(
+            &mut both,
+            &json!({"ports": [{"name": "dns", "containerPort": 53}, {"name": "dns-udp", "containerPort": 53, "protocol": "UDP"}]}),
+        );
+        assert_eq!(both["ports"].as_array().map(Vec::len), Some(2), "{both}");
         let mut doc = json!({"spec": {"ports": [{"name": "http", "port": 80, "protocol": "TCP"}]}});
         strategic_merge(&mut doc, &json!({"spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}));
         assert_eq!(doc["spec"]["ports"], json!([{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}]));

@@ -348,7 +348,26 @@ impl Store {
                 }
             },
         };
-        let valid = if needs_label_name(t) {
+        // RBAC objects are named as path segments (`system:controller:x` is fine).
+        if t.group == "rbac.authorization.k8s.io" {
+            let why = match name.as_str() {
+                "." | ".." => Some(format!("may not be '{name}'")),
+                _ if name.contains('/') => Some("may not contain '/'".to_owned()),
+                _ if name.contains('%') => Some("may not contain '%'".to_owned()),
+                _ => None,
+            };
+            if let Some(why) = why {
+                return Err(ApiStatus::invalid(
+                    &t.group,
+                    &t.kind,
+                    &name,
+                    &[("metadata.name".into(), format!("Invalid value: \"{name}\": {why}"))],
+                ));
+            }
+        }
+        let valid = if t.group == "rbac.authorization.k8s.io" {
+            true
+        } else if needs_label_name(t) {
             is_dns_label(&name)
         } else {
             is_dns_subdomain(&name) || t.resource == "namespaces" && is_dns_label(&name)
@@ -1343,6 +1362,12 @@ mod tests {
         assert!(name.starts_with("gen-") && name.len() == 9, "{name}");
         let err = s.create(&cms, Some("nowhere"), cm("a"), &W).unwrap_err();
         assert_eq!(err.message, "namespaces \"nowhere\" not found");
+        // RBAC names are path segments: colons are fine, slashes are not.
+        let roles = t(&s, "rbac.authorization.k8s.io", "v1", "clusterroles");
+        let role = |name: &str| json!({"metadata": {"name": name}, "rules": []});
+        s.create(&roles, None, role("system:controller:approver"), &W).unwrap();
+        let err = s.create(&roles, None, role("a/b"), &W).unwrap_err();
+        assert!(err.message.contains("may not contain '/'"), "{}", err.message);
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub fn run(a: TemplateArgs) {
         show_only: a.show_only,
         is_upgrade: a.is_upgrade,
         debug: a.debug,
+        // `helm template` has no cluster: lookup answers an empty map.
+        lookup: None,
     };
     let mut stdout = std::io::stdout().lock();
     match render(&opts) {
