@@ -672,6 +672,10 @@ pub struct DeployRequest {
     /// `--set-json` expressions.
     #[serde(default)]
     pub set_json: Vec<String>,
+    /// Values taken from the organization's secrets when the chart is rendered, after the
+    /// values files; never stored in the release's values (admins only).
+    #[serde(default)]
+    pub values_from: Vec<ValueFromSecret>,
     /// Wait until every resource is ready.
     #[serde(default)]
     pub wait: bool,
@@ -697,6 +701,18 @@ impl std::fmt::Debug for DeployRequest {
             .field("chart_bytes", &self.chart.len())
             .finish_non_exhaustive()
     }
+}
+
+/// A value taken from a field of an organization's secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValueFromSecret {
+    /// Where in the values it goes, dotted (`auth.password`).
+    pub path: String,
+    /// The secret's name.
+    pub secret: String,
+    /// The secret's field.
+    pub key: String,
 }
 
 /// Rolls a release back.

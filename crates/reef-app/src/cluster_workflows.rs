@@ -184,7 +184,7 @@ impl ClusterEnv {
         Ok(Loaded { spec: spec_of(&cluster), previous: None, credentials, provider })
     }
 
-    async fn credentials(&self, org: OrgId, name: &reef_core::SecretName) -> Result<Credentials, StepError> {
+    pub(crate) async fn credentials(&self, org: OrgId, name: &reef_core::SecretName) -> Result<Credentials, StepError> {
         let meta = self
             .store
             .secret(org, &SecretRef::Name(name.clone()))

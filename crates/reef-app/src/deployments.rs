@@ -56,6 +56,10 @@ pub struct DeploySpec {
     /// `--set-json` expressions.
     #[serde(default)]
     pub set_json: Vec<String>,
+    /// Values read from the organization's secrets when the chart is rendered (only the
+    /// references are kept, here and in the release's values).
+    #[serde(default)]
+    pub values_from: Vec<ValueFrom>,
     /// Wait until every resource is ready.
     #[serde(default)]
     pub wait: bool,
@@ -81,6 +85,57 @@ impl std::fmt::Debug for DeploySpec {
             .field("namespace", &self.namespace)
             .field("chart_bytes", &self.chart.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// A value read from a field of an organization's secret when a chart is rendered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValueFrom {
+    /// Where in the values it goes, dotted (`auth.password`).
+    pub path: String,
+    /// The secret.
+    pub secret: reef_core::SecretName,
+    /// Its field.
+    pub key: String,
+}
+
+/// The values `from` names, read from the organization's secrets, as one values document.
+async fn secret_values(env: &ClusterEnv, org: OrgId, from: &[ValueFrom]) -> Result<serde_json::Value, StepError> {
+    let mut doc = serde_json::Value::Object(serde_json::Map::new());
+    for v in from {
+        let fields = env.credentials(org, &v.secret).await?;
+        let value = fields
+            .get(&v.key)
+            .ok_or_else(|| StepError::permanent(format!("the secret {} has no field {}", v.secret, v.key)))?;
+        let mut at = &mut doc;
+        let parts: Vec<&str> = v.path.split('.').collect();
+        for (i, part) in parts.iter().enumerate() {
+            if !at.is_object() {
+                *at = serde_json::Value::Object(serde_json::Map::new());
+            }
+            let map = at.as_object_mut().ok_or_else(|| StepError::permanent("unreachable: not an object"))?;
+            if i + 1 == parts.len() {
+                map.insert((*part).to_owned(), serde_json::Value::String(value.to_owned()));
+                break;
+            }
+            at = map.entry((*part).to_owned()).or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+        }
+    }
+    Ok(doc)
+}
+
+/// Removes the value at dotted `path` from `values`, and the maps it leaves empty.
+fn remove_path(values: &mut serde_json::Map<String, serde_json::Value>, path: &[&str]) {
+    let Some((first, rest)) = path.split_first() else { return };
+    if rest.is_empty() {
+        values.remove(*first);
+        return;
+    }
+    if let Some(serde_json::Value::Object(child)) = values.get_mut(*first) {
+        remove_path(child, rest);
+        if child.is_empty() {
+            values.remove(*first);
+        }
     }
 }
 
@@ -178,6 +233,7 @@ fn render(
     is_upgrade: bool,
     kube_version: Option<String>,
     lookup: reef_helm::template::Lookup,
+    from_secrets: &serde_json::Value,
 ) -> Result<ReleaseRender, String> {
     let dir = tempfile::tempdir().map_err(|e| format!("a temporary directory: {e}"))?;
     let chart = dir.path().join("chart.tgz");
@@ -186,6 +242,13 @@ fn render(
     for (i, text) in spec.values.iter().enumerate() {
         let path = dir.path().join(format!("values-{i}.yaml"));
         std::fs::write(&path, text).map_err(|e| format!("writing values: {e}"))?;
+        values_files.push(path);
+    }
+    // The secrets' values come after the values files, and only while rendering.
+    let secrets_file = zeroize::Zeroizing::new(from_secrets.to_string());
+    if !spec.values_from.is_empty() {
+        let path = dir.path().join("values-from-secrets.yaml");
+        std::fs::write(&path, secrets_file.as_bytes()).map_err(|e| format!("writing values: {e}"))?;
         values_files.push(path);
     }
     let opts = TemplateOptions {
@@ -201,7 +264,11 @@ fn render(
         lookup: Some(lookup),
         ..TemplateOptions::default()
     };
-    reef_helm::template::render_release(&opts, revision).map_err(|e| e.to_string())
+    let mut rendered = reef_helm::template::render_release(&opts, revision).map_err(|e| e.to_string())?;
+    for v in &spec.values_from {
+        remove_path(&mut rendered.config, &v.path.split('.').collect::<Vec<_>>());
+    }
+    Ok(rendered)
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -252,9 +319,12 @@ pub fn deploy_workflow(change: Change) -> Workflow<ClusterEnv> {
             } else {
                 let is_upgrade = change != Change::Install;
                 let lookup = reef_deploy::cluster_lookup(releases.client().clone(), tokio::runtime::Handle::current());
-                let done = tokio::task::spawn_blocking(move || render(&spec, next, is_upgrade, kube_version, lookup))
-                    .await
-                    .map_err(|e| StepError::permanent(format!("rendering the chart stopped: {e}")))?;
+                let from_secrets = secret_values(&cx.app, run.org, &spec.values_from).await?;
+                let done = tokio::task::spawn_blocking(move || {
+                    render(&spec, next, is_upgrade, kube_version, lookup, &from_secrets)
+                })
+                .await
+                .map_err(|e| StepError::permanent(format!("rendering the chart stopped: {e}")))?;
                 Some(done.map_err(|e| StepError::permanent(format!("the chart cannot be rendered: {e}")))?)
             };
             let req = request(&run.spec);
@@ -479,6 +549,23 @@ impl App {
             self.authorize(actor, org, Operation::WriteClusters).await?;
             let c = self.deployable(found.id, cluster).await?;
             check_names(&spec.release, &spec.namespace)?;
+            if !spec.values_from.is_empty() {
+                // The values end up readable in the cluster: as installing a secret does.
+                self.authorize(actor, org, Operation::ReadSecretValues).await?;
+                for v in &spec.values_from {
+                    let meta =
+                        self.find_secret(found.id, &reef_store::secrets::SecretRef::Name(v.secret.clone())).await?;
+                    if !meta.fields.contains(&v.key) || v.path.split('.').any(str::is_empty) {
+                        return Err(AppError::invalid(
+                            "invalid_values_from",
+                            format!(
+                                "values_from: the secret {} has no field {:?}, or the path {:?} is empty",
+                                v.secret, v.key, v.path
+                            ),
+                        ));
+                    }
+                }
+            }
             if spec.chart.len() > MAX_CHART_BYTES {
                 return Err(AppError::invalid(
                     "chart_too_large",
@@ -525,6 +612,7 @@ impl App {
                 set: Vec::new(),
                 set_string: Vec::new(),
                 set_json: Vec::new(),
+                values_from: Vec::new(),
                 wait: false,
                 atomic: false,
                 create_namespace: false,

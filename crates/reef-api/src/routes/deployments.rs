@@ -75,6 +75,14 @@ fn spec(req: DeployRequest, release: Option<String>) -> Result<DeploySpec, ApiEr
         set: req.set,
         set_string: req.set_string,
         set_json: req.set_json,
+        values_from: req
+            .values_from
+            .into_iter()
+            .map(|v| {
+                let secret = reef_core::SecretName::parse(&v.secret).map_err(|_| ApiError::not_found("secret"))?;
+                Ok(reef_app::deployments::ValueFrom { path: v.path, secret, key: v.key })
+            })
+            .collect::<Result<_, ApiError>>()?,
         wait: req.wait,
         atomic: req.atomic,
         create_namespace: req.create_namespace,

@@ -39,6 +39,10 @@ pub struct DeployArgs {
     /// A value given as JSON, `key=json`.
     #[arg(long)]
     set_json: Vec<String>,
+    /// A value read from a secret of the organization when the chart is rendered,
+    /// `path=secret:field` (admins); it is not kept in the release's values.
+    #[arg(long, value_name = "PATH=SECRET:FIELD")]
+    set_from_secret: Vec<String>,
     /// Wait until every resource is ready, showing each step.
     #[arg(long)]
     wait: bool,
@@ -205,6 +209,19 @@ pub async fn deploy(s: &Session, format: Format, args: DeployArgs) -> anyhow::Re
         set: args.set,
         set_string: args.set_string,
         set_json: args.set_json,
+        values_from: args
+            .set_from_secret
+            .iter()
+            .map(|s| {
+                let (path, from) = s.split_once('=').context("--set-from-secret takes PATH=SECRET:FIELD")?;
+                let (secret, key) = from.split_once(':').context("--set-from-secret takes PATH=SECRET:FIELD")?;
+                Ok(reef_api_types::ValueFromSecret {
+                    path: path.to_owned(),
+                    secret: secret.to_owned(),
+                    key: key.to_owned(),
+                })
+            })
+            .collect::<anyhow::Result<_>>()?,
         wait: args.wait,
         atomic: args.atomic,
         create_namespace: args.create_namespace,

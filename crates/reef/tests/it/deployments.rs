@@ -147,6 +147,7 @@ async fn a_deployment_that_cannot_be_made_is_refused_with_a_clear_error() {
         set: Vec::new(),
         set_string: Vec::new(),
         set_json: Vec::new(),
+        values_from: Vec::new(),
         wait: false,
         atomic: false,
         create_namespace: false,
@@ -161,4 +162,91 @@ async fn a_deployment_that_cannot_be_made_is_refused_with_a_clear_error() {
     assert_eq!((e.status(), e.code()), (Some(422), Some("invalid_deployment")), "{e}");
     let e = admin.install_release("default", "nowhere", &req("web", "aGVsbG8=")).await.unwrap_err();
     assert_eq!(e.status(), Some(404), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_from_a_secret_reach_the_chart_but_not_the_release_values_nor_the_database() {
+    let Some(corpus) = reef_testkit::chart_corpus() else {
+        missing_peer("the chart corpus", "shared/charts or $REEF_CHART_CORPUS");
+        return;
+    };
+    const MARKER: &str = "MARKER-greeting-9e41c7";
+    let reef = Reef::start_with(Options {
+        args: ["--local-step-delay-ms", "0"].map(str::to_owned).to_vec(),
+        ..Options::default()
+    });
+    let admin = reef.admin();
+    let spec = crate::clusters::spec("dev", vec![crate::clusters::pool("workers", "small", 1)]);
+    let created = admin.create_cluster("default", &spec).await.unwrap();
+    admin.wait_for_operation("default", &created.operation.id.to_string(), LIMIT).await.unwrap();
+    let secret = reef_api_types::CreateSecretRequest {
+        name: "greeting".to_owned(),
+        secret_type: "generic".to_owned(),
+        values: [("text".to_owned(), MARKER.to_owned())].into(),
+        tags: Vec::new(),
+    };
+    admin.create_secret("default", &secret).await.unwrap();
+
+    let cli = Cli::new();
+    cli.ok(&["login", "--url", &reef.url, "--data-dir", reef.data_dir.to_str().unwrap()]);
+    let chart = corpus.join("podinfo");
+    cli.ok(&[
+        "deploy",
+        "dev",
+        chart.to_str().unwrap(),
+        "--release",
+        "web",
+        "--set",
+        "replicaCount=1",
+        "--set-from-secret",
+        "ui.message=greeting:text",
+        "--wait",
+    ]);
+    // The chart got the value: podinfo passes it to its container.
+    let kubeconfig = admin.cluster_kubeconfig("default", "dev").await.unwrap();
+    let client = reef_kube::ClusterClient::connect(&kubeconfig, LIMIT).await.unwrap();
+    let deployment = reef_kube::ObjectRef {
+        api_version: "apps/v1".to_owned(),
+        kind: "Deployment".to_owned(),
+        namespace: Some("default".to_owned()),
+        name: "web-podinfo".to_owned(),
+    };
+    let d = client.get_object(&deployment).await.unwrap().unwrap();
+    assert!(d.to_string().contains(MARKER), "the value did not reach the chart: {d}");
+    // The release's values have the rest but not it.
+    let got = admin.get_release("default", "dev", "web", "default").await.unwrap();
+    assert_eq!(serde_json::Value::Object(got.release.values), serde_json::json!({"replicaCount": 1}));
+    // A member may not deploy with secrets' values; a missing field is named.
+    let bad = reef_api_types::ValueFromSecret { path: "a".into(), secret: "greeting".into(), key: "nope".into() };
+    let req = reef_api_types::DeployRequest {
+        release: "other".to_owned(),
+        namespace: "default".to_owned(),
+        chart: {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(reef_helm::chart::package_dir(&chart).unwrap())
+        },
+        values: Vec::new(),
+        set: Vec::new(),
+        set_string: Vec::new(),
+        set_json: Vec::new(),
+        values_from: vec![bad],
+        wait: false,
+        atomic: false,
+        create_namespace: false,
+        no_hooks: false,
+        timeout_seconds: None,
+    };
+    let e = admin.install_release("default", "dev", &req).await.unwrap_err();
+    assert_eq!(e.code(), Some("invalid_values_from"), "{e}");
+    let member = reef.user("mia").await;
+    admin.add_member("default", "mia", reef_api_types::Role::Member).await.unwrap();
+    assert_eq!(member.install_release("default", "dev", &req).await.unwrap_err().status(), Some(403));
+    // The operation kept the reference, not the value: the database files do not hold it.
+    for entry in std::fs::read_dir(&reef.data_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(!bytes.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()), "{} holds the value", path.display());
+        }
+    }
 }
