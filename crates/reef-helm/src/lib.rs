@@ -18,6 +18,7 @@ pub mod dependencies;
 pub mod glob;
 pub mod manifest;
 pub mod release;
+pub mod repo;
 pub mod schema;
 pub mod semver;
 pub mod strvals;

@@ -14,6 +14,11 @@ pub struct Version {
 }
 
 impl Version {
+    /// Whether it is a pre-release (`1.0.0-rc.1`).
+    pub fn is_prerelease(&self) -> bool {
+        !self.pre.is_empty()
+    }
+
     /// Parses leniently, as `semver.NewVersion` does; `None` when it is not a version.
     pub fn parse(s: &str) -> Option<Version> {
         let s = s.trim();

@@ -9,6 +9,7 @@
 //! who may do what and hand it typed, validated values.
 
 pub mod audit;
+pub mod chart_repos;
 pub mod clusters;
 pub mod crypto;
 mod error;
@@ -52,6 +53,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "workflows", include_str!("../migrations/0002_workflows.sql")),
     (3, "clusters", include_str!("../migrations/0003_clusters.sql")),
     (4, "cluster health", include_str!("../migrations/0004_cluster_health.sql")),
+    (5, "chart repositories", include_str!("../migrations/0005_chart_repos.sql")),
 ];
 
 impl Store {

@@ -8,6 +8,7 @@
 mod support;
 
 mod audit;
+mod chart_repos;
 mod clusters;
 mod members;
 mod migrations;

@@ -6,7 +6,7 @@ use sqlx::AnyPool;
 use crate::support::{TestDb, store_test, user};
 
 /// Every table the migrations create.
-const TABLES: [&str; 12] = [
+const TABLES: [&str; 14] = [
     "users",
     "orgs",
     "memberships",
@@ -19,10 +19,12 @@ const TABLES: [&str; 12] = [
     "clusters",
     "cluster_labels",
     "cluster_status_changes",
+    "chart_repos",
+    "chart_archives",
 ];
 
 /// The versions of every migration.
-const VERSIONS: [i64; 4] = [1, 2, 3, 4];
+const VERSIONS: [i64; 5] = [1, 2, 3, 4, 5];
 
 async fn applied_migrations(raw: &AnyPool) -> Vec<i64> {
     sqlx::query_as::<_, (i64,)>("SELECT version FROM _sqlx_migrations ORDER BY version")
