@@ -658,8 +658,13 @@ pub struct DeployRequest {
     /// Its namespace.
     #[serde(default = "default_namespace")]
     pub namespace: String,
-    /// The chart, a `.tgz` archive, base64 (`reef deploy` packs a chart directory).
+    /// The chart, a `.tgz` archive, base64 (`reef deploy` packs a chart directory); or
+    /// give `chart_ref`.
+    #[serde(default)]
     pub chart: String,
+    /// A chart of one of the organization's repositories, instead of `chart`.
+    #[serde(default)]
+    pub chart_ref: Option<ChartRefView>,
     /// Values files' contents (YAML), in order, as `-f` gives them.
     #[serde(default)]
     pub values: Vec<String>,
@@ -701,6 +706,67 @@ impl std::fmt::Debug for DeployRequest {
             .field("chart_bytes", &self.chart.len())
             .finish_non_exhaustive()
     }
+}
+
+/// A chart of one of the organization's repositories.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChartRefView {
+    /// The repository's name.
+    pub repo: String,
+    /// The chart's name.
+    pub name: String,
+    /// A version or a constraint (`^1.2`) [default: the latest stable version].
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+/// Adds a chart repository (Helm's HTTP repositories).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddChartRepoRequest {
+    /// Its name in the organization (`bitnami`).
+    pub name: String,
+    /// Its URL, where `index.yaml` is.
+    pub url: String,
+    /// An organization's secret with its credentials: `username` and `password` (basic
+    /// auth), or `token` (bearer).
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+/// A chart repository of the organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ChartRepoView {
+    /// Its name.
+    pub name: String,
+    /// Its URL.
+    pub url: String,
+    /// The secret with its credentials.
+    pub secret: Option<String>,
+    /// How many charts its index lists.
+    pub charts: i64,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+    /// When its index was last fetched.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A chart found in the organization's repositories, at its latest version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ChartView {
+    /// The repository (`reef deploy CLUSTER repo/name`).
+    pub repo: String,
+    /// The chart's name.
+    pub name: String,
+    /// Its latest stable version.
+    pub version: String,
+    /// Its app version.
+    pub app_version: String,
+    /// Its description.
+    pub description: String,
+    /// How many versions the repository has.
+    pub versions: usize,
 }
 
 /// A value taken from a field of an organization's secret.

@@ -83,6 +83,7 @@ fn api_router() -> OpenApiRouter<ApiState> {
         .merge(routes::secrets::router())
         .merge(routes::clusters::router())
         .merge(routes::deployments::router())
+        .merge(routes::helm::router())
         .merge(routes::audit::router())
 }
 

@@ -44,6 +44,10 @@ pub struct DeploySpec {
     /// The chart, as a `.tgz` archive (base64 in the operation's input).
     #[serde(with = "base64_bytes")]
     pub chart: Vec<u8>,
+    /// Instead of `chart`: a chart of one of the organization's repositories, fetched when
+    /// the deployment is asked for.
+    #[serde(skip)]
+    pub from_repo: Option<ChartRef>,
     /// Values files' contents (YAML), in the order given (`-f`).
     #[serde(default)]
     pub values: Vec<String>,
@@ -86,6 +90,17 @@ impl std::fmt::Debug for DeploySpec {
             .field("chart_bytes", &self.chart.len())
             .finish_non_exhaustive()
     }
+}
+
+/// A chart of one of the organization's repositories.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartRef {
+    /// The repository.
+    pub repo: String,
+    /// The chart.
+    pub name: String,
+    /// Its version or a constraint; the latest stable when `None`.
+    pub version: Option<String>,
 }
 
 /// A value read from a field of an organization's secret when a chart is rendered.
@@ -541,7 +556,7 @@ impl App {
         org: &OrgRef,
         cluster: &ClusterRef,
         change: Change,
-        spec: DeploySpec,
+        mut spec: DeploySpec,
     ) -> Result<WorkflowRun, AppError> {
         let (found, _) = self.authorize(actor, org, Operation::ReadClusters).await?;
         let target = format!("{}/{}", spec.namespace, spec.release);
@@ -549,6 +564,15 @@ impl App {
             self.authorize(actor, org, Operation::WriteClusters).await?;
             let c = self.deployable(found.id, cluster).await?;
             check_names(&spec.release, &spec.namespace)?;
+            if spec.chart.is_empty() == spec.from_repo.is_none() {
+                return Err(AppError::invalid(
+                    "invalid_chart",
+                    "give either `chart` (an archive) or `chart_ref` (a repository's chart)",
+                ));
+            }
+            if let Some(r) = spec.from_repo.take() {
+                spec.chart = self.chart_from_repo(found.id, &r.repo, &r.name, r.version.as_deref()).await?;
+            }
             if !spec.values_from.is_empty() {
                 // The values end up readable in the cluster: as installing a secret does.
                 self.authorize(actor, org, Operation::ReadSecretValues).await?;
@@ -608,6 +632,7 @@ impl App {
                 release: release.to_owned(),
                 namespace: namespace.to_owned(),
                 chart: Vec::new(),
+                from_repo: None,
                 values: Vec::new(),
                 set: Vec::new(),
                 set_string: Vec::new(),

@@ -9,6 +9,7 @@
 
 mod audit;
 mod auth;
+pub mod charts;
 mod cluster_access;
 pub mod cluster_workflows;
 mod clusters;

@@ -433,6 +433,31 @@ impl Client {
         self.get::<_, ()>(&format!("/api/v1/orgs/{}/clusters/{}/history", seg(org), seg(cluster)), None).await
     }
 
+    /// Adds a chart repository.
+    pub async fn add_chart_repo(&self, org: &str, req: &AddChartRepoRequest) -> Result<ChartRepoView, ClientError> {
+        self.post(&format!("/api/v1/orgs/{}/helm/repos", seg(org)), req).await
+    }
+
+    /// The organization's chart repositories.
+    pub async fn list_chart_repos(&self, org: &str) -> Result<Vec<ChartRepoView>, ClientError> {
+        self.get::<_, ()>(&format!("/api/v1/orgs/{}/helm/repos", seg(org)), None).await
+    }
+
+    /// Fetches a repository's index again.
+    pub async fn update_chart_repo(&self, org: &str, repo: &str) -> Result<ChartRepoView, ClientError> {
+        self.post(&format!("/api/v1/orgs/{}/helm/repos/{}/update", seg(org), seg(repo)), &()).await
+    }
+
+    /// Forgets a chart repository.
+    pub async fn remove_chart_repo(&self, org: &str, repo: &str) -> Result<(), ClientError> {
+        self.no_content(Method::DELETE, &format!("/api/v1/orgs/{}/helm/repos/{}", seg(org), seg(repo))).await
+    }
+
+    /// The charts of the organization's repositories matching `term`.
+    pub async fn search_charts(&self, org: &str, term: &str) -> Result<Vec<ChartView>, ClientError> {
+        self.get(&format!("/api/v1/orgs/{}/helm/charts", seg(org)), Some(&[("q", term)][..])).await
+    }
+
     /// Starts installing a chart as a release.
     pub async fn install_release(
         &self,

@@ -67,10 +67,13 @@ fn spec(req: DeployRequest, release: Option<String>) -> Result<DeploySpec, ApiEr
             vec![reef_api_types::FieldProblem { field: "chart".to_owned(), reason: "not base64".to_owned() }],
         )
     })?;
+    let from_repo =
+        req.chart_ref.map(|r| reef_app::deployments::ChartRef { repo: r.repo, name: r.name, version: r.version });
     Ok(DeploySpec {
         release: release.unwrap_or(req.release),
         namespace: req.namespace,
         chart,
+        from_repo,
         values: req.values,
         set: req.set,
         set_string: req.set_string,

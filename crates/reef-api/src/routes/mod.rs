@@ -5,6 +5,7 @@ pub mod auth;
 pub mod clusters;
 pub mod deployments;
 pub mod health;
+pub mod helm;
 pub mod members;
 pub mod orgs;
 pub mod secrets;

@@ -86,6 +86,12 @@ enum Command {
     /// Helm releases in a cluster.
     #[command(subcommand)]
     Release(release::ReleaseCommand),
+    /// Chart repositories of an organization.
+    #[command(subcommand)]
+    Repo(release::RepoCommand),
+    /// Charts in the organization's repositories.
+    #[command(subcommand)]
+    Chart(release::ChartCommand),
     /// The audit log of an organization.
     Audit(AuditArgs),
     /// Simulated Kubernetes clusters.
@@ -369,6 +375,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Operation(cmd) => cluster::run_operation(&session(g)?, g.output, cmd).await,
         Command::Deploy(args) => release::deploy(&session(g)?, g.output, *args).await,
         Command::Release(cmd) => release::run(&session(g)?, g.output, cmd).await,
+        Command::Repo(cmd) => release::run_repo(&session(g)?, g.output, cmd).await,
+        Command::Chart(cmd) => release::run_chart(&session(g)?, g.output, cmd).await,
         Command::Audit(a) => run_audit(g, a).await,
         Command::Sim(cmd) => sim::run(cmd).await,
         Command::Template(t) => {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use base64::Engine as _;
 use clap::Subcommand;
-use reef_api_types::{DeployRequest, ReleaseDetailView, ReleaseView};
+use reef_api_types::{ChartRefView, DeployRequest, ReleaseDetailView, ReleaseView};
 
 use super::OrgArg;
 use super::Session;
@@ -19,8 +19,12 @@ pub struct DeployArgs {
     org: OrgArg,
     /// The cluster's name or id.
     cluster: String,
-    /// The chart: a directory or a `.tgz`.
+    /// The chart: a directory, a `.tgz`, or `repo/chart` from one of the organization's
+    /// repositories (`reef repo add`).
     chart: PathBuf,
+    /// With `repo/chart`: the version, or a constraint (`^1.2`) [default: the latest stable].
+    #[arg(long)]
+    version: Option<String>,
     /// The release's name.
     #[arg(long)]
     release: String,
@@ -133,21 +137,29 @@ pub enum ReleaseCommand {
     },
 }
 
-/// The chart at `path` as an archive: a `.tgz` as it is, a directory packed.
-fn chart_archive(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
+/// The chart CHART names: a `.tgz` as it is, a directory packed, or `repo/chart` of the
+/// organization's repositories (fetched by the server).
+fn chart_source(path: &PathBuf, version: Option<String>) -> anyhow::Result<(Vec<u8>, Option<ChartRefView>)> {
     if path.is_dir() {
-        return reef_helm::chart::package_dir(path).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.0));
+        let archive =
+            reef_helm::chart::package_dir(path).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.0))?;
+        return Ok((archive, None));
     }
     if path.is_file() {
-        return std::fs::read(path).with_context(|| format!("reading {}", path.display()));
+        return Ok((std::fs::read(path).with_context(|| format!("reading {}", path.display()))?, None));
     }
     let name = path.to_string_lossy();
-    if name.starts_with("oci://") || name.contains('/') && !name.starts_with('.') && !name.starts_with('/') {
-        bail!(
-            "{name}: charts from repositories are not supported by this version of reef; give a chart directory or a .tgz"
-        );
+    if name.starts_with("oci://") {
+        bail!("{name}: OCI registries are not supported by this version of reef; add the chart's HTTP repository");
     }
-    bail!("{name}: no such chart directory or archive")
+    match name.split_once('/') {
+        Some((repo, chart))
+            if !repo.is_empty() && !chart.is_empty() && !name.starts_with('.') && !chart.contains('/') =>
+        {
+            Ok((Vec::new(), Some(ChartRefView { repo: repo.to_owned(), name: chart.to_owned(), version })))
+        }
+        _ => bail!("{name}: no such chart directory or archive, and not repo/chart"),
+    }
 }
 
 fn releases_table(items: &[ReleaseView]) -> Table {
@@ -196,7 +208,7 @@ fn detail_table(d: &ReleaseDetailView) -> Table {
 
 pub async fn deploy(s: &Session, format: Format, args: DeployArgs) -> anyhow::Result<()> {
     let org = s.org(&args.org);
-    let chart = chart_archive(&args.chart)?;
+    let (chart, chart_ref) = chart_source(&args.chart, args.version.clone())?;
     let mut values = Vec::new();
     for f in &args.values {
         values.push(std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?);
@@ -205,6 +217,7 @@ pub async fn deploy(s: &Session, format: Format, args: DeployArgs) -> anyhow::Re
         release: args.release.clone(),
         namespace: args.namespace.clone(),
         chart: base64::engine::general_purpose::STANDARD.encode(chart),
+        chart_ref,
         values,
         set: args.set,
         set_string: args.set_string,
@@ -290,6 +303,111 @@ pub async fn run(s: &Session, format: Format, cmd: ReleaseCommand) -> anyhow::Re
             let op = follow(s, &org, &op).await?;
             eprintln!("Uninstalled `{release}`.");
             print(format, &op, operation_table)
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RepoCommand {
+    /// Add a chart repository (Helm's HTTP repositories); its index is fetched now.
+    Add {
+        #[command(flatten)]
+        org: OrgArg,
+        /// Its name.
+        name: String,
+        /// Its URL (where `index.yaml` is).
+        url: String,
+        /// A secret of the organization with its credentials (`username` and `password`, or
+        /// `token`).
+        #[arg(long)]
+        secret: Option<String>,
+    },
+    /// List the organization's chart repositories.
+    List {
+        #[command(flatten)]
+        org: OrgArg,
+    },
+    /// Fetch repositories' indexes again (every repository when none is named).
+    Update {
+        #[command(flatten)]
+        org: OrgArg,
+        /// The repositories.
+        names: Vec<String>,
+    },
+    /// Forget a chart repository.
+    Remove {
+        #[command(flatten)]
+        org: OrgArg,
+        /// Its name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChartCommand {
+    /// Search the organization's repositories' charts by name and description.
+    Search {
+        #[command(flatten)]
+        org: OrgArg,
+        /// Words to look for [default: every chart].
+        term: Option<String>,
+    },
+}
+
+fn repos_table(items: &[reef_api_types::ChartRepoView]) -> Table {
+    let mut t = Table::new(vec!["NAME", "URL", "CHARTS", "UPDATED"]);
+    for r in items {
+        t.row(vec![r.name.clone(), r.url.clone(), r.charts.to_string(), super::output::time(&r.updated_at)]);
+    }
+    t
+}
+
+pub async fn run_repo(s: &Session, format: Format, cmd: RepoCommand) -> anyhow::Result<()> {
+    match cmd {
+        RepoCommand::Add { org, name, url, secret } => {
+            let req = reef_api_types::AddChartRepoRequest { name, url, secret };
+            let repo = s.client.add_chart_repo(&s.org(&org), &req).await?;
+            eprintln!("Added repository `{}` ({} charts).", repo.name, repo.charts);
+            print(format, &repo, |r| repos_table(std::slice::from_ref(r)))
+        }
+        RepoCommand::List { org } => print(format, &s.client.list_chart_repos(&s.org(&org)).await?, |l| repos_table(l)),
+        RepoCommand::Update { org, names } => {
+            let org = s.org(&org);
+            let names = if names.is_empty() {
+                s.client.list_chart_repos(&org).await?.into_iter().map(|r| r.name).collect()
+            } else {
+                names
+            };
+            let mut done = Vec::new();
+            for name in names {
+                done.push(s.client.update_chart_repo(&org, &name).await?);
+            }
+            print(format, &done, |l| repos_table(l))
+        }
+        RepoCommand::Remove { org, name } => {
+            s.client.remove_chart_repo(&s.org(&org), &name).await?;
+            eprintln!("Removed repository `{name}`.");
+            Ok(())
+        }
+    }
+}
+
+pub async fn run_chart(s: &Session, format: Format, cmd: ChartCommand) -> anyhow::Result<()> {
+    match cmd {
+        ChartCommand::Search { org, term } => {
+            let found = s.client.search_charts(&s.org(&org), term.as_deref().unwrap_or("")).await?;
+            print(format, &found, |l| {
+                let mut t = Table::new(vec!["NAME", "CHART VERSION", "APP VERSION", "DESCRIPTION"]);
+                for c in l {
+                    t.row(vec![
+                        format!("{}/{}", c.repo, c.name),
+                        c.version.clone(),
+                        c.app_version.clone(),
+                        c.description.clone(),
+                    ]);
+                }
+                t
+            })
         }
     }
 }

@@ -143,6 +143,7 @@ async fn a_deployment_that_cannot_be_made_is_refused_with_a_clear_error() {
         release: release.to_owned(),
         namespace: "default".to_owned(),
         chart: chart.to_owned(),
+        chart_ref: None,
         values: Vec::new(),
         set: Vec::new(),
         set_string: Vec::new(),
@@ -225,6 +226,7 @@ async fn values_from_a_secret_reach_the_chart_but_not_the_release_values_nor_the
             use base64::Engine as _;
             base64::engine::general_purpose::STANDARD.encode(reef_helm::chart::package_dir(&chart).unwrap())
         },
+        chart_ref: None,
         values: Vec::new(),
         set: Vec::new(),
         set_string: Vec::new(),
@@ -249,4 +251,114 @@ async fn values_from_a_secret_reach_the_chart_but_not_the_release_values_nor_the
             assert!(!bytes.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()), "{} holds the value", path.display());
         }
     }
+}
+
+/// A Helm chart repository served over local HTTP that asks for basic auth: its index lists
+/// the corpus's podinfo (6.14.1) and a pre-release that is not picked by default.
+async fn serve_repository(archive: Vec<u8>, digest: String) -> (String, tokio::task::JoinHandle<()>) {
+    use axum::http::{HeaderMap, StatusCode, header};
+    let index = format!(
+        "apiVersion: v1\nentries:\n  podinfo:\n    - name: podinfo\n      version: 7.0.0-rc.1\n      appVersion: \"7.0.0\"\n      description: Podinfo Helm chart for Kubernetes\n      urls: [podinfo-7.0.0-rc.1.tgz]\n    - name: podinfo\n      version: 6.14.1\n      appVersion: \"6.14.1\"\n      description: Podinfo Helm chart for Kubernetes\n      urls: [charts/podinfo-6.14.1.tgz]\n      digest: {digest}\ngenerated: \"2026-11-24T00:00:00Z\"\n"
+    );
+    let authorized = |h: &HeaderMap| {
+        use base64::Engine as _;
+        let want = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("ci:s3cret-pw"));
+        h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) == Some(want.as_str())
+    };
+    let app = axum::Router::new()
+        .route(
+            "/index.yaml",
+            axum::routing::get(move |h: HeaderMap| async move {
+                if authorized(&h) {
+                    (StatusCode::OK, index.clone()).into_response()
+                } else {
+                    StatusCode::UNAUTHORIZED.into_response()
+                }
+            }),
+        )
+        .route(
+            "/charts/podinfo-6.14.1.tgz",
+            axum::routing::get(move |h: HeaderMap| async move {
+                if authorized(&h) {
+                    (StatusCode::OK, archive.clone()).into_response()
+                } else {
+                    StatusCode::UNAUTHORIZED.into_response()
+                }
+            }),
+        );
+    use axum::response::IntoResponse as _;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_from_a_repository_served_over_http_is_searched_and_deployed() {
+    let Some(corpus) = reef_testkit::chart_corpus() else {
+        missing_peer("the chart corpus", "shared/charts or $REEF_CHART_CORPUS");
+        return;
+    };
+    let archive = reef_helm::chart::package_dir(&corpus.join("podinfo")).unwrap();
+    let digest: String = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&archive).iter().map(|b| format!("{b:02x}")).collect()
+    };
+    let (url, server) = serve_repository(archive, digest).await;
+    let reef = Reef::start_with(Options {
+        args: ["--local-step-delay-ms", "0"].map(str::to_owned).to_vec(),
+        ..Options::default()
+    });
+    let admin = reef.admin();
+    let cli = Cli::new();
+    cli.ok(&["login", "--url", &reef.url, "--data-dir", reef.data_dir.to_str().unwrap()]);
+    let creds = reef_api_types::CreateSecretRequest {
+        name: "repo-creds".to_owned(),
+        secret_type: "password".to_owned(),
+        values: [("username".to_owned(), "ci".to_owned()), ("password".to_owned(), "s3cret-pw".to_owned())].into(),
+        tags: Vec::new(),
+    };
+    admin.create_secret("default", &creds).await.unwrap();
+
+    // Without credentials the repository refuses, and nothing is added.
+    let err = cli.fails(&["repo", "add", "charts", &url]);
+    assert!(err.contains("repository_refused"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+    cli.ok(&["repo", "add", "charts", &url, "--secret", "repo-creds"]);
+    let repos = cli.json(&["repo", "list"]);
+    assert_eq!((repos[0]["name"].as_str(), repos[0]["charts"].as_i64()), (Some("charts"), Some(1)));
+    let found = cli.json(&["chart", "search", "podinfo"]);
+    assert_eq!((found[0]["repo"].as_str(), found[0]["version"].as_str()), (Some("charts"), Some("6.14.1")), "{found}");
+    assert_eq!(found[0]["versions"], 2);
+    assert!(cli.json(&["chart", "search", "nothing-like-it"]).as_array().unwrap().is_empty());
+
+    let spec = crate::clusters::spec("dev", vec![crate::clusters::pool("workers", "small", 1)]);
+    let created = admin.create_cluster("default", &spec).await.unwrap();
+    admin.wait_for_operation("default", &created.operation.id.to_string(), LIMIT).await.unwrap();
+    let out = cli.run(&[
+        "deploy",
+        "dev",
+        "charts/podinfo",
+        "--release",
+        "web",
+        "--set",
+        "replicaCount=1",
+        "--wait",
+        "-o",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let detail: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((detail["chart"].as_str(), detail["status"].as_str()), (Some("podinfo-6.14.1"), Some("deployed")));
+    let err = cli.fails(&["deploy", "dev", "charts/podinfo", "--release", "other", "--version", "9.x"]);
+    assert!(err.contains("chart_not_found"), "{err}");
+    let err = cli.fails(&["deploy", "dev", "charts/nothing", "--release", "other"]);
+    assert!(err.contains("chart_not_found"), "{err}");
+
+    cli.ok(&["repo", "update"]);
+    cli.ok(&["repo", "remove", "charts"]);
+    assert!(cli.json(&["repo", "list"]).as_array().unwrap().is_empty());
+    server.abort();
 }

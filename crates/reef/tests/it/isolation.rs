@@ -34,6 +34,8 @@ fn body_for(method: &Method, path: &str) -> Option<Value> {
             Some(json!({"release": "planted", "chart": ""}))
         }
         ("POST", "/api/v1/orgs/{org}/clusters/{cluster}/deployments/{release}/rollback") => Some(json!({})),
+        ("POST", "/api/v1/orgs/{org}/helm/repos") => Some(json!({"name": "planted", "url": "http://127.0.0.1:9/"})),
+        ("POST", "/api/v1/orgs/{org}/helm/repos/{repo}/update") => None,
         ("POST", "/api/v1/orgs/{org}/operations/{id}/cancel") => None,
         _ => panic!("no request body known for {method} {path}: add one to isolation.rs"),
     }
@@ -52,6 +54,7 @@ fn fill(path: &str, org: &str, victims: &Victims) -> String {
         .replace("{cluster}", &victims.cluster)
         .replace("{id}", &victims.operation)
         .replace("{release}", "victim-release")
+        .replace("{repo}", "victim-repo")
 }
 
 #[tokio::test]
