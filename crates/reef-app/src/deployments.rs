@@ -469,8 +469,10 @@ pub fn uninstall_workflow() -> Workflow<ClusterEnv> {
         let done = releases.uninstall_as(&run.namespace, &run.release, run.keep_history, &cx.run.to_string()).await;
         match done {
             Ok(o) => Ok(o.deleted.iter().map(ToString::to_string).collect::<Vec<_>>()),
-            // Run again after it finished (and its records are gone): nothing left to do.
-            Err(e) if e.code == "release_not_found" && cx.attempt > 1 => Ok(Vec::new()),
+            // Gone already: the step ran before (and deleted the records) and is run again, or
+            // someone else uninstalled it. Either way what was asked for is done. (The request
+            // checked that the release existed.)
+            Err(e) if e.code == "release_not_found" => Ok(Vec::new()),
             Err(e) => Err(step_error(e)),
         }
     })

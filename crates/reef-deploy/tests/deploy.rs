@@ -465,3 +465,55 @@ async fn corpus_case(w: &World, chart: &Path) -> Result<Option<String>, String> 
     }
     Ok(Some(format!("{} objects in {:.1}s", installed.applied.len(), started.elapsed().as_secs_f64())))
 }
+
+/// The real-cluster tier: with `REEF_E2E_KUBECONFIG` naming a real cluster's kubeconfig
+/// (kind, k3d, minikube, a cloud's), three corpus charts are installed there, waited for until
+/// ready, upgraded with a changed value, rolled back and uninstalled, leaving nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corpus_charts_go_through_their_lifecycle_on_a_real_cluster() {
+    let Some(path) = std::env::var_os("REEF_E2E_KUBECONFIG") else {
+        eprintln!("skipped: REEF_E2E_KUBECONFIG names no cluster (the real-cluster tier)");
+        return;
+    };
+    let Some(corpus) = reef_testkit::chart_corpus() else {
+        reef_testkit::missing_peer("the chart corpus", "shared/charts or $REEF_CHART_CORPUS");
+        return;
+    };
+    let kubeconfig = std::fs::read_to_string(path).unwrap();
+    let client = ClusterClient::connect(&kubeconfig, Duration::from_secs(30)).await.unwrap();
+    let releases = Releases::new(client, Options { timeout: Duration::from_secs(600), ..Options::default() });
+    let namespace = format!("reef-e2e-{}", std::process::id());
+    for (chart, changed) in
+        [("podinfo", "replicaCount=2"), ("kube-state-metrics", "replicas=2"), ("traefik", "deployment.replicas=2")]
+    {
+        let render = |revision: u32, set: &[&str]| {
+            let opts = TemplateOptions {
+                release_name: format!("e2e-{chart}"),
+                chart: corpus.join(chart),
+                namespace: namespace.clone(),
+                set: set.iter().map(|s| (*s).to_owned()).collect(),
+                is_upgrade: revision > 1,
+                ..TemplateOptions::default()
+            };
+            render_release(&opts, revision).unwrap()
+        };
+        let req = Request {
+            name: format!("e2e-{chart}"),
+            namespace: namespace.clone(),
+            create_namespace: true,
+            wait: true,
+            ..Request::default()
+        };
+        let installed = releases.install(&req, render(1, &[])).await.unwrap();
+        releases.upgrade(&req, render(2, &[changed])).await.unwrap();
+        releases.rollback(&namespace, &req.name, Some(1)).await.unwrap();
+        releases.uninstall(&namespace, &req.name, false).await.unwrap();
+        for o in &installed.applied {
+            let o = releases.client().scoped(o.clone()).await.unwrap();
+            releases.client().wait_for_gone(&o, Duration::from_secs(120)).await.unwrap();
+        }
+        eprintln!("{chart}: {} objects installed, upgraded, rolled back and uninstalled", installed.applied.len());
+    }
+    let ns = ObjectRef { api_version: "v1".into(), kind: "Namespace".into(), namespace: None, name: namespace };
+    releases.client().delete_object(&ns).await.unwrap();
+}
