@@ -781,6 +781,30 @@ pub struct ValueFromSecret {
     pub key: String,
 }
 
+/// The same deployment to several clusters at once: each is installed, or upgraded where the
+/// release exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MultiDeployRequest {
+    /// The clusters, by name or id.
+    pub clusters: Vec<String>,
+    /// The deployment.
+    pub deployment: DeployRequest,
+}
+
+/// What a deployment to several clusters started in one of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ClusterDeployResult {
+    /// The cluster, as the request named it.
+    pub cluster: String,
+    /// `install` or `upgrade`, when it started.
+    pub change: Option<String>,
+    /// The operation, when it started.
+    pub operation: Option<OperationView>,
+    /// Why it did not start.
+    pub error: Option<Problem>,
+}
+
 /// Rolls a release back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

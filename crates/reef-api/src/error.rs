@@ -84,19 +84,27 @@ fn title(status: StatusCode) -> String {
     status.canonical_reason().unwrap_or("Error").to_owned()
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = Problem {
+impl ApiError {
+    /// The problem document this error answers with (its status inside).
+    pub fn problem(self) -> Problem {
+        Problem {
             problem_type: format!("urn:reef:problem:{}", self.code),
             title: title(self.status),
             status: self.status.as_u16(),
             detail: self.detail,
             code: self.code.to_owned(),
             problems: self.problems,
-        };
-        let mut response = (self.status, Json(body)).into_response();
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        let body = self.problem();
+        let mut response = (status, Json(body)).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        if self.status == StatusCode::UNAUTHORIZED {
+        if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response

@@ -615,6 +615,50 @@ impl App {
         result
     }
 
+    /// Starts the same deployment in each of `clusters`: an install, or an upgrade where the
+    /// release exists (and is not uninstalled). A repository's chart is fetched once. Each
+    /// cluster's result stands alone: one that fails to start does not stop the others.
+    pub async fn deploy_to_clusters(
+        &self,
+        actor: &Actor,
+        org: &OrgRef,
+        clusters: &[ClusterRef],
+        mut spec: DeploySpec,
+    ) -> Result<Vec<Result<(Change, WorkflowRun), AppError>>, AppError> {
+        let (found, _) = self.authorize(actor, org, Operation::ReadClusters).await?;
+        self.authorize(actor, org, Operation::WriteClusters).await?;
+        if clusters.is_empty() || clusters.len() > 50 {
+            return Err(AppError::invalid("invalid_deployment", "name between 1 and 50 clusters"));
+        }
+        if spec.chart.is_empty()
+            && let Some(r) = spec.from_repo.take()
+        {
+            spec.chart = self.chart_from_repo(found.id, &r.repo, &r.name, r.version.as_deref()).await?;
+        }
+        let mut out = Vec::new();
+        for cluster in clusters {
+            let change = async {
+                let c = self.deployable(found.id, cluster).await?;
+                let releases = self.releases_of(found.id, &c).await?;
+                Ok::<_, AppError>(match releases.history(&spec.namespace, &spec.release).await {
+                    Ok(h) if h.last().is_some_and(|r| r.info.status != reef_helm::release::Status::Uninstalled) => {
+                        Change::Upgrade
+                    }
+                    Ok(_) => Change::Install,
+                    Err(e) if e.code == "release_not_found" => Change::Install,
+                    Err(e) => return Err(deploy_error(e)),
+                })
+            }
+            .await;
+            let started = match change {
+                Ok(change) => self.deploy(actor, org, cluster, change, spec.clone()).await.map(|run| (change, run)),
+                Err(e) => Err(e),
+            };
+            out.push(started);
+        }
+        Ok(out)
+    }
+
     /// Starts rolling a release back to `revision` (0: the one before the latest).
     pub async fn rollback_deployment(
         &self,

@@ -458,6 +458,16 @@ impl Client {
         self.get(&format!("/api/v1/orgs/{}/helm/charts", seg(org)), Some(&[("q", term)][..])).await
     }
 
+    /// Starts the same deployment in several clusters: an install, or an upgrade where the
+    /// release exists.
+    pub async fn deploy_to_clusters(
+        &self,
+        org: &str,
+        req: &MultiDeployRequest,
+    ) -> Result<Vec<ClusterDeployResult>, ClientError> {
+        self.post(&format!("/api/v1/orgs/{}/deployments", seg(org)), req).await
+    }
+
     /// Starts installing a chart as a release.
     pub async fn install_release(
         &self,

@@ -6,7 +6,8 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use base64::Engine as _;
 use reef_api_types::{
-    DeployRequest, OperationView, Problem, ReleaseDetailView, ReleaseResourceView, ReleaseView, RollbackRequest,
+    ClusterDeployResult, DeployRequest, MultiDeployRequest, OperationView, Problem, ReleaseDetailView,
+    ReleaseResourceView, ReleaseView, RollbackRequest,
 };
 use reef_app::ClusterRef;
 use reef_app::deployments::{Change, DeploySpec};
@@ -21,6 +22,7 @@ use crate::{ApiState, convert};
 
 pub fn router() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
+        .routes(routes!(deploy_to_clusters))
         .routes(routes!(list_deployments, install))
         .routes(routes!(get_deployment, upgrade, uninstall))
         .routes(routes!(history))
@@ -140,6 +142,49 @@ async fn install(
     let org = org_ref(&org)?;
     let run = state.app.deploy(&actor, &org, &cluster_ref(&cluster)?, Change::Install, spec(req, None)?).await?;
     Ok((StatusCode::ACCEPTED, Json(convert::operation(run, None))))
+}
+
+/// The same deployment to several clusters at once: in each, an install, or an upgrade where
+/// the release exists; `202` with each cluster's operation, or why it did not start there.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/deployments", tag = "deployments", security(("bearer" = [])),
+    params(("org" = String, Path, description = "The organization's name or id")),
+    request_body = MultiDeployRequest,
+    responses(
+        (status = 202, body = Vec<ClusterDeployResult>),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn deploy_to_clusters(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path(org): Path<String>,
+    ApiJson(req): ApiJson<MultiDeployRequest>,
+) -> Result<(StatusCode, Json<Vec<ClusterDeployResult>>), ApiError> {
+    let org = org_ref(&org)?;
+    // A name no cluster can have is looked up as an id no cluster has: that cluster's result
+    // is then `not_found`, like any other missing one.
+    let refs: Vec<ClusterRef> = req
+        .clusters
+        .iter()
+        .map(|c| ClusterRef::parse(c).unwrap_or_else(|| ClusterRef::Id(reef_core::ClusterId::new())))
+        .collect();
+    let results = state.app.deploy_to_clusters(&actor, &org, &refs, spec(req.deployment, None)?).await?;
+    let out = req
+        .clusters
+        .into_iter()
+        .zip(results)
+        .map(|(cluster, r)| match r {
+            Ok((change, run)) => ClusterDeployResult {
+                cluster,
+                change: Some(if change == Change::Install { "install" } else { "upgrade" }.to_owned()),
+                operation: Some(convert::operation(run, None)),
+                error: None,
+            },
+            Err(e) => {
+                ClusterDeployResult { cluster, change: None, operation: None, error: Some(ApiError::from(e).problem()) }
+            }
+        })
+        .collect();
+    Ok((StatusCode::ACCEPTED, Json(out)))
 }
 
 /// A release's latest revision, with each of its objects and whether it is ready.

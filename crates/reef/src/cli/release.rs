@@ -17,7 +17,7 @@ use super::output::{Format, Table, print};
 pub struct DeployArgs {
     #[command(flatten)]
     org: OrgArg,
-    /// The cluster's name or id.
+    /// The cluster's name or id; several, separated by commas, deploy to each at once.
     cluster: String,
     /// The chart: a directory, a `.tgz`, or `repo/chart` from one of the organization's
     /// repositories (`reef repo add`).
@@ -241,6 +241,9 @@ pub async fn deploy(s: &Session, format: Format, args: DeployArgs) -> anyhow::Re
         no_hooks: args.no_hooks,
         timeout_seconds: Some(args.timeout),
     };
+    if args.cluster.contains(',') {
+        return deploy_many(s, format, &org, &args.cluster, &args.release, req).await;
+    }
     // Installed unless it exists: then upgraded (`helm upgrade --install`).
     let exists = match s.client.get_release(&org, &args.cluster, &args.release, &args.namespace).await {
         Ok(r) => r.release.status != "uninstalled",
@@ -261,6 +264,64 @@ pub async fn deploy(s: &Session, format: Format, args: DeployArgs) -> anyhow::Re
         eprintln!("NOTES:\n{}", release.release.notes);
     }
     print(format, &release, detail_table)
+}
+
+/// `reef deploy a,b,c ...`: the same deployment in each cluster, each followed to its end.
+async fn deploy_many(
+    s: &Session,
+    format: Format,
+    org: &str,
+    cluster_list: &str,
+    release: &str,
+    req: DeployRequest,
+) -> anyhow::Result<()> {
+    let clusters: Vec<String> =
+        cluster_list.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect();
+    let started =
+        s.client.deploy_to_clusters(org, &reef_api_types::MultiDeployRequest { clusters, deployment: req }).await?;
+    let mut rows = Vec::new();
+    let mut failed = 0;
+    for r in started {
+        let outcome = match (&r.operation, &r.error) {
+            (Some(op), _) => {
+                eprintln!(
+                    "{} release `{}` in `{}` (operation {})",
+                    r.change.as_deref().unwrap_or("deploy"),
+                    release,
+                    r.cluster,
+                    op.id
+                );
+                match follow(s, org, op).await {
+                    Ok(done) => operation_summary(&done),
+                    Err(e) => {
+                        failed += 1;
+                        e.to_string()
+                    }
+                }
+            }
+            (None, Some(p)) => {
+                failed += 1;
+                format!("not started: {} ({})", p.detail, p.code)
+            }
+            (None, None) => "not started".to_owned(),
+        };
+        rows.push(serde_json::json!({"cluster": r.cluster, "change": r.change, "outcome": outcome}));
+    }
+    print(format, &rows, |rows| {
+        let mut t = Table::new(vec!["CLUSTER", "CHANGE", "OUTCOME"]);
+        for r in rows {
+            t.row(vec![
+                r["cluster"].as_str().unwrap_or("").to_owned(),
+                r["change"].as_str().unwrap_or("-").to_owned(),
+                r["outcome"].as_str().unwrap_or("").to_owned(),
+            ]);
+        }
+        t
+    })?;
+    if failed > 0 {
+        bail!("the deployment did not succeed in {failed} of the clusters");
+    }
+    Ok(())
 }
 
 pub async fn run(s: &Session, format: Format, cmd: ReleaseCommand) -> anyhow::Result<()> {

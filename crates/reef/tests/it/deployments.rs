@@ -362,3 +362,40 @@ async fn a_chart_from_a_repository_served_over_http_is_searched_and_deployed() {
     assert!(cli.json(&["repo", "list"]).as_array().unwrap().is_empty());
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_deployment_goes_to_several_clusters_with_a_result_for_each() {
+    let Some(corpus) = reef_testkit::chart_corpus() else {
+        missing_peer("the chart corpus", "shared/charts or $REEF_CHART_CORPUS");
+        return;
+    };
+    let reef = Reef::start_with(Options {
+        args: ["--local-step-delay-ms", "0"].map(str::to_owned).to_vec(),
+        ..Options::default()
+    });
+    let admin = reef.admin();
+    for name in ["dev", "prod"] {
+        let spec = crate::clusters::spec(name, vec![crate::clusters::pool("workers", "small", 1)]);
+        let created = admin.create_cluster("default", &spec).await.unwrap();
+        admin.wait_for_operation("default", &created.operation.id.to_string(), LIMIT).await.unwrap();
+    }
+    let cli = Cli::new();
+    cli.ok(&["login", "--url", &reef.url, "--data-dir", reef.data_dir.to_str().unwrap()]);
+    let chart = corpus.join("podinfo");
+    let chart = chart.to_str().unwrap();
+    // prod has the release already: it is upgraded there, installed in dev.
+    cli.ok(&["deploy", "prod", chart, "--release", "web", "--wait"]);
+    let out =
+        cli.run(&["deploy", "dev,prod,nowhere", chart, "--release", "web", "--set", "replicaCount=2", "-o", "json"]);
+    assert!(!out.status.success(), "a cluster that does not exist fails the command");
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let seen: Vec<(&str, Option<&str>)> =
+        rows.as_array().unwrap().iter().map(|r| (r["cluster"].as_str().unwrap(), r["change"].as_str())).collect();
+    assert_eq!(seen, [("dev", Some("install")), ("prod", Some("upgrade")), ("nowhere", None)]);
+    assert!(rows[2]["outcome"].as_str().unwrap().contains("not_found"), "{rows}");
+    for (cluster, revision) in [("dev", 1), ("prod", 2)] {
+        let got = admin.get_release("default", cluster, "web", "default").await.unwrap();
+        assert_eq!((got.release.revision, got.release.status.as_str()), (revision, "deployed"), "{cluster}");
+        assert_eq!(got.release.values["replicaCount"], 2);
+    }
+}

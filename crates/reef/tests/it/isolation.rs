@@ -34,6 +34,9 @@ fn body_for(method: &Method, path: &str) -> Option<Value> {
             Some(json!({"release": "planted", "chart": ""}))
         }
         ("POST", "/api/v1/orgs/{org}/clusters/{cluster}/deployments/{release}/rollback") => Some(json!({})),
+        ("POST", "/api/v1/orgs/{org}/deployments") => {
+            Some(json!({"clusters": ["victim-cluster"], "deployment": {"release": "planted", "chart": ""}}))
+        }
         ("POST", "/api/v1/orgs/{org}/helm/repos") => Some(json!({"name": "planted", "url": "http://127.0.0.1:9/"})),
         ("POST", "/api/v1/orgs/{org}/helm/repos/{repo}/update") => None,
         ("POST", "/api/v1/orgs/{org}/operations/{id}/cancel") => None,
