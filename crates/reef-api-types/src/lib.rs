@@ -805,6 +805,21 @@ pub struct ClusterDeployResult {
     pub error: Option<Problem>,
 }
 
+/// What a deployment would change (a dry run).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeployDiffView {
+    /// The revision it would make.
+    pub revision: u32,
+    /// `install` or `upgrade`.
+    pub change: String,
+    /// Each object it would add (`+`), change (`~`, with its lines) or remove (`-`).
+    pub diff: String,
+    /// The manifest it would record.
+    pub manifest: String,
+    /// The chart's notes.
+    pub notes: String,
+}
+
 /// Rolls a release back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

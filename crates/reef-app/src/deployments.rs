@@ -478,6 +478,21 @@ pub fn uninstall_workflow() -> Workflow<ClusterEnv> {
     })
 }
 
+/// What a deployment would change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployDiff {
+    /// The revision it would make.
+    pub revision: u32,
+    /// Whether it would upgrade a deployed release (rather than install).
+    pub upgrade: bool,
+    /// The objects it would add, change and remove.
+    pub diff: String,
+    /// The manifest it would record.
+    pub manifest: String,
+    /// The chart's notes.
+    pub notes: String,
+}
+
 /// A release as a list shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReleaseView {
@@ -613,6 +628,51 @@ impl App {
         let action = if change == Change::Install { "deployment.install" } else { "deployment.upgrade" };
         self.record(actor, Some(found.id), action, "release", &target, &result).await;
         result
+    }
+
+    /// What deploying `spec` would change, without changing anything: the chart rendered for
+    /// the release's next revision (reading the cluster for `lookup`, as a deployment does),
+    /// and the difference from the deployed revision's objects ([`reef_deploy::diff_manifests`]).
+    pub async fn diff_deployment(
+        &self,
+        actor: &Actor,
+        org: &OrgRef,
+        cluster: &ClusterRef,
+        mut spec: DeploySpec,
+    ) -> Result<DeployDiff, AppError> {
+        let (found, _) = self.authorize(actor, org, Operation::ReadClusters).await?;
+        // Rendering reads the cluster's objects (lookup), Secrets included.
+        self.authorize(actor, org, Operation::WriteClusters).await?;
+        let c = self.deployable(found.id, cluster).await?;
+        check_names(&spec.release, &spec.namespace)?;
+        if let Some(r) = spec.from_repo.take() {
+            spec.chart = self.chart_from_repo(found.id, &r.repo, &r.name, r.version.as_deref()).await?;
+        }
+        if !spec.values_from.is_empty() {
+            self.authorize(actor, org, Operation::ReadSecretValues).await?;
+        }
+        let releases = self.releases_of(found.id, &c).await?;
+        let history = match releases.history(&spec.namespace, &spec.release).await {
+            Ok(h) => h,
+            Err(e) if e.code == "release_not_found" => Vec::new(),
+            Err(e) => return Err(deploy_error(e)),
+        };
+        let deployed = history.iter().rev().find(|r| r.info.status == reef_helm::release::Status::Deployed);
+        let revision = history.last().map_or(1, |r| r.version + 1);
+        let is_upgrade = deployed.is_some();
+        let kube_version = releases.client().version().await.ok();
+        let lookup = reef_deploy::cluster_lookup(releases.client().clone(), tokio::runtime::Handle::current());
+        let from_secrets = secret_values(&self.cluster_env, found.id, &spec.values_from)
+            .await
+            .map_err(|e| AppError::invalid("invalid_values_from", e.message))?;
+        let rendered = tokio::task::spawn_blocking(move || {
+            render(&spec, revision, is_upgrade, kube_version, lookup, &from_secrets)
+        })
+        .await
+        .map_err(|e| AppError::invalid("render_failed", format!("rendering stopped: {e}")))?
+        .map_err(|e| AppError::invalid("render_failed", e))?;
+        let diff = reef_deploy::diff_manifests(deployed.map_or("", |r| r.manifest.as_str()), &rendered.manifest);
+        Ok(DeployDiff { revision, upgrade: is_upgrade, diff, manifest: rendered.manifest, notes: rendered.notes })
     }
 
     /// Starts the same deployment in each of `clusters`: an install, or an upgrade where the

@@ -478,6 +478,18 @@ impl Client {
         self.post(&format!("/api/v1/orgs/{}/clusters/{}/deployments", seg(org), seg(cluster)), req).await
     }
 
+    /// What deploying would change, without changing anything.
+    pub async fn diff_release(
+        &self,
+        org: &str,
+        cluster: &str,
+        release: &str,
+        req: &DeployRequest,
+    ) -> Result<DeployDiffView, ClientError> {
+        let path = format!("/api/v1/orgs/{}/clusters/{}/deployments/{}/diff", seg(org), seg(cluster), seg(release));
+        self.post(&path, req).await
+    }
+
     /// Starts upgrading a release.
     pub async fn upgrade_release(
         &self,

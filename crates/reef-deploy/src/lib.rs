@@ -758,3 +758,116 @@ fn record(r: &Release, stamp: (&str, i64), resource_version: Option<String>) -> 
         ..Secret::default()
     }
 }
+
+/// What changes between two release manifests, object by object, as a reviewer reads it: each
+/// object added (`+ Kind namespace/name` and its lines), removed (`- ...`) or changed
+/// (`~ ...` and a line diff, `+`/`-` lines with two lines of context), in the new manifest's
+/// order then the removed ones; empty when nothing changes.
+pub fn diff_manifests(old: &str, new: &str) -> String {
+    fn objects(manifest: &str) -> Vec<(String, String)> {
+        reef_helm::manifest::split_manifests(manifest)
+            .into_iter()
+            .filter_map(|doc| {
+                let object = object_of(&doc).ok()?;
+                if object.is_null() {
+                    return None;
+                }
+                let field = |p: &str| object.pointer(p).and_then(Value::as_str).unwrap_or("").to_owned();
+                let ns = field("/metadata/namespace");
+                let name =
+                    if ns.is_empty() { field("/metadata/name") } else { format!("{ns}/{}", field("/metadata/name")) };
+                let body: String = doc.lines().filter(|l| !l.starts_with("# Source: ")).collect::<Vec<_>>().join("\n");
+                Some((format!("{} {name}", field("/kind")), body))
+            })
+            .collect()
+    }
+    let before = objects(old);
+    let after = objects(new);
+    let mut out = String::new();
+    for (key, body) in &after {
+        match before.iter().find(|(k, _)| k == key) {
+            None => {
+                out.push_str(&format!("+ {key}\n"));
+                for l in body.lines() {
+                    out.push_str(&format!("+   {l}\n"));
+                }
+            }
+            Some((_, old_body)) if old_body != body => {
+                out.push_str(&format!("~ {key}\n"));
+                out.push_str(&line_diff(old_body, body));
+            }
+            Some(_) => {}
+        }
+    }
+    for (key, body) in &before {
+        if !after.iter().any(|(k, _)| k == key) {
+            out.push_str(&format!("- {key}\n"));
+            for l in body.lines() {
+                out.push_str(&format!("-   {l}\n"));
+            }
+        }
+    }
+    out
+}
+
+/// The lines of `new` that differ from `old`, by their longest common subsequence, with two
+/// lines of context around each change (`  ...` between the runs shown).
+fn line_diff(old: &str, new: &str) -> String {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    // lcs[i][j]: the longest common subsequence of a[i..] and b[j..].
+    let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+        }
+    }
+    let mut ops: Vec<(char, &str)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            ops.push((' ', a[i]));
+            i += 1;
+            j += 1;
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            // What goes comes before what replaces it.
+            ops.push(('-', a[i]));
+            i += 1;
+        } else {
+            ops.push(('+', b[j]));
+            j += 1;
+        }
+    }
+    let near = |k: usize| ops.iter().enumerate().any(|(n, (op, _))| *op != ' ' && n.abs_diff(k) <= 2);
+    let mut out = String::new();
+    let mut skipped = false;
+    for (k, (op, line)) in ops.iter().enumerate() {
+        if *op == ' ' && !near(k) {
+            if !skipped {
+                out.push_str("    ...\n");
+                skipped = true;
+            }
+            continue;
+        }
+        skipped = false;
+        out.push_str(&format!("{op}   {line}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_diff_names_objects_added_removed_and_changed_with_their_lines() {
+        let old = "---\n# Source: c/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k1: one\n  k2: two\n  k3: three\n  k4: four\n  k5: five\n  k6: six\n---\n# Source: c/templates/gone.yaml\napiVersion: v1\nkind: Service\nmetadata:\n  name: gone\n";
+        let new = "---\n# Source: c/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k1: one\n  k2: two\n  k3: three\n  k4: FOUR\n  k5: five\n  k6: six\n---\n# Source: c/templates/new.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: fresh\n  namespace: apps\n";
+        let diff = diff_manifests(old, new);
+        assert_eq!(
+            diff,
+            "~ ConfigMap a\n    ...\n      k2: two\n      k3: three\n-     k4: four\n+     k4: FOUR\n      k5: five\n      k6: six\n+ Secret apps/fresh\n+   apiVersion: v1\n+   kind: Secret\n+   metadata:\n+     name: fresh\n+     namespace: apps\n- Service gone\n-   apiVersion: v1\n-   kind: Service\n-   metadata:\n-     name: gone\n"
+        );
+        assert_eq!(diff_manifests(new, new), "");
+    }
+}

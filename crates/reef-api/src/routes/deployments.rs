@@ -6,7 +6,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use base64::Engine as _;
 use reef_api_types::{
-    ClusterDeployResult, DeployRequest, MultiDeployRequest, OperationView, Problem, ReleaseDetailView,
+    ClusterDeployResult, DeployDiffView, DeployRequest, MultiDeployRequest, OperationView, Problem, ReleaseDetailView,
     ReleaseResourceView, ReleaseView, RollbackRequest,
 };
 use reef_app::ClusterRef;
@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<ApiState> {
         .routes(routes!(get_deployment, upgrade, uninstall))
         .routes(routes!(history))
         .routes(routes!(rollback))
+        .routes(routes!(diff))
         .layer(DefaultBodyLimit::max(crate::MAX_DEPLOY_BODY_BYTES))
 }
 
@@ -328,4 +329,35 @@ async fn rollback(
         .rollback_deployment(&actor, &org, &cluster_ref(&cluster)?, &ns, &release, req.revision.unwrap_or(0))
         .await?;
     Ok((StatusCode::ACCEPTED, Json(convert::operation(run, None))))
+}
+
+/// What installing or upgrading the release with this chart and these values would change,
+/// without changing anything (a dry run): each object added, changed (with its lines) or removed
+/// against the deployed revision.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/clusters/{cluster}/deployments/{release}/diff", tag = "deployments", security(("bearer" = [])),
+    params(
+        ("org" = String, Path, description = "The organization's name or id"),
+        ("cluster" = String, Path, description = "The cluster's name or id"),
+        ("release" = String, Path, description = "The release's name"),
+    ),
+    request_body = DeployRequest,
+    responses(
+        (status = 200, body = DeployDiffView),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn diff(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path((org, cluster, release)): Path<(String, String, String)>,
+    ApiJson(req): ApiJson<DeployRequest>,
+) -> Result<Json<DeployDiffView>, ApiError> {
+    let org = org_ref(&org)?;
+    let d = state.app.diff_deployment(&actor, &org, &cluster_ref(&cluster)?, spec(req, Some(release))?).await?;
+    Ok(Json(DeployDiffView {
+        revision: d.revision,
+        change: if d.upgrade { "upgrade" } else { "install" }.to_owned(),
+        diff: d.diff,
+        manifest: d.manifest,
+        notes: d.notes,
+    }))
 }

@@ -59,6 +59,9 @@ pub struct DeployArgs {
     /// Run no hooks.
     #[arg(long)]
     no_hooks: bool,
+    /// Change nothing: print what would be added, changed and removed.
+    #[arg(long)]
+    dry_run: bool,
     /// How long waiting for readiness, and for each hook, may take.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     timeout: u64,
@@ -241,6 +244,20 @@ pub async fn deploy(s: &Session, format: Format, args: DeployArgs) -> anyhow::Re
         no_hooks: args.no_hooks,
         timeout_seconds: Some(args.timeout),
     };
+    if args.dry_run {
+        let d = s.client.diff_release(&org, &args.cluster, &args.release, &req).await?;
+        eprintln!("Would {} release `{}` in `{}` as revision {}:", d.change, args.release, args.cluster, d.revision);
+        return print(format, &d, |d| {
+            let mut t = Table::new(vec!["DIFF"]);
+            if d.diff.is_empty() {
+                t.row(vec!["(no change)".to_owned()]);
+            }
+            for line in d.diff.lines() {
+                t.row(vec![line.to_owned()]);
+            }
+            t
+        });
+    }
     if args.cluster.contains(',') {
         return deploy_many(s, format, &org, &args.cluster, &args.release, req).await;
     }

@@ -86,6 +86,15 @@ async fn a_chart_is_deployed_upgraded_rolled_back_and_uninstalled_with_the_cli_a
         assert_eq!(values["ui"]["message"], "from reef");
     }
 
+    // A dry run shows what an upgrade would change, and changes nothing.
+    let dry =
+        cli.json(&["deploy", "dev", chart, "--release", "web", "-n", "apps", "--set", "replicaCount=3", "--dry-run"]);
+    assert_eq!((dry["change"].as_str(), dry["revision"].as_u64()), (Some("upgrade"), Some(2)), "{dry}");
+    let diff = dry["diff"].as_str().unwrap();
+    assert!(diff.contains("~ Deployment apps/web-podinfo") && diff.contains("+     replicas: 3"), "{diff}");
+    assert!(!diff.contains("Service"), "the Service does not change: {diff}");
+    assert_eq!(cli.json(&["release", "history", "dev", "web", "-n", "apps"]).as_array().unwrap().len(), 1);
+
     // The same command again upgrades.
     let out = cli.run(&["deploy", "dev", chart, "--release", "web", "-n", "apps", "--set", "replicaCount=3", "--wait"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
