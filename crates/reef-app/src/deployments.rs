@@ -618,11 +618,13 @@ impl App {
                 return Err(AppError::invalid("invalid_chart", format!("the chart cannot be read: {}", e.0)));
             }
             let run = DeployRun { org: found.id, cluster: c.id, spec, to_revision: 0 };
-            let id = self
-                .clusters
-                .start(found.id, deploy_kind(change), &subject(c.id, &run.spec.namespace, &run.spec.release), &run)
-                .await?;
-            self.clusters.get(found.id, id).await?.ok_or(AppError::NotFound { kind: "operation" })
+            self.start_operation(
+                found.id,
+                deploy_kind(change),
+                &subject(c.id, &run.spec.namespace, &run.spec.release),
+                &run,
+            )
+            .await
         }
         .await;
         let action = if change == Change::Install { "deployment.install" } else { "deployment.upgrade" };
@@ -752,8 +754,7 @@ impl App {
             };
             let run = DeployRun { org: found.id, cluster: c.id, spec, to_revision: revision };
             let kind = deploy_kind(Change::Rollback(revision));
-            let id = self.clusters.start(found.id, kind, &subject(c.id, namespace, release), &run).await?;
-            self.clusters.get(found.id, id).await?.ok_or(AppError::NotFound { kind: "operation" })
+            self.start_operation(found.id, kind, &subject(c.id, namespace, release), &run).await
         }
         .await;
         self.record(
@@ -792,8 +793,7 @@ impl App {
                 namespace: namespace.to_owned(),
                 keep_history,
             };
-            let id = self.clusters.start(found.id, UNINSTALL_KIND, &subject(c.id, namespace, release), &run).await?;
-            self.clusters.get(found.id, id).await?.ok_or(AppError::NotFound { kind: "operation" })
+            self.start_operation(found.id, UNINSTALL_KIND, &subject(c.id, namespace, release), &run).await
         }
         .await;
         self.record(
@@ -806,6 +806,30 @@ impl App {
         )
         .await;
         result
+    }
+
+    /// Starts a deployment operation, one at a time per `subject`, and returns it.
+    async fn start_operation(
+        &self,
+        org: OrgId,
+        kind: &str,
+        subject: &str,
+        input: &impl Serialize,
+    ) -> Result<WorkflowRun, AppError> {
+        let id = self.clusters.start(org, kind, subject, input).await?;
+        self.clusters.get(org, id).await?.ok_or(AppError::NotFound { kind: "operation" })
+    }
+
+    /// The caller's role and the releases of a cluster of the organization, for reading them.
+    async fn readable_releases(
+        &self,
+        actor: &Actor,
+        org: &OrgRef,
+        cluster: &ClusterRef,
+    ) -> Result<(reef_core::Role, Releases), AppError> {
+        let (org, role) = self.authorize(actor, org, Operation::ReadClusters).await?;
+        let c = self.find_cluster(org.id, cluster).await?;
+        Ok((role, self.releases_of(org.id, &c).await?))
     }
 
     async fn releases_of(&self, org: OrgId, c: &reef_core::Cluster) -> Result<Releases, AppError> {
@@ -821,9 +845,7 @@ impl App {
         cluster: &ClusterRef,
         namespace: Option<&str>,
     ) -> Result<Vec<Release>, AppError> {
-        let (org, role) = self.authorize(actor, org, Operation::ReadClusters).await?;
-        let c = self.find_cluster(org.id, cluster).await?;
-        let releases = self.releases_of(org.id, &c).await?;
+        let (role, releases) = self.readable_releases(actor, org, cluster).await?;
         let mut all = match namespace {
             Some(ns) => releases.list(ns).await,
             None => releases.list_all().await,
@@ -844,9 +866,7 @@ impl App {
         namespace: &str,
         release: &str,
     ) -> Result<ReleaseView, AppError> {
-        let (org, role) = self.authorize(actor, org, Operation::ReadClusters).await?;
-        let c = self.find_cluster(org.id, cluster).await?;
-        let releases = self.releases_of(org.id, &c).await?;
+        let (role, releases) = self.readable_releases(actor, org, cluster).await?;
         let history = releases.history(namespace, release).await.map_err(deploy_error)?;
         let Some(mut latest) = history.into_iter().last() else { return Err(AppError::NotFound { kind: "release" }) };
         let mut resources = Vec::new();
@@ -871,10 +891,8 @@ impl App {
         namespace: &str,
         release: &str,
     ) -> Result<Vec<Release>, AppError> {
-        let (org, role) = self.authorize(actor, org, Operation::ReadClusters).await?;
-        let c = self.find_cluster(org.id, cluster).await?;
-        let mut history =
-            self.releases_of(org.id, &c).await?.history(namespace, release).await.map_err(deploy_error)?;
+        let (role, releases) = self.readable_releases(actor, org, cluster).await?;
+        let mut history = releases.history(namespace, release).await.map_err(deploy_error)?;
         for r in &mut history {
             hide(r, role);
         }

@@ -13,6 +13,15 @@ use crate::harness::{Cli, Options, Reef};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
+/// Creates a `local` cluster with one pool of `count` nodes of `instance_type`, and waits
+/// until it runs.
+async fn local_cluster(admin: &reef_client::Client, name: &str, instance_type: &str, count: u32) {
+    let spec = crate::clusters::spec(name, vec![crate::clusters::pool("workers", instance_type, count)]);
+    let created = admin.create_cluster("default", &spec).await.unwrap();
+    let op = admin.wait_for_operation("default", &created.operation.id.to_string(), LIMIT).await.unwrap();
+    assert_eq!(op.status, "succeeded", "{op:?}");
+}
+
 fn run_helm(helm: &Path, kubeconfig: &Path, args: &[&str]) -> String {
     let out = Command::new(helm).args(args).arg("--kubeconfig").arg(kubeconfig).output().unwrap();
     assert!(out.status.success(), "helm {args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -34,9 +43,7 @@ async fn a_chart_is_deployed_upgraded_rolled_back_and_uninstalled_with_the_cli_a
         ..Options::default()
     });
     let admin = reef.admin();
-    let spec = crate::clusters::spec("dev", vec![crate::clusters::pool("workers", "small", 2)]);
-    let created = admin.create_cluster("default", &spec).await.unwrap();
-    admin.wait_for_operation("default", &created.operation.id.to_string(), LIMIT).await.unwrap();
+    local_cluster(&admin, "dev", "small", 2).await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     std::fs::write(&kubeconfig, admin.cluster_kubeconfig("default", "dev").await.unwrap()).unwrap();
@@ -145,9 +152,7 @@ async fn a_chart_is_deployed_upgraded_rolled_back_and_uninstalled_with_the_cli_a
 async fn a_deployment_that_cannot_be_made_is_refused_with_a_clear_error() {
     let reef = Reef::start();
     let admin = reef.admin();
-    let spec = crate::clusters::spec("dev", vec![crate::clusters::pool("workers", "small", 1)]);
-    let created = admin.create_cluster("default", &spec).await.unwrap();
-    admin.wait_for_operation("default", &created.operation.id.to_string(), LIMIT).await.unwrap();
+    local_cluster(&admin, "dev", "small", 1).await;
     let req = |release: &str, chart: &str| reef_api_types::DeployRequest {
         release: release.to_owned(),
         namespace: "default".to_owned(),
@@ -186,9 +191,7 @@ async fn values_from_a_secret_reach_the_chart_but_not_the_release_values_nor_the
         ..Options::default()
     });
     let admin = reef.admin();
-    let spec = crate::clusters::spec("dev", vec![crate::clusters::pool("workers", "small", 1)]);
-    let created = admin.create_cluster("default", &spec).await.unwrap();
-    admin.wait_for_operation("default", &created.operation.id.to_string(), LIMIT).await.unwrap();
+    local_cluster(&admin, "dev", "small", 1).await;
     let secret = reef_api_types::CreateSecretRequest {
         name: "greeting".to_owned(),
         secret_type: "generic".to_owned(),
@@ -343,9 +346,7 @@ async fn a_chart_from_a_repository_served_over_http_is_searched_and_deployed() {
     assert_eq!(found[0]["versions"], 2);
     assert!(cli.json(&["chart", "search", "nothing-like-it"]).as_array().unwrap().is_empty());
 
-    let spec = crate::clusters::spec("dev", vec![crate::clusters::pool("workers", "small", 1)]);
-    let created = admin.create_cluster("default", &spec).await.unwrap();
-    admin.wait_for_operation("default", &created.operation.id.to_string(), LIMIT).await.unwrap();
+    local_cluster(&admin, "dev", "small", 1).await;
     let out = cli.run(&[
         "deploy",
         "dev",
@@ -384,9 +385,7 @@ async fn one_deployment_goes_to_several_clusters_with_a_result_for_each() {
     });
     let admin = reef.admin();
     for name in ["dev", "prod"] {
-        let spec = crate::clusters::spec(name, vec![crate::clusters::pool("workers", "small", 1)]);
-        let created = admin.create_cluster("default", &spec).await.unwrap();
-        admin.wait_for_operation("default", &created.operation.id.to_string(), LIMIT).await.unwrap();
+        local_cluster(&admin, name, "small", 1).await;
     }
     let cli = Cli::new();
     cli.ok(&["login", "--url", &reef.url, "--data-dir", reef.data_dir.to_str().unwrap()]);
@@ -424,9 +423,7 @@ async fn corpus_charts_are_deployed_through_the_api_and_taken_through_their_life
         ..Options::default()
     });
     let admin = reef.admin();
-    let spec = crate::clusters::spec("dev", vec![crate::clusters::pool("workers", "large", 3)]);
-    let created = admin.create_cluster("default", &spec).await.unwrap();
-    admin.wait_for_operation("default", &created.operation.id.to_string(), LIMIT).await.unwrap();
+    local_cluster(&admin, "dev", "large", 3).await;
     let kube = reef_kube::ClusterClient::connect(&admin.cluster_kubeconfig("default", "dev").await.unwrap(), LIMIT)
         .await
         .unwrap();
