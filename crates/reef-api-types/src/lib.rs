@@ -820,6 +820,13 @@ pub struct DeployDiffView {
     pub notes: String,
 }
 
+/// The `test` hooks of a release that ran and passed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReleaseTestView {
+    /// Each test that passed, as `Kind namespace/name`.
+    pub passed: Vec<String>,
+}
+
 /// Rolls a release back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

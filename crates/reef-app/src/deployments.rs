@@ -882,6 +882,28 @@ impl App {
         Ok(ReleaseView { release: latest, resources })
     }
 
+    /// Runs the `test` hooks of a release's deployed revision (`helm test`), one by one, until
+    /// one fails: the hooks that passed, or why the first failed.
+    pub async fn test_deployment(
+        &self,
+        actor: &Actor,
+        org: &OrgRef,
+        cluster: &ClusterRef,
+        namespace: &str,
+        release: &str,
+    ) -> Result<Vec<reef_kube::ObjectRef>, AppError> {
+        let (found, _) = self.authorize(actor, org, Operation::ReadClusters).await?;
+        let result = async {
+            self.authorize(actor, org, Operation::WriteClusters).await?;
+            let c = self.deployable(found.id, cluster).await?;
+            self.releases_of(found.id, &c).await?.test(namespace, release).await.map_err(deploy_error)
+        }
+        .await;
+        self.record(actor, Some(found.id), "deployment.test", "release", &format!("{namespace}/{release}"), &result)
+            .await;
+        result
+    }
+
     /// Every revision of a release, oldest first.
     pub async fn deployment_history(
         &self,

@@ -552,6 +552,18 @@ impl Client {
         Self::json(self.send(Method::POST, &path, Some(&query[..]), Some(&body)).await?).await
     }
 
+    /// Runs a release's `test` hooks.
+    pub async fn test_release(
+        &self,
+        org: &str,
+        cluster: &str,
+        release: &str,
+        namespace: &str,
+    ) -> Result<ReleaseTestView, ClientError> {
+        let path = format!("/api/v1/orgs/{}/clusters/{}/deployments/{}/test", seg(org), seg(cluster), seg(release));
+        Self::json(self.send::<(), _>(Method::POST, &path, Some(&[("namespace", namespace)][..]), None).await?).await
+    }
+
     /// Starts uninstalling a release.
     pub async fn uninstall_release(
         &self,

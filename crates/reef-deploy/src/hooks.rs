@@ -41,6 +41,18 @@ pub(crate) async fn run(
     hooks: &[Hook],
     event: &str,
 ) -> Result<(), DeployError> {
+    run_collect(client, opts, req, hooks, event).await.map(|_| ())
+}
+
+/// [`run`], returning the hooks that ran, in order.
+pub(crate) async fn run_collect(
+    client: &ClusterClient,
+    opts: &Options,
+    req: &Request,
+    hooks: &[Hook],
+    event: &str,
+) -> Result<Vec<ObjectRef>, DeployError> {
+    let mut ran = Vec::new();
     let mut chosen: Vec<&Hook> = hooks.iter().filter(|h| h.events.iter().any(|e| e == event)).collect();
     chosen.sort_by(|a, b| a.weight.cmp(&b.weight).then_with(|| a.name.cmp(&b.name)));
     for hook in chosen {
@@ -78,7 +90,7 @@ pub(crate) async fn run(
             client.delete_object(&applied).await?;
         }
         match outcome {
-            Ok(true) => {}
+            Ok(true) => ran.push(applied),
             Ok(false) => {
                 return Err(DeployError::new("hook_failed", format!("{event} hook {applied} failed")));
             }
@@ -87,5 +99,5 @@ pub(crate) async fn run(
             }
         }
     }
-    Ok(())
+    Ok(ran)
 }

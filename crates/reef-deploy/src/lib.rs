@@ -603,6 +603,20 @@ impl Releases {
         self.run(&req, Change::Rollback(to.unwrap_or(0)), &new_operation(), None).await
     }
 
+    /// Runs the deployed revision's `test` hooks (`helm test`), one by one by weight: the hooks
+    /// that passed, or the first failure.
+    pub async fn test(&self, namespace: &str, name: &str) -> Result<Vec<ObjectRef>, DeployError> {
+        let history = self.history(namespace, name).await?;
+        let Some(deployed) = history.iter().rev().find(|r| r.info.status == Status::Deployed) else {
+            return Err(DeployError::new(
+                "release_not_found",
+                format!("release {name} has no deployed revision to test"),
+            ));
+        };
+        let req = Request { name: name.to_owned(), namespace: namespace.to_owned(), ..Request::default() };
+        hooks::run_collect(&self.client, &self.opts, &req, &deployed.hooks, "test").await
+    }
+
     /// Uninstalls the release: its pre-delete hooks, its objects (latest first), its
     /// post-delete hooks; then its records are deleted, or with `keep_history` kept with the
     /// last marked `uninstalled`.

@@ -707,7 +707,10 @@ impl Controllers {
                 .pointer("/metadata/ownerReferences")
                 .and_then(Value::as_array)
                 .is_some_and(|r| r.iter().any(|r| r["kind"] == "Job"));
-            if job_pod {
+            // A pod that is not restarted (a Job's, or a one-shot pod such as a chart's test)
+            // runs its containers to completion, successfully.
+            let one_shot = matches!(s(&pod, "/spec/restartPolicy"), "Never" | "OnFailure");
+            if job_pod || one_shot {
                 let statuses: Vec<Value> = containers.iter().map(|c| json!({"name": c["name"], "image": c["image"], "imageID": "", "ready": false, "started": false, "restartCount": 0, "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}})).collect();
                 Self::set_status(
                     store,

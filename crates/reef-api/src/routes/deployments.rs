@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use base64::Engine as _;
 use reef_api_types::{
     ClusterDeployResult, DeployDiffView, DeployRequest, MultiDeployRequest, OperationView, Problem, ReleaseDetailView,
-    ReleaseResourceView, ReleaseView, RollbackRequest,
+    ReleaseResourceView, ReleaseTestView, ReleaseView, RollbackRequest,
 };
 use reef_app::ClusterRef;
 use reef_app::deployments::{Change, DeploySpec};
@@ -28,6 +28,7 @@ pub fn router() -> OpenApiRouter<ApiState> {
         .routes(routes!(history))
         .routes(routes!(rollback))
         .routes(routes!(diff))
+        .routes(routes!(test))
         .layer(DefaultBodyLimit::max(crate::MAX_DEPLOY_BODY_BYTES))
 }
 
@@ -360,4 +361,30 @@ async fn diff(
         manifest: d.manifest,
         notes: d.notes,
     }))
+}
+
+/// Runs the `test` hooks of the release's deployed revision (`helm test`), one by one: the
+/// tests that passed, or `502 hook_failed` naming the first that failed.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/clusters/{cluster}/deployments/{release}/test", tag = "deployments", security(("bearer" = [])),
+    params(
+        ("org" = String, Path, description = "The organization's name or id"),
+        ("cluster" = String, Path, description = "The cluster's name or id"),
+        ("release" = String, Path, description = "The release's name"),
+        NamespaceParams,
+    ),
+    responses(
+        (status = 200, body = ReleaseTestView),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "A test failed, or the cluster did not answer", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn test(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path((org, cluster, release)): Path<(String, String, String)>,
+    ApiQuery(params): ApiQuery<NamespaceParams>,
+) -> Result<Json<ReleaseTestView>, ApiError> {
+    let org = org_ref(&org)?;
+    let ns = params.namespace.unwrap_or_else(|| "default".to_owned());
+    let passed = state.app.test_deployment(&actor, &org, &cluster_ref(&cluster)?, &ns, &release).await?;
+    Ok(Json(ReleaseTestView { passed: passed.iter().map(ToString::to_string).collect() }))
 }

@@ -120,6 +120,18 @@ pub enum ReleaseCommand {
         #[arg(long)]
         wait: bool,
     },
+    /// Run a release's tests (its `test` hooks), as `helm test` does.
+    Test {
+        #[command(flatten)]
+        org: OrgArg,
+        /// The cluster's name or id.
+        cluster: String,
+        /// The release.
+        release: String,
+        /// Its namespace.
+        #[arg(long, short = 'n', default_value = "default")]
+        namespace: String,
+    },
     /// Uninstall a release.
     Uninstall {
         #[command(flatten)]
@@ -370,6 +382,17 @@ pub async fn run(s: &Session, format: Format, cmd: ReleaseCommand) -> anyhow::Re
             }
             let op = follow(s, &org, &op).await?;
             print(format, &op, operation_table)
+        }
+        ReleaseCommand::Test { org, cluster, release, namespace } => {
+            let done = s.client.test_release(&s.org(&org), &cluster, &release, &namespace).await?;
+            eprintln!("{} tests of `{release}` passed.", done.passed.len());
+            print(format, &done, |d| {
+                let mut t = Table::new(vec!["TEST", "RESULT"]);
+                for p in &d.passed {
+                    t.row(vec![p.clone(), "passed".to_owned()]);
+                }
+                t
+            })
         }
         ReleaseCommand::Uninstall { org, cluster, release, namespace, keep_history, wait } => {
             let org = s.org(&org);

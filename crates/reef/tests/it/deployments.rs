@@ -102,6 +102,12 @@ async fn a_chart_is_deployed_upgraded_rolled_back_and_uninstalled_with_the_cli_a
     assert!(!diff.contains("Service"), "the Service does not change: {diff}");
     assert_eq!(cli.json(&["release", "history", "dev", "web", "-n", "apps"]).as_array().unwrap().len(), 1);
 
+    // The chart's tests (podinfo's test pods) run and pass.
+    let tested = cli.json(&["release", "test", "dev", "web", "-n", "apps"]);
+    let passed: Vec<&str> = tested["passed"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    assert_eq!(passed.len(), 3, "{tested}");
+    assert!(passed.iter().all(|p| p.starts_with("Pod apps/web-podinfo-")), "{passed:?}");
+
     // The same command again upgrades.
     let out = cli.run(&["deploy", "dev", chart, "--release", "web", "-n", "apps", "--set", "replicaCount=3", "--wait"]);
     let stderr = String::from_utf8_lossy(&out.stderr);

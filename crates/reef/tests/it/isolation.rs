@@ -34,6 +34,7 @@ fn body_for(method: &Method, path: &str) -> Option<Value> {
             Some(json!({"release": "planted", "chart": ""}))
         }
         ("POST", "/api/v1/orgs/{org}/clusters/{cluster}/deployments/{release}/rollback") => Some(json!({})),
+        ("POST", "/api/v1/orgs/{org}/clusters/{cluster}/deployments/{release}/test") => None,
         ("POST", "/api/v1/orgs/{org}/clusters/{cluster}/deployments/{release}/diff") => {
             Some(json!({"release": "planted", "chart": ""}))
         }
