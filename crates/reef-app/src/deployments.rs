@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 pub use reef_deploy::Change;
 pub use reef_helm::release::Release as HelmRelease;
 
+use crate::cluster_access::dns_name;
 use crate::cluster_workflows::ClusterEnv;
 use crate::clusters::ClusterRef;
 use crate::{App, AppError};
@@ -79,6 +80,28 @@ pub struct DeploySpec {
     /// How long waiting (for readiness, for each hook) may take, in seconds.
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
+}
+
+impl Default for DeploySpec {
+    /// Nothing to deploy yet, in `default`, with the default timeout.
+    fn default() -> DeploySpec {
+        DeploySpec {
+            release: String::new(),
+            namespace: "default".to_owned(),
+            chart: Vec::new(),
+            from_repo: None,
+            values: Vec::new(),
+            set: Vec::new(),
+            set_string: Vec::new(),
+            set_json: Vec::new(),
+            values_from: Vec::new(),
+            wait: false,
+            atomic: false,
+            create_namespace: false,
+            no_hooks: false,
+            timeout_seconds: default_timeout(),
+        }
+    }
 }
 
 impl std::fmt::Debug for DeploySpec {
@@ -369,40 +392,9 @@ pub fn deploy_workflow(change: Change) -> Workflow<ClusterEnv> {
                 Ok(Some(r)) => r.error.unwrap_or_else(|| "cancelled".to_owned()),
                 _ => "failed".to_owned(),
             };
-            let what = match change {
-                Change::Install => "Release",
-                Change::Upgrade => "Upgrade",
-                Change::Rollback(_) => "Rollback",
-            };
-            releases
-                .fail(&release, &format!("{what} \"{}\" failed: {why}", run.spec.release))
-                .await
-                .map_err(step_error)?;
+            releases.fail(&release, &change.failed(&run.spec.release, &why)).await.map_err(step_error)?;
             if run.spec.atomic {
-                match change {
-                    Change::Install => {
-                        let op = format!("{}-undo", cx.run);
-                        releases
-                            .uninstall_as(&run.spec.namespace, &run.spec.release, false, &op)
-                            .await
-                            .map_err(step_error)?;
-                    }
-                    Change::Upgrade => {
-                        let history =
-                            releases.history(&run.spec.namespace, &run.spec.release).await.map_err(step_error)?;
-                        if let Some(previous) =
-                            history.iter().rev().find(|r| r.info.status == reef_helm::release::Status::Deployed)
-                        {
-                            let req = Request { atomic: false, ..request(&run.spec) };
-                            let op = format!("{}-undo", cx.run);
-                            releases
-                                .run(&req, Change::Rollback(previous.version), &op, None)
-                                .await
-                                .map_err(step_error)?;
-                        }
-                    }
-                    Change::Rollback(_) => {}
-                }
+                releases.undo(&request(&run.spec), change, &cx.run.to_string()).await.map_err(step_error)?;
             }
             Ok(())
         })
@@ -451,12 +443,7 @@ pub fn deploy_workflow(change: Change) -> Workflow<ClusterEnv> {
             if release.info.status == reef_helm::release::Status::Deployed {
                 return Ok(());
             }
-            let description = match change {
-                Change::Install => "Install complete".to_owned(),
-                Change::Upgrade => "Upgrade complete".to_owned(),
-                Change::Rollback(_) => release.info.description.clone(),
-            };
-            releases.finish(&release, &description).await.map_err(step_error)?;
+            releases.finish(&release, change).await.map_err(step_error)?;
             Ok(())
         })
 }
@@ -502,34 +489,16 @@ pub struct ReleaseView {
     pub resources: Vec<(reef_kube::ObjectRef, Option<String>)>,
 }
 
-/// Whether `name` is a release name Helm accepts.
-fn valid_release_name(name: &str) -> bool {
-    let part = |p: &str| {
-        !p.is_empty()
-            && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !p.starts_with('-')
-            && !p.ends_with('-')
-    };
-    name.len() <= 53 && name.split('.').all(part)
-}
-
-fn valid_namespace(ns: &str) -> bool {
-    ns.len() <= 63
-        && !ns.is_empty()
-        && ns.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !ns.starts_with('-')
-        && !ns.ends_with('-')
-}
-
 fn check_names(release: &str, namespace: &str) -> Result<(), AppError> {
     let mut problems = Vec::new();
-    if !valid_release_name(release) {
+    // Helm's release names: DNS subdomains of at most 53 characters.
+    if !(release.len() <= 53 && dns_name(release, true)) {
         problems.push(reef_core::secret_type::FieldProblem {
             field: "release".to_owned(),
             reason: "must be lower-case letters, digits, '-' and '.', at most 53, as Helm requires".to_owned(),
         });
     }
-    if !valid_namespace(namespace) {
+    if !dns_name(namespace, false) {
         problems.push(reef_core::secret_type::FieldProblem {
             field: "namespace".to_owned(),
             reason: "must be a DNS label: lower-case letters, digits and '-', at most 63".to_owned(),
@@ -736,22 +705,9 @@ impl App {
             self.authorize(actor, org, Operation::WriteClusters).await?;
             check_names(release, namespace)?;
             let c = self.deployable(found.id, cluster).await?;
-            let spec = DeploySpec {
-                release: release.to_owned(),
-                namespace: namespace.to_owned(),
-                chart: Vec::new(),
-                from_repo: None,
-                values: Vec::new(),
-                set: Vec::new(),
-                set_string: Vec::new(),
-                set_json: Vec::new(),
-                values_from: Vec::new(),
-                wait: false,
-                atomic: false,
-                create_namespace: false,
-                no_hooks: false,
-                timeout_seconds: default_timeout(),
-            };
+            // A rollback takes the chart and values of the revision it goes back to.
+            let spec =
+                DeploySpec { release: release.to_owned(), namespace: namespace.to_owned(), ..DeploySpec::default() };
             let run = DeployRun { org: found.id, cluster: c.id, spec, to_revision: revision };
             let kind = deploy_kind(Change::Rollback(revision));
             self.start_operation(found.id, kind, &subject(c.id, namespace, release), &run).await

@@ -6,24 +6,14 @@
 use reef_helm::release::Hook;
 use reef_kube::{ClusterClient, ObjectRef};
 
-use crate::{DeployError, Options, Request, object_of};
+use crate::ready::{condition, job_succeeded};
+use crate::{DeployError, Options, Request, object_of, object_ref};
 
 /// Whether a Job or Pod has ended, and how: `Some(true)` succeeded, `Some(false)` failed.
 fn ended(object: &serde_json::Value) -> Option<bool> {
     match object["kind"].as_str() {
-        Some("Job") => {
-            let conditions = object.pointer("/status/conditions").and_then(|c| c.as_array());
-            let has = |t: &str| conditions.is_some_and(|cs| cs.iter().any(|c| c["type"] == t && c["status"] == "True"));
-            let completions = object.pointer("/spec/completions").and_then(serde_json::Value::as_i64).unwrap_or(1);
-            let succeeded = object.pointer("/status/succeeded").and_then(serde_json::Value::as_i64).unwrap_or(0);
-            if has("Complete") || succeeded >= completions {
-                Some(true)
-            } else if has("Failed") {
-                Some(false)
-            } else {
-                None
-            }
-        }
+        Some("Job") if job_succeeded(object) => Some(true),
+        Some("Job") => condition(object, "Failed").then_some(false),
         Some("Pod") => match object.pointer("/status/phase").and_then(serde_json::Value::as_str) {
             Some("Succeeded") => Some(true),
             Some("Failed") => Some(false),
@@ -66,14 +56,7 @@ pub(crate) async fn run_collect(
         } else {
             hook.delete_policies.iter().map(String::as_str).collect()
         };
-        let field = |p: &str| object.pointer(p).and_then(serde_json::Value::as_str).unwrap_or("").to_owned();
-        let namespace = field("/metadata/namespace");
-        let target = ObjectRef {
-            api_version: field("/apiVersion"),
-            kind: field("/kind"),
-            namespace: Some(if namespace.is_empty() { req.namespace.clone() } else { namespace }),
-            name: field("/metadata/name"),
-        };
+        let target = object_ref(&object, &req.namespace);
         if policies.contains(&"before-hook-creation") {
             client.delete_object(&target).await?;
             client.wait_for_gone(&target, opts.timeout).await?;

@@ -144,6 +144,16 @@ pub enum Change {
 }
 
 impl Change {
+    /// The description of a revision this change failed to make (`Upgrade "web" failed: ...`).
+    pub fn failed(self, release: &str, why: &str) -> String {
+        let what = match self {
+            Change::Install => "Release",
+            Change::Upgrade => "Upgrade",
+            Change::Rollback(_) => "Rollback",
+        };
+        format!("{what} \"{release}\" failed: {why}")
+    }
+
     /// Its hook event's suffix (`install` for `pre-install`).
     pub fn event(self) -> &'static str {
         match self {
@@ -195,11 +205,9 @@ impl Releases {
         let secrets = self.client.secrets(namespace, &format!("owner=helm,name={name}")).await?;
         let mut out = Vec::new();
         for s in secrets {
-            let Some(data) = s.data.as_ref().and_then(|d| d.get(DATA_KEY)) else { continue };
-            match Release::decode(&data.0) {
-                Ok(r) if r.name == name => out.push((r, s.metadata.resource_version.clone())),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(release = name, error = %e, "a release record cannot be read; skipped"),
+            match decode(&s) {
+                Some(r) if r.name == name => out.push((r, s.metadata.resource_version.clone())),
+                _ => {}
             }
         }
         out.sort_by_key(|(r, _)| r.version);
@@ -218,16 +226,7 @@ impl Releases {
     /// The latest revision of each release in `namespace`, by name (uninstalled ones with
     /// their history kept included, as `helm list --all` shows them).
     pub async fn list(&self, namespace: &str) -> Result<Vec<Release>, DeployError> {
-        let secrets = self.client.secrets(namespace, "owner=helm").await?;
-        let mut latest: BTreeMap<String, Release> = BTreeMap::new();
-        for s in secrets {
-            let Some(data) = s.data.as_ref().and_then(|d| d.get(DATA_KEY)) else { continue };
-            let Ok(r) = Release::decode(&data.0) else { continue };
-            if latest.get(&r.name).is_none_or(|l| l.version < r.version) {
-                latest.insert(r.name.clone(), r);
-            }
-        }
-        Ok(latest.into_values().collect())
+        Ok(latest(self.client.secrets(namespace, "owner=helm").await?))
     }
 
     /// Writes a new revision's record; `false` when another operation wrote it first.
@@ -388,17 +387,7 @@ impl Releases {
 
     /// The latest revision of every release in every namespace.
     pub async fn list_all(&self) -> Result<Vec<Release>, DeployError> {
-        let secrets = self.client.secrets_everywhere("owner=helm").await?;
-        let mut latest: BTreeMap<(String, String), Release> = BTreeMap::new();
-        for s in secrets {
-            let Some(data) = s.data.as_ref().and_then(|d| d.get(DATA_KEY)) else { continue };
-            let Ok(r) = Release::decode(&data.0) else { continue };
-            let key = (r.namespace.clone(), r.name.clone());
-            if latest.get(&key).is_none_or(|l| l.version < r.version) {
-                latest.insert(key, r);
-            }
-        }
-        Ok(latest.into_values().collect())
+        Ok(latest(self.client.secrets_everywhere("owner=helm").await?))
     }
 
     /// The pending revision `operation` recorded with [`Releases::begin`].
@@ -475,9 +464,10 @@ impl Releases {
         ready::wait_all(&self.client, &scoped, self.opts.timeout).await
     }
 
-    /// The last step: the revision is `deployed` with `description`, and the one deployed
-    /// before it `superseded`.
-    pub async fn finish(&self, release: &Release, description: &str) -> Result<Release, DeployError> {
+    /// The last step of `change`: the revision is `deployed` (described as Helm describes it:
+    /// `Install complete`, `Upgrade complete`, a rollback's `Rollback to N`), and the one
+    /// deployed before it `superseded`.
+    pub async fn finish(&self, release: &Release, change: Change) -> Result<Release, DeployError> {
         let history = self.records(&release.namespace, &release.name).await?;
         for (r, _) in &history {
             if r.info.status == Status::Deployed && r.version != release.version {
@@ -488,7 +478,11 @@ impl Releases {
         }
         let mut done = release.clone();
         done.info.status = Status::Deployed;
-        done.info.description = description.to_owned();
+        match change {
+            Change::Install => done.info.description = "Install complete".to_owned(),
+            Change::Upgrade => done.info.description = "Upgrade complete".to_owned(),
+            Change::Rollback(_) => {}
+        }
         done.other.remove(OPERATION_KEY);
         self.update_record(&done, Utc::now()).await?;
         Ok(done)
@@ -503,6 +497,27 @@ impl Releases {
         self.update_record(&failed, Utc::now()).await
     }
 
+    /// Undoes a failed `change` (what `atomic` asks for): an install is uninstalled, an
+    /// upgrade rolled back to the revision still deployed. `operation` names the undo
+    /// (`<operation>-undo`).
+    pub async fn undo(&self, req: &Request, change: Change, operation: &str) -> Result<(), DeployError> {
+        let undo = format!("{operation}-undo");
+        match change {
+            Change::Install => {
+                self.uninstall_as(&req.namespace, &req.name, false, &undo).await?;
+            }
+            Change::Upgrade => {
+                let history = self.history(&req.namespace, &req.name).await?;
+                if let Some(previous) = history.iter().rev().find(|r| r.info.status == Status::Deployed) {
+                    let back = Request { atomic: false, ..req.clone() };
+                    Box::pin(self.run(&back, Change::Rollback(previous.version), &undo, None)).await?;
+                }
+            }
+            Change::Rollback(_) => {}
+        }
+        Ok(())
+    }
+
     /// Every step of an install, upgrade or rollback in one call (`operation` names it, as
     /// for [`Releases::begin`]). On failure the revision is `failed`; with `req.atomic` an
     /// install is then uninstalled and an upgrade rolled back to the revision it replaced.
@@ -514,13 +529,6 @@ impl Releases {
         render: Option<ReleaseRender>,
     ) -> Result<Outcome, DeployError> {
         let crds = render.as_ref().map(|r| r.crds.clone()).unwrap_or_default();
-        let previous = self
-            .records(&req.namespace, &req.name)
-            .await?
-            .into_iter()
-            .map(|(r, _)| r)
-            .rev()
-            .find(|r| r.info.status == Status::Deployed);
         let release = self
             .begin(req, change, operation, |_| {
                 render.ok_or_else(|| DeployError::new("invalid_manifest", "nothing to install"))
@@ -546,38 +554,14 @@ impl Releases {
         .await;
         match steps {
             Ok((applied, deleted)) => {
-                let description = match change {
-                    Change::Install => "Install complete".to_owned(),
-                    Change::Upgrade => "Upgrade complete".to_owned(),
-                    Change::Rollback(_) => release.info.description.clone(),
-                };
-                let release = self.finish(&release, &description).await?;
+                let release = self.finish(&release, change).await?;
                 Ok(Outcome { release, applied, deleted })
             }
             Err(e) => {
-                let what = match change {
-                    Change::Install => "Release",
-                    Change::Upgrade => "Upgrade",
-                    Change::Rollback(_) => "Rollback",
-                };
-                self.fail(&release, &format!("{what} \"{}\" failed: {}", req.name, e.message)).await?;
+                self.fail(&release, &change.failed(&req.name, &e.message)).await?;
                 if req.atomic {
-                    match (change, previous) {
-                        (Change::Install, _) => {
-                            let _ = self.uninstall(&req.namespace, &req.name, false).await;
-                        }
-                        (Change::Upgrade, Some(p)) => {
-                            let back = Request { atomic: false, ..req.clone() };
-                            let _ = Box::pin(self.run(
-                                &back,
-                                Change::Rollback(p.version),
-                                &format!("{operation}-undo"),
-                                None,
-                            ))
-                            .await;
-                        }
-                        _ => {}
-                    }
+                    // The undo's own failure leaves the release failed, which is what it says.
+                    let _ = self.undo(req, change, operation).await;
                 }
                 Err(e)
             }
@@ -745,16 +729,45 @@ pub fn objects_of(manifest: &str, namespace: &str) -> Result<Vec<ObjectRef>, Dep
         if object.is_null() {
             continue;
         }
-        let field = |p: &str| object.pointer(p).and_then(Value::as_str).unwrap_or("").to_owned();
-        let ns = field("/metadata/namespace");
-        out.push(ObjectRef {
-            api_version: field("/apiVersion"),
-            kind: field("/kind"),
-            namespace: Some(if ns.is_empty() { namespace.to_owned() } else { ns }),
-            name: field("/metadata/name"),
-        });
+        out.push(object_ref(&object, namespace));
     }
     Ok(out)
+}
+
+/// What names `object`; with no namespace of its own it is in `namespace` (a cluster-scoped
+/// kind's objects are found even so: see [`ClusterClient::scoped`]).
+pub(crate) fn object_ref(object: &Value, namespace: &str) -> ObjectRef {
+    let field = |p: &str| object.pointer(p).and_then(Value::as_str).unwrap_or("").to_owned();
+    let ns = field("/metadata/namespace");
+    ObjectRef {
+        api_version: field("/apiVersion"),
+        kind: field("/kind"),
+        namespace: Some(if ns.is_empty() { namespace.to_owned() } else { ns }),
+        name: field("/metadata/name"),
+    }
+}
+
+/// The release a record holds; `None` (logged) when it holds none that can be read.
+fn decode(record: &Secret) -> Option<Release> {
+    let data = record.data.as_ref()?.get(DATA_KEY)?;
+    Release::decode(&data.0)
+        .inspect_err(|e| {
+            let name = record.metadata.name.as_deref().unwrap_or("");
+            tracing::warn!(record = name, error = %e, "a release record cannot be read; skipped");
+        })
+        .ok()
+}
+
+/// The latest revision of each release the records hold, by namespace and name.
+fn latest(records: Vec<Secret>) -> Vec<Release> {
+    let mut latest: BTreeMap<(String, String), Release> = BTreeMap::new();
+    for r in records.iter().filter_map(decode) {
+        let key = (r.namespace.clone(), r.name.clone());
+        if latest.get(&key).is_none_or(|l| l.version < r.version) {
+            latest.insert(key, r);
+        }
+    }
+    latest.into_values().collect()
 }
 
 /// The Secret that records `r`.

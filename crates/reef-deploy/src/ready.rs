@@ -13,10 +13,17 @@ fn int(v: &Value, pointer: &str) -> i64 {
     v.pointer(pointer).and_then(Value::as_i64).unwrap_or(0)
 }
 
-fn condition(v: &Value, kind: &str) -> bool {
+pub(crate) fn condition(v: &Value, kind: &str) -> bool {
     v.pointer("/status/conditions")
         .and_then(Value::as_array)
         .is_some_and(|cs| cs.iter().any(|c| c["type"] == kind && c["status"] == "True"))
+}
+
+/// Whether a Job has completed: its `Complete` condition, or as many pods succeeded as it
+/// asks for.
+pub(crate) fn job_succeeded(job: &Value) -> bool {
+    let completions = job.pointer("/spec/completions").and_then(Value::as_i64).unwrap_or(1);
+    condition(job, "Complete") || int(job, "/status/succeeded") >= completions
 }
 
 /// Why `object` is not ready yet, or `None` when it is.
@@ -43,12 +50,10 @@ pub fn readiness(object: &Value) -> Option<String> {
             let updated = int(object, "/status/updatedNumberScheduled");
             (!observed || ready < want || updated < want).then(|| format!("{ready} of {want} pods ready"))
         }
-        "Job" => {
+        "Job" => (!job_succeeded(object)).then(|| {
             let completions = object.pointer("/spec/completions").and_then(Value::as_i64).unwrap_or(1);
-            let succeeded = int(object, "/status/succeeded");
-            (succeeded < completions && !condition(object, "Complete"))
-                .then(|| format!("{succeeded} of {completions} completions"))
-        }
+            format!("{} of {completions} completions", int(object, "/status/succeeded"))
+        }),
         "PersistentVolumeClaim" => {
             let phase = object.pointer("/status/phase").and_then(Value::as_str).unwrap_or("Pending");
             (phase != "Bound").then(|| format!("{phase}, not Bound"))

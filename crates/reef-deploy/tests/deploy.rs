@@ -337,7 +337,7 @@ async fn an_operation_run_again_after_a_crash_holds_its_revision_and_a_failed_at
     let held = w.releases.held("apps", "again", "op-1").await.unwrap();
     w.releases.apply(&held).await.unwrap();
     w.releases.apply(&held).await.unwrap();
-    let done = w.releases.finish(&held, "Install complete").await.unwrap();
+    let done = w.releases.finish(&held, Change::Install).await.unwrap();
     assert_eq!(done.info.status, Status::Deployed);
 
     // A chart with a kind the cluster does not serve fails; atomic, it is uninstalled.
