@@ -132,15 +132,13 @@ pub fn render(opts: &TemplateOptions) -> Result<String, TemplateError> {
 }
 
 /// Renders a chart as revision `revision` of a release (`opts.is_upgrade` for an upgrade):
-/// the chart with its dependencies processed, the user's values (as JSON), and every
-/// template's output.
-/// With `keep_chart`, the chart as a release record keeps it is in the returned values: taken
-/// after dependency processing and before coalescing, which moves the chart's values.
+/// the chart with its dependencies processed and every template's output.
+/// With `record`, also what a release record keeps ([`Recorded`]).
 fn render_parts(
     opts: &TemplateOptions,
     revision: i64,
-    keep_chart: bool,
-) -> Result<(Chart, serde_json::Value, Rendered), TemplateError> {
+    record: bool,
+) -> Result<(Chart, Option<Recorded>, Rendered), TemplateError> {
     let name = if opts.release_name.is_empty() { "release-name" } else { opts.release_name.as_str() };
     if name.len() > 53 || !RELEASE_NAME.is_match(name) {
         return Err(TemplateError::plain(format!(
@@ -170,7 +168,7 @@ fn render_parts(
             let mut chart = unparsed.parse_values(&opts.chart).map_err(|e| TemplateError::plain(e.0))?;
             let user = merge_user_values(opts)?;
             // As given: coalescing below fills the map with the chart's defaults.
-            let config = values::to_json(&user);
+            let config = record.then(|| values::to_json(&user));
             if chart.is_library() {
                 return Err(TemplateError::plain("library charts are not installable"));
             }
@@ -184,13 +182,10 @@ fn render_parts(
             }
             dependencies::process(&mut chart, &user)
                 .map_err(|e| TemplateError::plain(format!("chart dependencies processing failed: {e}")))?;
-            let config = if keep_chart {
-                serde_json::json!({"config": config, "chart": crate::release::chart_json(&chart)})
-            } else {
-                config
-            };
+            // The chart's own values, before coalescing moves them.
+            let recorded = config.map(|config| Recorded { config, chart: crate::release::chart_json(&chart) });
             let (top, caps, release) = prepare(&chart, &user, &kube_version, name, opts, revision)?;
-            Ok((chart, config, top, caps, release))
+            Ok((chart, recorded, top, caps, release))
         })();
         if prepared.is_ok() {
             job.work();
@@ -203,7 +198,7 @@ fn render_parts(
         }
         prepared
     });
-    let (chart, config, top, caps, release) = prepared?;
+    let (chart, recorded, top, caps, release) = prepared?;
     let files = template_files(&chart);
     let mut guessed: Vec<Option<Result<ParsedFile, ParseError>>> = job.finish().into_iter().map(Some).collect();
     let by_name: HashMap<&str, usize> = guesses.iter().enumerate().map(|(i, (name, _))| (name.as_str(), i)).collect();
@@ -229,7 +224,7 @@ fn render_parts(
     })?;
     let rendered =
         render_templates(&chart, set, &files, top, &release, caps).map_err(|m| TemplateError::render(m, opts.debug))?;
-    Ok((chart, config, rendered))
+    Ok((chart, recorded, rendered))
 }
 
 /// The functions templates call: Sprig's, the YAML ones and Helm's.
@@ -611,6 +606,15 @@ fn show_only(all: &str, patterns: &[String]) -> Result<String, TemplateError> {
     Ok(out)
 }
 
+/// What a release record keeps of a render, taken before coalescing moves the chart's values.
+#[derive(Default)]
+struct Recorded {
+    /// The values the user gave.
+    config: serde_json::Value,
+    /// The chart ([`crate::release::chart_json`]), after dependency processing.
+    chart: serde_json::Value,
+}
+
 /// A document of a release to apply: the template it came from, its kind and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resource {
@@ -645,9 +649,8 @@ pub struct ReleaseRender {
 /// Renders a chart as revision `revision` of the release `opts.release_name` in
 /// `opts.namespace` (an upgrade when `opts.is_upgrade`), split as Helm's install splits it.
 pub fn render_release(opts: &TemplateOptions, revision: u32) -> Result<ReleaseRender, TemplateError> {
-    let (chart, mut kept, rendered) = render_parts(opts, i64::from(revision), true)?;
-    let config = kept["config"].take();
-    let chart_record = kept["chart"].take();
+    let (chart, recorded, rendered) = render_parts(opts, i64::from(revision), true)?;
+    let Recorded { config, chart: chart_record } = recorded.unwrap_or_default();
     let sorted = manifest::sort_read(&rendered.outputs, rendered.read)
         .map_err(|e| TemplateError::render(format!("YAML parse error on {}: {}", e.source, e.message), opts.debug))?;
     let mut crds = Vec::new();
