@@ -57,7 +57,7 @@ impl From<KubeError> for AppError {
 
 /// Whether `s` is a Kubernetes DNS-1123 label (a namespace's name) or, with `subdomain`, a
 /// DNS-1123 subdomain (a Secret's name).
-fn dns_name(s: &str, subdomain: bool) -> bool {
+pub(crate) fn dns_name(s: &str, subdomain: bool) -> bool {
     let max = if subdomain { 253 } else { 63 };
     let part = |p: &str| {
         !p.is_empty()
@@ -80,10 +80,7 @@ fn secret_key(key: &str) -> bool {
 impl App {
     /// A client of `cluster`, through its kubeconfig.
     pub(crate) async fn cluster_client(&self, org: OrgId, cluster: &Cluster) -> Result<ClusterClient, AppError> {
-        let kubeconfig = self.cluster_env.kubeconfig(org, cluster.id).await.map_err(|e| match e {
-            e @ reef_store::StoreError::Unavailable(_) => AppError::from(e),
-            e => AppError::Internal(e),
-        })?;
+        let kubeconfig = self.cluster_env.kubeconfig(org, cluster.id).await?;
         let Some(kubeconfig) = kubeconfig else {
             return Err(AppError::conflict(
                 "no_kubeconfig",

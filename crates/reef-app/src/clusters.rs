@@ -18,8 +18,7 @@ use reef_store::secrets::SecretRef;
 use reef_workflow::EngineError;
 
 use crate::cluster_workflows::{
-    ClusterRun, DeleteRun, UpdateRun, create_kind, delete_kind, kubeconfig_context, spec_of, update_kind,
-    update_problems,
+    ClusterRun, DeleteRun, UpdateRun, create_kind, delete_kind, spec_of, update_kind, update_problems,
 };
 use crate::{App, AppError};
 
@@ -403,18 +402,13 @@ impl App {
         let c = self.find_cluster(found.id, cluster).await?;
         let result = async {
             self.authorize(actor, org, Operation::ReadKubeconfig).await?;
-            let Some(sealed) = self.store.cluster_kubeconfig(c.id).await? else {
+            let Some(kubeconfig) = self.cluster_env.kubeconfig(found.id, c.id).await? else {
                 return Err(AppError::conflict(
                     "no_kubeconfig",
                     format!("the cluster has no kubeconfig: it is {}", c.status),
                 ));
             };
-            let bytes = self
-                .cipher
-                .open(&sealed, &kubeconfig_context(found.id, c.id))
-                .map_err(|e| AppError::Internal(reef_store::StoreError::from(e)))?;
-            String::from_utf8(bytes.to_vec())
-                .map_err(|_| AppError::Internal(reef_store::StoreError::Corrupt { column: "kubeconfig" }))
+            Ok(kubeconfig.to_string())
         }
         .await;
         self.record(actor, Some(found.id), "cluster.kubeconfig", "cluster", &c.id.to_string(), &result).await;

@@ -13,16 +13,8 @@ use serde_json::{Value, json};
 /// The secret field that holds the kubeconfig.
 pub const KUBECONFIG_FIELD: &str = "K8Sconfig";
 
-/// What an imported cluster's API server says about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Facts {
-    /// `gitVersion` of `/version` (`v1.31.4`).
-    pub version: String,
-    /// How many nodes it has.
-    pub nodes: usize,
-    /// How many of them are Ready.
-    pub ready_nodes: usize,
-}
+/// What an imported cluster's API server says about it: its version and nodes.
+pub type Facts = reef_kube::Health;
 
 /// How the import provider behaves.
 #[derive(Debug, Clone, Copy)]
@@ -78,8 +70,7 @@ impl ImportProvider {
     /// Asks the cluster `kubeconfig` reaches for its version and nodes.
     pub async fn check(&self, kubeconfig: &str) -> Result<Facts, ProviderError> {
         let client = ClusterClient::connect(kubeconfig, self.opts.timeout).await.map_err(provider_error)?;
-        let health = client.health().await.map_err(provider_error)?;
-        Ok(Facts { version: health.version, nodes: health.nodes, ready_nodes: health.ready_nodes })
+        client.health().await.map_err(provider_error)
     }
 }
 
