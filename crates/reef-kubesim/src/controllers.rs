@@ -570,16 +570,29 @@ impl Controllers {
     fn jobs(&mut self, store: &Store, job_t: &ResourceType, pods_t: &ResourceType) {
         let all_pods = items(store, pods_t);
         for job in items(store, job_t) {
-            if is_terminating(&job) || job.pointer("/status/completionTime").is_some() {
+            if is_terminating(&job) || job.pointer("/status/completionTime").is_some() || job_finished(&job).is_some() {
                 continue;
             }
             let completions = job.pointer("/spec/completions").and_then(Value::as_i64).unwrap_or(1);
             let parallelism = job.pointer("/spec/parallelism").and_then(Value::as_i64).unwrap_or(1);
             let owned: Vec<&Value> = owned_by(&all_pods, &job);
             let succeeded = owned.iter().filter(|p| s(p, "/status/phase") == "Succeeded").count() as i64;
+            let failed = owned.iter().filter(|p| s(p, "/status/phase") == "Failed").count() as i64;
             let active =
                 owned.iter().filter(|p| !matches!(s(p, "/status/phase"), "Succeeded" | "Failed")).count() as i64;
+            let backoff_limit = job.pointer("/spec/backoffLimit").and_then(Value::as_i64).unwrap_or(6);
             let want_active = (completions - succeeded).min(parallelism).max(0);
+            if failed > backoff_limit {
+                // Kubernetes' job controller: past the backoff limit the Job fails, and its
+                // running pods are left to end.
+                let now = now_rfc3339();
+                let status = json!({"active": active, "succeeded": succeeded, "failed": failed,
+                    "startTime": job.pointer("/status/startTime").cloned().unwrap_or(json!(now)),
+                    "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                        "message": "Job has reached the specified backoff limit", "lastProbeTime": now, "lastTransitionTime": now}]});
+                Self::set_status(store, job_t, &job, status);
+                continue;
+            }
             if active < want_active {
                 let running: Vec<Value> = owned
                     .iter()
@@ -591,6 +604,9 @@ impl Controllers {
                 self.ensure_pods(store, pods_t, PodOwner::new(&job_for_pods, "Job"), want_active, &running);
             }
             let mut status = json!({"active": active, "succeeded": succeeded, "startTime": job.pointer("/status/startTime").cloned().unwrap_or(json!(now_rfc3339()))});
+            if failed > 0 {
+                status["failed"] = json!(failed);
+            }
             if succeeded >= completions {
                 status["active"] = json!(0);
                 status["completionTime"] = json!(now_rfc3339());
@@ -708,15 +724,18 @@ impl Controllers {
                 .and_then(Value::as_array)
                 .is_some_and(|r| r.iter().any(|r| r["kind"] == "Job"));
             // A pod that is not restarted (a Job's, or a one-shot pod such as a chart's test)
-            // runs its containers to completion, successfully.
+            // runs its containers to completion: successfully, unless the pod's
+            // `sim.reef.dev/exit-code` annotation gives its containers another exit code.
             let one_shot = matches!(s(&pod, "/spec/restartPolicy"), "Never" | "OnFailure");
             if job_pod || one_shot {
-                let statuses: Vec<Value> = containers.iter().map(|c| json!({"name": c["name"], "image": c["image"], "imageID": "", "ready": false, "started": false, "restartCount": 0, "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}})).collect();
+                let code = exit_code(&pod);
+                let (phase, reason) = if code == 0 { ("Succeeded", "Completed") } else { ("Failed", "Error") };
+                let statuses: Vec<Value> = containers.iter().map(|c| json!({"name": c["name"], "image": c["image"], "imageID": "", "ready": false, "started": false, "restartCount": 0, "state": {"terminated": {"exitCode": code, "reason": reason}}})).collect();
                 Self::set_status(
                     store,
                     pods_t,
                     &pod,
-                    json!({"phase": "Succeeded", "containerStatuses": statuses,
+                    json!({"phase": phase, "containerStatuses": statuses,
                     "conditions": [{"type": "Ready", "status": "False", "reason": "PodCompleted", "lastTransitionTime": now_rfc3339()}]}),
                 );
                 continue;
@@ -1039,6 +1058,15 @@ fn endpoint_ports(svc: &Value, pod: Option<&Value>) -> Vec<Value> {
         .collect()
 }
 
+/// The exit code a one-shot pod's containers end with: its `sim.reef.dev/exit-code`
+/// annotation, 0 when it has none or it is not a number.
+fn exit_code(pod: &Value) -> i64 {
+    pod.pointer("/metadata/annotations/sim.reef.dev~1exit-code")
+        .and_then(Value::as_str)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// Whether a Job has finished: `(succeeded, when)`.
 fn job_finished(job: &Value) -> Option<(bool, String)> {
     let conditions = job.pointer("/status/conditions").and_then(Value::as_array)?;
@@ -1253,6 +1281,38 @@ mod tests {
         c.reconcile(&store, &config);
         assert_eq!(store.get(&pods, Some("default"), "plain").unwrap()["status"]["phase"], "Pending");
         assert_eq!(store.get(&pods, Some("default"), "tolerant").unwrap()["spec"]["nodeName"], "gpu-0");
+    }
+
+    #[test]
+    fn a_pod_whose_annotation_gives_an_exit_code_fails_and_so_does_its_job_past_the_backoff_limit() {
+        let (store, mut c, config) = setup(vec![NodePool::new("pool", 1)]);
+        let pods = t(&store, "", "pods");
+        let failing = json!({"metadata": {"name": "t", "annotations": {"sim.reef.dev/exit-code": "3"}}, "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "x"}]}});
+        store.create(&pods, Some("default"), failing, &W).unwrap();
+        let job = json!({"metadata": {"name": "j"}, "spec": {"backoffLimit": 1, "template": {"metadata": {"annotations": {"sim.reef.dev/exit-code": "1"}}, "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "x"}]}}}});
+        store.create(&t(&store, "batch", "jobs"), Some("default"), job, &W).unwrap();
+        settle(&store, &mut c, &config, |s| {
+            let job = s.get(&t(s, "batch", "jobs"), Some("default"), "j").unwrap();
+            job.pointer("/status/conditions/0/type") == Some(&json!("Failed"))
+        });
+        let pod = store.get(&pods, Some("default"), "t").unwrap();
+        assert_eq!(pod["status"]["phase"], "Failed");
+        assert_eq!(pod["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"], 3);
+        let job = store.get(&t(&store, "batch", "jobs"), Some("default"), "j").unwrap();
+        assert_eq!(
+            (job["status"]["failed"].as_i64(), job["status"]["conditions"][0]["reason"].as_str()),
+            (Some(2), Some("BackoffLimitExceeded"))
+        );
+        let owned =
+            items(&store, &pods).into_iter().filter(|p| p["metadata"]["ownerReferences"][0]["name"] == "j").count();
+        assert_eq!(owned, 2, "backoffLimit 1: the first pod and one retry");
+        // Settled: reconciling again changes nothing.
+        let version = job["metadata"]["resourceVersion"].clone();
+        c.reconcile(&store, &config);
+        assert_eq!(
+            store.get(&t(&store, "batch", "jobs"), Some("default"), "j").unwrap()["metadata"]["resourceVersion"],
+            version
+        );
     }
 
     #[test]
