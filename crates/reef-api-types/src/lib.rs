@@ -820,11 +820,23 @@ pub struct DeployDiffView {
     pub notes: String,
 }
 
-/// The `test` hooks of a release that ran and passed.
+/// The `test` hooks of a release that ran: run one by one by weight until one fails.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReleaseTestView {
-    /// Each test that passed, as `Kind namespace/name`.
+    /// Each test that passed, as `Kind namespace/name`, in the order they ran.
     pub passed: Vec<String>,
+    /// The test that failed, if one did; the tests after it did not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<FailedTestView>,
+}
+
+/// A release's test that failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FailedTestView {
+    /// The test, as `Kind namespace/name`.
+    pub test: String,
+    /// Why: `failed` (its pod or Job failed), or that it did not finish in time.
+    pub reason: String,
 }
 
 /// Rolls a release back.

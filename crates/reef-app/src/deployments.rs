@@ -839,7 +839,7 @@ impl App {
     }
 
     /// Runs the `test` hooks of a release's deployed revision (`helm test`), one by one, until
-    /// one fails: the hooks that passed, or why the first failed.
+    /// one fails: the hooks that passed and the one that failed, with why.
     pub async fn test_deployment(
         &self,
         actor: &Actor,
@@ -847,7 +847,7 @@ impl App {
         cluster: &ClusterRef,
         namespace: &str,
         release: &str,
-    ) -> Result<Vec<reef_kube::ObjectRef>, AppError> {
+    ) -> Result<reef_deploy::HookRun, AppError> {
         let (found, _) = self.authorize(actor, org, Operation::ReadClusters).await?;
         let result = async {
             self.authorize(actor, org, Operation::WriteClusters).await?;

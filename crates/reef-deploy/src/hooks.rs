@@ -23,7 +23,8 @@ fn ended(object: &serde_json::Value) -> Option<bool> {
     }
 }
 
-/// Runs the hooks of `event` (`pre-install`, `post-upgrade`, ...).
+/// Runs the hooks of `event` (`pre-install`, `post-upgrade`, ...); a hook that fails is a
+/// `hook_failed` error.
 pub(crate) async fn run(
     client: &ClusterClient,
     opts: &Options,
@@ -31,18 +32,46 @@ pub(crate) async fn run(
     hooks: &[Hook],
     event: &str,
 ) -> Result<(), DeployError> {
-    run_collect(client, opts, req, hooks, event).await.map(|_| ())
+    match run_until_failure(client, opts, req, hooks, event).await?.failed {
+        None => Ok(()),
+        Some(failed) => Err(DeployError::new("hook_failed", format!("{event} hook {}", failed.describe()))),
+    }
 }
 
-/// [`run`], returning the hooks that ran, in order.
-pub(crate) async fn run_collect(
+/// The hooks of one event that ran: those that succeeded, in order, and the one that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookRun {
+    /// The hooks that succeeded, in the order they ran.
+    pub passed: Vec<ObjectRef>,
+    /// The hook that failed or did not end in time; the hooks after it did not run.
+    pub failed: Option<FailedHook>,
+}
+
+/// A hook that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedHook {
+    /// The hook's object.
+    pub hook: ObjectRef,
+    /// Why: `failed`, or that it did not end in time.
+    pub reason: String,
+}
+
+impl FailedHook {
+    fn describe(&self) -> String {
+        format!("{} {}", self.hook, self.reason)
+    }
+}
+
+/// Runs the hooks of `event` one by one until one fails. An error is a failure to run a hook
+/// (the cluster refused it), not a hook that ran and failed.
+pub(crate) async fn run_until_failure(
     client: &ClusterClient,
     opts: &Options,
     req: &Request,
     hooks: &[Hook],
     event: &str,
-) -> Result<Vec<ObjectRef>, DeployError> {
-    let mut ran = Vec::new();
+) -> Result<HookRun, DeployError> {
+    let mut passed = Vec::new();
     let mut chosen: Vec<&Hook> = hooks.iter().filter(|h| h.events.iter().any(|e| e == event)).collect();
     chosen.sort_by(|a, b| a.weight.cmp(&b.weight).then_with(|| a.name.cmp(&b.name)));
     for hook in chosen {
@@ -72,15 +101,16 @@ pub(crate) async fn run_collect(
         if policies.contains(&policy) {
             client.delete_object(&applied).await?;
         }
-        match outcome {
-            Ok(true) => ran.push(applied),
-            Ok(false) => {
-                return Err(DeployError::new("hook_failed", format!("{event} hook {applied} failed")));
+        let reason = match outcome {
+            Ok(true) => {
+                passed.push(applied);
+                continue;
             }
-            Err(e) => {
-                return Err(DeployError::new("hook_failed", format!("{event} hook {applied} did not finish: {e}")));
-            }
-        }
+            Ok(false) => "failed".to_owned(),
+            Err(e) => format!("did not finish: {e}"),
+        };
+        tracing::info!(hook = %applied, event, reason, "a hook failed");
+        return Ok(HookRun { passed, failed: Some(FailedHook { hook: applied, reason }) });
     }
-    Ok(ran)
+    Ok(HookRun { passed, failed: None })
 }

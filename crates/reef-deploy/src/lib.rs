@@ -30,6 +30,7 @@ use reef_helm::template::ReleaseRender;
 use reef_kube::{ClusterClient, KubeError, ObjectRef};
 use serde_json::Value;
 
+pub use hooks::{FailedHook, HookRun};
 pub use ready::readiness;
 
 /// The field manager of a release's objects: helm's, so that the helm CLI and reef own the
@@ -587,9 +588,9 @@ impl Releases {
         self.run(&req, Change::Rollback(to.unwrap_or(0)), &new_operation(), None).await
     }
 
-    /// Runs the deployed revision's `test` hooks (`helm test`), one by one by weight: the hooks
-    /// that passed, or the first failure.
-    pub async fn test(&self, namespace: &str, name: &str) -> Result<Vec<ObjectRef>, DeployError> {
+    /// Runs the deployed revision's `test` hooks (`helm test`), one by one by weight, until one
+    /// fails: those that passed and the one that failed.
+    pub async fn test(&self, namespace: &str, name: &str) -> Result<HookRun, DeployError> {
         let history = self.history(namespace, name).await?;
         let Some(deployed) = history.iter().rev().find(|r| r.info.status == Status::Deployed) else {
             return Err(DeployError::new(
@@ -598,7 +599,7 @@ impl Releases {
             ));
         };
         let req = Request { name: name.to_owned(), namespace: namespace.to_owned(), ..Request::default() };
-        hooks::run_collect(&self.client, &self.opts, &req, &deployed.hooks, "test").await
+        hooks::run_until_failure(&self.client, &self.opts, &req, &deployed.hooks, "test").await
     }
 
     /// Uninstalls the release: its pre-delete hooks, its objects (latest first), its

@@ -6,8 +6,8 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use base64::Engine as _;
 use reef_api_types::{
-    ClusterDeployResult, DeployDiffView, DeployRequest, MultiDeployRequest, OperationView, Problem, ReleaseDetailView,
-    ReleaseResourceView, ReleaseTestView, ReleaseView, RollbackRequest,
+    ClusterDeployResult, DeployDiffView, DeployRequest, FailedTestView, MultiDeployRequest, OperationView, Problem,
+    ReleaseDetailView, ReleaseResourceView, ReleaseTestView, ReleaseView, RollbackRequest,
 };
 use reef_app::ClusterRef;
 use reef_app::deployments::{Change, DeploySpec};
@@ -363,8 +363,9 @@ async fn diff(
     }))
 }
 
-/// Runs the `test` hooks of the release's deployed revision (`helm test`), one by one: the
-/// tests that passed, or `502 hook_failed` naming the first that failed.
+/// Runs the `test` hooks of the release's deployed revision (`helm test`), one by one until
+/// one fails: the tests that passed and the one that failed. A failed test is a result
+/// (`200` with `failed`), not an error.
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/clusters/{cluster}/deployments/{release}/test", tag = "deployments", security(("bearer" = [])),
     params(
         ("org" = String, Path, description = "The organization's name or id"),
@@ -375,7 +376,7 @@ async fn diff(
     responses(
         (status = 200, body = ReleaseTestView),
         (status = "4XX", body = Problem, content_type = "application/problem+json"),
-        (status = 502, description = "A test failed, or the cluster did not answer", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The cluster did not answer", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn test(
     State(state): State<ApiState>,
@@ -385,6 +386,9 @@ async fn test(
 ) -> Result<Json<ReleaseTestView>, ApiError> {
     let org = org_ref(&org)?;
     let ns = params.namespace.unwrap_or_else(|| "default".to_owned());
-    let passed = state.app.test_deployment(&actor, &org, &cluster_ref(&cluster)?, &ns, &release).await?;
-    Ok(Json(ReleaseTestView { passed: passed.iter().map(ToString::to_string).collect() }))
+    let run = state.app.test_deployment(&actor, &org, &cluster_ref(&cluster)?, &ns, &release).await?;
+    Ok(Json(ReleaseTestView {
+        passed: run.passed.iter().map(ToString::to_string).collect(),
+        failed: run.failed.map(|f| FailedTestView { test: f.hook.to_string(), reason: f.reason }),
+    }))
 }

@@ -120,7 +120,8 @@ pub enum ReleaseCommand {
         #[arg(long)]
         wait: bool,
     },
-    /// Run a release's tests (its `test` hooks), as `helm test` does.
+    /// Run a release's tests (its `test` hooks) one by one, as `helm test` does; exits non-zero
+    /// when one fails.
     Test {
         #[command(flatten)]
         org: OrgArg,
@@ -391,8 +392,15 @@ pub async fn run(s: &Session, format: Format, cmd: ReleaseCommand) -> anyhow::Re
                 for p in &d.passed {
                     t.row(vec![p.clone(), "passed".to_owned()]);
                 }
+                if let Some(f) = &d.failed {
+                    t.row(vec![f.test.clone(), f.reason.clone()]);
+                }
                 t
-            })
+            })?;
+            if let Some(f) = &done.failed {
+                bail!("test {} of `{release}` {}", f.test, f.reason);
+            }
+            Ok(())
         }
         ReleaseCommand::Uninstall { org, cluster, release, namespace, keep_history, wait } => {
             let org = s.org(&org);

@@ -154,6 +154,76 @@ async fn a_chart_is_deployed_upgraded_rolled_back_and_uninstalled_with_the_cli_a
     }
 }
 
+/// A chart whose three tests are pods of weights 1, 2 and 3: `ok` passes; `bad` fails, its
+/// containers ending with exit code 2 (kubesim's `sim.reef.dev/exit-code`); `after` would pass.
+fn chart_with_a_failing_test(dir: &Path) {
+    std::fs::create_dir_all(dir.join("templates/tests")).unwrap();
+    std::fs::write(dir.join("Chart.yaml"), "apiVersion: v2\nname: checks\nversion: 0.1.0\n").unwrap();
+    std::fs::write(
+        dir.join("templates/config.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  a: b\n",
+    )
+    .unwrap();
+    for (name, weight, code) in [("ok", 1, 0), ("bad", 2, 2), ("after", 3, 0)] {
+        let pod = format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{{{ .Release.Name }}}}-{name}\n  annotations:\n    \
+             helm.sh/hook: test\n    helm.sh/hook-weight: \"{weight}\"\n    sim.reef.dev/exit-code: \"{code}\"\n\
+             spec:\n  restartPolicy: Never\n  containers:\n    - name: check\n      image: busybox\n"
+        );
+        std::fs::write(dir.join(format!("templates/tests/{name}.yaml")), pod).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_test_is_reported_with_the_tests_before_it_and_the_cli_exits_non_zero() {
+    let reef = Reef::start_with(Options {
+        args: ["--local-step-delay-ms", "0"].map(str::to_owned).to_vec(),
+        ..Options::default()
+    });
+    let admin = reef.admin();
+    local_cluster(&admin, "dev", "small", 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("checks");
+    chart_with_a_failing_test(&chart);
+    let cli = Cli::new();
+    cli.ok(&["login", "--url", &reef.url, "--data-dir", reef.data_dir.to_str().unwrap()]);
+    cli.ok(&[
+        "deploy",
+        "dev",
+        chart.to_str().unwrap(),
+        "--release",
+        "qa",
+        "-n",
+        "apps",
+        "--create-namespace",
+        "--wait",
+    ]);
+
+    let out = cli.run(&["release", "test", "dev", "qa", "-n", "apps", "-o", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a failing test fails the command: {stderr}");
+    assert!(stderr.contains("test Pod apps/qa-bad of `qa` failed"), "{stderr}");
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(run["passed"], serde_json::json!(["Pod apps/qa-ok"]), "{run}");
+    assert_eq!(run["failed"], serde_json::json!({"test": "Pod apps/qa-bad", "reason": "failed"}), "{run}");
+
+    // Through the API a failed test is a result, not an error; the test after it never ran.
+    let run = admin.test_release("default", "dev", "qa", "apps").await.unwrap();
+    assert_eq!(run.failed.map(|f| f.test).as_deref(), Some("Pod apps/qa-bad"));
+    let kubeconfig = admin.cluster_kubeconfig("default", "dev").await.unwrap();
+    let client = reef_kube::ClusterClient::connect(&kubeconfig, LIMIT).await.unwrap();
+    let pod = |name: &str| reef_kube::ObjectRef {
+        api_version: "v1".to_owned(),
+        kind: "Pod".to_owned(),
+        namespace: Some("apps".to_owned()),
+        name: name.to_owned(),
+    };
+    let bad = client.get_object(&pod("qa-bad")).await.unwrap().expect("the failed test's pod is kept");
+    assert_eq!(bad["status"]["phase"], "Failed");
+    assert_eq!(bad["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"], 2);
+    assert!(client.get_object(&pod("qa-after")).await.unwrap().is_none(), "the test after the failure never ran");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deployment_that_cannot_be_made_is_refused_with_a_clear_error() {
     let reef = Reef::start();
