@@ -17,6 +17,7 @@ pub mod chart;
 pub mod dependencies;
 pub mod glob;
 pub mod manifest;
+pub mod oci;
 pub mod release;
 pub mod repo;
 pub mod schema;
