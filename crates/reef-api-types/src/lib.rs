@@ -712,27 +712,42 @@ impl std::fmt::Debug for DeployRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChartRefView {
-    /// The repository's name.
+    /// The repository's name (with `name`).
+    #[serde(default)]
     pub repo: String,
-    /// The chart's name.
+    /// The chart's name in the repository.
+    #[serde(default)]
     pub name: String,
+    /// Instead of `repo` and `name`: a chart in an OCI registry,
+    /// `oci://registry/path/chart[:tag][@sha256:digest]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oci: Option<String>,
+    /// Reach the `oci` reference's registry over HTTP rather than HTTPS; also when the
+    /// organization's registry holding the reference was added with `plain_http`.
+    #[serde(default)]
+    pub plain_http: bool,
     /// A version or a constraint (`^1.2`) [default: the latest stable version].
     #[serde(default)]
     pub version: Option<String>,
 }
 
-/// Adds a chart repository (Helm's HTTP repositories).
+/// Adds a chart repository: a Helm HTTP repository, or an OCI registry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddChartRepoRequest {
     /// Its name in the organization (`bitnami`).
     pub name: String,
-    /// Its URL, where `index.yaml` is.
+    /// An HTTP repository's URL, where `index.yaml` is; or an OCI registry's location,
+    /// `oci://registry[/path]`, whose charts are `oci://registry/path/CHART`.
     pub url: String,
     /// An organization's secret with its credentials: `username` and `password` (basic
-    /// auth), or `token` (bearer).
+    /// auth), or `token` (bearer). A registry's credentials are also used for the `oci://`
+    /// references that lie under its location.
     #[serde(default)]
     pub secret: Option<String>,
+    /// Reach the OCI registry over HTTP rather than HTTPS (`helm --plain-http`).
+    #[serde(default)]
+    pub plain_http: bool,
 }
 
 /// A chart repository of the organization.
@@ -744,7 +759,10 @@ pub struct ChartRepoView {
     pub url: String,
     /// The secret with its credentials.
     pub secret: Option<String>,
-    /// How many charts its index lists.
+    /// An OCI registry reached over HTTP rather than HTTPS.
+    #[serde(default)]
+    pub plain_http: bool,
+    /// How many charts its index lists (0 for an OCI registry, which has no index).
     pub charts: i64,
     /// When it was added.
     pub created_at: DateTime<Utc>,

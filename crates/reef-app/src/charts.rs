@@ -1,7 +1,8 @@
 //! Chart repositories of an organization: Helm's HTTP repositories (an `index.yaml` and the
-//! archives it points to), with credentials from one of the organization's secrets. The index
-//! is fetched when a repository is added and when it is updated (`helm repo update`); charts
-//! are fetched when deployed, checked against the index's digest, and kept by digest.
+//! archives it points to) and OCI registries (`oci://registry/path`), with credentials from one
+//! of the organization's secrets. An HTTP repository's index is fetched when it is added and
+//! when it is updated (`helm repo update`); a registry has no index, and is only checked then.
+//! Charts are fetched when deployed, checked against their digest, and kept by digest.
 
 use std::time::Duration;
 
@@ -14,10 +15,10 @@ use sha2::Digest as _;
 use crate::{App, AppError};
 
 /// How long fetching an index or an archive may take.
-const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The largest index or archive fetched.
-const MAX_FETCH_BYTES: usize = 32 << 20;
+pub(crate) const MAX_FETCH_BYTES: usize = 32 << 20;
 
 /// A chart found in one of the organization's repositories.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +29,7 @@ pub struct FoundChart {
     pub found: Found,
 }
 
-fn fetch_error(url: &str, why: impl std::fmt::Display) -> AppError {
+pub(crate) fn fetch_error(url: &str, why: impl std::fmt::Display) -> AppError {
     AppError::Cluster { code: "repository_unreachable", message: format!("fetching {url} failed: {why}") }
 }
 
@@ -38,30 +39,63 @@ fn valid_repo_name(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
+/// A repository's credentials.
+pub(crate) enum RepoAuth {
+    /// Basic authentication.
+    Basic { username: String, password: String },
+    /// A bearer token.
+    Token(String),
+}
+
+/// Whether `url` names an OCI registry rather than an HTTP repository.
+fn is_oci(url: &str) -> bool {
+    url.starts_with("oci://")
+}
+
+/// `oci://registry[/path]` of a registry added as a repository: the registry and path.
+fn oci_location(url: &str) -> Result<(&str, &str), AppError> {
+    let rest = url.strip_prefix("oci://").unwrap_or(url).trim_end_matches('/');
+    let (registry, path) = rest.split_once('/').unwrap_or((rest, ""));
+    // A reference below it must read; checking one with a chart's name checks the rest.
+    let probe =
+        if path.is_empty() { format!("oci://{registry}/chart") } else { format!("oci://{registry}/{path}/chart") };
+    reef_helm::oci::Reference::parse(&probe).map_err(|e| {
+        AppError::invalid("invalid_repository", format!("{url} is not an OCI registry's location: {e}"))
+    })?;
+    Ok((registry, path))
+}
+
 impl App {
-    /// `url`'s body, with the repository's credentials: a secret with `username` and
-    /// `password` is basic auth, one with `token` a bearer token.
+    /// The credentials in a repository's secret: `username` and `password` are basic auth,
+    /// `token` a bearer token.
+    async fn repo_auth(&self, org: OrgId, secret: Option<&SecretName>) -> Result<Option<RepoAuth>, AppError> {
+        let Some(name) = secret else { return Ok(None) };
+        let fields = self
+            .cluster_env
+            .credentials(org, name)
+            .await
+            .map_err(|e| AppError::invalid("unknown_secret", e.message))?;
+        match (fields.get("username"), fields.get("password"), fields.get("token")) {
+            (Some(user), Some(password), _) => {
+                Ok(Some(RepoAuth::Basic { username: user.to_owned(), password: password.to_owned() }))
+            }
+            (_, _, Some(token)) => Ok(Some(RepoAuth::Token(token.to_owned()))),
+            _ => Err(AppError::invalid(
+                "invalid_repository_secret",
+                format!("the secret {name} has neither username and password nor token"),
+            )),
+        }
+    }
+
+    /// `url`'s body, with the repository's credentials.
     async fn fetch(&self, org: OrgId, url: &str, secret: Option<&SecretName>) -> Result<Vec<u8>, AppError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder().timeout(FETCH_TIMEOUT).build().map_err(|e| fetch_error(url, e))?;
-        let mut req = client.get(url);
-        if let Some(name) = secret {
-            let fields = self
-                .cluster_env
-                .credentials(org, name)
-                .await
-                .map_err(|e| AppError::invalid("unknown_secret", e.message))?;
-            req = match (fields.get("username"), fields.get("password"), fields.get("token")) {
-                (Some(user), Some(password), _) => req.basic_auth(user, Some(password)),
-                (_, _, Some(token)) => req.bearer_auth(token),
-                _ => {
-                    return Err(AppError::invalid(
-                        "invalid_repository_secret",
-                        format!("the secret {name} has neither username and password nor token"),
-                    ));
-                }
-            };
-        }
+        let req = match self.repo_auth(org, secret).await? {
+            Some(RepoAuth::Basic { username, password }) => client.get(url).basic_auth(username, Some(password)),
+            Some(RepoAuth::Token(token)) => client.get(url).bearer_auth(token),
+            None => client.get(url),
+        };
         let resp = req.send().await.map_err(|e| fetch_error(url, e.without_url()))?;
         let status = resp.status();
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
@@ -95,8 +129,21 @@ impl App {
         Ok((index, text))
     }
 
-    /// Adds a chart repository: its index is fetched now, so that a wrong URL or credentials
-    /// fail here.
+    /// Checks that the registry of an OCI repository answers and takes its credentials.
+    async fn check_registry(
+        &self,
+        org: OrgId,
+        url: &str,
+        secret: Option<&SecretName>,
+        plain_http: bool,
+    ) -> Result<(), AppError> {
+        let (registry, _) = oci_location(url)?;
+        crate::oci::Registry::new(registry, plain_http, self.repo_auth(org, secret).await?)?.check().await
+    }
+
+    /// Adds a chart repository: an HTTP repository's index is fetched now, and an OCI
+    /// registry is asked whether it takes the credentials, so that a wrong URL or credentials
+    /// fail here. `plain_http` reaches a registry over HTTP rather than HTTPS.
     pub async fn add_chart_repo(
         &self,
         actor: &Actor,
@@ -104,6 +151,7 @@ impl App {
         name: &str,
         url: &str,
         secret: Option<SecretName>,
+        plain_http: bool,
     ) -> Result<ChartRepo, AppError> {
         let (found, _) = self.authorize(actor, org, Operation::ReadClusters).await?;
         let result = async {
@@ -114,16 +162,27 @@ impl App {
                     "a repository's name is lower-case letters, digits, '-' and '_', at most 63",
                 ));
             }
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
+            if !(url.starts_with("http://") || url.starts_with("https://") || is_oci(url)) {
                 return Err(AppError::invalid(
                     "invalid_repository",
-                    "a repository's URL starts with http:// or https:// (OCI registries are not supported yet)",
+                    "a repository's URL starts with http:// or https://, or a registry's with oci://",
+                ));
+            }
+            if plain_http && !is_oci(url) {
+                return Err(AppError::invalid(
+                    "invalid_repository",
+                    "plain_http is for OCI registries; an HTTP repository's URL says http:// or https://",
                 ));
             }
             if let Some(s) = &secret {
                 self.find_secret(found.id, &reef_store::secrets::SecretRef::Name(s.clone())).await?;
             }
-            let (index, text) = self.fetch_index(found.id, url, secret.as_ref()).await?;
+            let (index, text) = if is_oci(url) {
+                self.check_registry(found.id, url, secret.as_ref(), plain_http).await?;
+                (Index::default(), String::new())
+            } else {
+                self.fetch_index(found.id, url, secret.as_ref()).await?
+            };
             let now = self.now();
             let repo = ChartRepo {
                 id: uuid::Uuid::now_v7().to_string(),
@@ -131,6 +190,7 @@ impl App {
                 name: name.to_owned(),
                 url: url.trim_end_matches('/').to_owned(),
                 secret,
+                plain_http,
                 index_yaml: text,
                 charts: i64::try_from(index.entries.len()).unwrap_or(i64::MAX),
                 created_at: now,
@@ -155,14 +215,19 @@ impl App {
         Ok(self.store.chart_repos(org.id).await?)
     }
 
-    /// Fetches a repository's index again.
+    /// Fetches a repository's index again; a registry is checked again.
     pub async fn update_chart_repo(&self, actor: &Actor, org: &OrgRef, name: &str) -> Result<ChartRepo, AppError> {
         let (found, _) = self.authorize(actor, org, Operation::ReadClusters).await?;
         let result = async {
             self.authorize(actor, org, Operation::WriteClusters).await?;
             let mut repo =
                 self.store.chart_repo(found.id, name).await?.ok_or(AppError::NotFound { kind: "repository" })?;
-            let (index, text) = self.fetch_index(found.id, &repo.url, repo.secret.as_ref()).await?;
+            let (index, text) = if is_oci(&repo.url) {
+                self.check_registry(found.id, &repo.url, repo.secret.as_ref(), repo.plain_http).await?;
+                (Index::default(), String::new())
+            } else {
+                self.fetch_index(found.id, &repo.url, repo.secret.as_ref()).await?
+            };
             let now = self.now();
             let charts = i64::try_from(index.entries.len()).unwrap_or(i64::MAX);
             self.store.set_chart_repo_index(&repo.id, &text, charts, now).await?;
@@ -192,7 +257,7 @@ impl App {
     }
 
     /// The charts of the organization's repositories whose name or description holds `term`,
-    /// by repository then name.
+    /// by repository then name. Registries have no index to search, and are left out.
     pub async fn search_charts(&self, actor: &Actor, org: &OrgRef, term: &str) -> Result<Vec<FoundChart>, AppError> {
         let (org, _) = self.authorize(actor, org, Operation::ReadClusters).await?;
         let mut out = Vec::new();
@@ -213,6 +278,10 @@ impl App {
         version: Option<&str>,
     ) -> Result<Vec<u8>, AppError> {
         let repo = self.store.chart_repo(org, repo).await?.ok_or(AppError::NotFound { kind: "repository" })?;
+        if is_oci(&repo.url) {
+            let reference = format!("{}/{name}", repo.url.trim_end_matches('/'));
+            return self.chart_from_oci(org, &reference, version, repo.plain_http).await;
+        }
         let index = Index::parse(&repo.index_yaml).map_err(|e| AppError::invalid("invalid_repository", e))?;
         let chosen = index.find(name, version).map_err(|e| AppError::invalid("chart_not_found", e))?;
         if !chosen.digest.is_empty()
@@ -239,6 +308,61 @@ impl App {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+impl App {
+    /// The archive of chart `chart`.
+    pub(crate) async fn fetch_chart(
+        &self,
+        org: OrgId,
+        chart: &crate::deployments::ChartRef,
+    ) -> Result<Vec<u8>, AppError> {
+        match chart {
+            crate::deployments::ChartRef::Repo { repo, name, version } => {
+                self.chart_from_repo(org, repo, name, version.as_deref()).await
+            }
+            crate::deployments::ChartRef::Oci { reference, version, plain_http } => {
+                self.chart_from_oci(org, reference, version.as_deref(), *plain_http).await
+            }
+        }
+    }
+
+    /// The archive of the chart at OCI reference `reference` (`oci://registry/path/chart`,
+    /// with an optional tag or digest) at `version`, from the kept archives when its digest
+    /// was fetched before. The credentials and `plain_http` of the organization's registry
+    /// whose location holds the reference (the longest) are used; without one, the registry
+    /// is read anonymously, over HTTP when `plain_http`.
+    pub(crate) async fn chart_from_oci(
+        &self,
+        org: OrgId,
+        reference: &str,
+        version: Option<&str>,
+        plain_http: bool,
+    ) -> Result<Vec<u8>, AppError> {
+        let parsed = reef_helm::oci::Reference::parse(reference).map_err(|e| AppError::invalid("invalid_chart", e))?;
+        let repo = self
+            .store
+            .chart_repos(org)
+            .await?
+            .into_iter()
+            .filter(|r| is_oci(&r.url) && parsed.is_under(&r.url))
+            .max_by_key(|r| r.url.len());
+        let plain_http = plain_http || repo.as_ref().is_some_and(|r| r.plain_http);
+        let auth = self.repo_auth(org, repo.as_ref().and_then(|r| r.secret.as_ref())).await?;
+        let mut registry = crate::oci::Registry::new(&parsed.registry, plain_http, auth)?;
+        let layer = registry.chart_layer(&parsed, version).await?;
+        let digest = layer.digest.trim_start_matches("sha256:").to_owned();
+        if let Some(kept) = self.store.chart_archive(&digest).await? {
+            return base64::engine::general_purpose::STANDARD
+                .decode(kept)
+                .map_err(|_| AppError::Internal(reef_store::StoreError::Corrupt { column: "chart_archives.data" }));
+        }
+        let data = registry.blob(&parsed.repository, &layer).await?;
+        self.store
+            .keep_chart_archive(&digest, &base64::engine::general_purpose::STANDARD.encode(&data), self.now())
+            .await?;
+        Ok(data)
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

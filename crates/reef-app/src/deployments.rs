@@ -115,15 +115,27 @@ impl std::fmt::Debug for DeploySpec {
     }
 }
 
-/// A chart of one of the organization's repositories.
+/// A chart to fetch, at a version or a constraint (the latest stable when `None`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChartRef {
-    /// The repository.
-    pub repo: String,
-    /// The chart.
-    pub name: String,
-    /// Its version or a constraint; the latest stable when `None`.
-    pub version: Option<String>,
+pub enum ChartRef {
+    /// A chart of one of the organization's repositories or registries.
+    Repo {
+        /// The repository.
+        repo: String,
+        /// The chart.
+        name: String,
+        /// Its version or a constraint.
+        version: Option<String>,
+    },
+    /// A chart in an OCI registry.
+    Oci {
+        /// `oci://registry/path/chart[:tag][@digest]`.
+        reference: String,
+        /// Its version or a constraint.
+        version: Option<String>,
+        /// Reach the registry over HTTP rather than HTTPS.
+        plain_http: bool,
+    },
 }
 
 /// A value read from a field of an organization's secret when a chart is rendered.
@@ -553,11 +565,11 @@ impl App {
             if spec.chart.is_empty() == spec.from_repo.is_none() {
                 return Err(AppError::invalid(
                     "invalid_chart",
-                    "give either `chart` (an archive) or `chart_ref` (a repository's chart)",
+                    "give either `chart` (an archive) or `chart_ref` (a repository's or a registry's chart)",
                 ));
             }
             if let Some(r) = spec.from_repo.take() {
-                spec.chart = self.chart_from_repo(found.id, &r.repo, &r.name, r.version.as_deref()).await?;
+                spec.chart = self.fetch_chart(found.id, &r).await?;
             }
             if !spec.values_from.is_empty() {
                 // The values end up readable in the cluster: as installing a secret does.
@@ -617,7 +629,7 @@ impl App {
         let c = self.deployable(found.id, cluster).await?;
         check_names(&spec.release, &spec.namespace)?;
         if let Some(r) = spec.from_repo.take() {
-            spec.chart = self.chart_from_repo(found.id, &r.repo, &r.name, r.version.as_deref()).await?;
+            spec.chart = self.fetch_chart(found.id, &r).await?;
         }
         if !spec.values_from.is_empty() {
             self.authorize(actor, org, Operation::ReadSecretValues).await?;
@@ -664,7 +676,7 @@ impl App {
         if spec.chart.is_empty()
             && let Some(r) = spec.from_repo.take()
         {
-            spec.chart = self.chart_from_repo(found.id, &r.repo, &r.name, r.version.as_deref()).await?;
+            spec.chart = self.fetch_chart(found.id, &r).await?;
         }
         let mut out = Vec::new();
         for cluster in clusters {

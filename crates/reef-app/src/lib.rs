@@ -17,6 +17,7 @@ pub mod deployments;
 mod error;
 mod members;
 mod membership_cache;
+mod oci;
 mod orgs;
 mod secrets;
 mod token_cache;

@@ -18,11 +18,13 @@ pub struct ChartRepo {
     pub org_id: OrgId,
     /// Its name, unique in the organization (`bitnami`).
     pub name: String,
-    /// Its URL (where `index.yaml` is).
+    /// Its URL (where `index.yaml` is), or an OCI registry's location (`oci://registry/path`).
     pub url: String,
     /// The organization's secret with its credentials, if it needs any.
     pub secret: Option<SecretName>,
-    /// The index last fetched.
+    /// An OCI registry reached over HTTP rather than HTTPS.
+    pub plain_http: bool,
+    /// The index last fetched (empty for an OCI registry).
     pub index_yaml: String,
     /// How many charts the index lists.
     pub charts: i64,
@@ -32,7 +34,7 @@ pub struct ChartRepo {
     pub updated_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, org_id, name, url, secret_name, index_yaml, charts, created_at, updated_at";
+const COLUMNS: &str = "id, org_id, name, url, secret_name, plain_http, index_yaml, charts, created_at, updated_at";
 
 fn repo(row: &AnyRow) -> Result<ChartRepo, StoreError> {
     Ok(ChartRepo {
@@ -43,6 +45,7 @@ fn repo(row: &AnyRow) -> Result<ChartRepo, StoreError> {
         secret: get_opt_str(row, "secret_name")?
             .map(|s| s.parse().map_err(|_| StoreError::Corrupt { column: "chart_repos.secret_name" }))
             .transpose()?,
+        plain_http: get_i64(row, "plain_http")? != 0,
         index_yaml: get_str(row, "index_yaml")?,
         charts: get_i64(row, "charts")?,
         created_at: get_time(row, "created_at")?,
@@ -54,13 +57,14 @@ impl Store {
     /// Records a repository; [`StoreError::Duplicate`] when the organization has one of that name.
     pub async fn insert_chart_repo(&self, r: &ChartRepo) -> Result<(), StoreError> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO chart_repos ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            "INSERT INTO chart_repos ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         )))
         .bind(r.id.clone())
         .bind(r.org_id.to_string())
         .bind(r.name.clone())
         .bind(r.url.clone())
         .bind(r.secret.as_ref().map(|s| s.as_str().to_owned()))
+        .bind(i64::from(r.plain_http))
         .bind(r.index_yaml.clone())
         .bind(r.charts)
         .bind(millis(r.created_at))

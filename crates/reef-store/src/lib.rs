@@ -54,6 +54,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "clusters", include_str!("../migrations/0003_clusters.sql")),
     (4, "cluster health", include_str!("../migrations/0004_cluster_health.sql")),
     (5, "chart repositories", include_str!("../migrations/0005_chart_repos.sql")),
+    (6, "OCI registries", include_str!("../migrations/0006_oci_registries.sql")),
 ];
 
 impl Store {

@@ -17,6 +17,7 @@
 //! ```
 
 mod postgres;
+mod registry;
 
 use std::cmp::Ordering;
 use std::ffi::OsStr;
@@ -27,6 +28,7 @@ use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub use postgres::{PostgresServer, shared_postgres};
+pub use registry::{OciRegistry, REGISTRY_PASSWORD, REGISTRY_USER};
 
 /// True when REEF_REQUIRE_PEERS=1: a missing peer must fail the test instead of skipping it.
 ///

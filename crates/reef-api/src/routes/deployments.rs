@@ -63,6 +63,27 @@ struct UninstallParams {
     keep_history: bool,
 }
 
+/// The chart a request names: `oci`, or `repo` and `name`.
+fn chart_ref(r: reef_api_types::ChartRefView) -> Result<reef_app::deployments::ChartRef, ApiError> {
+    use reef_app::deployments::ChartRef;
+    match r.oci {
+        Some(reference) if r.repo.is_empty() && r.name.is_empty() => {
+            Ok(ChartRef::Oci { reference, version: r.version, plain_http: r.plain_http })
+        }
+        None if !r.repo.is_empty() && !r.name.is_empty() => {
+            Ok(ChartRef::Repo { repo: r.repo, name: r.name, version: r.version })
+        }
+        _ => Err(ApiError::invalid(
+            "invalid_chart",
+            "`chart_ref` names either `oci` (an oci:// reference) or `repo` and `name`",
+            vec![reef_api_types::FieldProblem {
+                field: "chart_ref".to_owned(),
+                reason: "give `oci`, or `repo` and `name`".to_owned(),
+            }],
+        )),
+    }
+}
+
 fn spec(req: DeployRequest, release: Option<String>) -> Result<DeploySpec, ApiError> {
     let chart = base64::engine::general_purpose::STANDARD.decode(req.chart.trim()).map_err(|_| {
         ApiError::invalid(
@@ -71,8 +92,7 @@ fn spec(req: DeployRequest, release: Option<String>) -> Result<DeploySpec, ApiEr
             vec![reef_api_types::FieldProblem { field: "chart".to_owned(), reason: "not base64".to_owned() }],
         )
     })?;
-    let from_repo =
-        req.chart_ref.map(|r| reef_app::deployments::ChartRef { repo: r.repo, name: r.name, version: r.version });
+    let from_repo = req.chart_ref.map(chart_ref).transpose()?;
     Ok(DeploySpec {
         release: release.unwrap_or(req.release),
         namespace: req.namespace,

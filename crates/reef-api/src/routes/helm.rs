@@ -26,6 +26,7 @@ fn repo_view(r: reef_app::charts::ChartRepo) -> ChartRepoView {
         name: r.name,
         url: r.url,
         secret: r.secret.map(|s| s.to_string()),
+        plain_http: r.plain_http,
         charts: r.charts,
         created_at: r.created_at,
         updated_at: r.updated_at,
@@ -48,7 +49,8 @@ async fn list_repos(
     Ok(Json(repos.into_iter().map(repo_view).collect()))
 }
 
-/// Adds a chart repository; its index is fetched now, so that a wrong URL or credentials fail
+/// Adds a chart repository or an OCI registry; a repository's index is fetched now, and a
+/// registry is asked whether it takes the credentials, so that a wrong URL or credentials fail
 /// here (`502 repository_unreachable` or `repository_refused`).
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/helm/repos", tag = "deployments", security(("bearer" = [])),
     params(("org" = String, Path, description = "The organization's name or id")),
@@ -68,7 +70,7 @@ async fn add_repo(
         Some(s) => Some(reef_core::SecretName::parse(&s).map_err(|_| ApiError::not_found("secret"))?),
         None => None,
     };
-    let repo = state.app.add_chart_repo(&actor, &org_ref(&org)?, &req.name, &req.url, secret).await?;
+    let repo = state.app.add_chart_repo(&actor, &org_ref(&org)?, &req.name, &req.url, secret, req.plain_http).await?;
     Ok((StatusCode::CREATED, Json(repo_view(repo))))
 }
 

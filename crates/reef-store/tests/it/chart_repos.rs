@@ -18,6 +18,7 @@ store_test! {
             name: name.to_owned(),
             url: "http://charts.example.com".to_owned(),
             secret: None,
+            plain_http: false,
             index_yaml: "apiVersion: v1\nentries: {}\n".to_owned(),
             charts: 0,
             created_at: at(1),

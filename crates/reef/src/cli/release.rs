@@ -19,12 +19,16 @@ pub struct DeployArgs {
     org: OrgArg,
     /// The cluster's name or id; several, separated by commas, deploy to each at once.
     cluster: String,
-    /// The chart: a directory, a `.tgz`, or `repo/chart` from one of the organization's
-    /// repositories (`reef repo add`).
+    /// The chart: a directory, a `.tgz`, `repo/chart` from one of the organization's
+    /// repositories or registries (`reef repo add`), or `oci://registry/path/chart[:tag]`.
     chart: PathBuf,
-    /// With `repo/chart`: the version, or a constraint (`^1.2`) [default: the latest stable].
+    /// With `repo/chart` or `oci://`: the version, or a constraint (`^1.2`) [default: the
+    /// latest stable].
     #[arg(long)]
     version: Option<String>,
+    /// With `oci://`: reach the registry over HTTP rather than HTTPS.
+    #[arg(long)]
+    plain_http: bool,
     /// The release's name.
     #[arg(long)]
     release: String,
@@ -154,8 +158,12 @@ pub enum ReleaseCommand {
 }
 
 /// The chart CHART names: a `.tgz` as it is, a directory packed, or `repo/chart` of the
-/// organization's repositories (fetched by the server).
-fn chart_source(path: &PathBuf, version: Option<String>) -> anyhow::Result<(Vec<u8>, Option<ChartRefView>)> {
+/// organization's repositories or an `oci://` reference (both fetched by the server).
+fn chart_source(
+    path: &PathBuf,
+    version: Option<String>,
+    plain_http: bool,
+) -> anyhow::Result<(Vec<u8>, Option<ChartRefView>)> {
     if path.is_dir() {
         let archive =
             reef_helm::chart::package_dir(path).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.0))?;
@@ -166,13 +174,22 @@ fn chart_source(path: &PathBuf, version: Option<String>) -> anyhow::Result<(Vec<
     }
     let name = path.to_string_lossy();
     if name.starts_with("oci://") {
-        bail!("{name}: OCI registries are not supported by this version of reef; add the chart's HTTP repository");
+        let oci = Some(name.into_owned());
+        return Ok((
+            Vec::new(),
+            Some(ChartRefView { repo: String::new(), name: String::new(), oci, plain_http, version }),
+        ));
+    }
+    if plain_http {
+        bail!("--plain-http is for oci:// references");
     }
     match name.split_once('/') {
         Some((repo, chart))
             if !repo.is_empty() && !chart.is_empty() && !name.starts_with('.') && !chart.contains('/') =>
         {
-            Ok((Vec::new(), Some(ChartRefView { repo: repo.to_owned(), name: chart.to_owned(), version })))
+            let chart =
+                ChartRefView { repo: repo.to_owned(), name: chart.to_owned(), oci: None, plain_http: false, version };
+            Ok((Vec::new(), Some(chart)))
         }
         _ => bail!("{name}: no such chart directory or archive, and not repo/chart"),
     }
@@ -224,7 +241,7 @@ fn detail_table(d: &ReleaseDetailView) -> Table {
 
 pub async fn deploy(s: &Session, format: Format, args: DeployArgs) -> anyhow::Result<()> {
     let org = s.org(&args.org);
-    let (chart, chart_ref) = chart_source(&args.chart, args.version.clone())?;
+    let (chart, chart_ref) = chart_source(&args.chart, args.version.clone(), args.plain_http)?;
     let mut values = Vec::new();
     for f in &args.values {
         values.push(std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?);
@@ -424,12 +441,16 @@ pub enum RepoCommand {
         org: OrgArg,
         /// Its name.
         name: String,
-        /// Its URL (where `index.yaml` is).
+        /// Its URL (where `index.yaml` is), or an OCI registry's location
+        /// (`oci://registry[/path]`), whose charts are then `NAME/chart`.
         url: String,
         /// A secret of the organization with its credentials (`username` and `password`, or
-        /// `token`).
+        /// `token`); a registry's also serve `oci://` references under its location.
         #[arg(long)]
         secret: Option<String>,
+        /// Reach the OCI registry over HTTP rather than HTTPS.
+        #[arg(long)]
+        plain_http: bool,
     },
     /// List the organization's chart repositories.
     List {
@@ -473,10 +494,14 @@ fn repos_table(items: &[reef_api_types::ChartRepoView]) -> Table {
 
 pub async fn run_repo(s: &Session, format: Format, cmd: RepoCommand) -> anyhow::Result<()> {
     match cmd {
-        RepoCommand::Add { org, name, url, secret } => {
-            let req = reef_api_types::AddChartRepoRequest { name, url, secret };
+        RepoCommand::Add { org, name, url, secret, plain_http } => {
+            let req = reef_api_types::AddChartRepoRequest { name, url, secret, plain_http };
             let repo = s.client.add_chart_repo(&s.org(&org), &req).await?;
-            eprintln!("Added repository `{}` ({} charts).", repo.name, repo.charts);
+            if repo.url.starts_with("oci://") {
+                eprintln!("Added registry `{}`.", repo.name);
+            } else {
+                eprintln!("Added repository `{}` ({} charts).", repo.name, repo.charts);
+            }
             print(format, &repo, |r| repos_table(std::slice::from_ref(r)))
         }
         RepoCommand::List { org } => print(format, &s.client.list_chart_repos(&s.org(&org)).await?, |l| repos_table(l)),

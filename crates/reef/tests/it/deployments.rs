@@ -449,6 +449,143 @@ async fn a_chart_from_a_repository_served_over_http_is_searched_and_deployed() {
     server.abort();
 }
 
+/// Runs helm with its registry logins kept in `home`; asserts success and returns what it
+/// printed, standard output then standard error.
+fn helm_in(helm: &Path, home: &Path, args: &[&str]) -> String {
+    let out = Command::new(helm)
+        .args(args)
+        .env("HELM_REGISTRY_CONFIG", home.join("registry.json"))
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "helm {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_pushed_by_helm_to_an_oci_registry_is_deployed_from_it() {
+    let Some(corpus) = reef_testkit::chart_corpus() else {
+        missing_peer("the chart corpus", "shared/charts or $REEF_CHART_CORPUS");
+        return;
+    };
+    let Some(helm) = reef_testkit::helm() else {
+        missing_peer("helm 4.2.3", "$REEF_HELM or the reef-test-peers cache");
+        return;
+    };
+    let Some(registry) = reef_testkit::OciRegistry::start().unwrap() else {
+        missing_peer("docker-registry (the CNCF distribution registry)", "$REEF_DOCKER_REGISTRY or PATH");
+        return;
+    };
+    // helm pushes podinfo 6.14.1 and a 7.0.0-rc.1 pre-release to the registry, which asks for
+    // basic auth.
+    let home = tempfile::tempdir().unwrap();
+    let host = registry.host.clone();
+    let out = home.path().join("out");
+    let chart = corpus.join("podinfo");
+    let chart = chart.to_str().unwrap();
+    helm_in(&helm, home.path(), &["package", chart, "-d", out.to_str().unwrap()]);
+    helm_in(&helm, home.path(), &["package", chart, "--version", "7.0.0-rc.1", "-d", out.to_str().unwrap()]);
+    let login = Command::new(&helm)
+        .args([
+            "registry",
+            "login",
+            &host,
+            "--username",
+            reef_testkit::REGISTRY_USER,
+            "--password-stdin",
+            "--plain-http",
+        ])
+        .env("HELM_REGISTRY_CONFIG", home.path().join("registry.json"))
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child.stdin.take().unwrap().write_all(reef_testkit::REGISTRY_PASSWORD.as_bytes())?;
+            child.wait()
+        })
+        .unwrap();
+    assert!(login.success(), "helm registry login");
+    let location = format!("oci://{host}/charts");
+    let mut digests = Vec::new();
+    for archive in ["podinfo-6.14.1.tgz", "podinfo-7.0.0-rc.1.tgz"] {
+        let archive = out.join(archive);
+        let pushed = helm_in(&helm, home.path(), &["push", archive.to_str().unwrap(), &location, "--plain-http"]);
+        // `Digest: sha256:...`, the manifest's.
+        digests.push(pushed.lines().find_map(|l| l.strip_prefix("Digest: ")).expect(&pushed).trim().to_owned());
+    }
+
+    let reef = Reef::start_with(Options {
+        args: ["--local-step-delay-ms", "0"].map(str::to_owned).to_vec(),
+        ..Options::default()
+    });
+    let admin = reef.admin();
+    let cli = Cli::new();
+    cli.ok(&["login", "--url", &reef.url, "--data-dir", reef.data_dir.to_str().unwrap()]);
+    for (name, password) in [("registry", reef_testkit::REGISTRY_PASSWORD), ("wrong", "not-the-password")] {
+        let creds = reef_api_types::CreateSecretRequest {
+            name: name.to_owned(),
+            secret_type: "password".to_owned(),
+            values: [
+                ("username".to_owned(), reef_testkit::REGISTRY_USER.to_owned()),
+                ("password".to_owned(), password.to_owned()),
+            ]
+            .into(),
+            tags: Vec::new(),
+        };
+        admin.create_secret("default", &creds).await.unwrap();
+    }
+    local_cluster(&admin, "dev", "small", 1).await;
+
+    // Without the registry's credentials, the chart is refused, and nothing is deployed.
+    let reference = format!("{location}/podinfo");
+    let err = cli.fails(&["deploy", "dev", &reference, "--release", "anon", "--plain-http"]);
+    assert!(err.contains("repository_refused"), "{err}");
+    let err = cli.fails(&["repo", "add", "reg", &location, "--secret", "wrong", "--plain-http"]);
+    assert!(err.contains("repository_refused") && !err.contains("not-the-password"), "{err}");
+    // Over HTTPS the plain-HTTP registry does not answer.
+    let err = cli.fails(&["repo", "add", "reg", &location, "--secret", "registry"]);
+    assert!(err.contains("repository_unreachable"), "{err}");
+
+    cli.ok(&["repo", "add", "reg", &location, "--secret", "registry", "--plain-http"]);
+    let repos = cli.json(&["repo", "list"]);
+    assert_eq!((repos[0]["url"].as_str(), repos[0]["plain_http"].as_bool()), (Some(location.as_str()), Some(true)));
+    cli.ok(&["repo", "update", "reg"]);
+
+    // `reg/podinfo` is the latest stable version; an oci:// reference under the registry's
+    // location uses its credentials and plain HTTP, and picks a version by constraint.
+    let installed = |release: &str, args: &[&str]| {
+        let mut all = vec!["deploy", "dev"];
+        all.extend_from_slice(args);
+        all.extend(["--release", release, "--set", "replicaCount=1", "--wait", "-o", "json"]);
+        let out = cli.run(&all);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let detail: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(detail["status"], "deployed", "{detail}");
+        detail["chart"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(installed("stable", &["reg/podinfo"]), "podinfo-6.14.1");
+    assert_eq!(installed("rc", &[&reference, "--version", ">=7.0.0-0"]), "podinfo-7.0.0-rc.1");
+    assert_eq!(installed("tagged", &[&format!("{reference}:7.0.0-rc.1")]), "podinfo-7.0.0-rc.1");
+    assert_eq!(installed("pinned", &[&format!("{reference}@{}", digests[0])]), "podinfo-6.14.1");
+    let other = format!("sha256:{}", "0".repeat(64));
+    let err = cli.fails(&["deploy", "dev", &format!("{reference}@{other}"), "--release", "none"]);
+    assert!(err.contains("chart_not_found"), "{err}");
+
+    let err = cli.fails(&["deploy", "dev", &reference, "--release", "none", "--version", "^9"]);
+    assert!(err.contains("chart_not_found") && err.contains("no version matching"), "{err}");
+    let err = cli.fails(&["deploy", "dev", &format!("{location}/nothing"), "--release", "none"]);
+    assert!(err.contains("chart_not_found"), "{err}");
+    let err = cli.fails(&["deploy", "dev", &format!("{reference}:6.14.1"), "--version", "7.0.0", "--release", "none"]);
+    assert!(err.contains("invalid_chart"), "{err}");
+    let err = cli.fails(&["deploy", "dev", "oci://Bad/Name", "--release", "none"]);
+    assert!(err.contains("invalid_chart"), "{err}");
+    // Registries have no index: search leaves them out.
+    assert!(cli.json(&["chart", "search", "podinfo"]).as_array().unwrap().is_empty());
+    cli.ok(&["repo", "remove", "reg"]);
+    drop(registry);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_deployment_goes_to_several_clusters_with_a_result_for_each() {
     let Some(corpus) = reef_testkit::chart_corpus() else {

@@ -1,0 +1,84 @@
+//! A throwaway OCI registry: the CNCF distribution registry (`docker-registry`), on
+//! 127.0.0.1 at a port chosen at run time, storing in a temporary directory, asking for basic
+//! authentication from one user. It stops when dropped.
+
+use std::io;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{find_executable, free_port};
+
+/// The user the registry accepts.
+pub const REGISTRY_USER: &str = "reef";
+
+/// That user's password.
+pub const REGISTRY_PASSWORD: &str = "s3cret-registry";
+
+/// `REGISTRY_PASSWORD`'s bcrypt hash (the registry's htpasswd file takes bcrypt only).
+const PASSWORD_BCRYPT: &str = "$2a$10$/CY0XEELUhJFuzXgKYZy9Ot/tMTPc7Uzz9bqJycOJuH.8OHTjvp1y";
+
+/// A running registry.
+#[derive(Debug)]
+pub struct OciRegistry {
+    child: Child,
+    dir: tempfile::TempDir,
+    /// `127.0.0.1:PORT`.
+    pub host: String,
+}
+
+impl OciRegistry {
+    /// Starts a registry; `Ok(None)` when `docker-registry` is not found (`$REEF_DOCKER_REGISTRY`
+    /// or PATH).
+    pub fn start() -> io::Result<Option<OciRegistry>> {
+        let Some(bin) = find_executable("docker-registry", "REEF_DOCKER_REGISTRY", &[]) else { return Ok(None) };
+        let dir = tempfile::tempdir()?;
+        std::fs::write(dir.path().join("htpasswd"), format!("{REGISTRY_USER}:{PASSWORD_BCRYPT}\n"))?;
+        for _ in 0..5 {
+            let host = format!("127.0.0.1:{}", free_port());
+            let config = format!(
+                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    \
+                 rootdirectory: {data}\nhttp:\n  addr: {host}\nauth:\n  htpasswd:\n    realm: reef-test\n    path: {htpasswd}\n",
+                data = dir.path().join("data").display(),
+                htpasswd = dir.path().join("htpasswd").display(),
+            );
+            let config_path = dir.path().join("config.yml");
+            std::fs::write(&config_path, config)?;
+            let log = std::fs::File::create(dir.path().join("registry.log"))?;
+            let mut child = Command::new(&bin)
+                .arg("serve")
+                .arg(&config_path)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log)
+                .spawn()?;
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if child.try_wait()?.is_some() {
+                    // Most likely the port was taken in between: try another.
+                    break;
+                }
+                if std::net::TcpStream::connect(&host).is_ok() {
+                    return Ok(Some(OciRegistry { child, dir, host }));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let log = std::fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default();
+        Err(io::Error::other(format!("the registry did not start: {log}")))
+    }
+
+    /// Where the registry's log is.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("registry.log")
+    }
+}
+
+impl Drop for OciRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
