@@ -28,7 +28,7 @@ use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub use postgres::{PostgresServer, shared_postgres};
-pub use registry::{OciRegistry, REGISTRY_PASSWORD, REGISTRY_USER};
+pub use registry::{OciRegistry, REGISTRY_PASSWORD, REGISTRY_USER, RegistryAuth};
 
 /// True when REEF_REQUIRE_PEERS=1: a missing peer must fail the test instead of skipping it.
 ///

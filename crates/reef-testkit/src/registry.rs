@@ -1,6 +1,7 @@
 //! A throwaway OCI registry: the CNCF distribution registry (`docker-registry`), on
-//! 127.0.0.1 at a port chosen at run time, storing in a temporary directory, asking for basic
-//! authentication from one user. It stops when dropped.
+//! 127.0.0.1 at a port chosen at run time, storing in a temporary directory. It asks for basic
+//! authentication from one user, or for bearer tokens from a token endpoint the test serves
+//! (the scheme of Docker Hub, GHCR and Harbor). It stops when dropped.
 
 use std::io;
 use std::path::PathBuf;
@@ -18,6 +19,25 @@ pub const REGISTRY_PASSWORD: &str = "s3cret-registry";
 /// `REGISTRY_PASSWORD`'s bcrypt hash (the registry's htpasswd file takes bcrypt only).
 const PASSWORD_BCRYPT: &str = "$2a$10$/CY0XEELUhJFuzXgKYZy9Ot/tMTPc7Uzz9bqJycOJuH.8OHTjvp1y";
 
+/// How the registry authenticates its clients.
+#[derive(Debug, Clone)]
+pub enum RegistryAuth {
+    /// Basic authentication of [`REGISTRY_USER`] with [`REGISTRY_PASSWORD`].
+    Basic,
+    /// Bearer tokens (JWTs) from the token endpoint `realm`, for `service`, issued by `issuer`
+    /// and signed by the key of a certificate in `root_pem`.
+    Token {
+        /// The token endpoint's URL.
+        realm: String,
+        /// The registry's name in the tokens' audience.
+        service: String,
+        /// The tokens' issuer.
+        issuer: String,
+        /// The certificates (PEM) whose keys may sign tokens.
+        root_pem: String,
+    },
+}
+
 /// A running registry.
 #[derive(Debug)]
 pub struct OciRegistry {
@@ -30,17 +50,31 @@ pub struct OciRegistry {
 impl OciRegistry {
     /// Starts a registry; `Ok(None)` when `docker-registry` is not found (`$REEF_DOCKER_REGISTRY`
     /// or PATH).
-    pub fn start() -> io::Result<Option<OciRegistry>> {
+    pub fn start(auth: &RegistryAuth) -> io::Result<Option<OciRegistry>> {
         let Some(bin) = find_executable("docker-registry", "REEF_DOCKER_REGISTRY", &[]) else { return Ok(None) };
         let dir = tempfile::tempdir()?;
-        std::fs::write(dir.path().join("htpasswd"), format!("{REGISTRY_USER}:{PASSWORD_BCRYPT}\n"))?;
+        let auth = match auth {
+            RegistryAuth::Basic => {
+                let htpasswd = dir.path().join("htpasswd");
+                std::fs::write(&htpasswd, format!("{REGISTRY_USER}:{PASSWORD_BCRYPT}\n"))?;
+                format!("  htpasswd:\n    realm: reef-test\n    path: {}\n", htpasswd.display())
+            }
+            RegistryAuth::Token { realm, service, issuer, root_pem } => {
+                let roots = dir.path().join("roots.pem");
+                std::fs::write(&roots, root_pem)?;
+                format!(
+                    "  token:\n    realm: {realm}\n    service: {service}\n    issuer: {issuer}\n    \
+                     rootcertbundle: {}\n",
+                    roots.display()
+                )
+            }
+        };
         for _ in 0..5 {
             let host = format!("127.0.0.1:{}", free_port());
             let config = format!(
                 "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    \
-                 rootdirectory: {data}\nhttp:\n  addr: {host}\nauth:\n  htpasswd:\n    realm: reef-test\n    path: {htpasswd}\n",
+                 rootdirectory: {data}\nhttp:\n  addr: {host}\nauth:\n{auth}",
                 data = dir.path().join("data").display(),
-                htpasswd = dir.path().join("htpasswd").display(),
             );
             let config_path = dir.path().join("config.yml");
             std::fs::write(&config_path, config)?;

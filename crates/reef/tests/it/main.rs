@@ -14,6 +14,7 @@ mod isolation;
 mod logs;
 mod openapi;
 mod raw_storage;
+mod registries;
 mod replicas;
 mod robustness;
 mod roles;
