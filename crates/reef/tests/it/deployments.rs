@@ -484,9 +484,114 @@ async fn one_deployment_goes_to_several_clusters_with_a_result_for_each() {
     }
 }
 
+/// Values tried, in order, for an upgrade that changes a chart's objects; the first that a dry
+/// run shows changing something is used (a chart whose schema refuses a key refuses the try).
+const UPGRADES: &[&str] = &[
+    "replicaCount=2",
+    "replicas=2",
+    "deployment.replicas=2",
+    "controller.replicaCount=2",
+    "server.replicaCount=2",
+    "gateway.replicas=2",
+    "controllerManager.replicas=2",
+    "commonLabels.reef-upgrade=changed",
+    "podAnnotations.reef-upgrade=changed",
+    "podLabels.reef-upgrade=changed",
+    "commonAnnotations.reef-upgrade=changed",
+    "customLabels.reef-upgrade=changed",
+    "additionalLabels.reef-upgrade=changed",
+    "global.commonLabels.reef-upgrade=changed",
+    "global.podAnnotations.reef-upgrade=changed",
+];
+
+/// The scalar leaves of `v` as (JSON pointer, value); nulls and empty maps and lists, which
+/// an apply leaves out, are not leaves.
+fn leaves(v: &serde_json::Value, path: &str, out: &mut Vec<(String, serde_json::Value)>) {
+    use serde_json::Value;
+    match v {
+        Value::Null => {}
+        Value::Object(m) => {
+            for (k, v) in m {
+                leaves(v, &format!("{path}/{}", k.replace('~', "~0").replace('/', "~1")), out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                leaves(v, &format!("{path}/{i}"), out);
+            }
+        }
+        scalar => out.push((path.to_owned(), scalar.clone())),
+    }
+}
+
+/// Whether a live value is what the manifest says, as the API server stores it (`80` and
+/// `"80"` alike).
+fn same(live: &serde_json::Value, desired: &serde_json::Value) -> bool {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    live == desired || text(live) == text(desired)
+}
+
+/// Each object of `manifest`, keyed `Kind namespace/name`, with its reference.
+fn manifest_objects(manifest: &str) -> std::collections::BTreeMap<String, (reef_kube::ObjectRef, serde_json::Value)> {
+    let mut out = std::collections::BTreeMap::new();
+    for doc in reef_helm::manifest::split_manifests(manifest) {
+        let object = reef_deploy::object_of(&doc).unwrap();
+        if object.is_null() {
+            continue;
+        }
+        let target = reef_deploy::objects_of(&doc, "apps").unwrap().remove(0);
+        out.insert(target.to_string(), (target, object));
+    }
+    out
+}
+
+/// How the cluster's objects differ from what revision `desired` says of the objects that
+/// differ between it and revision `other`: a leaf of `desired` the live object lacks or holds
+/// otherwise, or a leaf only `other` has that the live object still holds. Secrets' `stringData`
+/// is stored as `data`, and is left out.
+async fn drift(kube: &reef_kube::ClusterClient, desired: &str, other: &str) -> Vec<String> {
+    let (desired, other) = (manifest_objects(desired), manifest_objects(other));
+    let mut out = Vec::new();
+    for (key, (target, want)) in &desired {
+        let before = other.get(key).map(|(_, o)| o);
+        if before == Some(want) {
+            continue;
+        }
+        let Some(live) = kube.get_object(target).await.unwrap() else {
+            out.push(format!("{key} is missing"));
+            continue;
+        };
+        let (mut wanted, mut previous) = (Vec::new(), Vec::new());
+        leaves(want, "", &mut wanted);
+        if let Some(before) = before {
+            leaves(before, "", &mut previous);
+        }
+        for (path, value) in &wanted {
+            if path.starts_with("/stringData/") {
+                continue;
+            }
+            match live.pointer(path) {
+                Some(v) if same(v, value) => {}
+                found => out.push(format!("{key}: {path} is {found:?}, not {value}")),
+            }
+        }
+        for (path, _) in previous.iter().filter(|(p, _)| !p.starts_with("/stringData/")) {
+            if want.pointer(path).is_none() && live.pointer(path).is_some() {
+                out.push(format!("{key}: {path} is still there"));
+            }
+        }
+    }
+    out
+}
+
 /// Every chart of the corpus that renders with its default values goes through reef's API
-/// into a `local` cluster: installed and waited for until ready, upgraded with a changed value,
-/// rolled back and uninstalled, after which the release is gone.
+/// into a `local` cluster: installed and waited for until ready; upgraded with a value that
+/// changes its objects, after which the cluster's objects are revision 2's; rolled back, after
+/// which they are revision 1's again; and uninstalled, after which its objects and release are
+/// gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corpus_charts_are_deployed_through_the_api_and_taken_through_their_lifecycle() {
     use base64::Engine as _;
@@ -503,6 +608,14 @@ async fn corpus_charts_are_deployed_through_the_api_and_taken_through_their_life
     let kube = reef_kube::ClusterClient::connect(&admin.cluster_kubeconfig("default", "dev").await.unwrap(), LIMIT)
         .await
         .unwrap();
+    let releases = reef_deploy::Releases::new(kube.clone(), reef_deploy::Options::default());
+    let manifests = |release: String| {
+        let releases = &releases;
+        async move {
+            let history = releases.history("apps", &release).await.unwrap();
+            history.into_iter().map(|r| r.manifest).collect::<Vec<String>>()
+        }
+    };
     let mut charts: Vec<std::path::PathBuf> =
         std::fs::read_dir(&corpus).unwrap().filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
     charts.sort();
@@ -565,37 +678,66 @@ async fn corpus_charts_are_deployed_through_the_api_and_taken_through_their_life
         if !unready.is_empty() {
             failures.push(format!("{name}: not ready after the install: {unready:?}"));
         }
-        // A value that changes the objects where the chart is known; elsewhere a value of
-        // the user's own (charts whose schema refuses unknown keys are in the table).
-        let changed = match name.as_str() {
-            "cert-manager" => "replicaCount=2",
-            "traefik" => "deployment.replicas=2",
-            "podinfo" | "cluster-autoscaler" | "metrics-server" => "replicaCount=2",
-            "kube-state-metrics" => "replicas=2",
-            _ => "reefUpgrade=changed",
+        // The first value a dry run shows changing the chart's objects.
+        let mut changed = None;
+        for set in UPGRADES {
+            let req = deploy(&release, &archive, vec![(*set).to_owned()]);
+            if let Ok(d) = admin.diff_release("default", "dev", &release, &req).await
+                && d.diff.contains("~ ")
+            {
+                changed = Some(*set);
+                break;
+            }
+        }
+        let Some(changed) = changed else {
+            failures.push(format!("{name}: none of the upgrade values changes its objects"));
+            continue;
         };
-        let changed = vec![changed.to_owned()];
         let upgrade = wait(
-            admin.upgrade_release("default", "dev", &release, &deploy(&release, &archive, changed)).await.unwrap(),
+            admin
+                .upgrade_release("default", "dev", &release, &deploy(&release, &archive, vec![changed.to_owned()]))
+                .await
+                .unwrap(),
         )
         .await;
+        let revisions = manifests(release.clone()).await;
+        if upgrade.status != "succeeded" || revisions.len() != 2 || revisions[0] == revisions[1] {
+            failures.push(format!("{name}: upgrade with {changed}: {} ({:?})", upgrade.status, upgrade.error));
+            continue;
+        }
+        let after_upgrade = drift(&kube, &revisions[1], &revisions[0]).await;
         let rollback = wait(admin.rollback_release("default", "dev", &release, "apps", Some(1)).await.unwrap()).await;
+        let after_rollback = drift(&kube, &revisions[0], &revisions[1]).await;
         let history = admin.release_history("default", "dev", &release, "apps").await.unwrap();
         let statuses: Vec<&str> = history.iter().map(|r| r.status.as_str()).collect();
-        if upgrade.status != "succeeded"
-            || rollback.status != "succeeded"
-            || statuses != ["superseded", "superseded", "deployed"]
-        {
+        if rollback.status != "succeeded" || statuses != ["superseded", "superseded", "deployed"] {
+            failures.push(format!("{name}: rollback {} ({:?}), history {statuses:?}", rollback.status, rollback.error));
+        }
+        if !after_upgrade.is_empty() || !after_rollback.is_empty() {
             failures.push(format!(
-                "{name}: upgrade {} ({:?}), rollback {} ({:?}), history {statuses:?}",
-                upgrade.status, upgrade.error, rollback.status, rollback.error
+                "{name}: the cluster differs from revision 2 after the upgrade with {changed}: {after_upgrade:?}; \
+                 from revision 1 after the rollback: {after_rollback:?}"
             ));
         }
         let uninstall = wait(admin.uninstall_release("default", "dev", &release, "apps", false).await.unwrap()).await;
         if uninstall.status != "succeeded" || admin.get_release("default", "dev", &release, "apps").await.is_ok() {
             failures.push(format!("{name}: uninstall {} ({:?})", uninstall.status, uninstall.error));
         }
-        done.push(format!("{name}: {} objects in {:.1}s", detail.resources.len(), started.elapsed().as_secs_f64()));
+        let mut left = Vec::new();
+        for (key, (target, object)) in manifest_objects(&revisions[0]) {
+            let keep = object.pointer("/metadata/annotations/helm.sh~1resource-policy").and_then(|v| v.as_str());
+            if keep != Some("keep") && kube.get_object(&target).await.unwrap().is_some() {
+                left.push(key);
+            }
+        }
+        if !left.is_empty() {
+            failures.push(format!("{name}: left after the uninstall: {left:?}"));
+        }
+        done.push(format!(
+            "{name}: {} objects, upgraded with {changed} in {:.1}s",
+            detail.resources.len(),
+            started.elapsed().as_secs_f64()
+        ));
     }
     eprintln!("corpus deployments through the API:\n  {}", done.join("\n  "));
     assert!(failures.is_empty(), "{} charts failed:\n{}", failures.len(), failures.join("\n"));
