@@ -498,6 +498,30 @@ impl ClusterClient {
         timeout: Duration,
         done: impl Fn(&serde_json::Value) -> bool,
     ) -> Result<serde_json::Value, KubeError> {
+        let found = self.watch_until(target, what, timeout, |o| o.is_some_and(&done)).await?;
+        found.ok_or_else(|| KubeError::invalid(format!("{target} was {what} without existing")))
+    }
+
+    /// Waits until the object `target` names is gone (deleted objects may linger while
+    /// finalizers run), watching it, within `timeout`. An object of a kind the cluster does not
+    /// serve is gone.
+    pub async fn wait_for_gone(&self, target: &ObjectRef, timeout: Duration) -> Result<(), KubeError> {
+        match self.watch_until(target, "gone", timeout, |o| o.is_none()).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.code == "unknown_kind" => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Watches the object `target` names until `done` holds of it (`None` while it does not
+    /// exist), and returns it as it then is.
+    async fn watch_until(
+        &self,
+        target: &ObjectRef,
+        what: &str,
+        timeout: Duration,
+        done: impl Fn(Option<&serde_json::Value>) -> bool,
+    ) -> Result<Option<serde_json::Value>, KubeError> {
         use futures::TryStreamExt as _;
         let deadline = tokio::time::Instant::now() + timeout;
         let timed_out = || KubeError {
@@ -513,11 +537,9 @@ impl ClusterClient {
                 .list(&ListParams::default().fields(&format!("metadata.name={}", target.name)))
                 .await
                 .map_err(|e| self.error(e))?;
-            if let Some(o) = list.items.into_iter().next() {
-                let value = serde_json::to_value(&o).unwrap_or_default();
-                if done(&value) {
-                    return Ok(value);
-                }
+            let current = list.items.into_iter().next().map(|o| serde_json::to_value(&o).unwrap_or_default());
+            if done(current.as_ref()) {
+                return Ok(current);
             }
             let version = list.metadata.resource_version.unwrap_or_default();
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -532,40 +554,27 @@ impl ClusterClient {
             let mut stream = std::pin::pin!(stream);
             let watched = tokio::time::timeout(left, async {
                 while let Some(event) = stream.try_next().await.map_err(|e| self.error(e))? {
-                    if let kube::api::WatchEvent::Added(o) | kube::api::WatchEvent::Modified(o) = event {
-                        let value = serde_json::to_value(&o).unwrap_or_default();
-                        if done(&value) {
-                            return Ok(Some(value));
+                    let now = match event {
+                        kube::api::WatchEvent::Added(o) | kube::api::WatchEvent::Modified(o) => {
+                            Some(serde_json::to_value(&o).unwrap_or_default())
                         }
+                        kube::api::WatchEvent::Deleted(_) => None,
+                        _ => continue,
+                    };
+                    if done(now.as_ref()) {
+                        return Ok(Some(now));
                     }
                 }
                 Ok(None)
             })
             .await;
             match watched {
-                Ok(Ok(Some(value))) => return Ok(value),
+                Ok(Ok(Some(now))) => return Ok(now),
                 Ok(Ok(None)) => continue,
                 Ok(Err(e)) => return Err(e),
                 Err(_) => return Err(timed_out()),
             }
         }
-    }
-
-    /// Waits until the object `target` names is gone (deleted objects may linger while
-    /// finalizers run), within `timeout`.
-    pub async fn wait_for_gone(&self, target: &ObjectRef, timeout: Duration) -> Result<(), KubeError> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        while self.get_object(target).await?.is_some() {
-            if tokio::time::Instant::now() >= deadline {
-                return Err(KubeError {
-                    code: "timeout",
-                    message: format!("{target} was not gone within {}s", timeout.as_secs()),
-                    transient: false,
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Ok(())
     }
 
     /// The Secrets of `namespace` whose labels match `selector` (`owner=helm,name=web`).

@@ -185,6 +185,49 @@ async fn objects_of_any_kind_are_applied_read_and_deleted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_object_held_by_a_finalizer_is_waited_for_until_it_is_gone() {
+    let sim = cluster().await;
+    let c = client(&sim.kubeconfig()).await;
+    c.ensure_namespace("apps").await.unwrap();
+    let held = serde_json::json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "held", "finalizers": ["example.com/hold"]},
+    });
+    let target = c.apply_object(&held, "apps").await.unwrap();
+    assert!(c.delete_object(&target).await.unwrap());
+    let lingering = c.get_object(&target).await.unwrap().expect("held by its finalizer");
+    assert!(lingering["metadata"]["deletionTimestamp"].is_string());
+    let e = c.wait_for_gone(&target, Duration::from_millis(500)).await.unwrap_err();
+    assert_eq!(e.code, "timeout", "{e}");
+    assert!(e.message.contains("was not gone within"), "{e}");
+
+    // The finalizer's owner lets go a little later: the wait sees the object go.
+    let releaser = {
+        let c = c.clone();
+        let mut released = held.clone();
+        released["metadata"]["finalizers"] = serde_json::json!([]);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            c.apply_object(&released, "apps").await.unwrap();
+        })
+    };
+    let started = std::time::Instant::now();
+    c.wait_for_gone(&target, Duration::from_secs(20)).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert_eq!(c.get_object(&target).await.unwrap(), None);
+    releaser.await.unwrap();
+    // Gone already, and of a kind the cluster does not serve: nothing to wait for.
+    c.wait_for_gone(&target, Duration::from_millis(100)).await.unwrap();
+    let widget = reef_kube::ObjectRef {
+        api_version: "example.com/v1".to_owned(),
+        kind: "Widget".to_owned(),
+        namespace: Some("apps".to_owned()),
+        name: "w".to_owned(),
+    };
+    c.wait_for_gone(&widget, Duration::from_millis(100)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_are_made_once_listed_by_label_replaced_only_from_the_version_read_and_deleted() {
     use k8s_openapi::api::core::v1::Secret;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
