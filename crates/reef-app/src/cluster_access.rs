@@ -12,6 +12,7 @@ use reef_core::{Actor, Cluster, ClusterStatus, Operation, OrgId, OrgRef, SecretN
 use reef_kube::{ClusterClient, KubeError, NamespaceInfo, NodeInfo, SecretObject};
 use reef_store::secrets::SecretRef;
 
+use crate::cluster_workflows::ClientError;
 use crate::clusters::ClusterRef;
 use crate::{App, AppError};
 
@@ -80,14 +81,15 @@ fn secret_key(key: &str) -> bool {
 impl App {
     /// A client of `cluster`, through its kubeconfig.
     pub(crate) async fn cluster_client(&self, org: OrgId, cluster: &Cluster) -> Result<ClusterClient, AppError> {
-        let kubeconfig = self.cluster_env.kubeconfig(org, cluster.id).await?;
-        let Some(kubeconfig) = kubeconfig else {
-            return Err(AppError::conflict(
+        match self.cluster_env.client(org, cluster.id, CALL_TIMEOUT).await {
+            Ok(Some(client)) => Ok(client),
+            Ok(None) => Err(AppError::conflict(
                 "no_kubeconfig",
                 format!("the cluster cannot be reached yet: it is {}", cluster.status),
-            ));
-        };
-        Ok(ClusterClient::connect(&kubeconfig, CALL_TIMEOUT).await?)
+            )),
+            Err(ClientError::Store(e)) => Err(e.into()),
+            Err(ClientError::Kube(e)) => Err(e.into()),
+        }
     }
 
     /// A cluster's nodes, read from its API server.

@@ -61,18 +61,78 @@ impl Providers {
 }
 
 /// What cluster workflows work with: the store, the cipher that seals kubeconfigs and opens
-/// credentials, and the providers.
+/// credentials, the providers, and the clients of the clusters reached.
 #[derive(Debug, Clone)]
 pub struct ClusterEnv {
     pub(crate) store: Store,
     pub(crate) cipher: SecretCipher,
     pub(crate) providers: Providers,
+    clients: ClusterClients,
+}
+
+/// The most cluster clients kept; past it, those kept are dropped and made again as needed.
+const MAX_KEPT_CLIENTS: usize = 1024;
+
+/// Clients of the clusters reef reaches, by cluster, each with the sealed kubeconfig it was
+/// made from. Keeping them spares each workflow step and request opening the kubeconfig and
+/// connecting again (a TLS handshake each); a client is used only while its kubeconfig is the
+/// one stored.
+#[derive(Clone, Default)]
+struct ClusterClients(Arc<std::sync::Mutex<std::collections::HashMap<ClusterId, (String, reef_kube::ClusterClient)>>>);
+
+impl std::fmt::Debug for ClusterClients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kept = self.0.lock().map(|m| m.len()).unwrap_or(0);
+        f.debug_struct("ClusterClients").field("kept", &kept).finish()
+    }
+}
+
+/// Why a cluster's client could not be had.
+#[derive(Debug)]
+pub(crate) enum ClientError {
+    /// Reading or opening its kubeconfig failed.
+    Store(reef_store::StoreError),
+    /// Its API server could not be reached with it.
+    Kube(reef_kube::KubeError),
 }
 
 impl ClusterEnv {
     /// The environment of cluster workflows.
     pub fn new(store: Store, cipher: SecretCipher, providers: Providers) -> ClusterEnv {
-        ClusterEnv { store, cipher, providers }
+        ClusterEnv { store, cipher, providers, clients: ClusterClients::default() }
+    }
+
+    /// A client of `cluster` through the kubeconfig reef keeps for it (`timeout` for each
+    /// call); `None` when it has none (yet).
+    pub(crate) async fn client(
+        &self,
+        org: OrgId,
+        cluster: ClusterId,
+        timeout: std::time::Duration,
+    ) -> Result<Option<reef_kube::ClusterClient>, ClientError> {
+        let Some(sealed) = self.store.cluster_kubeconfig(cluster).await.map_err(ClientError::Store)? else {
+            return Ok(None);
+        };
+        let kept = |m: &std::collections::HashMap<ClusterId, (String, reef_kube::ClusterClient)>| {
+            m.get(&cluster).filter(|(s, _)| *s == sealed).map(|(_, c)| c.clone())
+        };
+        if let Some(client) = self.clients.0.lock().ok().and_then(|m| kept(&m)) {
+            return Ok(Some(client));
+        }
+        let bytes =
+            self.cipher.open(&sealed, &kubeconfig_context(org, cluster)).map_err(|e| ClientError::Store(e.into()))?;
+        let text = zeroize::Zeroizing::new(
+            String::from_utf8(bytes.to_vec())
+                .map_err(|_| ClientError::Store(reef_store::StoreError::Corrupt { column: "kubeconfig" }))?,
+        );
+        let client = reef_kube::ClusterClient::connect(&text, timeout).await.map_err(ClientError::Kube)?;
+        if let Ok(mut m) = self.clients.0.lock() {
+            if m.len() >= MAX_KEPT_CLIENTS {
+                m.clear();
+            }
+            m.insert(cluster, (sealed, client.clone()));
+        }
+        Ok(Some(client))
     }
 
     /// The providers.

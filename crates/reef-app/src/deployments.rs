@@ -17,7 +17,6 @@ use reef_core::{Actor, ClusterId, ClusterStatus, Operation, OrgId, OrgRef, Workf
 use reef_deploy::{Options, Releases, Request};
 use reef_helm::release::Release;
 use reef_helm::template::{ReleaseRender, TemplateOptions};
-use reef_kube::ClusterClient;
 use reef_workflow::{StepContext, StepError, Workflow};
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +24,7 @@ pub use reef_deploy::Change;
 pub use reef_helm::release::Release as HelmRelease;
 
 use crate::cluster_access::dns_name;
-use crate::cluster_workflows::ClusterEnv;
+use crate::cluster_workflows::{ClientError, ClusterEnv};
 use crate::clusters::ClusterRef;
 use crate::{App, AppError};
 
@@ -264,14 +263,13 @@ fn step_error(e: reef_deploy::DeployError) -> StepError {
 impl ClusterEnv {
     /// The releases of a cluster, through the kubeconfig reef keeps for it.
     async fn releases(&self, org: OrgId, cluster: ClusterId, timeout: Duration) -> Result<Releases, StepError> {
-        let kubeconfig = self
-            .kubeconfig(org, cluster)
-            .await
-            .map_err(|e| StepError::transient(format!("the database failed: {e}")))?
-            .ok_or_else(|| StepError::permanent("the cluster has no kubeconfig: it is not running"))?;
-        let client = ClusterClient::connect(&kubeconfig, CALL_TIMEOUT)
-            .await
-            .map_err(|e| if e.transient { StepError::transient(e.message) } else { StepError::permanent(e.message) })?;
+        let client = match self.client(org, cluster, CALL_TIMEOUT).await {
+            Ok(Some(client)) => client,
+            Ok(None) => return Err(StepError::permanent("the cluster has no kubeconfig: it is not running")),
+            Err(ClientError::Store(e)) => return Err(StepError::transient(format!("the database failed: {e}"))),
+            Err(ClientError::Kube(e)) if e.transient => return Err(StepError::transient(e.message)),
+            Err(ClientError::Kube(e)) => return Err(StepError::permanent(e.message)),
+        };
         Ok(Releases::new(client, Options { timeout, ..Options::default() }))
     }
 }
