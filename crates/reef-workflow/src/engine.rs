@@ -108,7 +108,13 @@ pub struct Engine<C> {
     /// Counts the changes this process records, so that watchers of a run wake at once
     /// (changes made by other processes are seen by polling).
     changes: watch::Sender<u64>,
+    /// Mean step durations by (kind, step), with when each was read: an estimate reads the
+    /// step history at most once per [`MEAN_TTL`] per step, however often runs are looked at.
+    means: std::sync::Mutex<HashMap<(String, String), (std::time::Instant, i64)>>,
 }
+
+/// How long a mean step duration read from the history is used for estimates.
+const MEAN_TTL: Duration = Duration::from_secs(10);
 
 impl<C> std::fmt::Debug for Engine<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -154,6 +160,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
             opts,
             wake: Notify::new(),
             changes: watch::channel(0).0,
+            means: std::sync::Mutex::default(),
         }
     }
 
@@ -270,7 +277,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
             if !counts {
                 continue;
             }
-            let Some(mean) = self.store.mean_step_millis(&run.kind, &step.name, SAMPLE).await? else {
+            let Some(mean) = self.mean_step_millis(&run.kind, &step.name, SAMPLE).await? else {
                 return Ok(None);
             };
             let mean = Duration::from_millis(u64::try_from(mean).unwrap_or(0));
@@ -282,6 +289,24 @@ impl<C: Send + Sync + 'static> Engine<C> {
             left += mean.saturating_sub(elapsed);
         }
         Ok(Some(left))
+    }
+
+    /// The mean duration of step `name` in the last `sample` runs of workflow `kind`, kept for
+    /// [`MEAN_TTL`] once known.
+    async fn mean_step_millis(&self, kind: &str, name: &str, sample: u32) -> Result<Option<i64>, EngineError> {
+        let key = (kind.to_owned(), name.to_owned());
+        let now = std::time::Instant::now();
+        if let Ok(means) = self.means.lock()
+            && let Some((at, mean)) = means.get(&key)
+            && now.duration_since(*at) < MEAN_TTL
+        {
+            return Ok(Some(*mean));
+        }
+        let mean = self.store.mean_step_millis(kind, name, sample).await?;
+        if let (Some(mean), Ok(mut means)) = (mean, self.means.lock()) {
+            means.insert(key, (now, mean));
+        }
+        Ok(mean)
     }
 
     /// Takes one run that is ready and drives it until it ends, waits for a retry, or this
