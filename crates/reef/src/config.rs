@@ -63,6 +63,10 @@ pub struct ServerArgs {
     /// whose process died [default: 30].
     #[arg(long, env = "REEF_WORKFLOW_LEASE_SECONDS", value_name = "SECONDS")]
     pub workflow_lease_seconds: Option<u64>,
+    /// How many operations this process drives at once; more wait their turn (each replica
+    /// drives as many) [default: 16].
+    #[arg(long, env = "REEF_WORKFLOW_WORKERS", value_name = "COUNT")]
+    pub workflow_workers: Option<usize>,
     /// How long each step of the local provider waits, as a cloud's would, in milliseconds
     /// [default: 200].
     #[arg(long, env = "REEF_LOCAL_STEP_DELAY_MS", value_name = "MILLISECONDS")]
@@ -91,6 +95,7 @@ struct FileConfig {
     auth_cache_seconds: Option<u64>,
     shutdown_grace_seconds: Option<u64>,
     workflow_lease_seconds: Option<u64>,
+    workflow_workers: Option<usize>,
     local_step_delay_ms: Option<u64>,
     cluster_health_seconds: Option<u64>,
 }
@@ -108,6 +113,7 @@ pub struct ServerConfig {
     pub auth_cache_ttl: Duration,
     pub shutdown_grace: Duration,
     pub workflow_lease: Duration,
+    pub workflow_workers: usize,
     pub local_step_delay: Duration,
     /// `None`: no health checks.
     pub cluster_health: Option<Duration>,
@@ -140,6 +146,10 @@ impl ServerConfig {
         let lease_seconds = args.workflow_lease_seconds.or(file.workflow_lease_seconds).unwrap_or(30);
         if !(1..=3600).contains(&lease_seconds) {
             bail!("--workflow-lease-seconds must be between 1 and 3600");
+        }
+        let workflow_workers = args.workflow_workers.or(file.workflow_workers).unwrap_or(16);
+        if !(1..=256).contains(&workflow_workers) {
+            bail!("--workflow-workers must be between 1 and 256");
         }
         let step_delay_ms = args.local_step_delay_ms.or(file.local_step_delay_ms).unwrap_or(200);
         if step_delay_ms > 600_000 {
@@ -179,6 +189,7 @@ impl ServerConfig {
                 args.shutdown_grace_seconds.or(file.shutdown_grace_seconds).unwrap_or(30),
             ),
             workflow_lease: Duration::from_secs(lease_seconds),
+            workflow_workers,
             local_step_delay: Duration::from_millis(step_delay_ms),
             cluster_health: (health_seconds > 0).then(|| Duration::from_secs(health_seconds)),
             hold_after_step,
@@ -215,10 +226,20 @@ mod tests {
             auth_cache_seconds: None,
             shutdown_grace_seconds: None,
             workflow_lease_seconds: None,
+            workflow_workers: None,
             local_step_delay_ms: None,
             cluster_health_seconds: None,
             hold_after_step: None,
         }
+    }
+
+    #[test]
+    fn sixteen_operations_are_driven_at_once_unless_told_otherwise() {
+        assert_eq!(ServerConfig::resolve(args()).unwrap().workflow_workers, 16);
+        let two = ServerArgs { workflow_workers: Some(2), ..args() };
+        assert_eq!(ServerConfig::resolve(two).unwrap().workflow_workers, 2);
+        let err = ServerConfig::resolve(ServerArgs { workflow_workers: Some(0), ..args() }).unwrap_err();
+        assert!(err.to_string().contains("--workflow-workers"), "{err}");
     }
 
     #[test]

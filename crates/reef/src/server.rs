@@ -23,9 +23,6 @@ use crate::config::{LogFormat, ServerConfig};
 /// The file in the data directory that holds the first start's API token.
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 
-/// How many operations this process drives at once.
-const WORKFLOW_WORKERS: usize = 4;
-
 /// The providers this server offers (`local`, `import`), and the engine that runs their
 /// workflows (its workers not started yet). The local provider keeps its clusters under
 /// `data_dir/clusters`.
@@ -123,7 +120,7 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     println!("reef listening on http://{addr}");
     tracing::info!(%addr, "listening");
 
-    let workers = engine.spawn_workers(WORKFLOW_WORKERS);
+    let workers = engine.spawn_workers(config.workflow_workers);
     let resume = cluster_env.clone();
     tokio::spawn(async move {
         let resumed = resume.resume_clusters().await;
