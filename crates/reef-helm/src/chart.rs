@@ -311,13 +311,45 @@ fn walk(dir: &Path, prefix: &str, rules: &IgnoreRules, out: &mut Vec<File>) -> R
                 path.display()
             )));
         }
-        let mut data = std::fs::read(&path).map_err(|e| load_err(e.to_string()))?;
-        if data.starts_with(b"\xEF\xBB\xBF") {
-            data.drain(..3);
-        }
-        out.push(File { name: rel, data: data.into() });
+        let data = read_shared(&path).map_err(|e| load_err(e.to_string()))?;
+        out.push(File { name: rel, data });
     }
     Ok(())
+}
+
+/// The content of the file at `path`, a UTF-8 byte order mark left out, read straight into
+/// the shared buffer the chart keeps.
+fn read_shared(path: &Path) -> std::io::Result<Arc<[u8]>> {
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let data = match read_exactly(&mut file, len)? {
+        Some(data) => data,
+        // The file changed size while it was read: read it again, whatever its size now.
+        None => std::fs::read(path)?.into(),
+    };
+    Ok(without_bom(data))
+}
+
+/// The `len` bytes `reader` holds, read straight into a shared buffer (a big chart's files are
+/// megabytes: reading them into a buffer and copying that into another touched twice the
+/// memory); `None` when it holds another number of bytes.
+fn read_exactly(reader: &mut impl Read, len: u64) -> std::io::Result<Option<Arc<[u8]>>> {
+    let Ok(len) = usize::try_from(len) else { return Ok(None) };
+    let mut data: Arc<[u8]> = std::iter::repeat_n(0u8, len).collect();
+    let Some(buf) = Arc::get_mut(&mut data) else { return Ok(None) };
+    match reader.read_exact(buf) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    Ok((reader.read(&mut [0u8; 1])? == 0).then_some(data))
+}
+
+fn without_bom(data: Arc<[u8]>) -> Arc<[u8]> {
+    match data.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => rest.into(),
+        None => data,
+    }
 }
 
 /// Loads a chart from the bytes of a gzipped tar archive whose entries sit under one
@@ -343,14 +375,14 @@ fn load_archive_with(data: &[u8], values: bool) -> Result<Chart, LoadError> {
         if rel.split('/').any(|part| part == "..") {
             return Err(load_err(format!("chart illegally references parent directory: {rel}")));
         }
-        let mut content = Vec::new();
-        entry.read_to_end(&mut content).map_err(|e| load_err(format!("{e}")))?;
-        if content.starts_with(b"\xEF\xBB\xBF") {
-            content.drain(..3);
-        }
+        let size = entry.header().size().map_err(|e| load_err(format!("{e}")))?;
+        let content = read_exactly(&mut entry, size)
+            .map_err(|e| load_err(format!("{e}")))?
+            .ok_or_else(|| load_err(format!("{rel}: the archive's entry is not the size its header gives")))?;
+        let content = without_bom(content);
         match files.iter_mut().find(|f| f.name == rel) {
-            Some(existing) => existing.data = content.into(),
-            None => files.push(File { name: rel.to_owned(), data: content.into() }),
+            Some(existing) => existing.data = content,
+            None => files.push(File { name: rel.to_owned(), data: content }),
         }
     }
     if files.is_empty() {
