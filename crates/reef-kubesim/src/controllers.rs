@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::cron::Schedule;
 use crate::quantity::parse_milli;
 use crate::resource::ResourceType;
-use crate::store::{DeleteOptions, ListOptions, Store, WriteOptions};
+use crate::store::{DeleteOptions, Store, WriteOptions};
 
 /// A group of identical simulated nodes.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -106,15 +106,7 @@ pub struct Controllers {
 const W: WriteOptions = WriteOptions { dry_run: false, field_manager: None, force: false, strict_fields: false };
 
 fn items(store: &Store, t: &ResourceType) -> Vec<Value> {
-    store
-        .list(t, None, &ListOptions::default())
-        .ok()
-        .and_then(|l| l.get("items").cloned())
-        .and_then(|v| match v {
-            Value::Array(a) => Some(a),
-            _ => None,
-        })
-        .unwrap_or_default()
+    store.all(t)
 }
 
 fn s<'a>(v: &'a Value, pointer: &str) -> &'a str {
@@ -1163,6 +1155,7 @@ fn node_accepts(node: &Value, pod_spec: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::ListOptions;
 
     fn setup(pools: Vec<NodePool>) -> (Store, Controllers, SimConfig) {
         let config = SimConfig { node_pools: pools, pod_ready_delay: Duration::ZERO };

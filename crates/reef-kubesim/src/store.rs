@@ -489,6 +489,12 @@ impl Store {
             .ok_or_else(|| ApiStatus::not_found(&t.group, &t.resource, name))
     }
 
+    /// Every object of type `t`, in every namespace, each copied once: what the controllers
+    /// read on each pass (a list copies each object again into the list it makes).
+    pub fn all(&self, t: &ResourceType) -> Vec<Value> {
+        self.lock().objects.get(&key(t)).map(|objects| objects.values().cloned().collect()).unwrap_or_default()
+    }
+
     /// A page of objects as a `<Kind>List`.
     pub fn list(&self, t: &ResourceType, ns: Option<&str>, opts: &ListOptions) -> Result<Value, ApiStatus> {
         let labels = LabelSelector::parse(opts.label_selector.as_deref().unwrap_or(""))?;
