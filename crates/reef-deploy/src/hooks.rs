@@ -45,6 +45,9 @@ pub struct HookRun {
     pub passed: Vec<ObjectRef>,
     /// The hook that failed or did not end in time; the hooks after it did not run.
     pub failed: Option<FailedHook>,
+    /// Each hook that ran, by its index among the hooks given, with its run as Helm records
+    /// it (`last_run`: `started_at`, `completed_at`, `phase`).
+    pub(crate) last_runs: Vec<(usize, serde_json::Value)>,
 }
 
 /// A hook that failed.
@@ -72,9 +75,11 @@ pub(crate) async fn run_until_failure(
     event: &str,
 ) -> Result<HookRun, DeployError> {
     let mut passed = Vec::new();
-    let mut chosen: Vec<&Hook> = hooks.iter().filter(|h| h.events.iter().any(|e| e == event)).collect();
-    chosen.sort_by(|a, b| a.weight.cmp(&b.weight).then_with(|| a.name.cmp(&b.name)));
-    for hook in chosen {
+    let mut last_runs = Vec::new();
+    let mut chosen: Vec<(usize, &Hook)> =
+        hooks.iter().enumerate().filter(|(_, h)| h.events.iter().any(|e| e == event)).collect();
+    chosen.sort_by(|(_, a), (_, b)| a.weight.cmp(&b.weight).then_with(|| a.name.cmp(&b.name)));
+    for (index, hook) in chosen {
         let object = object_of(&hook.manifest)
             .map_err(|e| DeployError::new("invalid_manifest", format!("hook {}: {e}", hook.path)))?;
         if object.is_null() {
@@ -91,12 +96,18 @@ pub(crate) async fn run_until_failure(
             client.wait_for_gone(&target, opts.timeout).await?;
         }
         tracing::info!(hook = %target, event, "running a hook");
+        let started_at = crate::go_time(chrono::Utc::now());
         let applied = client.apply_object_as(&object, &req.namespace, crate::FIELD_MANAGER).await?;
         let outcome = client
             .wait_for(&applied, "finished", opts.timeout, |o| ended(o).is_some())
             .await
             .map(|o| ended(&o).unwrap_or(true));
         let succeeded = matches!(outcome, Ok(true));
+        last_runs.push((
+            index,
+            serde_json::json!({"started_at": started_at, "completed_at": crate::go_time(chrono::Utc::now()),
+                "phase": if succeeded { "Succeeded" } else { "Failed" }}),
+        ));
         let policy = if succeeded { "hook-succeeded" } else { "hook-failed" };
         if policies.contains(&policy) {
             client.delete_object(&applied).await?;
@@ -110,7 +121,7 @@ pub(crate) async fn run_until_failure(
             Err(e) => format!("did not finish: {e}"),
         };
         tracing::info!(hook = %applied, event, reason, "a hook failed");
-        return Ok(HookRun { passed, failed: Some(FailedHook { hook: applied, reason }) });
+        return Ok(HookRun { passed, failed: Some(FailedHook { hook: applied, reason }), last_runs });
     }
-    Ok(HookRun { passed, failed: None })
+    Ok(HookRun { passed, failed: None, last_runs })
 }

@@ -178,7 +178,7 @@ fn new_operation() -> String {
 }
 
 /// The time as Go's `time.Time` marshals it.
-fn go_time(t: DateTime<Utc>) -> String {
+pub(crate) fn go_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 
@@ -589,7 +589,8 @@ impl Releases {
     }
 
     /// Runs the deployed revision's `test` hooks (`helm test`), one by one by weight, until one
-    /// fails: those that passed and the one that failed.
+    /// fails: those that passed and the one that failed. Each test's run is recorded in the
+    /// revision, as helm records it, so that `helm status` shows the test suite.
     pub async fn test(&self, namespace: &str, name: &str) -> Result<HookRun, DeployError> {
         let history = self.history(namespace, name).await?;
         let Some(deployed) = history.iter().rev().find(|r| r.info.status == Status::Deployed) else {
@@ -599,7 +600,15 @@ impl Releases {
             ));
         };
         let req = Request { name: name.to_owned(), namespace: namespace.to_owned(), ..Request::default() };
-        hooks::run_until_failure(&self.client, &self.opts, &req, &deployed.hooks, "test").await
+        let run = hooks::run_until_failure(&self.client, &self.opts, &req, &deployed.hooks, "test").await?;
+        let mut recorded = deployed.clone();
+        for (index, last_run) in &run.last_runs {
+            if let Some(hook) = recorded.hooks.get_mut(*index) {
+                hook.last_run = last_run.clone();
+            }
+        }
+        self.update_record(&recorded, Utc::now()).await?;
+        Ok(run)
     }
 
     /// Uninstalls the release: its pre-delete hooks, its objects (latest first), its

@@ -107,6 +107,16 @@ async fn a_chart_is_deployed_upgraded_rolled_back_and_uninstalled_with_the_cli_a
     let passed: Vec<&str> = tested["passed"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
     assert_eq!(passed.len(), 3, "{tested}");
     assert!(passed.iter().all(|p| p.starts_with("Pod apps/web-podinfo-")), "{passed:?}");
+    // The runs are recorded in the revision as helm records them: helm status shows the suite.
+    if let Some(helm) = &helm {
+        let status = run_helm(helm, &kubeconfig, &["status", "web", "-n", "apps"]);
+        assert!(status.contains("TEST SUITE:"), "{status}");
+        for p in &passed {
+            let pod = p.trim_start_matches("Pod apps/");
+            assert!(status.contains(&format!("TEST SUITE:     {pod}")), "{pod} missing:\n{status}");
+        }
+        assert_eq!(status.matches("Phase:          Succeeded").count(), 3, "{status}");
+    }
 
     // The same command again upgrades.
     let out = cli.run(&["deploy", "dev", chart, "--release", "web", "-n", "apps", "--set", "replicaCount=3", "--wait"]);
