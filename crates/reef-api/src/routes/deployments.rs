@@ -44,6 +44,11 @@ struct NamespaceParams {
     namespace: Option<String>,
 }
 
+/// The namespace a request gives, or `default`.
+fn namespace_or_default(namespace: Option<String>) -> String {
+    namespace.unwrap_or_else(|| "default".to_owned())
+}
+
 /// Which namespaces a list covers.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -229,7 +234,7 @@ async fn get_deployment(
     ApiQuery(params): ApiQuery<NamespaceParams>,
 ) -> Result<Json<ReleaseDetailView>, ApiError> {
     let org = org_ref(&org)?;
-    let ns = params.namespace.unwrap_or_else(|| "default".to_owned());
+    let ns = namespace_or_default(params.namespace);
     let view = state.app.get_deployment(&actor, &org, &cluster_ref(&cluster)?, &ns, &release).await?;
     let resources = view
         .resources
@@ -290,7 +295,7 @@ async fn uninstall(
     ApiQuery(params): ApiQuery<UninstallParams>,
 ) -> Result<(StatusCode, Json<OperationView>), ApiError> {
     let org = org_ref(&org)?;
-    let ns = params.namespace.unwrap_or_else(|| "default".to_owned());
+    let ns = namespace_or_default(params.namespace);
     let run = state
         .app
         .uninstall_deployment(&actor, &org, &cluster_ref(&cluster)?, &ns, &release, params.keep_history)
@@ -317,7 +322,7 @@ async fn history(
     ApiQuery(params): ApiQuery<NamespaceParams>,
 ) -> Result<Json<Vec<ReleaseView>>, ApiError> {
     let org = org_ref(&org)?;
-    let ns = params.namespace.unwrap_or_else(|| "default".to_owned());
+    let ns = namespace_or_default(params.namespace);
     let all = state.app.deployment_history(&actor, &org, &cluster_ref(&cluster)?, &ns, &release).await?;
     Ok(Json(all.into_iter().map(convert::release).collect()))
 }
@@ -344,7 +349,7 @@ async fn rollback(
     ApiJson(req): ApiJson<RollbackRequest>,
 ) -> Result<(StatusCode, Json<OperationView>), ApiError> {
     let org = org_ref(&org)?;
-    let ns = params.namespace.unwrap_or_else(|| "default".to_owned());
+    let ns = namespace_or_default(params.namespace);
     let run = state
         .app
         .rollback_deployment(&actor, &org, &cluster_ref(&cluster)?, &ns, &release, req.revision.unwrap_or(0))
@@ -405,7 +410,7 @@ async fn test(
     ApiQuery(params): ApiQuery<NamespaceParams>,
 ) -> Result<Json<ReleaseTestView>, ApiError> {
     let org = org_ref(&org)?;
-    let ns = params.namespace.unwrap_or_else(|| "default".to_owned());
+    let ns = namespace_or_default(params.namespace);
     let run = state.app.test_deployment(&actor, &org, &cluster_ref(&cluster)?, &ns, &release).await?;
     Ok(Json(ReleaseTestView {
         passed: run.passed.iter().map(ToString::to_string).collect(),
