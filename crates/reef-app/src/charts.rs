@@ -33,6 +33,14 @@ pub(crate) fn fetch_error(url: &str, why: impl std::fmt::Display) -> AppError {
     AppError::Cluster { code: "repository_unreachable", message: format!("fetching {url} failed: {why}") }
 }
 
+/// `url` refused the credentials it was given (answering `status`).
+pub(crate) fn refused(url: &str, status: reqwest::StatusCode) -> AppError {
+    AppError::Cluster {
+        code: "repository_refused",
+        message: format!("{url} refused the credentials ({status}); check the repository's secret"),
+    }
+}
+
 fn valid_repo_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 63
@@ -99,10 +107,7 @@ impl App {
         let resp = req.send().await.map_err(|e| fetch_error(url, e.without_url()))?;
         let status = resp.status();
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-            return Err(AppError::Cluster {
-                code: "repository_refused",
-                message: format!("{url} refused the credentials ({status}); check the repository's secret"),
-            });
+            return Err(refused(url, status));
         }
         if !status.is_success() {
             return Err(fetch_error(url, format!("it answered {status}")));
@@ -285,11 +290,9 @@ impl App {
         let index = Index::parse(&repo.index_yaml).map_err(|e| AppError::invalid("invalid_repository", e))?;
         let chosen = index.find(name, version).map_err(|e| AppError::invalid("chart_not_found", e))?;
         if !chosen.digest.is_empty()
-            && let Some(kept) = self.store.chart_archive(&chosen.digest).await?
+            && let Some(kept) = self.kept_archive(&chosen.digest).await?
         {
-            return base64::engine::general_purpose::STANDARD
-                .decode(kept)
-                .map_err(|_| AppError::Internal(reef_store::StoreError::Corrupt { column: "chart_archives.data" }));
+            return Ok(kept);
         }
         let url = reef_helm::repo::archive_url(&repo.url, chosen)
             .ok_or_else(|| AppError::invalid("invalid_repository", format!("{name} {} has no URL", chosen.version)))?;
@@ -301,9 +304,7 @@ impl App {
                 format!("{url} does not match the digest in the repository's index; update the repository"),
             ));
         }
-        self.store
-            .keep_chart_archive(&digest, &base64::engine::general_purpose::STANDARD.encode(&data), self.now())
-            .await?;
+        self.keep_archive(&digest, &data).await?;
         Ok(data)
     }
 }
@@ -349,20 +350,36 @@ impl App {
         let auth = self.repo_auth(org, repo.as_ref().and_then(|r| r.secret.as_ref())).await?;
         let mut registry = crate::oci::Registry::new(&parsed.registry, plain_http, auth)?;
         let layer = registry.chart_layer(&parsed, version).await?;
-        let digest = layer.digest.trim_start_matches("sha256:").to_owned();
-        if let Some(kept) = self.store.chart_archive(&digest).await? {
-            return base64::engine::general_purpose::STANDARD
-                .decode(kept)
-                .map_err(|_| AppError::Internal(reef_store::StoreError::Corrupt { column: "chart_archives.data" }));
+        let digest = layer.digest.trim_start_matches("sha256:");
+        if let Some(kept) = self.kept_archive(digest).await? {
+            return Ok(kept);
         }
         let data = registry.blob(&parsed.repository, &layer).await?;
-        self.store
-            .keep_chart_archive(&digest, &base64::engine::general_purpose::STANDARD.encode(&data), self.now())
-            .await?;
+        self.keep_archive(digest, &data).await?;
         Ok(data)
+    }
+
+    /// The chart archive of SHA-256 `digest` (hex), if one was fetched before.
+    async fn kept_archive(&self, digest: &str) -> Result<Option<Vec<u8>>, AppError> {
+        let Some(kept) = self.store.chart_archive(digest).await? else { return Ok(None) };
+        base64::engine::general_purpose::STANDARD
+            .decode(kept)
+            .map(Some)
+            .map_err(|_| AppError::Internal(reef_store::StoreError::Corrupt { column: "chart_archives.data" }))
+    }
+
+    /// Keeps a fetched chart archive under its SHA-256 `digest` (hex).
+    async fn keep_archive(&self, digest: &str, data: &[u8]) -> Result<(), AppError> {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(data);
+        Ok(self.store.keep_chart_archive(digest, &encoded, self.now()).await?)
     }
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
+fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `sha256:HEX` of `data`, as OCI digests are written.
+pub(crate) fn sha256_digest(data: &[u8]) -> String {
+    format!("sha256:{}", hex(&sha2::Sha256::digest(data)))
 }

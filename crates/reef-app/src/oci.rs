@@ -5,10 +5,9 @@
 //! credentials, or anonymously without them.
 
 use reef_helm::oci::{Challenge, Descriptor, MANIFEST, Reference, TagList, TokenAnswer};
-use sha2::Digest as _;
 
 use crate::AppError;
-use crate::charts::{FETCH_TIMEOUT, MAX_FETCH_BYTES, RepoAuth, fetch_error, hex};
+use crate::charts::{FETCH_TIMEOUT, MAX_FETCH_BYTES, RepoAuth, fetch_error, refused, sha256_digest};
 
 /// The largest manifest or tag list read.
 const MAX_DOCUMENT_BYTES: usize = 4 << 20;
@@ -164,7 +163,7 @@ impl Registry {
         let (manifest, _) =
             self.get(&format!("/v2/{repository}/manifests/{path}"), MANIFEST, MAX_DOCUMENT_BYTES).await?;
         if let Some(digest) = &reference.digest
-            && format!("sha256:{}", hex(&sha2::Sha256::digest(&manifest))) != *digest
+            && sha256_digest(&manifest) != *digest
         {
             return Err(AppError::invalid(
                 "chart_digest_mismatch",
@@ -186,19 +185,12 @@ impl Registry {
     pub(crate) async fn blob(&mut self, repository: &str, layer: &Descriptor) -> Result<Vec<u8>, AppError> {
         let path = format!("/v2/{repository}/blobs/{}", layer.digest);
         let (data, _) = self.get(&path, "application/octet-stream", MAX_FETCH_BYTES).await?;
-        if format!("sha256:{}", hex(&sha2::Sha256::digest(&data))) != layer.digest {
+        if sha256_digest(&data) != layer.digest {
             return Err(AppError::invalid(
                 "chart_digest_mismatch",
                 format!("{}{path} does not match its digest", self.base),
             ));
         }
         Ok(data)
-    }
-}
-
-fn refused(url: &str, status: reqwest::StatusCode) -> AppError {
-    AppError::Cluster {
-        code: "repository_refused",
-        message: format!("{url} refused the credentials ({status}); check the repository's secret"),
     }
 }
