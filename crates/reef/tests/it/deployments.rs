@@ -13,6 +13,11 @@ use crate::harness::{Cli, Options, Reef};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
+/// A server whose `local` clusters are made without the simulated cloud's step delays.
+pub(crate) fn quick_reef() -> Reef {
+    Reef::start_with(Options { args: ["--local-step-delay-ms", "0"].map(str::to_owned).to_vec(), ..Options::default() })
+}
+
 /// Creates a `local` cluster with one pool of `count` nodes of `instance_type`, and waits
 /// until it runs.
 pub(crate) async fn local_cluster(admin: &reef_client::Client, name: &str, instance_type: &str, count: u32) {
@@ -38,10 +43,7 @@ async fn a_chart_is_deployed_upgraded_rolled_back_and_uninstalled_with_the_cli_a
     if helm.is_none() {
         missing_peer("helm 4.2.3", "$REEF_HELM or the reef-test-peers cache");
     }
-    let reef = Reef::start_with(Options {
-        args: ["--local-step-delay-ms", "0"].map(str::to_owned).to_vec(),
-        ..Options::default()
-    });
+    let reef = quick_reef();
     let admin = reef.admin();
     local_cluster(&admin, "dev", "small", 2).await;
     let dir = tempfile::tempdir().unwrap();
@@ -186,10 +188,7 @@ fn chart_with_a_failing_test(dir: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_test_is_reported_with_the_tests_before_it_and_the_cli_exits_non_zero() {
-    let reef = Reef::start_with(Options {
-        args: ["--local-step-delay-ms", "0"].map(str::to_owned).to_vec(),
-        ..Options::default()
-    });
+    let reef = quick_reef();
     let admin = reef.admin();
     local_cluster(&admin, "dev", "small", 1).await;
     let dir = tempfile::tempdir().unwrap();
@@ -272,10 +271,7 @@ async fn values_from_a_secret_reach_the_chart_but_not_the_release_values_nor_the
         return;
     };
     const MARKER: &str = "MARKER-greeting-9e41c7";
-    let reef = Reef::start_with(Options {
-        args: ["--local-step-delay-ms", "0"].map(str::to_owned).to_vec(),
-        ..Options::default()
-    });
+    let reef = quick_reef();
     let admin = reef.admin();
     local_cluster(&admin, "dev", "small", 1).await;
     let secret = reef_api_types::CreateSecretRequest {
@@ -405,10 +401,7 @@ async fn a_chart_from_a_repository_served_over_http_is_searched_and_deployed() {
         sha2::Sha256::digest(&archive).iter().map(|b| format!("{b:02x}")).collect()
     };
     let (url, server) = serve_repository(archive, digest).await;
-    let reef = Reef::start_with(Options {
-        args: ["--local-step-delay-ms", "0"].map(str::to_owned).to_vec(),
-        ..Options::default()
-    });
+    let reef = quick_reef();
     let admin = reef.admin();
     let cli = Cli::new();
     cli.ok(&["login", "--url", &reef.url, "--data-dir", reef.data_dir.to_str().unwrap()]);
@@ -465,10 +458,7 @@ async fn one_deployment_goes_to_several_clusters_with_a_result_for_each() {
         missing_peer("the chart corpus", "shared/charts or $REEF_CHART_CORPUS");
         return;
     };
-    let reef = Reef::start_with(Options {
-        args: ["--local-step-delay-ms", "0"].map(str::to_owned).to_vec(),
-        ..Options::default()
-    });
+    let reef = quick_reef();
     let admin = reef.admin();
     for name in ["dev", "prod"] {
         local_cluster(&admin, name, "small", 1).await;
@@ -609,10 +599,7 @@ async fn corpus_charts_are_deployed_through_the_api_and_taken_through_their_life
         missing_peer("the chart corpus", "shared/charts or $REEF_CHART_CORPUS");
         return;
     };
-    let reef = Reef::start_with(Options {
-        args: ["--local-step-delay-ms", "0"].map(str::to_owned).to_vec(),
-        ..Options::default()
-    });
+    let reef = quick_reef();
     let admin = reef.admin();
     local_cluster(&admin, "dev", "large", 3).await;
     let kube = reef_kube::ClusterClient::connect(&admin.cluster_kubeconfig("default", "dev").await.unwrap(), LIMIT)

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use base64::Engine as _;
 use reef_testkit::{REGISTRY_PASSWORD, REGISTRY_USER, RegistryAuth, missing_peer};
 
-use crate::deployments::local_cluster;
-use crate::harness::{Cli, Options, Reef};
+use crate::deployments::{local_cluster, quick_reef};
+use crate::harness::Cli;
 
 /// A token endpoint: issues JWTs for the registry, signed by a self-signed certificate's key.
 struct TokenIssuer {
@@ -192,10 +192,7 @@ async fn deployed_from_a_registry(tokens: Option<(String, Arc<TokenIssuer>)>) {
         digests.push(pushed.lines().find_map(|l| l.strip_prefix("Digest: ")).expect(&pushed).trim().to_owned());
     }
 
-    let reef = Reef::start_with(Options {
-        args: ["--local-step-delay-ms", "0"].map(str::to_owned).to_vec(),
-        ..Options::default()
-    });
+    let reef = quick_reef();
     let admin = reef.admin();
     let cli = Cli::new();
     cli.ok(&["login", "--url", &reef.url, "--data-dir", reef.data_dir.to_str().unwrap()]);
