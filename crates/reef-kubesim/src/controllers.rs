@@ -105,10 +105,6 @@ pub struct Controllers {
 
 const W: WriteOptions = WriteOptions { dry_run: false, field_manager: None, force: false, strict_fields: false };
 
-fn items(store: &Store, t: &ResourceType) -> Vec<Value> {
-    store.all(t)
-}
-
 fn s<'a>(v: &'a Value, pointer: &str) -> &'a str {
     v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
 }
@@ -235,7 +231,7 @@ impl Controllers {
     }
 
     fn nodes(&mut self, store: &Store, nodes_t: &ResourceType, pods_t: &ResourceType, config: &SimConfig) {
-        let existing = items(store, nodes_t);
+        let existing = store.all(nodes_t);
         let mut wanted = Vec::new();
         for pool in &config.node_pools {
             for i in 0..pool.count {
@@ -273,7 +269,7 @@ impl Controllers {
             let name = s(node, "/metadata/name");
             if node.pointer("/metadata/labels/reef.dev~1node-pool").is_some() && !wanted.iter().any(|w| w == name) {
                 let _ = store.delete(nodes_t, None, name, &DeleteOptions::default());
-                for pod in items(store, pods_t).iter().filter(|p| s(p, "/spec/nodeName") == name) {
+                for pod in store.all(pods_t).iter().filter(|p| s(p, "/spec/nodeName") == name) {
                     let _ = store.delete(pods_t, ns_of(pod), s(pod, "/metadata/name"), &DeleteOptions::default());
                 }
             }
@@ -285,7 +281,7 @@ impl Controllers {
             let sc = json!({"metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}, "provisioner": "reef.dev/sim", "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"});
             let _ = store.create(sc_t, None, sc, &W);
         }
-        for pvc in items(store, pvc_t) {
+        for pvc in store.all(pvc_t) {
             if s(&pvc, "/status/phase") == "Bound" {
                 continue;
             }
@@ -297,8 +293,8 @@ impl Controllers {
     }
 
     fn deployments(&mut self, store: &Store, deploy_t: &ResourceType, rs_t: &ResourceType, ev_t: &ResourceType) {
-        let all_rs = items(store, rs_t);
-        for d in items(store, deploy_t) {
+        let all_rs = store.all(rs_t);
+        for d in store.all(deploy_t) {
             if is_terminating(&d) {
                 continue;
             }
@@ -470,8 +466,8 @@ impl Controllers {
     }
 
     fn replica_sets(&mut self, store: &Store, rs_t: &ResourceType, pods_t: &ResourceType) {
-        let all_pods = items(store, pods_t);
-        for rs in items(store, rs_t) {
+        let all_pods = store.all(pods_t);
+        for rs in store.all(rs_t) {
             if is_terminating(&rs) {
                 continue;
             }
@@ -489,8 +485,8 @@ impl Controllers {
     }
 
     fn stateful_sets(&mut self, store: &Store, sts_t: &ResourceType, pods_t: &ResourceType) {
-        let all_pods = items(store, pods_t);
-        for sts in items(store, sts_t) {
+        let all_pods = store.all(pods_t);
+        for sts in store.all(sts_t) {
             if is_terminating(&sts) {
                 continue;
             }
@@ -519,9 +515,9 @@ impl Controllers {
     }
 
     fn daemon_sets(&mut self, store: &Store, ds_t: &ResourceType, pods_t: &ResourceType, nodes_t: &ResourceType) {
-        let all_pods = items(store, pods_t);
-        let nodes = items(store, nodes_t);
-        for ds in items(store, ds_t) {
+        let all_pods = store.all(pods_t);
+        let nodes = store.all(nodes_t);
+        for ds in store.all(ds_t) {
             if is_terminating(&ds) {
                 continue;
             }
@@ -560,8 +556,8 @@ impl Controllers {
     }
 
     fn jobs(&mut self, store: &Store, job_t: &ResourceType, pods_t: &ResourceType) {
-        let all_pods = items(store, pods_t);
-        for job in items(store, job_t) {
+        let all_pods = store.all(pods_t);
+        for job in store.all(job_t) {
             if is_terminating(&job) || job.pointer("/status/completionTime").is_some() || job_finished(&job).is_some() {
                 continue;
             }
@@ -616,8 +612,8 @@ impl Controllers {
         ev_t: &ResourceType,
         config: &SimConfig,
     ) {
-        let nodes = items(store, nodes_t);
-        let pods = items(store, pods_t);
+        let nodes = store.all(nodes_t);
+        let pods = store.all(pods_t);
         let mut used: HashMap<String, (i128, i128, i64)> = HashMap::new();
         for p in pods.iter().filter(|p| !matches!(s(p, "/status/phase"), "Succeeded" | "Failed")) {
             let node = s(p, "/spec/nodeName");
@@ -758,7 +754,7 @@ impl Controllers {
 
     /// Cluster IPs for every Service, and load-balancer addresses for those that ask.
     fn services(&mut self, store: &Store, svc_t: &ResourceType) {
-        for (i, svc) in items(store, svc_t).into_iter().enumerate() {
+        for (i, svc) in store.all(svc_t).into_iter().enumerate() {
             let ns = ns_of(&svc).map(str::to_owned);
             let name = s(&svc, "/metadata/name").to_owned();
             let mut current = svc.clone();
@@ -798,9 +794,9 @@ impl Controllers {
         slice_t: &ResourceType,
         pods_t: &ResourceType,
     ) {
-        let pods = items(store, pods_t);
-        let services = items(store, svc_t);
-        let slices = items(store, slice_t);
+        let pods = store.all(pods_t);
+        let services = store.all(svc_t);
+        let slices = store.all(slice_t);
         for svc in &services {
             let Some(selector) = svc.pointer("/spec/selector").and_then(Value::as_object) else { continue };
             if selector.is_empty() || is_terminating(svc) {
@@ -881,7 +877,7 @@ impl Controllers {
             }
         }
         // The Endpoints of a deleted Service go with it (slices go by their owner reference).
-        for ep in items(store, ep_t) {
+        for ep in store.all(ep_t) {
             let managed = ep.pointer("/metadata/annotations").and_then(|a| a.get(ENDPOINTS_TRIGGER)).is_some();
             let name = s(&ep, "/metadata/name");
             let has_service = services.iter().any(|svc| ns_of(svc) == ns_of(&ep) && s(svc, "/metadata/name") == name);
@@ -904,8 +900,8 @@ impl Controllers {
         now: DateTime<Utc>,
     ) {
         self.wake_at = None;
-        let jobs = items(store, job_t);
-        for cj in items(store, cj_t) {
+        let jobs = store.all(job_t);
+        for cj in store.all(cj_t) {
             if is_terminating(&cj) {
                 continue;
             }
@@ -1197,12 +1193,12 @@ mod tests {
     fn node_pools_become_ready_nodes_and_follow_resizes() {
         let (store, mut c, mut config) = setup(vec![NodePool::new("pool", 3)]);
         c.reconcile(&store, &config);
-        let nodes = items(&store, &t(&store, "", "nodes"));
+        let nodes = store.all(&t(&store, "", "nodes"));
         assert_eq!(nodes.len(), 3);
         assert!(nodes.iter().all(|n| n.pointer("/status/conditions/0/type") == Some(&json!("Ready"))));
         config.node_pools[0].count = 1;
         c.reconcile(&store, &config);
-        assert_eq!(items(&store, &t(&store, "", "nodes")).len(), 1);
+        assert_eq!(store.all(&t(&store, "", "nodes")).len(), 1);
     }
 
     #[test]
@@ -1210,7 +1206,7 @@ mod tests {
         let (store, mut c, config) = setup(vec![NodePool::new("pool", 2)]);
         store.create(&t(&store, "apps", "deployments"), Some("default"), deployment(3, "nginx:1"), &W).unwrap();
         settle(&store, &mut c, &config, available);
-        let pods = items(&store, &t(&store, "", "pods"));
+        let pods = store.all(&t(&store, "", "pods"));
         assert_eq!(pods.len(), 3);
         assert!(
             pods.iter().all(|p| is_ready(p) && !s(p, "/spec/nodeName").is_empty() && !s(p, "/status/podIP").is_empty())
@@ -1232,11 +1228,11 @@ mod tests {
             .unwrap();
         settle(&store, &mut c, &config, |s| {
             available(s)
-                && items(s, &t(s, "", "pods"))
+                && s.all(&t(s, "", "pods"))
                     .iter()
                     .all(|p| p.pointer("/spec/containers/0/image") == Some(&json!("nginx:2")))
         });
-        let sets = items(&store, &t(&store, "apps", "replicasets"));
+        let sets = store.all(&t(&store, "apps", "replicasets"));
         assert_eq!(sets.len(), 2);
         assert_eq!(sets.iter().map(replicas).sum::<i64>(), 3);
     }
@@ -1251,7 +1247,7 @@ mod tests {
         let pod = store.get(&t(&store, "", "pods"), Some("default"), "huge").unwrap();
         assert_eq!(pod["status"]["phase"], "Pending");
         assert_eq!(pod["status"]["conditions"][0]["reason"], "Unschedulable");
-        let events = items(&store, &t(&store, "", "events"));
+        let events = store.all(&t(&store, "", "events"));
         assert!(events.iter().any(|e| e["reason"] == "FailedScheduling" && e["involvedObject"]["name"] == "huge"));
     }
 
@@ -1296,8 +1292,7 @@ mod tests {
             (job["status"]["failed"].as_i64(), job["status"]["conditions"][0]["reason"].as_str()),
             (Some(2), Some("BackoffLimitExceeded"))
         );
-        let owned =
-            items(&store, &pods).into_iter().filter(|p| p["metadata"]["ownerReferences"][0]["name"] == "j").count();
+        let owned = store.all(&pods).into_iter().filter(|p| p["metadata"]["ownerReferences"][0]["name"] == "j").count();
         assert_eq!(owned, 2, "backoffLimit 1: the first pod and one retry");
         // Settled: reconciling again changes nothing.
         let version = job["metadata"]["resourceVersion"].clone();
@@ -1395,7 +1390,7 @@ mod tests {
     }
 
     fn jobs_of(store: &Store) -> Vec<Value> {
-        items(store, &t(store, "batch", "jobs"))
+        store.all(&t(store, "batch", "jobs"))
     }
 
     #[test]
