@@ -31,9 +31,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader};
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -42,49 +42,17 @@ use base64::Engine as _;
 use reef_api_types::{CreateClusterRequest, DeployRequest, NodePoolSpec, OperationView};
 use reef_client::Client;
 
+#[path = "support/server.rs"]
+mod server;
+use server::Server;
+
 const ORG: &str = "default";
 const NAMESPACE: &str = "default";
 /// The longest one operation (a cluster's creation, an install) is followed.
 const OPERATION_LIMIT: Duration = Duration::from_secs(600);
 const TARGET: f64 = 20.0;
 
-struct Server {
-    child: Child,
-    url: String,
-    token: String,
-    _dir: tempfile::TempDir,
-}
-
 impl Server {
-    fn start() -> Server {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_reef"));
-        // The server reads `REEF_*` variables as settings: none of the benchmark's reach it.
-        for (k, _) in std::env::vars() {
-            if k.starts_with("REEF_") {
-                cmd.env_remove(k);
-            }
-        }
-        // No step delay: cluster creation is not what is measured, and installs do not use it.
-        cmd.args(["server", "--listen", "127.0.0.1:0", "--log", "warn", "--local-step-delay-ms", "0", "--data-dir"])
-            .arg(dir.path().join("data"));
-        let mut child = cmd.stdout(Stdio::piped()).spawn().expect("starting reef");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let (mut url, mut token) = (String::new(), String::new());
-        for line in lines.by_ref() {
-            let line = line.expect("reading reef's output");
-            if line.starts_with("reef_pat_") {
-                token = line;
-            } else if let Some(addr) = line.strip_prefix("reef listening on ") {
-                url = addr.to_owned();
-                break;
-            }
-        }
-        assert!(!url.is_empty() && !token.is_empty(), "reef did not start");
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, url, token, _dir: dir }
-    }
-
     /// A line of `/proc/PID/status` (`VmRSS`, `VmHWM`), in MiB; None where there is no /proc.
     fn memory_mib(&self, field: &str) -> Option<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
@@ -98,13 +66,6 @@ impl Server {
             (Some(rss), Some(peak)) => format!("{rss:.0} MiB resident, peak {peak:.0} MiB"),
             _ => "unknown (no /proc)".to_owned(),
         }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -494,7 +455,8 @@ fn main() {
     let chart = base64::engine::general_purpose::STANDARD.encode(&archive);
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    let server = Server::start();
+    // No step delay: cluster creation is not what is measured, and installs do not use it.
+    let server = Server::start(&["--local-step-delay-ms", "0"]);
     let client = Client::new(&server.url, Some(server.token.clone())).expect("client");
     let scratch = tempfile::tempdir().expect("temp dir");
 

@@ -8,57 +8,28 @@
 //! authentication, authorization and the database cost per request. With a PostgreSQL peer
 //! available (reef-testkit), the list is measured on PostgreSQL too.
 //!
-//! Target (issue: the reef server): at least 5,000 requests/s with p99 under 20 ms on 2 cores.
+//! Target: at least 5,000 requests/s with p99 under 20 ms on 2 cores.
 //!
 //! Environment: `REEF_BENCH_SECONDS` (default 10), `REEF_BENCH_CONNECTIONS` (default 32).
 
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::print_stderr)]
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reef_api_types::CreateSecretRequest;
 use reef_client::Client;
 
-struct Server {
-    child: Child,
-    url: String,
-    token: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+#[path = "support/server.rs"]
+mod server;
+use server::Server;
 
 fn start(database_url: Option<&str>) -> Server {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reef"));
-    cmd.args(["server", "--listen", "127.0.0.1:0", "--log", "warn", "--data-dir"]).arg(dir.path().join("data"));
-    if let Some(url) = database_url {
-        cmd.args(["--database-url", url]);
+    match database_url {
+        Some(url) => Server::start(&["--database-url", url]),
+        None => Server::start(&[]),
     }
-    let mut child = cmd.stdout(Stdio::piped()).spawn().expect("starting reef");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let (mut url, mut token) = (String::new(), String::new());
-    for line in lines.by_ref() {
-        let line = line.expect("reading reef's output");
-        if line.starts_with("reef_pat_") {
-            token = line;
-        } else if let Some(addr) = line.strip_prefix("reef listening on ") {
-            url = addr.to_owned();
-            break;
-        }
-    }
-    assert!(!url.is_empty() && !token.is_empty(), "reef did not start");
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, url, token, _dir: dir }
 }
 
 async fn load_secrets(client: &Client, n: usize) {
