@@ -60,19 +60,6 @@ fn is_oci(url: &str) -> bool {
     url.starts_with("oci://")
 }
 
-/// `oci://registry[/path]` of a registry added as a repository: the registry and path.
-fn oci_location(url: &str) -> Result<(&str, &str), AppError> {
-    let rest = url.strip_prefix("oci://").unwrap_or(url).trim_end_matches('/');
-    let (registry, path) = rest.split_once('/').unwrap_or((rest, ""));
-    // A reference below it must read; checking one with a chart's name checks the rest.
-    let probe =
-        if path.is_empty() { format!("oci://{registry}/chart") } else { format!("oci://{registry}/{path}/chart") };
-    reef_helm::oci::Reference::parse(&probe).map_err(|e| {
-        AppError::invalid("invalid_repository", format!("{url} is not an OCI registry's location: {e}"))
-    })?;
-    Ok((registry, path))
-}
-
 impl App {
     /// The credentials in a repository's secret: `username` and `password` are basic auth,
     /// `token` a bearer token.
@@ -142,7 +129,9 @@ impl App {
         secret: Option<&SecretName>,
         plain_http: bool,
     ) -> Result<(), AppError> {
-        let (registry, _) = oci_location(url)?;
+        let (registry, _) = reef_helm::oci::location(url).map_err(|e| {
+            AppError::invalid("invalid_repository", format!("{url} is not an OCI registry's location: {e}"))
+        })?;
         crate::oci::Registry::new(registry, plain_http, self.repo_auth(org, secret).await?)?.check().await
     }
 

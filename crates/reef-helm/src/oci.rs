@@ -48,7 +48,7 @@ impl Reference {
             Some((r, t)) => (r, Some(t.to_owned())),
             None => (path, None),
         };
-        if registry.is_empty() || !registry.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)) {
+        if !valid_registry(registry) {
             return Err(format!("{reference:?}: {registry:?} is not a registry's host[:port]"));
         }
         if !valid_repository(repository) {
@@ -78,13 +78,33 @@ impl Reference {
     /// Whether this reference lies under `prefix`, another reference without tag or digest
     /// (`oci://registry/charts` covers `oci://registry/charts/podinfo`).
     pub fn is_under(&self, prefix: &str) -> bool {
-        let Some(rest) = prefix.trim_end_matches('/').strip_prefix("oci://") else { return false };
-        let (registry, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let Ok((registry, path)) = location(prefix) else { return false };
         registry == self.registry
             && (path.is_empty()
                 || self.repository == path
                 || self.repository.strip_prefix(path).is_some_and(|r| r.starts_with('/')))
     }
+}
+
+/// The registry and path of a location under which charts lie, `oci://registry[/path]` (a
+/// trailing `/` aside), each checked as in a reference.
+pub fn location(url: &str) -> Result<(&str, &str), String> {
+    let rest = url
+        .strip_prefix("oci://")
+        .ok_or_else(|| format!("{url:?} is not an OCI location: it starts with oci://"))?
+        .trim_end_matches('/');
+    let (registry, path) = rest.split_once('/').unwrap_or((rest, ""));
+    if !valid_registry(registry) {
+        return Err(format!("{url:?}: {registry:?} is not a registry's host[:port]"));
+    }
+    if !path.is_empty() && !valid_repository(path) {
+        return Err(format!("{url:?}: {path:?} is not a repository path"));
+    }
+    Ok((registry, path))
+}
+
+fn valid_registry(registry: &str) -> bool {
+    !registry.is_empty() && registry.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
 }
 
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` components separated by `/`.
@@ -328,6 +348,15 @@ mod tests {
         }
         for prefix in ["oci://r.io", "oci://r.io:5000/tea", "oci://other:5000/team", "https://r.io:5000"] {
             assert!(!r.is_under(prefix), "{prefix}");
+        }
+    }
+
+    #[test]
+    fn locations_are_read_and_checked() {
+        assert_eq!(location("oci://r.io:5000/team/charts/"), Ok(("r.io:5000", "team/charts")));
+        assert_eq!(location("oci://r.io"), Ok(("r.io", "")));
+        for bad in ["https://r.io", "oci://", "oci://r o/a", "oci://r.io/Team"] {
+            assert!(location(bad).is_err(), "{bad}");
         }
     }
 
