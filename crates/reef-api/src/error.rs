@@ -46,8 +46,10 @@ impl From<AppError> for ApiError {
             AppError::Forbidden { .. } | AppError::ServerAdminRequired => StatusCode::FORBIDDEN,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Provider { .. } | AppError::Cluster { .. } => StatusCode::BAD_GATEWAY,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Provider { .. } | AppError::Cluster { .. } | AppError::DependencyFailed { .. } => {
+                StatusCode::BAD_GATEWAY
+            }
+            AppError::Unavailable(_) | AppError::DependencyDown { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) | AppError::Workflow(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         match &e {
@@ -56,6 +58,9 @@ impl From<AppError> for ApiError {
             }
             AppError::Workflow(source) => {
                 tracing::error!(code = e.code(), error = %error_chain(source), "request failed");
+            }
+            AppError::DependencyDown { .. } | AppError::DependencyFailed { .. } => {
+                tracing::warn!(code = e.code(), error = %e, "request failed");
             }
             _ => {}
         }

@@ -27,10 +27,12 @@ use reef_core::{Cluster, ClusterId, ClusterSpec, ClusterStatus, OrgId, SpecProbl
 use reef_provider::{Call, Catalog, Credentials, Operation, Provider, ProviderError, Retry};
 use reef_store::Store;
 use reef_store::clusters::ClusterUpdate;
-use reef_store::crypto::SecretCipher;
 use reef_store::secrets::SecretRef;
 use reef_workflow::{ErrorKind, StepContext, StepError, Workflow};
 use serde::{Deserialize, Serialize};
+
+use crate::secret_backend::{BackendError, SecretBackend, kubeconfig_context};
+use crate::vault::VaultError;
 use serde_json::Value;
 
 /// The providers a server offers, by name.
@@ -65,7 +67,7 @@ impl Providers {
 #[derive(Debug, Clone)]
 pub struct ClusterEnv {
     pub(crate) store: Store,
-    pub(crate) cipher: SecretCipher,
+    pub(crate) secrets: SecretBackend,
     pub(crate) providers: Providers,
     clients: ClusterClients,
 }
@@ -98,8 +100,8 @@ pub(crate) enum ClientError {
 
 impl ClusterEnv {
     /// The environment of cluster workflows.
-    pub fn new(store: Store, cipher: SecretCipher, providers: Providers) -> ClusterEnv {
-        ClusterEnv { store, cipher, providers, clients: ClusterClients::default() }
+    pub fn new(store: Store, secrets: impl Into<SecretBackend>, providers: Providers) -> ClusterEnv {
+        ClusterEnv { store, secrets: secrets.into(), providers, clients: ClusterClients::default() }
     }
 
     /// A client of `cluster` through the kubeconfig reef keeps for it (`timeout` for each
@@ -119,8 +121,11 @@ impl ClusterEnv {
         if let Some(client) = self.clients.0.lock().ok().and_then(|m| kept(&m)) {
             return Ok(Some(client));
         }
-        let bytes =
-            self.cipher.open(&sealed, &kubeconfig_context(org, cluster)).map_err(|e| ClientError::Store(e.into()))?;
+        let bytes = self
+            .secrets
+            .cipher()
+            .open(&sealed, &kubeconfig_context(org, cluster))
+            .map_err(|e| ClientError::Store(e.into()))?;
         let text = zeroize::Zeroizing::new(
             String::from_utf8(bytes.to_vec())
                 .map_err(|_| ClientError::Store(reef_store::StoreError::Corrupt { column: "kubeconfig" }))?,
@@ -147,7 +152,7 @@ impl ClusterEnv {
         cluster: ClusterId,
     ) -> Result<Option<zeroize::Zeroizing<String>>, reef_store::StoreError> {
         let Some(sealed) = self.store.cluster_kubeconfig(cluster).await? else { return Ok(None) };
-        let bytes = self.cipher.open(&sealed, &kubeconfig_context(org, cluster))?;
+        let bytes = self.secrets.cipher().open(&sealed, &kubeconfig_context(org, cluster))?;
         let text =
             String::from_utf8(bytes.to_vec()).map_err(|_| reef_store::StoreError::Corrupt { column: "kubeconfig" })?;
         Ok(Some(zeroize::Zeroizing::new(text)))
@@ -171,11 +176,6 @@ pub fn create_kind(provider: &str) -> String {
 /// The kind of a provider's delete workflow.
 pub fn delete_kind(provider: &str) -> String {
     format!("cluster.delete.{provider}")
-}
-
-/// What the kubeconfig of a cluster is sealed against: it opens for that cluster only.
-pub(crate) fn kubeconfig_context(org: OrgId, cluster: ClusterId) -> String {
-    format!("cluster/{org}/{cluster}/kubeconfig")
 }
 
 /// The spec a cluster's record stands for.
@@ -257,13 +257,13 @@ impl ClusterEnv {
             .await
             .map_err(store_error)?
             .ok_or_else(|| StepError::permanent(format!("the secret {name} has no values")))?;
-        let json = self
-            .cipher
-            .open(&sealed, &crate::secrets::context(org, meta.id, meta.version))
-            .map_err(|_| StepError::permanent(format!("the secret {name} cannot be opened with this server's key")))?;
-        let fields: BTreeMap<String, String> = serde_json::from_slice(&json)
-            .map_err(|_| StepError::permanent(format!("the secret {name} holds unreadable values")))?;
-        Ok(Credentials(fields))
+        let fields = self.secrets.load(org, meta.id, meta.version, &sealed).await.map_err(|e| match e {
+            BackendError::Vault(VaultError::Unavailable { .. }) | BackendError::NoVault => {
+                StepError::transient(format!("the secret {name} cannot be read now: {e}"))
+            }
+            e => StepError::permanent(format!("the secret {name} cannot be read: {e}")),
+        })?;
+        Ok(Credentials(fields.into_inner()))
     }
 
     /// Moves the cluster from one of `from` to `to` with `cause`; fine when it is in `to`
@@ -420,7 +420,8 @@ pub fn create_workflow(provider: &dyn Provider) -> Workflow<ClusterEnv> {
             let kubeconfig = loaded.provider.kubeconfig(loaded.call(&run, cx.outputs())).await.map_err(step_error)?;
             let sealed = cx
                 .app
-                .cipher
+                .secrets
+                .cipher()
                 .seal(kubeconfig.as_bytes(), &kubeconfig_context(run.org, run.cluster))
                 .map_err(|e| StepError::permanent(format!("sealing the kubeconfig failed: {e}")))?;
             cx.app.store.set_cluster_kubeconfig(run.cluster, Some(&sealed)).await.map_err(store_error)?;

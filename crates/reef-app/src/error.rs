@@ -66,6 +66,23 @@ pub enum AppError {
         /// What happened (never a credential).
         message: String,
     },
+    /// A service reef depends on for this call (the secret backend, the identity provider)
+    /// does not answer; the call may succeed later. Calls that do not need it still work.
+    #[error("{message}")]
+    DependencyDown {
+        /// The stable code, e.g. `secret_backend_unavailable`.
+        code: &'static str,
+        /// Which service, and what happened (never a credential).
+        message: String,
+    },
+    /// A service reef depends on answered, but refused or failed the call.
+    #[error("{message}")]
+    DependencyFailed {
+        /// The stable code, e.g. `secret_backend_refused`.
+        code: &'static str,
+        /// Which service, what it said, and what to do (never a credential).
+        message: String,
+    },
     /// The database cannot be reached right now; the call may succeed later.
     #[error("the database is unavailable; try again later")]
     Unavailable(#[source] StoreError),
@@ -87,7 +104,11 @@ impl AppError {
             AppError::NotFound { .. } => "not_found",
             AppError::Forbidden { .. } => "forbidden",
             AppError::ServerAdminRequired => "server_admin_required",
-            AppError::Conflict { code, .. } | AppError::Invalid { code, .. } | AppError::Cluster { code, .. } => code,
+            AppError::Conflict { code, .. }
+            | AppError::Invalid { code, .. }
+            | AppError::Cluster { code, .. }
+            | AppError::DependencyDown { code, .. }
+            | AppError::DependencyFailed { code, .. } => code,
             AppError::Provider { .. } => "provider_failed",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) | AppError::Workflow(_) => "internal",

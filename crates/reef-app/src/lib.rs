@@ -19,17 +19,19 @@ mod members;
 mod membership_cache;
 mod oci;
 mod orgs;
+pub mod secret_backend;
 mod secrets;
 mod token_cache;
 mod tokens;
 mod users;
+pub mod vault;
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reef_store::Store;
-use reef_store::crypto::SecretCipher;
 use reef_workflow::{Engine, EngineOptions};
+use secret_backend::SecretBackend;
 
 use crate::cluster_workflows::{ClusterEnv, Providers};
 
@@ -77,7 +79,7 @@ impl Default for AppConfig {
 #[derive(Debug, Clone)]
 pub struct App {
     store: Store,
-    cipher: SecretCipher,
+    secrets: SecretBackend,
     config: AppConfig,
     tokens: std::sync::Arc<token_cache::TokenCache>,
     memberships: std::sync::Arc<membership_cache::MembershipCache>,
@@ -86,14 +88,16 @@ pub struct App {
 }
 
 impl App {
-    /// Builds the application over a store and the cipher for secret values. It offers no
-    /// cluster provider until [`App::with_clusters`] gives it some.
-    pub fn new(store: Store, cipher: SecretCipher, config: AppConfig) -> Self {
+    /// Builds the application over a store and the backend for secret values (or just the
+    /// cipher, for the built-in backend). It offers no cluster provider until
+    /// [`App::with_clusters`] gives it some.
+    pub fn new(store: Store, secrets: impl Into<SecretBackend>, config: AppConfig) -> Self {
+        let secrets = secrets.into();
         let tokens = std::sync::Arc::new(token_cache::TokenCache::new(config.auth_cache_ttl));
         let memberships = std::sync::Arc::new(membership_cache::MembershipCache::new(config.auth_cache_ttl));
-        let cluster_env = std::sync::Arc::new(ClusterEnv::new(store.clone(), cipher.clone(), Providers::default()));
+        let cluster_env = std::sync::Arc::new(ClusterEnv::new(store.clone(), secrets.clone(), Providers::default()));
         let clusters = std::sync::Arc::new(Engine::new(store.clone(), cluster_env.clone(), EngineOptions::default()));
-        App { store, cipher, config, tokens, memberships, cluster_env, clusters }
+        App { store, secrets, config, tokens, memberships, cluster_env, clusters }
     }
 
     /// The application with the engine that runs cluster operations. `engine` must be built

@@ -4,7 +4,6 @@ use reef_core::secret::{SecretMeta, SecretValues, parse_tags};
 use reef_core::{Actor, Operation, OrgId, OrgRef, Page, PageRequest, SecretId, SecretName, SecretType};
 use reef_store::StoreError;
 use reef_store::secrets::{SecretDeletion, SecretFilter, SecretRef, SecretVersion};
-use zeroize::Zeroizing;
 
 use crate::{App, AppError};
 
@@ -41,10 +40,6 @@ pub struct SecretView {
     pub values: Option<SecretValues>,
 }
 
-pub(crate) fn context(org: OrgId, id: SecretId, version: u32) -> String {
-    format!("secret/{org}/{id}/{version}")
-}
-
 fn validate(secret_type: SecretType, values: &SecretValues) -> Result<(), AppError> {
     secret_type.validate(values.expose()).map_err(|e| AppError::Invalid {
         code: "invalid_secret",
@@ -58,29 +53,34 @@ fn tags(tags: Vec<String>) -> Result<Vec<String>, AppError> {
 }
 
 impl App {
-    fn seal(&self, org: OrgId, id: SecretId, version: u32, values: &SecretValues) -> Result<String, AppError> {
-        let json = Zeroizing::new(
-            serde_json::to_vec(values.expose())
-                .map_err(|_| AppError::invalid("invalid_secret", "values are not serializable"))?,
-        );
-        self.cipher.seal(&json, &context(org, id, version)).map_err(|e| AppError::Internal(StoreError::from(e)))
-    }
-
-    fn open(&self, meta: &SecretMeta, version: u32, sealed: &str) -> Result<SecretValues, AppError> {
-        let json = self
-            .cipher
-            .open(sealed, &context(meta.org_id, meta.id, version))
-            .map_err(|e| AppError::Internal(StoreError::from(e)))?;
-        let map = serde_json::from_slice(&json)
-            .map_err(|_| AppError::Internal(StoreError::Corrupt { column: "secret values" }))?;
-        Ok(SecretValues::new(map))
+    async fn seal(&self, org: OrgId, id: SecretId, version: u32, values: &SecretValues) -> Result<String, AppError> {
+        Ok(self.secrets.store(org, id, version, values.expose()).await?)
     }
 
     /// The values of version `version` of a secret; the caller has checked the caller's role.
     pub(crate) async fn secret_values(&self, meta: &SecretMeta, version: u32) -> Result<SecretValues, AppError> {
         let sealed =
             self.store.secret_sealed(meta.id, version).await?.ok_or(AppError::NotFound { kind: "secret version" })?;
-        self.open(meta, version, &sealed)
+        Ok(self.secrets.load(meta.org_id, meta.id, version, &sealed).await?)
+    }
+
+    /// What is stored for every version of a secret.
+    async fn stored_versions(&self, meta: &SecretMeta) -> Result<Vec<String>, AppError> {
+        let mut stored = Vec::new();
+        for v in self.store.secret_versions(meta.id).await? {
+            if let Some(s) = self.store.secret_sealed(meta.id, v.version).await? {
+                stored.push(s);
+            }
+        }
+        Ok(stored)
+    }
+
+    /// Deletes a value kept outside the database that nothing points at any more. A failure
+    /// leaves an unused copy behind, which is logged: the call it belongs to has its outcome.
+    async fn forget_stored(&self, stored: &str) {
+        if let Err(e) = self.secrets.forget(stored).await {
+            tracing::warn!(error = %e, "an unused secret value could not be deleted from its backend");
+        }
     }
 
     pub(crate) async fn find_secret(&self, org: OrgId, secret: &SecretRef) -> Result<SecretMeta, AppError> {
@@ -107,8 +107,12 @@ impl App {
                 created_at: now,
                 updated_at: now,
             };
-            let sealed = self.seal(found.id, meta.id, 1, &new.values)?;
-            self.store.insert_secret(&meta, &sealed).await.map_err(|e| match e {
+            let sealed = self.seal(found.id, meta.id, 1, &new.values).await?;
+            let inserted = self.store.insert_secret(&meta, &sealed).await;
+            if inserted.is_err() {
+                self.forget_stored(&sealed).await;
+            }
+            inserted.map_err(|e| match e {
                 StoreError::Duplicate => {
                     AppError::conflict("name_taken", format!("a secret named `{name}` already exists"))
                 }
@@ -200,11 +204,17 @@ impl App {
                     validate(meta.secret_type, values)?;
                     updated.version = meta.version + 1;
                     updated.fields = values.field_names();
-                    Some(self.seal(found.id, meta.id, updated.version, values)?)
+                    Some(self.seal(found.id, meta.id, updated.version, values).await?)
                 }
                 None => None,
             };
-            if !self.store.update_secret(&updated, meta.version, sealed.as_deref(), actor.user_id).await? {
+            let written = self.store.update_secret(&updated, meta.version, sealed.as_deref(), actor.user_id).await;
+            if !matches!(written, Ok(true))
+                && let Some(sealed) = &sealed
+            {
+                self.forget_stored(sealed).await;
+            }
+            if !written? {
                 return Err(AppError::conflict(
                     "version_mismatch",
                     "the secret was changed concurrently: read it again and retry",
@@ -223,8 +233,14 @@ impl App {
         let meta = self.find_secret(found.id, secret).await?;
         let result = async {
             self.authorize(actor, org, Operation::WriteSecrets).await?;
+            let stored = self.stored_versions(&meta).await?;
             match self.store.delete_secret(found.id, meta.id).await? {
-                SecretDeletion::Deleted => Ok(()),
+                SecretDeletion::Deleted => {
+                    for s in &stored {
+                        self.forget_stored(s).await;
+                    }
+                    Ok(())
+                }
                 SecretDeletion::NotFound => Err(AppError::NotFound { kind: "secret" }),
                 SecretDeletion::InUse(users) => Err(AppError::conflict(
                     "secret_in_use",

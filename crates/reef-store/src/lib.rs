@@ -15,6 +15,7 @@ pub mod crypto;
 mod error;
 pub mod orgs;
 mod rows;
+pub mod sealed;
 pub mod secrets;
 pub mod tokens;
 pub mod users;

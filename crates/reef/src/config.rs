@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
+use reef_app::secret_backend::BackendKind;
+use reef_app::vault::{VaultAuth, VaultConfig};
 use serde::Deserialize;
+use zeroize::Zeroizing;
 
 /// The log format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
@@ -17,6 +20,25 @@ pub enum LogFormat {
     Pretty,
     /// One JSON object per line.
     Json,
+}
+
+/// Where new secret values go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretBackendArg {
+    /// Sealed in the database under the master key.
+    Builtin,
+    /// Vault or OpenBao's KV version 2 engine.
+    Vault,
+}
+
+impl From<SecretBackendArg> for BackendKind {
+    fn from(b: SecretBackendArg) -> Self {
+        match b {
+            SecretBackendArg::Builtin => BackendKind::Builtin,
+            SecretBackendArg::Vault => BackendKind::Vault,
+        }
+    }
 }
 
 /// `reef server` flags. Every flag can also be set by its environment variable or in the
@@ -41,6 +63,31 @@ pub struct ServerArgs {
     /// share it [default: master.key in the data directory, created on first start].
     #[arg(long, env = "REEF_MASTER_KEY_FILE", value_name = "FILE")]
     pub master_key_file: Option<PathBuf>,
+    /// Where new secret values go: `builtin` (sealed in the database under the master key) or
+    /// `vault` (Vault or OpenBao's KV v2 engine, with only metadata in the database). Values
+    /// already stored in the other backend are still read; `reef admin secrets migrate` moves
+    /// them [default: builtin].
+    #[arg(long, env = "REEF_SECRET_BACKEND", value_enum)]
+    pub secret_backend: Option<SecretBackendArg>,
+    /// Vault's (or OpenBao's) address, e.g. https://vault.example.com:8200.
+    #[arg(long, env = "REEF_VAULT_ADDR", value_name = "URL")]
+    pub vault_addr: Option<String>,
+    /// A Vault token; prefer the environment variable, which `ps` does not show.
+    #[arg(long, env = "REEF_VAULT_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub vault_token: Option<String>,
+    /// AppRole login instead of a token: the role id (with --vault-secret-id).
+    #[arg(long, env = "REEF_VAULT_ROLE_ID", value_name = "ID")]
+    pub vault_role_id: Option<String>,
+    /// AppRole login: the secret id; prefer the environment variable.
+    #[arg(long, env = "REEF_VAULT_SECRET_ID", value_name = "ID", hide_env_values = true)]
+    pub vault_secret_id: Option<String>,
+    /// The mount path of the KV version 2 engine [default: secret].
+    #[arg(long, env = "REEF_VAULT_MOUNT", value_name = "PATH")]
+    pub vault_mount: Option<String>,
+    /// The path under the mount where reef keeps values; each organization's are under
+    /// `PREFIX/orgs/ORG_ID/` [default: reef].
+    #[arg(long, env = "REEF_VAULT_PREFIX", value_name = "PATH")]
+    pub vault_prefix: Option<String>,
     /// Log format [default: pretty].
     #[arg(long, env = "REEF_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -89,6 +136,13 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     database_url: Option<String>,
     master_key_file: Option<PathBuf>,
+    secret_backend: Option<SecretBackendArg>,
+    vault_addr: Option<String>,
+    vault_token: Option<String>,
+    vault_role_id: Option<String>,
+    vault_secret_id: Option<String>,
+    vault_mount: Option<String>,
+    vault_prefix: Option<String>,
     log_format: Option<LogFormat>,
     log: Option<String>,
     session_ttl_minutes: Option<u64>,
@@ -107,6 +161,9 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     pub database_url: String,
     pub master_key_file: PathBuf,
+    pub secret_backend: BackendKind,
+    /// `None`: no Vault configured.
+    pub vault: Option<VaultConfig>,
     pub log_format: LogFormat,
     pub log: String,
     pub session_ttl: Duration,
@@ -170,6 +227,21 @@ impl ServerConfig {
                 Some((&*Box::leak(step.to_owned().into_boxed_str()), Duration::from_millis(ms)))
             }
         };
+        let vault = vault_config(
+            args.vault_addr.or(file.vault_addr),
+            args.vault_token.or(file.vault_token),
+            args.vault_role_id.or(file.vault_role_id),
+            args.vault_secret_id.or(file.vault_secret_id),
+            args.vault_mount.or(file.vault_mount),
+            args.vault_prefix.or(file.vault_prefix),
+        )?;
+        let secret_backend: BackendKind =
+            args.secret_backend.or(file.secret_backend).unwrap_or(SecretBackendArg::Builtin).into();
+        if secret_backend == BackendKind::Vault && vault.is_none() {
+            bail!(
+                "--secret-backend vault needs --vault-addr and a token or AppRole (--vault-token, or --vault-role-id with --vault-secret-id)"
+            );
+        }
         if !(1..=60 * 24 * 30).contains(&session_minutes) {
             bail!("--session-ttl-minutes must be between 1 and 43200 (30 days)");
         }
@@ -179,6 +251,8 @@ impl ServerConfig {
                 .master_key_file
                 .or(file.master_key_file)
                 .unwrap_or_else(|| data_dir.join("master.key")),
+            secret_backend,
+            vault,
             log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Pretty),
             log: args.log.or(file.log).unwrap_or_else(|| "info".to_owned()),
             session_ttl: Duration::from_secs(session_minutes * 60),
@@ -197,6 +271,41 @@ impl ServerConfig {
             data_dir,
         })
     }
+}
+
+fn vault_config(
+    address: Option<String>,
+    token: Option<String>,
+    role_id: Option<String>,
+    secret_id: Option<String>,
+    mount: Option<String>,
+    prefix: Option<String>,
+) -> anyhow::Result<Option<VaultConfig>> {
+    let Some(address) = address else {
+        if token.is_some() || role_id.is_some() {
+            bail!("a Vault token or AppRole is set, but no --vault-addr");
+        }
+        return Ok(None);
+    };
+    if !(address.starts_with("http://") || address.starts_with("https://")) {
+        bail!("--vault-addr must start with http:// or https://");
+    }
+    let auth = match (token, role_id, secret_id) {
+        (Some(token), None, None) => VaultAuth::Token(Zeroizing::new(token)),
+        (None, Some(role_id), Some(secret_id)) => VaultAuth::AppRole { role_id, secret_id: Zeroizing::new(secret_id) },
+        (None, None, None) => bail!("--vault-addr needs --vault-token, or --vault-role-id with --vault-secret-id"),
+        (Some(_), _, _) => bail!("give either --vault-token or AppRole (--vault-role-id, --vault-secret-id), not both"),
+        (None, _, _) => bail!("AppRole needs both --vault-role-id and --vault-secret-id"),
+    };
+    let mount = mount.unwrap_or_else(|| "secret".to_owned());
+    let prefix = prefix.unwrap_or_else(|| "reef".to_owned());
+    for (flag, value) in [("--vault-mount", &mount), ("--vault-prefix", &prefix)] {
+        let trimmed = value.trim_matches('/');
+        if trimmed.is_empty() || trimmed.contains(':') || trimmed.split('/').any(|p| p.is_empty() || p == "..") {
+            bail!("{flag} must be a path like `secret` or `team/reef` (no `:`, `..` or empty parts)");
+        }
+    }
+    Ok(Some(VaultConfig { address, auth, mount, prefix }))
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -220,6 +329,13 @@ mod tests {
             listen: None,
             database_url: None,
             master_key_file: None,
+            secret_backend: None,
+            vault_addr: None,
+            vault_token: None,
+            vault_role_id: None,
+            vault_secret_id: None,
+            vault_mount: None,
+            vault_prefix: None,
             log_format: None,
             log: None,
             session_ttl_minutes: None,
@@ -231,6 +347,47 @@ mod tests {
             cluster_health_seconds: None,
             hold_after_step: None,
         }
+    }
+
+    #[test]
+    fn vault_settings_are_checked_when_read() {
+        let c = ServerConfig::resolve(args()).unwrap();
+        assert_eq!((c.secret_backend, c.vault.is_none()), (BackendKind::Builtin, true));
+
+        let vault = |f: fn(&mut ServerArgs)| {
+            let mut a = ServerArgs { vault_addr: Some("http://127.0.0.1:8200".into()), ..args() };
+            f(&mut a);
+            ServerConfig::resolve(a).map_err(|e| e.to_string())
+        };
+        let c = vault(|a| {
+            a.vault_token = Some("t".into());
+            a.secret_backend = Some(SecretBackendArg::Vault);
+        })
+        .unwrap();
+        let v = c.vault.unwrap();
+        assert_eq!((c.secret_backend, v.mount.as_str(), v.prefix.as_str()), (BackendKind::Vault, "secret", "reef"));
+        assert!(matches!(v.auth, VaultAuth::Token(_)));
+        let approle = vault(|a| {
+            a.vault_role_id = Some("r".into());
+            a.vault_secret_id = Some("s".into());
+        })
+        .unwrap();
+        assert!(matches!(approle.vault.unwrap().auth, VaultAuth::AppRole { .. }));
+
+        assert!(vault(|_| {}).unwrap_err().contains("needs --vault-token"));
+        assert!(vault(|a| a.vault_role_id = Some("r".into())).unwrap_err().contains("both --vault-role-id"));
+        let both = vault(|a| {
+            a.vault_token = Some("t".into());
+            a.vault_role_id = Some("r".into());
+        });
+        assert!(both.unwrap_err().contains("not both"));
+        let bad_mount = vault(|a| {
+            a.vault_token = Some("t".into());
+            a.vault_mount = Some("a:b".into());
+        });
+        assert!(bad_mount.unwrap_err().contains("--vault-mount"));
+        let no_addr = ServerConfig::resolve(ServerArgs { secret_backend: Some(SecretBackendArg::Vault), ..args() });
+        assert!(no_addr.unwrap_err().to_string().contains("needs --vault-addr"));
     }
 
     #[test]

@@ -10,6 +10,8 @@ use anyhow::Context as _;
 use reef_api::ApiState;
 use reef_app::cluster_workflows::{ClusterEnv, Providers, create_workflow, delete_workflow, update_workflow};
 use reef_app::deployments::{Change, deploy_workflow, uninstall_workflow};
+use reef_app::secret_backend::SecretBackend;
+use reef_app::vault::Vault;
 use reef_app::{App, AppConfig};
 use reef_provider_import::ImportProvider;
 use reef_provider_local::{LocalOptions, LocalProvider};
@@ -28,7 +30,7 @@ pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 /// `data_dir/clusters`.
 fn cluster_engine(
     store: &Store,
-    cipher: &SecretCipher,
+    secrets: &SecretBackend,
     config: &ServerConfig,
 ) -> (Arc<ClusterEnv>, Arc<Engine<ClusterEnv>>) {
     let local = Arc::new(LocalProvider::new(LocalOptions {
@@ -39,7 +41,7 @@ fn cluster_engine(
     let mut providers = Providers::default();
     providers.add(local.clone());
     providers.add(Arc::new(ImportProvider::default()));
-    let env = Arc::new(ClusterEnv::new(store.clone(), cipher.clone(), providers));
+    let env = Arc::new(ClusterEnv::new(store.clone(), secrets.clone(), providers));
     let lease = config.workflow_lease;
     let opts =
         EngineOptions { lease, heartbeat: lease / 3, hold_after: config.hold_after_step, ..EngineOptions::default() };
@@ -54,6 +56,13 @@ fn cluster_engine(
     }
     engine.register(uninstall_workflow());
     (env, Arc::new(engine))
+}
+
+/// The master keys (the key file is created on the first start) and, when configured, Vault.
+pub(crate) fn secret_backend(config: &ServerConfig) -> anyhow::Result<SecretBackend> {
+    let cipher = SecretCipher::load_or_create(&config.master_key_file)?;
+    let vault = config.vault.clone().map(Vault::new).transpose()?;
+    Ok(SecretBackend::new(cipher, vault, config.secret_backend)?)
 }
 
 fn init_tracing(config: &ServerConfig) -> anyhow::Result<()> {
@@ -88,13 +97,18 @@ pub(crate) fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<
 pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     init_tracing(&config)?;
     create_private_dir(&config.data_dir)?;
-    let cipher = SecretCipher::load_or_create(&config.master_key_file)?;
+    let secrets = secret_backend(&config)?;
     let store = Store::connect(&config.database_url).await.context("opening the database")?;
-    tracing::info!(backend = ?store.backend(), key_id = cipher.key_id(), "database ready");
+    tracing::info!(
+        backend = ?store.backend(),
+        key_id = %secrets.cipher().key_id(),
+        secret_backend = %secrets.writes_to(),
+        "database ready"
+    );
     let app_config =
         AppConfig { session_ttl: config.session_ttl, auth_cache_ttl: config.auth_cache_ttl, ..AppConfig::default() };
-    let (cluster_env, engine) = cluster_engine(&store, &cipher, &config);
-    let app = App::new(store.clone(), cipher, app_config).with_clusters(cluster_env.clone(), engine.clone());
+    let (cluster_env, engine) = cluster_engine(&store, &secrets, &config);
+    let app = App::new(store.clone(), secrets, app_config).with_clusters(cluster_env.clone(), engine.clone());
 
     if let Some(boot) = app.bootstrap().await? {
         let path = config.data_dir.join(ADMIN_TOKEN_FILE);

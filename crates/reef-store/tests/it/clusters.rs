@@ -25,7 +25,7 @@ fn pool(name: &str, count: u32) -> NodePool {
     }
 }
 
-fn cluster(org: OrgId, name: &str, provider: &str, labels: &[(&str, &str)]) -> Cluster {
+pub(crate) fn cluster(org: OrgId, name: &str, provider: &str, labels: &[(&str, &str)]) -> Cluster {
     Cluster {
         id: ClusterId::new(),
         org_id: org,

@@ -14,6 +14,7 @@ mod members;
 mod migrations;
 mod orgs;
 mod plaintext;
+mod sealed;
 mod secrets;
 mod tokens;
 mod users;

@@ -1,5 +1,6 @@
 //! The command line: `reef server` and the client commands.
 
+mod admin;
 mod cluster;
 mod context;
 mod output;
@@ -99,6 +100,10 @@ enum Command {
     Sim(sim::SimCommand),
     /// Render a Helm chart locally and print what `helm template` prints (no server needed).
     Template(Box<template::TemplateArgs>),
+    /// Maintenance on the server's machine: master key rotation, moving secret values between
+    /// backends. Takes the same settings as `reef server`.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -379,6 +384,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Chart(cmd) => release::run_chart(&session(g)?, g.output, cmd).await,
         Command::Audit(a) => run_audit(g, a).await,
         Command::Sim(cmd) => sim::run(cmd).await,
+        Command::Admin(cmd) => admin::run(cmd).await,
         Command::Template(t) => {
             template::run(*t);
             Ok(())
