@@ -17,6 +17,7 @@ use reef_core::{ClusterId, OrgId, SecretId};
 use reef_store::Store;
 use reef_store::crypto::{CryptoError, SecretCipher};
 use reef_store::sealed::{SealedCursor, SealedKind, SealedPlace, SealedValue};
+use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
 use crate::AppError;
@@ -137,7 +138,7 @@ impl SecretBackend {
     }
 
     /// Stores the values of version `version` of a secret in `kind`'s backend; returns the text
-    /// to keep in the database.
+    /// to keep in the database. In Vault the path ends with `suffix`, or a random one.
     async fn store_in(
         &self,
         kind: BackendKind,
@@ -145,6 +146,7 @@ impl SecretBackend {
         secret: SecretId,
         version: u32,
         values: &BTreeMap<String, String>,
+        suffix: Option<String>,
     ) -> Result<String, BackendError> {
         match kind {
             BackendKind::Builtin => {
@@ -155,9 +157,11 @@ impl SecretBackend {
                 let vault = self.vault()?;
                 // A random suffix: two writers racing for one version each get their own
                 // path, and the loser's cannot overwrite the winner's.
-                let mut nonce = [0u8; 6];
-                rand::rng().fill_bytes(&mut nonce);
-                let suffix: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+                let suffix = suffix.unwrap_or_else(|| {
+                    let mut nonce = [0u8; 6];
+                    rand::rng().fill_bytes(&mut nonce);
+                    hex(&nonce)
+                });
                 let path = format!("{}/orgs/{org}/secrets/{secret}/{version}-{suffix}", vault.prefix());
                 vault.write(&path, values).await?;
                 Ok(format!("{VAULT_PREFIX}{}:{path}", vault.mount()))
@@ -173,7 +177,7 @@ impl SecretBackend {
         version: u32,
         values: &BTreeMap<String, String>,
     ) -> Result<String, BackendError> {
-        self.store_in(self.writes_to, org, secret, version, values).await
+        self.store_in(self.writes_to, org, secret, version, values, None).await
     }
 
     /// Loads the values of version `version` of a secret from the text kept for it.
@@ -199,6 +203,28 @@ impl SecretBackend {
         match vault_path(stored) {
             Some((_, path)) => Ok(self.vault()?.delete(path).await?),
             None => Ok(()),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Deletes, where they are kept, the copies recorded as garbage (values of deleted secrets,
+/// copies left by a move). Stops at the first failure (Vault down, say): they stay recorded
+/// for the next time. Returns how many were deleted.
+pub async fn collect_garbage(store: &Store, backend: &SecretBackend) -> Result<u64, AppError> {
+    let mut deleted = 0;
+    loop {
+        let page = store.garbage(PAGE).await?;
+        if page.is_empty() {
+            return Ok(deleted);
+        }
+        for stored in &page {
+            backend.forget(stored).await?;
+            store.remove_garbage(stored).await?;
+            deleted += 1;
         }
     }
 }
@@ -274,6 +300,8 @@ pub async fn migrate_all(
     if to == BackendKind::Vault {
         backend.vault()?;
     }
+    // Copies an interrupted run left behind first.
+    collect_garbage(store, backend).await?;
     let mut report = PassReport::default();
     let mut cursor = SealedCursor::default();
     loop {
@@ -288,6 +316,7 @@ pub async fn migrate_all(
         progress(&report);
         cursor = next;
     }
+    collect_garbage(store, backend).await?;
     Ok(report)
 }
 
@@ -304,19 +333,19 @@ async fn migrate_one(
         return Ok(());
     }
     let values = backend.load(org, secret, version, &value.stored).await?;
-    let stored = backend.store_in(to, org, secret, version, values.expose()).await?;
-    if store.replace_sealed(value, &stored).await? {
+    // In Vault, the path is named after the value it replaces: a run that stops after writing
+    // it and before pointing at it writes the same path again when run again, leaving nothing.
+    let suffix = hex(&Sha256::digest(value.stored.as_bytes())[..6]);
+    let stored = backend.store_in(to, org, secret, version, values.expose(), Some(suffix)).await?;
+    // The old copy, when kept in Vault, is recorded as garbage in the same transaction that
+    // stops pointing at it, and deleted at the end.
+    if store.replace_sealed_leaving(value, &stored, in_vault).await? {
         report.changed += 1;
-        // The old copy goes only once nothing points at it. If this fails, the copy stays
-        // behind in Vault, unused; that is logged, and nothing is lost.
-        if let Err(e) = backend.forget(&value.stored).await {
-            tracing::warn!(error = %e, "a moved secret value's old copy in Vault could not be deleted");
-        }
     } else {
         report.raced += 1;
         // The row changed meanwhile: the copy just written is not pointed at.
-        if let Err(e) = backend.forget(&stored).await {
-            tracing::warn!(error = %e, "an unused copy of a secret value in Vault could not be deleted");
+        if to == BackendKind::Vault {
+            store.add_garbage(&[stored]).await?;
         }
     }
     Ok(())

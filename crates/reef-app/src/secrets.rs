@@ -64,22 +64,24 @@ impl App {
         Ok(self.secrets.load(meta.org_id, meta.id, version, &sealed).await?)
     }
 
-    /// What is stored for every version of a secret.
-    async fn stored_versions(&self, meta: &SecretMeta) -> Result<Vec<String>, AppError> {
-        let mut stored = Vec::new();
-        for v in self.store.secret_versions(meta.id).await? {
-            if let Some(s) = self.store.secret_sealed(meta.id, v.version).await? {
-                stored.push(s);
-            }
-        }
-        Ok(stored)
+    /// Deletes, where they are kept, values recorded as garbage (left by a Vault outage, say);
+    /// run periodically. Returns how many were deleted.
+    pub async fn collect_secret_garbage(&self) -> Result<u64, AppError> {
+        crate::secret_backend::collect_garbage(&self.store, &self.secrets).await
     }
 
-    /// Deletes a value kept outside the database that nothing points at any more. A failure
-    /// leaves an unused copy behind, which is logged: the call it belongs to has its outcome.
-    async fn forget_stored(&self, stored: &str) {
-        if let Err(e) = self.secrets.forget(stored).await {
-            tracing::warn!(error = %e, "an unused secret value could not be deleted from its backend");
+    /// Deletes values kept outside the database that nothing points at any more: `unused`,
+    /// and whatever else is recorded as garbage. A failure (Vault down) leaves them recorded
+    /// for the next time, and is logged: the call it belongs to has its outcome.
+    async fn discard(&self, unused: Option<&str>) {
+        if let Some(stored) = unused
+            && stored.starts_with("vault:")
+            && let Err(e) = self.store.add_garbage(&[stored.to_owned()]).await
+        {
+            tracing::warn!(error = %e, "an unused secret value could not be recorded for deletion");
+        }
+        if let Err(e) = crate::secret_backend::collect_garbage(&self.store, &self.secrets).await {
+            tracing::warn!(error = %e, "unused secret values could not be deleted from their backend yet");
         }
     }
 
@@ -110,7 +112,7 @@ impl App {
             let sealed = self.seal(found.id, meta.id, 1, &new.values).await?;
             let inserted = self.store.insert_secret(&meta, &sealed).await;
             if inserted.is_err() {
-                self.forget_stored(&sealed).await;
+                self.discard(Some(&sealed)).await;
             }
             inserted.map_err(|e| match e {
                 StoreError::Duplicate => {
@@ -212,7 +214,7 @@ impl App {
             if !matches!(written, Ok(true))
                 && let Some(sealed) = &sealed
             {
-                self.forget_stored(sealed).await;
+                self.discard(Some(sealed)).await;
             }
             if !written? {
                 return Err(AppError::conflict(
@@ -233,12 +235,9 @@ impl App {
         let meta = self.find_secret(found.id, secret).await?;
         let result = async {
             self.authorize(actor, org, Operation::WriteSecrets).await?;
-            let stored = self.stored_versions(&meta).await?;
             match self.store.delete_secret(found.id, meta.id).await? {
                 SecretDeletion::Deleted => {
-                    for s in &stored {
-                        self.forget_stored(s).await;
-                    }
+                    self.discard(None).await;
                     Ok(())
                 }
                 SecretDeletion::NotFound => Err(AppError::NotFound { kind: "secret" }),

@@ -56,6 +56,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "cluster health", include_str!("../migrations/0004_cluster_health.sql")),
     (5, "chart repositories", include_str!("../migrations/0005_chart_repos.sql")),
     (6, "OCI registries", include_str!("../migrations/0006_oci_registries.sql")),
+    (7, "secret value garbage", include_str!("../migrations/0007_secret_value_garbage.sql")),
 ];
 
 impl Store {

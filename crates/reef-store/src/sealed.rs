@@ -104,6 +104,18 @@ impl Store {
     /// Replaces a sealed value with `stored`, if it is still `value.stored`. `Ok(false)` when it
     /// changed (or went away) since it was read.
     pub async fn replace_sealed(&self, value: &SealedValue, stored: &str) -> Result<bool, StoreError> {
+        self.replace_sealed_leaving(value, stored, false).await
+    }
+
+    /// Like [`Store::replace_sealed`], and when `collect` is set, records the old text as
+    /// garbage (a copy kept outside the database to delete there) in the same transaction.
+    pub async fn replace_sealed_leaving(
+        &self,
+        value: &SealedValue,
+        stored: &str,
+        collect: bool,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await.map_err(StoreError::from_sqlx)?;
         let query = match value.place {
             SealedPlace::SecretVersion { secret, version, .. } => sqlx::query(
                 "UPDATE secret_versions SET ciphertext = $1 WHERE ciphertext = $2 AND secret_id = $3 AND version = $4",
@@ -119,8 +131,46 @@ impl Store {
                     .bind(cluster.to_string())
             }
         };
-        let done = query.execute(self.pool()).await.map_err(StoreError::from_sqlx)?;
-        Ok(done.rows_affected() > 0)
+        let done = query.execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await.map_err(StoreError::from_sqlx)?;
+            return Ok(false);
+        }
+        if collect {
+            insert_garbage(&mut tx, &value.stored).await?;
+        }
+        tx.commit().await.map_err(StoreError::from_sqlx)?;
+        Ok(true)
+    }
+
+    /// Records copies kept outside the database that nothing refers to, to delete there.
+    pub async fn add_garbage(&self, stored: &[String]) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await.map_err(StoreError::from_sqlx)?;
+        for s in stored {
+            insert_garbage(&mut tx, s).await?;
+        }
+        tx.commit().await.map_err(StoreError::from_sqlx)
+    }
+
+    /// Up to `limit` recorded garbage, oldest first.
+    pub async fn garbage(&self, limit: u32) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT stored FROM secret_value_garbage ORDER BY recorded_at, stored LIMIT $1")
+                .bind(i64::from(limit.max(1)))
+                .fetch_all(self.pool())
+                .await
+                .map_err(StoreError::from_sqlx)?;
+        Ok(rows.into_iter().map(|(s,)| s).collect())
+    }
+
+    /// Forgets garbage once it is deleted where it was kept.
+    pub async fn remove_garbage(&self, stored: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM secret_value_garbage WHERE stored = $1")
+            .bind(stored.to_owned())
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        Ok(())
     }
 
     /// How many sealed values of any kind start with `prefix` (for example every value sealed
@@ -140,4 +190,11 @@ impl Store {
         .map_err(StoreError::from_sqlx)?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
+}
+
+async fn insert_garbage(tx: &mut sqlx::Transaction<'_, sqlx::Any>, stored: &str) -> Result<(), StoreError> {
+    let now = crate::rows::millis(chrono::Utc::now());
+    let sql = "INSERT INTO secret_value_garbage (stored, recorded_at) VALUES ($1, $2) ON CONFLICT (stored) DO NOTHING";
+    sqlx::query(sql).bind(stored.to_owned()).bind(now).execute(&mut **tx).await.map_err(StoreError::from_sqlx)?;
+    Ok(())
 }

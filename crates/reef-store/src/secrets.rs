@@ -281,7 +281,8 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a secret and all its versions, unless something uses it.
+    /// Deletes a secret and all its versions, unless something uses it. Versions whose values
+    /// are kept outside the database (`vault:...`) are recorded as garbage, to delete there.
     pub async fn delete_secret(&self, org_id: OrgId, secret_id: SecretId) -> Result<SecretDeletion, StoreError> {
         let mut tx = self.pool().begin().await.map_err(StoreError::from_sqlx)?;
         let uses: Vec<(String,)> = sqlx::query_as(
@@ -297,6 +298,21 @@ impl Store {
             tx.rollback().await.map_err(StoreError::from_sqlx)?;
             return Ok(SecretDeletion::InUse(uses.into_iter().map(|(u,)| u).collect()));
         }
+        // Values kept outside the database go to the garbage to be deleted there, in this
+        // same transaction: they are deleted there even if the caller stops right after.
+        let now = crate::rows::millis(chrono::Utc::now());
+        sqlx::query(
+            "INSERT INTO secret_value_garbage (stored, recorded_at) SELECT v.ciphertext, $1 \
+             FROM secret_versions v JOIN secrets s ON s.id = v.secret_id \
+             WHERE s.org_id = $2 AND v.secret_id = $3 AND substr(v.ciphertext, 1, 6) = 'vault:' \
+             ON CONFLICT (stored) DO NOTHING",
+        )
+        .bind(now)
+        .bind(org_id.to_string())
+        .bind(secret_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_sqlx)?;
         let done = sqlx::query("DELETE FROM secrets WHERE org_id = $1 AND id = $2")
             .bind(org_id.to_string())
             .bind(secret_id.to_string())

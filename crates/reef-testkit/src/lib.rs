@@ -16,6 +16,7 @@
 //! # }
 //! ```
 
+mod openbao;
 mod postgres;
 mod registry;
 
@@ -27,6 +28,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
+pub use openbao::{BAO_ROOT_TOKEN, OpenBao};
 pub use postgres::{PostgresServer, shared_postgres};
 pub use registry::{OciRegistry, REGISTRY_PASSWORD, REGISTRY_USER, RegistryAuth};
 

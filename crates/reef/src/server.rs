@@ -182,6 +182,9 @@ async fn purge_expired_sessions(app: App) {
         if let Err(e) = app.purge_expired_sessions().await {
             tracing::warn!(error = %e, "purging expired sessions failed");
         }
+        if let Err(e) = app.collect_secret_garbage().await {
+            tracing::warn!(error = %e, "deleting unused secret values from Vault failed; will retry");
+        }
     }
 }
 

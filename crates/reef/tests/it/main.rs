@@ -19,6 +19,7 @@ mod replicas;
 mod robustness;
 mod roles;
 mod schemathesis;
+mod secret_backends;
 mod sim;
 mod template;
 mod unavailable;

@@ -1,0 +1,84 @@
+//! A throwaway OpenBao server (Vault's API): `bao server -dev`, in memory, on 127.0.0.1 at a
+//! port chosen at run time, with a known root token and a KV version 2 engine at `secret/`.
+//! It stops when dropped, or when [`OpenBao::kill`] takes it down as an outage would.
+
+use std::io;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{find_executable, free_port};
+
+/// The dev server's root token.
+pub const BAO_ROOT_TOKEN: &str = "reef-test-root-token";
+
+/// A running OpenBao dev server.
+#[derive(Debug)]
+pub struct OpenBao {
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+}
+
+impl OpenBao {
+    /// Starts a dev server; `Ok(None)` when `bao` is not found (`$REEF_BAO` or PATH).
+    pub fn start() -> io::Result<Option<OpenBao>> {
+        let Some(bin) = find_executable("bao", "REEF_BAO", &[]) else { return Ok(None) };
+        let dir = tempfile::tempdir()?;
+        for _ in 0..5 {
+            let host = format!("127.0.0.1:{}", free_port());
+            let log = std::fs::File::create(dir.path().join("bao.log"))?;
+            let mut child = Command::new(&bin)
+                .args(["server", "-dev", "-dev-no-store-token"])
+                .arg(format!("-dev-listen-address={host}"))
+                .arg(format!("-dev-root-token-id={BAO_ROOT_TOKEN}"))
+                .env("HOME", dir.path())
+                .env_remove("BAO_ADDR")
+                .env_remove("VAULT_ADDR")
+                .stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log)
+                .spawn()?;
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if child.try_wait()?.is_some() {
+                    // Most likely the port was taken in between: try another.
+                    break;
+                }
+                // Up once the log says the dev server is unsealed and ready.
+                let text = std::fs::read_to_string(dir.path().join("bao.log")).unwrap_or_default();
+                if text.contains("Development mode should NOT be used in production")
+                    && std::net::TcpStream::connect(&host).is_ok()
+                {
+                    return Ok(Some(OpenBao { child: Some(child), dir, address: format!("http://{host}") }));
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let log = std::fs::read_to_string(dir.path().join("bao.log")).unwrap_or_default();
+        Err(io::Error::other(format!("OpenBao did not start: {log}")))
+    }
+
+    /// Stops the server at once, as an outage would. Everything it held is gone (the dev
+    /// server keeps nothing on disk).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Where the server's log is.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("bao.log")
+    }
+}
+
+impl Drop for OpenBao {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
