@@ -69,6 +69,43 @@ impl std::fmt::Debug for LoginRequest {
     }
 }
 
+/// Starts a single sign-on login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SsoStartRequest {
+    /// Where the identity provider sends the browser back with the code: a loopback URL
+    /// (`http://127.0.0.1:PORT/...`, which `reef login --sso` listens on) or one the server
+    /// allows.
+    pub redirect_uri: String,
+}
+
+/// A single sign-on login started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SsoStartResponse {
+    /// The identity provider's URL to open in a browser.
+    pub authorization_url: String,
+    /// The login's state, which comes back with the code.
+    pub state: String,
+    /// When the login can no longer be finished.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Finishes a single sign-on login with what the identity provider sent back.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SsoFinishRequest {
+    /// The `state` parameter.
+    pub state: String,
+    /// The `code` parameter.
+    pub code: String,
+}
+
+impl std::fmt::Debug for SsoFinishRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SsoFinishRequest").field("state", &self.state).finish_non_exhaustive()
+    }
+}
+
 /// A session token from a password login.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LoginResponse {

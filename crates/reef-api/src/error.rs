@@ -43,7 +43,9 @@ impl From<AppError> for ApiError {
         let status = match &e {
             AppError::Unauthenticated(_) | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
-            AppError::Forbidden { .. } | AppError::ServerAdminRequired => StatusCode::FORBIDDEN,
+            AppError::Forbidden { .. } | AppError::ServerAdminRequired | AppError::NotAllowed { .. } => {
+                StatusCode::FORBIDDEN
+            }
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Provider { .. } | AppError::Cluster { .. } | AppError::DependencyFailed { .. } => {

@@ -136,7 +136,13 @@ impl App {
 
     /// Identifies the caller from a bearer token: an API token or a session token.
     pub async fn authenticate(&self, bearer: &str) -> Result<Actor, AppError> {
-        if !(bearer.starts_with(API_PREFIX) || bearer.starts_with(SESSION_PREFIX)) || bearer.len() > 128 {
+        if !(bearer.starts_with(API_PREFIX) || bearer.starts_with(SESSION_PREFIX)) {
+            if self.sso.is_some() && reef_oidc::jwt::looks_like_jwt(bearer) {
+                return self.authenticate_issuer_token(bearer).await;
+            }
+            return Err(AppError::Unauthenticated("the bearer token is not a reef token"));
+        }
+        if bearer.len() > 128 {
             return Err(AppError::Unauthenticated("the bearer token is not a reef token"));
         }
         let hash = token_hash(bearer);
@@ -169,6 +175,14 @@ impl App {
 
     /// Logs a user in with a password and returns a short-lived session token.
     pub async fn login(&self, username: &str, password: Zeroizing<String>) -> Result<IssuedToken, AppError> {
+        if !self.config.password_login {
+            return Err(AppError::NotAllowed {
+                code: "password_login_disabled",
+                message: "password login is disabled on this server: log in with single sign-on (`reef login --sso`) \
+                          or an API token"
+                    .to_owned(),
+            });
+        }
         let found = match UserName::parse(username) {
             Ok(name) => self.store.user_credentials(&name).await?,
             Err(_) => None,
@@ -192,9 +206,15 @@ impl App {
         Ok(token)
     }
 
-    /// Ends the caller's session (or revokes the API token it used).
+    /// Ends the caller's session (or revokes the API token it used). An identity provider's
+    /// access token cannot be ended by reef: it stops working when it expires.
     pub async fn logout(&self, actor: &Actor) -> Result<(), AppError> {
-        let token = actor.credential.token_id();
+        let Some(token) = actor.credential.token_id() else {
+            return Err(AppError::conflict(
+                "not_revocable",
+                "this is the identity provider's access token: reef cannot end it; it stops working when it expires",
+            ));
+        };
         let result =
             self.store.revoke_token(actor.user_id, token, self.now()).await.map(|_| ()).map_err(AppError::from);
         self.tokens.forget(token);
@@ -214,8 +234,10 @@ impl App {
 }
 
 impl App {
-    /// Deletes session tokens that have expired; run periodically.
+    /// Deletes session tokens that have expired, and single sign-on logins never finished;
+    /// run periodically.
     pub async fn purge_expired_sessions(&self) -> Result<u64, AppError> {
+        self.store.purge_expired_sso_logins(self.now()).await?;
         Ok(self.store.purge_expired_sessions(self.now()).await?)
     }
 }

@@ -27,6 +27,14 @@ pub enum AppError {
         /// The least role that would do.
         needed: Role,
     },
+    /// The server's configuration does not allow this (a disabled login method, say).
+    #[error("{message}")]
+    NotAllowed {
+        /// The stable code, e.g. `password_login_disabled`.
+        code: &'static str,
+        /// Why, and what to do instead.
+        message: String,
+    },
     /// Only a server administrator may do this.
     #[error("only a server administrator may do this")]
     ServerAdminRequired,
@@ -108,6 +116,7 @@ impl AppError {
             | AppError::Invalid { code, .. }
             | AppError::Cluster { code, .. }
             | AppError::DependencyDown { code, .. }
+            | AppError::NotAllowed { code, .. }
             | AppError::DependencyFailed { code, .. } => code,
             AppError::Provider { .. } => "provider_failed",
             AppError::Unavailable(_) => "unavailable",

@@ -21,6 +21,7 @@ mod oci;
 mod orgs;
 pub mod secret_backend;
 mod secrets;
+pub mod sso;
 mod token_cache;
 mod tokens;
 mod users;
@@ -61,6 +62,8 @@ pub struct AppConfig {
     /// request. A token revoked, or a membership changed, through another replica takes effect
     /// here within this time.
     pub auth_cache_ttl: Duration,
+    /// Whether users may log in with a password (API tokens work either way).
+    pub password_login: bool,
 }
 
 impl Default for AppConfig {
@@ -70,6 +73,7 @@ impl Default for AppConfig {
             default_token_ttl: Duration::from_secs(90 * 24 * 3600),
             max_token_ttl: Duration::from_secs(2 * 365 * 24 * 3600),
             auth_cache_ttl: Duration::from_secs(5),
+            password_login: true,
         }
     }
 }
@@ -80,6 +84,7 @@ impl Default for AppConfig {
 pub struct App {
     store: Store,
     secrets: SecretBackend,
+    sso: Option<std::sync::Arc<sso::SsoConfig>>,
     config: AppConfig,
     tokens: std::sync::Arc<token_cache::TokenCache>,
     memberships: std::sync::Arc<membership_cache::MembershipCache>,
@@ -97,7 +102,7 @@ impl App {
         let memberships = std::sync::Arc::new(membership_cache::MembershipCache::new(config.auth_cache_ttl));
         let cluster_env = std::sync::Arc::new(ClusterEnv::new(store.clone(), secrets.clone(), Providers::default()));
         let clusters = std::sync::Arc::new(Engine::new(store.clone(), cluster_env.clone(), EngineOptions::default()));
-        App { store, secrets, config, tokens, memberships, cluster_env, clusters }
+        App { store, secrets, sso: None, config, tokens, memberships, cluster_env, clusters }
     }
 
     /// The application with the engine that runs cluster operations. `engine` must be built

@@ -63,7 +63,7 @@ impl TokenCache {
     /// Drops every entry for a token (after it was revoked).
     pub(crate) fn forget(&self, token: TokenId) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.retain(|_, e| e.actor.credential.token_id() != token);
+        entries.retain(|_, e| e.actor.credential.token_id() != Some(token));
     }
 }
 

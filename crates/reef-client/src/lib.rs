@@ -199,6 +199,17 @@ impl Client {
         self.get::<Health, ()>("/readyz", None).await
     }
 
+    /// Starts a single sign-on login that comes back to `redirect_uri`.
+    pub async fn sso_start(&self, redirect_uri: &str) -> Result<SsoStartResponse, ClientError> {
+        self.post("/api/v1/login/sso/start", &SsoStartRequest { redirect_uri: redirect_uri.to_owned() }).await
+    }
+
+    /// Finishes a single sign-on login; returns a session token.
+    pub async fn sso_finish(&self, state: &str, code: &str) -> Result<LoginResponse, ClientError> {
+        self.post("/api/v1/login/sso/finish", &SsoFinishRequest { state: state.to_owned(), code: code.to_owned() })
+            .await
+    }
+
     /// Logs in with a password; returns a session token.
     pub async fn login(&self, username: &str, password: &str) -> Result<LoginResponse, ClientError> {
         let body = LoginRequest { username: username.to_owned(), password: password.to_owned() };

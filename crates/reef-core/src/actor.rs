@@ -23,15 +23,18 @@ pub struct Actor {
 pub enum Credential {
     /// A personal API token.
     ApiToken(TokenId),
-    /// A short-lived session token from a password login.
+    /// A short-lived session token from a password or single sign-on login.
     Session(TokenId),
+    /// An access token (a JWT) from the identity provider, which reef does not store.
+    IssuerToken,
 }
 
 impl Credential {
-    /// The token's id, whichever kind it is.
-    pub fn token_id(self) -> TokenId {
+    /// The id of the reef token, if the credential is one.
+    pub fn token_id(self) -> Option<TokenId> {
         match self {
-            Credential::ApiToken(id) | Credential::Session(id) => id,
+            Credential::ApiToken(id) | Credential::Session(id) => Some(id),
+            Credential::IssuerToken => None,
         }
     }
 }

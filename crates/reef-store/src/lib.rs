@@ -17,6 +17,7 @@ pub mod orgs;
 mod rows;
 pub mod sealed;
 pub mod secrets;
+pub mod sso;
 pub mod tokens;
 pub mod users;
 pub mod workflows;
@@ -57,6 +58,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "chart repositories", include_str!("../migrations/0005_chart_repos.sql")),
     (6, "OCI registries", include_str!("../migrations/0006_oci_registries.sql")),
     (7, "secret value garbage", include_str!("../migrations/0007_secret_value_garbage.sql")),
+    (8, "single sign-on", include_str!("../migrations/0008_single_sign_on.sql")),
 ];
 
 impl Store {

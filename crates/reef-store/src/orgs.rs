@@ -86,6 +86,17 @@ impl Store {
         }
     }
 
+    /// The organization named `name`, whoever asks: for configuration that names
+    /// organizations (single sign-on's group mapping), not for answering a caller.
+    pub async fn org_by_name(&self, name: &OrgName) -> Result<Option<Organization>, StoreError> {
+        let row = sqlx::query("SELECT id, name, created_at FROM orgs WHERE name = $1")
+            .bind(name.as_str().to_owned())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        row.as_ref().map(org).transpose()
+    }
+
     /// The organizations `user` belongs to, with their role, ordered by id.
     pub async fn orgs_of_user(
         &self,

@@ -16,6 +16,7 @@
 //! # }
 //! ```
 
+mod oidc;
 mod openbao;
 mod postgres;
 mod registry;
@@ -28,6 +29,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
+pub use oidc::{OIDC_AUDIENCE, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OidcProvider};
 pub use openbao::{BAO_ROOT_TOKEN, OpenBao};
 pub use postgres::{PostgresServer, shared_postgres};
 pub use registry::{OciRegistry, REGISTRY_PASSWORD, REGISTRY_USER, RegistryAuth};

@@ -8,7 +8,9 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 use reef_app::secret_backend::BackendKind;
+use reef_app::sso::GroupRole;
 use reef_app::vault::{VaultAuth, VaultConfig};
+use reef_oidc::OidcConfig;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
@@ -88,6 +90,42 @@ pub struct ServerArgs {
     /// `PREFIX/orgs/ORG_ID/` [default: reef].
     #[arg(long, env = "REEF_VAULT_PREFIX", value_name = "PATH")]
     pub vault_prefix: Option<String>,
+    /// The OpenID Connect issuer for single sign-on, e.g. https://login.example.com/realms/team
+    /// (with --oidc-client-id and --oidc-client-secret).
+    #[arg(long, env = "REEF_OIDC_ISSUER", value_name = "URL")]
+    pub oidc_issuer: Option<String>,
+    /// reef's client id at the issuer.
+    #[arg(long, env = "REEF_OIDC_CLIENT_ID", value_name = "ID")]
+    pub oidc_client_id: Option<String>,
+    /// reef's client secret at the issuer; prefer the environment variable.
+    #[arg(long, env = "REEF_OIDC_CLIENT_SECRET", value_name = "SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+    /// The scopes a login asks for, space-separated; `openid` is always asked for
+    /// [default: "openid profile email"].
+    #[arg(long, env = "REEF_OIDC_SCOPES", value_name = "SCOPES")]
+    pub oidc_scopes: Option<String>,
+    /// The claim of ID and access tokens that lists a user's groups [default: groups].
+    #[arg(long, env = "REEF_OIDC_GROUPS_CLAIM", value_name = "CLAIM")]
+    pub oidc_groups_claim: Option<String>,
+    /// The claim a new user's login name is taken from [default: preferred_username].
+    #[arg(long, env = "REEF_OIDC_USERNAME_CLAIM", value_name = "CLAIM")]
+    pub oidc_username_claim: Option<String>,
+    /// The audience the issuer's access tokens must name to be accepted as bearer tokens
+    /// [default: the client id].
+    #[arg(long, env = "REEF_OIDC_AUDIENCE", value_name = "AUDIENCE")]
+    pub oidc_audience: Option<String>,
+    /// A group's role in an organization, `GROUP=ORG:ROLE`; repeat for more. At each login and
+    /// each new access token, a user's roles in the organizations named here follow their
+    /// groups.
+    #[arg(long, value_name = "GROUP=ORG:ROLE")]
+    pub oidc_group_role: Vec<String>,
+    /// A redirect URI logins may use besides loopback ones (a web UI's callback); repeat for
+    /// more.
+    #[arg(long, value_name = "URL")]
+    pub oidc_redirect_uri: Vec<String>,
+    /// Refuse password logins (API tokens and single sign-on keep working).
+    #[arg(long, env = "REEF_DISABLE_PASSWORD_LOGIN")]
+    pub disable_password_login: bool,
     /// Log format [default: pretty].
     #[arg(long, env = "REEF_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -143,6 +181,19 @@ struct FileConfig {
     vault_secret_id: Option<String>,
     vault_mount: Option<String>,
     vault_prefix: Option<String>,
+    oidc_issuer: Option<String>,
+    oidc_client_id: Option<String>,
+    oidc_client_secret: Option<String>,
+    oidc_scopes: Option<String>,
+    oidc_groups_claim: Option<String>,
+    oidc_username_claim: Option<String>,
+    oidc_audience: Option<String>,
+    #[serde(default)]
+    oidc_group_role: Vec<String>,
+    #[serde(default)]
+    oidc_redirect_uri: Vec<String>,
+    #[serde(default)]
+    disable_password_login: bool,
     log_format: Option<LogFormat>,
     log: Option<String>,
     session_ttl_minutes: Option<u64>,
@@ -164,6 +215,9 @@ pub struct ServerConfig {
     pub secret_backend: BackendKind,
     /// `None`: no Vault configured.
     pub vault: Option<VaultConfig>,
+    /// `None`: no single sign-on.
+    pub sso: Option<SsoSettings>,
+    pub password_login: bool,
     pub log_format: LogFormat,
     pub log: String,
     pub session_ttl: Duration,
@@ -175,6 +229,16 @@ pub struct ServerConfig {
     /// `None`: no health checks.
     pub cluster_health: Option<Duration>,
     pub hold_after_step: Option<(&'static str, Duration)>,
+}
+
+/// Single sign-on's settings.
+#[derive(Debug, Clone)]
+pub struct SsoSettings {
+    pub oidc: OidcConfig,
+    pub groups_claim: String,
+    pub username_claim: String,
+    pub group_roles: Vec<GroupRole>,
+    pub redirect_uris: Vec<String>,
 }
 
 /// The platform's data directory for reef.
@@ -242,6 +306,22 @@ impl ServerConfig {
                 "--secret-backend vault needs --vault-addr and a token or AppRole (--vault-token, or --vault-role-id with --vault-secret-id)"
             );
         }
+        let sso = sso_settings(SsoArgs {
+            issuer: args.oidc_issuer.or(file.oidc_issuer),
+            client_id: args.oidc_client_id.or(file.oidc_client_id),
+            client_secret: args.oidc_client_secret.or(file.oidc_client_secret),
+            scopes: args.oidc_scopes.or(file.oidc_scopes),
+            groups_claim: args.oidc_groups_claim.or(file.oidc_groups_claim),
+            username_claim: args.oidc_username_claim.or(file.oidc_username_claim),
+            audience: args.oidc_audience.or(file.oidc_audience),
+            group_roles: if args.oidc_group_role.is_empty() { file.oidc_group_role } else { args.oidc_group_role },
+            redirect_uris: if args.oidc_redirect_uri.is_empty() {
+                file.oidc_redirect_uri
+            } else {
+                args.oidc_redirect_uri
+            },
+        })?;
+        let password_login = !(args.disable_password_login || file.disable_password_login);
         if !(1..=60 * 24 * 30).contains(&session_minutes) {
             bail!("--session-ttl-minutes must be between 1 and 43200 (30 days)");
         }
@@ -253,6 +333,8 @@ impl ServerConfig {
                 .unwrap_or_else(|| data_dir.join("master.key")),
             secret_backend,
             vault,
+            sso,
+            password_login,
             log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Pretty),
             log: args.log.or(file.log).unwrap_or_else(|| "info".to_owned()),
             session_ttl: Duration::from_secs(session_minutes * 60),
@@ -308,6 +390,58 @@ fn vault_config(
     Ok(Some(VaultConfig { address, auth, mount, prefix }))
 }
 
+struct SsoArgs {
+    issuer: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    scopes: Option<String>,
+    groups_claim: Option<String>,
+    username_claim: Option<String>,
+    audience: Option<String>,
+    group_roles: Vec<String>,
+    redirect_uris: Vec<String>,
+}
+
+fn sso_settings(a: SsoArgs) -> anyhow::Result<Option<SsoSettings>> {
+    let Some(issuer) = a.issuer else {
+        if a.client_id.is_some() || !a.group_roles.is_empty() {
+            bail!("single sign-on settings are given, but no --oidc-issuer");
+        }
+        return Ok(None);
+    };
+    if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+        bail!("--oidc-issuer must be an http(s) URL");
+    }
+    let (Some(client_id), Some(client_secret)) = (a.client_id, a.client_secret) else {
+        bail!("--oidc-issuer needs --oidc-client-id and --oidc-client-secret (or REEF_OIDC_CLIENT_SECRET)");
+    };
+    let group_roles = a
+        .group_roles
+        .iter()
+        .map(|g| g.parse::<GroupRole>().map_err(|e| anyhow::anyhow!("--oidc-group-role: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let scopes = a
+        .scopes
+        .unwrap_or_else(|| "openid profile email".to_owned())
+        .split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Ok(Some(SsoSettings {
+        oidc: OidcConfig {
+            audience: a.audience.unwrap_or_else(|| client_id.clone()),
+            issuer,
+            client_id,
+            client_secret: Zeroizing::new(client_secret),
+            scopes,
+        },
+        groups_claim: a.groups_claim.unwrap_or_else(|| "groups".to_owned()),
+        username_claim: a.username_claim.unwrap_or_else(|| "preferred_username".to_owned()),
+        group_roles,
+        redirect_uris: a.redirect_uris,
+    }))
+}
+
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading the configuration file {}", path.display()))?;
@@ -336,6 +470,16 @@ mod tests {
             vault_secret_id: None,
             vault_mount: None,
             vault_prefix: None,
+            oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_client_secret: None,
+            oidc_scopes: None,
+            oidc_groups_claim: None,
+            oidc_username_claim: None,
+            oidc_audience: None,
+            oidc_group_role: Vec::new(),
+            oidc_redirect_uri: Vec::new(),
+            disable_password_login: false,
             log_format: None,
             log: None,
             session_ttl_minutes: None,
@@ -347,6 +491,36 @@ mod tests {
             cluster_health_seconds: None,
             hold_after_step: None,
         }
+    }
+
+    #[test]
+    fn single_sign_on_settings_are_checked_when_read() {
+        let sso = |f: fn(&mut ServerArgs)| {
+            let mut a = ServerArgs { oidc_issuer: Some("https://idp.example".into()), ..args() };
+            f(&mut a);
+            ServerConfig::resolve(a).map_err(|e| e.to_string())
+        };
+        let c = sso(|a| {
+            a.oidc_client_id = Some("reef".into());
+            a.oidc_client_secret = Some("s".into());
+            a.oidc_group_role = vec!["ops=default:admin".into()];
+            a.disable_password_login = true;
+        })
+        .unwrap();
+        let s = c.sso.unwrap();
+        assert_eq!((s.oidc.audience.as_str(), s.oidc.scopes.len(), s.groups_claim.as_str()), ("reef", 3, "groups"));
+        assert_eq!(s.group_roles.len(), 1);
+        assert!(!c.password_login);
+        assert!(sso(|_| {}).unwrap_err().contains("--oidc-client-id"));
+        let bad_mapping = sso(|a| {
+            a.oidc_client_id = Some("reef".into());
+            a.oidc_client_secret = Some("s".into());
+            a.oidc_group_role = vec!["ops".into()];
+        });
+        assert!(bad_mapping.unwrap_err().contains("GROUP=ORG:ROLE"));
+        let orphan = ServerConfig::resolve(ServerArgs { oidc_client_id: Some("reef".into()), ..args() });
+        assert!(orphan.unwrap_err().to_string().contains("no --oidc-issuer"));
+        assert!(ServerConfig::resolve(args()).unwrap().password_login);
     }
 
     #[test]

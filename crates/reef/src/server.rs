@@ -11,8 +11,10 @@ use reef_api::ApiState;
 use reef_app::cluster_workflows::{ClusterEnv, Providers, create_workflow, delete_workflow, update_workflow};
 use reef_app::deployments::{Change, deploy_workflow, uninstall_workflow};
 use reef_app::secret_backend::SecretBackend;
+use reef_app::sso::SsoConfig;
 use reef_app::vault::Vault;
 use reef_app::{App, AppConfig};
+use reef_oidc::Oidc;
 use reef_provider_import::ImportProvider;
 use reef_provider_local::{LocalOptions, LocalProvider};
 use reef_store::Store;
@@ -105,10 +107,24 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
         secret_backend = %secrets.writes_to(),
         "database ready"
     );
-    let app_config =
-        AppConfig { session_ttl: config.session_ttl, auth_cache_ttl: config.auth_cache_ttl, ..AppConfig::default() };
+    let app_config = AppConfig {
+        session_ttl: config.session_ttl,
+        auth_cache_ttl: config.auth_cache_ttl,
+        password_login: config.password_login,
+        ..AppConfig::default()
+    };
     let (cluster_env, engine) = cluster_engine(&store, &secrets, &config);
-    let app = App::new(store.clone(), secrets, app_config).with_clusters(cluster_env.clone(), engine.clone());
+    let mut app = App::new(store.clone(), secrets, app_config).with_clusters(cluster_env.clone(), engine.clone());
+    if let Some(sso) = config.sso.clone() {
+        tracing::info!(issuer = %sso.oidc.issuer, "single sign-on");
+        app = app.with_sso(SsoConfig {
+            oidc: Arc::new(Oidc::new(sso.oidc)?),
+            groups_claim: sso.groups_claim,
+            username_claim: sso.username_claim,
+            group_roles: sso.group_roles,
+            redirect_uris: sso.redirect_uris,
+        });
+    }
 
     if let Some(boot) = app.bootstrap().await? {
         let path = config.data_dir.join(ADMIN_TOKEN_FILE);

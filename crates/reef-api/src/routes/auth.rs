@@ -3,7 +3,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use reef_api_types::{CreateUserRequest, LoginRequest, LoginResponse, Problem, SetPasswordRequest, UserView};
+use reef_api_types::{
+    CreateUserRequest, LoginRequest, LoginResponse, Problem, SetPasswordRequest, SsoFinishRequest, SsoStartRequest,
+    SsoStartResponse, UserView,
+};
 use reef_core::UserName;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -16,6 +19,8 @@ use crate::{ApiState, convert};
 pub fn router() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
         .routes(routes!(login))
+        .routes(routes!(sso_start))
+        .routes(routes!(sso_finish))
         .routes(routes!(logout))
         .routes(routes!(whoami))
         .routes(routes!(set_password))
@@ -33,6 +38,42 @@ async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let token = state.app.login(&req.username, Zeroizing::new(req.password)).await?;
+    Ok(Json(LoginResponse { token: token.secret.to_string(), expires_at: token.meta.expires_at }))
+}
+
+/// Starts a single sign-on login (OpenID Connect, authorization code flow with PKCE): returns
+/// the identity provider's URL to open in a browser.
+#[utoipa::path(post, path = "/api/v1/login/sso/start", tag = "auth", request_body = SsoStartRequest, responses(
+    (status = 200, body = SsoStartResponse),
+    (status = 403, description = "single sign-on is not configured", body = Problem, content_type = "application/problem+json"),
+    (status = 503, description = "the identity provider does not answer", body = Problem, content_type = "application/problem+json"),
+    (status = "4XX", body = Problem, content_type = "application/problem+json"),
+))]
+async fn sso_start(
+    State(state): State<ApiState>,
+    ApiJson(req): ApiJson<SsoStartRequest>,
+) -> Result<Json<SsoStartResponse>, ApiError> {
+    let started = state.app.sso_start(&req.redirect_uri).await?;
+    Ok(Json(SsoStartResponse {
+        authorization_url: started.authorization_url,
+        state: started.state,
+        expires_at: started.expires_at,
+    }))
+}
+
+/// Finishes a single sign-on login with the `state` and `code` the identity provider sent back;
+/// returns a session token (the user is created on their first login).
+#[utoipa::path(post, path = "/api/v1/login/sso/finish", tag = "auth", request_body = SsoFinishRequest, responses(
+    (status = 200, body = LoginResponse),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+    (status = 503, description = "the identity provider does not answer", body = Problem, content_type = "application/problem+json"),
+    (status = "4XX", body = Problem, content_type = "application/problem+json"),
+))]
+async fn sso_finish(
+    State(state): State<ApiState>,
+    ApiJson(req): ApiJson<SsoFinishRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let (_, token) = state.app.sso_finish(&req.state, &req.code).await?;
     Ok(Json(LoginResponse { token: token.secret.to_string(), expires_at: token.meta.expires_at }))
 }
 

@@ -16,5 +16,6 @@ mod orgs;
 mod plaintext;
 mod sealed;
 mod secrets;
+mod sso;
 mod tokens;
 mod users;

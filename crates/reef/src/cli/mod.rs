@@ -7,6 +7,7 @@ mod output;
 mod release;
 mod secret;
 mod sim;
+mod sso;
 mod template;
 
 use std::path::PathBuf;
@@ -115,8 +116,15 @@ struct LoginArgs {
     #[arg(long = "with-token", conflicts_with = "username")]
     with_token: Option<String>,
     /// Log in with a user name and a password read from standard input.
-    #[arg(long, short = 'u')]
+    #[arg(long, short = 'u', conflicts_with = "sso")]
     username: Option<String>,
+    /// Log in through the server's identity provider (single sign-on) in a browser; the
+    /// browser comes back to a port this command listens on, on 127.0.0.1.
+    #[arg(long, conflicts_with = "with_token")]
+    sso: bool,
+    /// With --sso: print the URL only, do not try to open a browser.
+    #[arg(long, requires = "sso")]
+    no_browser: bool,
     /// Without a token or user name: the server's data directory, whose `admin-token` (written
     /// on the server's first start) is used [default: the platform's data directory for reef].
     #[arg(long)]
@@ -396,6 +404,8 @@ async fn run_login(g: &Global, login: LoginArgs) -> anyhow::Result<()> {
     let anonymous = Client::new(&login.url, None)?;
     let token = if let Some(t) = login.with_token {
         t
+    } else if login.sso {
+        sso::login(&anonymous, !login.no_browser).await?
     } else if let Some(user) = &login.username {
         let mut lines = std::io::stdin().lines();
         let password = read_stdin_line(&mut lines, "the password")?;

@@ -39,7 +39,7 @@ pub struct Options {
     pub stderr: Option<PathBuf>,
 }
 
-fn command() -> Command {
+pub fn command() -> Command {
     let mut cmd = Command::new(REEF);
     // Nothing from the developer's environment leaks into the server under test.
     for (k, _) in std::env::vars() {

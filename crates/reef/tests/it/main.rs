@@ -21,5 +21,6 @@ mod roles;
 mod schemathesis;
 mod secret_backends;
 mod sim;
+mod sso;
 mod template;
 mod unavailable;

@@ -1,0 +1,148 @@
+//! A throwaway OpenID Connect provider: the real `oidc-provider` (npm), run by Node with a
+//! short script, on 127.0.0.1 at a port chosen at run time. One confidential client; accounts
+//! (any password logs in) whose groups a test can change while it runs; JWT access tokens for
+//! one audience. It stops when dropped, or when [`OidcProvider::kill`] takes it down.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::free_port;
+
+const SCRIPT: &str = include_str!("oidc_provider.mjs");
+
+/// The client reef is registered as.
+pub const OIDC_CLIENT_ID: &str = "reef";
+
+/// Its secret.
+pub const OIDC_CLIENT_SECRET: &str = "reef-test-client-secret-5b1e";
+
+/// The audience of the provider's access tokens.
+pub const OIDC_AUDIENCE: &str = "https://reef.test";
+
+/// A running provider.
+#[derive(Debug)]
+pub struct OidcProvider {
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+    /// The issuer, `http://127.0.0.1:PORT`.
+    pub issuer: String,
+    /// The provider's signing key (RSA), PKCS#8 DER.
+    pub signing_key_pkcs8: Vec<u8>,
+    /// Its key id.
+    pub signing_key_id: String,
+}
+
+fn module() -> Option<PathBuf> {
+    let dir = std::env::var_os("REEF_OIDC_PROVIDER_MODULES").map(PathBuf::from).or_else(|| {
+        let home = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+        Some(home.join("reef-test-peers/oidc-provider/node_modules"))
+    })?;
+    let index = dir.join("oidc-provider/lib/index.js");
+    index.is_file().then_some(index)
+}
+
+fn accounts_json(accounts: &[(&str, &[&str])]) -> serde_json::Value {
+    accounts.iter().map(|(id, groups)| ((*id).to_owned(), serde_json::json!({ "groups": groups }))).collect()
+}
+
+impl OidcProvider {
+    /// Starts a provider with `accounts` (id and groups) whose client may redirect to
+    /// `redirect_uris`; `Ok(None)` when Node or oidc-provider is not found
+    /// (`$REEF_OIDC_PROVIDER_MODULES`, or the test peer cache).
+    pub fn start(accounts: &[(&str, &[&str])], redirect_uris: &[&str]) -> io::Result<Option<OidcProvider>> {
+        let Some(module) = module() else { return Ok(None) };
+        let Some(node) = crate::find_executable("node", "REEF_NODE", &[]) else { return Ok(None) };
+        let dir = tempfile::tempdir()?;
+        std::fs::write(dir.path().join("provider.mjs"), SCRIPT)?;
+        let config = serde_json::json!({
+            "client_id": OIDC_CLIENT_ID,
+            "client_secret": OIDC_CLIENT_SECRET,
+            "audience": OIDC_AUDIENCE,
+            "redirect_uris": redirect_uris,
+            "accounts": accounts_json(accounts),
+        });
+        std::fs::write(dir.path().join("config.json"), config.to_string())?;
+        for _ in 0..5 {
+            let port = free_port();
+            let log = std::fs::File::create(dir.path().join("provider.log"))?;
+            let mut child = Command::new(&node)
+                .arg(dir.path().join("provider.mjs"))
+                .env("OIDC_PROVIDER", &module)
+                .env("OIDC_PORT", port.to_string())
+                .env("OIDC_CONFIG", dir.path().join("config.json"))
+                .env("OIDC_KEY_OUT", dir.path().join("key.json"))
+                .stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log)
+                .spawn()?;
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if child.try_wait()?.is_some() {
+                    break;
+                }
+                let text = std::fs::read_to_string(dir.path().join("provider.log")).unwrap_or_default();
+                if text.contains("oidc-provider listening on") {
+                    let (signing_key_id, signing_key_pkcs8) = read_key(&dir.path().join("key.json"))?;
+                    return Ok(Some(OidcProvider {
+                        child: Some(child),
+                        issuer: format!("http://127.0.0.1:{port}"),
+                        signing_key_pkcs8,
+                        signing_key_id,
+                        dir,
+                    }));
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let log = std::fs::read_to_string(dir.path().join("provider.log")).unwrap_or_default();
+        Err(io::Error::other(format!("oidc-provider did not start: {log}")))
+    }
+
+    /// Sets an account's groups, as an administrator of the identity provider would: the next
+    /// login or token shows them.
+    pub fn set_groups(&self, account: &str, groups: &[&str]) -> io::Result<()> {
+        let path = self.dir.path().join("config.json");
+        let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+        config["accounts"][account] = serde_json::json!({ "groups": groups });
+        // Written whole and renamed: the provider reads the old file or the new one.
+        let tmp = path.with_extension("new");
+        std::fs::write(&tmp, config.to_string())?;
+        std::fs::rename(tmp, path)
+    }
+
+    /// Stops the provider at once, as an outage would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Where the provider's log is.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("provider.log")
+    }
+}
+
+impl Drop for OidcProvider {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn read_key(path: &Path) -> io::Result<(String, Vec<u8>)> {
+    use base64::Engine as _;
+    let key: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+    let field =
+        |name: &str| key[name].as_str().map(str::to_owned).ok_or_else(|| io::Error::other(format!("no {name}")));
+    let pkcs8 = base64::engine::general_purpose::STANDARD
+        .decode(field("pkcs8")?)
+        .map_err(|_| io::Error::other("the key is not base64"))?;
+    Ok((field("kid")?, pkcs8))
+}
