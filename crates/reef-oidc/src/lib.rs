@@ -4,7 +4,7 @@
 //!
 //! The discovery document is fetched on first use and kept for an hour. The keys (JWKS) are
 //! kept until a token names a key id they do not hold; then they are fetched again, at most
-//! once every ten seconds, so that a flood of tokens with made-up key ids cannot turn into a
+//! five times a minute, so that a flood of tokens with made-up key ids cannot turn into a
 //! flood of requests to the issuer.
 
 pub mod jwt;
@@ -23,7 +23,10 @@ use crate::jwt::{Expectations, JwkSet, JwtError};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
-const JWKS_REFRESH_MIN: Duration = Duration::from_secs(10);
+/// At most this many fetches of the keys ...
+const JWKS_FETCHES: usize = 5;
+/// ... in this long.
+const JWKS_WINDOW: Duration = Duration::from_secs(60);
 
 /// The issuer and reef's registration with it.
 #[derive(Clone)]
@@ -98,7 +101,9 @@ impl std::fmt::Debug for TokenResponse {
 
 struct Keys {
     set: JwkSet,
-    fetched: Option<Instant>,
+    /// When the keys were fetched, within the last [`JWKS_WINDOW`]; the last is the newest.
+    fetches: std::collections::VecDeque<Instant>,
+    fetched: bool,
 }
 
 /// A client of one OpenID Connect issuer. Share it behind an `Arc`.
@@ -149,7 +154,7 @@ impl Oidc {
             config,
             http,
             discovery: RwLock::new(None),
-            keys: RwLock::new(Keys { set: JwkSet::default(), fetched: None }),
+            keys: RwLock::new(Keys { set: JwkSet::default(), fetches: Default::default(), fetched: false }),
             refreshing: Mutex::new(()),
         })
     }
@@ -264,7 +269,7 @@ impl Oidc {
         let expect = Expectations { issuer: &self.config.issuer, audience, now: now_seconds(), nonce };
         {
             let keys = self.keys.read().await;
-            if keys.fetched.is_some()
+            if keys.fetched
                 && let Some(key) = jwt::find_key(&keys.set, &parsed.header)
             {
                 return Ok(parsed.verify(key, &expect)?);
@@ -278,13 +283,24 @@ impl Oidc {
     }
 
     async fn refresh_keys(&self) -> Result<(), OidcError> {
+        let asked = Instant::now();
         let _one_at_a_time = self.refreshing.lock().await;
-        if self.keys.read().await.fetched.is_some_and(|at| at.elapsed() < JWKS_REFRESH_MIN) {
+        let fetches = {
+            let mut keys = self.keys.write().await;
+            keys.fetches.retain(|at| at.elapsed() < JWKS_WINDOW);
+            keys.fetches.clone()
+        };
+        // Fetched since this request asked (by one that held the lock meanwhile), or fetched as
+        // often as allowed: the keys held are the answer.
+        if fetches.back().is_some_and(|at| *at >= asked) || fetches.len() >= JWKS_FETCHES {
             return Ok(());
         }
         let d = self.discovery().await?;
         let set: JwkSet = self.get_json(&d.jwks_uri).await?;
-        *self.keys.write().await = Keys { set, fetched: Some(Instant::now()) };
+        let mut keys = self.keys.write().await;
+        keys.set = set;
+        keys.fetched = true;
+        keys.fetches.push_back(Instant::now());
         Ok(())
     }
 }

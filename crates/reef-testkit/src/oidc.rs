@@ -32,6 +32,9 @@ pub struct OidcProvider {
     pub signing_key_pkcs8: Vec<u8>,
     /// Its key id.
     pub signing_key_id: String,
+    node: PathBuf,
+    module: PathBuf,
+    port: u16,
 }
 
 fn module() -> Option<PathBuf> {
@@ -66,42 +69,73 @@ impl OidcProvider {
             "accounts": accounts_json(accounts),
         });
         std::fs::write(dir.path().join("config.json"), config.to_string())?;
+        let mut provider = OidcProvider {
+            child: None,
+            dir,
+            issuer: String::new(),
+            signing_key_pkcs8: Vec::new(),
+            signing_key_id: String::new(),
+            node,
+            module,
+            port: 0,
+        };
         for _ in 0..5 {
-            let port = free_port();
-            let log = std::fs::File::create(dir.path().join("provider.log"))?;
-            let mut child = Command::new(&node)
-                .arg(dir.path().join("provider.mjs"))
-                .env("OIDC_PROVIDER", &module)
-                .env("OIDC_PORT", port.to_string())
-                .env("OIDC_CONFIG", dir.path().join("config.json"))
-                .env("OIDC_KEY_OUT", dir.path().join("key.json"))
-                .stdin(Stdio::null())
-                .stdout(log.try_clone()?)
-                .stderr(log)
-                .spawn()?;
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while Instant::now() < deadline {
-                if child.try_wait()?.is_some() {
-                    break;
-                }
-                let text = std::fs::read_to_string(dir.path().join("provider.log")).unwrap_or_default();
-                if text.contains("oidc-provider listening on") {
-                    let (signing_key_id, signing_key_pkcs8) = read_key(&dir.path().join("key.json"))?;
-                    return Ok(Some(OidcProvider {
-                        child: Some(child),
-                        issuer: format!("http://127.0.0.1:{port}"),
-                        signing_key_pkcs8,
-                        signing_key_id,
-                        dir,
-                    }));
-                }
-                std::thread::sleep(Duration::from_millis(50));
+            provider.port = free_port();
+            if provider.launch()? {
+                return Ok(Some(provider));
             }
-            let _ = child.kill();
-            let _ = child.wait();
         }
-        let log = std::fs::read_to_string(dir.path().join("provider.log")).unwrap_or_default();
+        let log = std::fs::read_to_string(provider.log_path()).unwrap_or_default();
         Err(io::Error::other(format!("oidc-provider did not start: {log}")))
+    }
+
+    /// Starts the provider on its port; `false` if it exited first (the port was taken).
+    fn launch(&mut self) -> io::Result<bool> {
+        let dir = self.dir.path();
+        let log = std::fs::File::create(dir.join("provider.log"))?;
+        let mut child = Command::new(&self.node)
+            .arg(dir.join("provider.mjs"))
+            .env("OIDC_PROVIDER", &self.module)
+            .env("OIDC_PORT", self.port.to_string())
+            .env("OIDC_CONFIG", dir.join("config.json"))
+            .env("OIDC_KEY_OUT", dir.join("key.json"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if child.try_wait()?.is_some() {
+                return Ok(false);
+            }
+            let text = std::fs::read_to_string(dir.join("provider.log")).unwrap_or_default();
+            if text.contains("oidc-provider listening on") {
+                let (kid, pkcs8) = read_key(&dir.join("key.json"))?;
+                self.signing_key_id = kid;
+                self.signing_key_pkcs8 = pkcs8;
+                self.issuer = format!("http://127.0.0.1:{}", self.port);
+                self.child = Some(child);
+                return Ok(true);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        Err(io::Error::other("oidc-provider did not report listening within 30 s"))
+    }
+
+    /// Stops the provider and starts it again at the same address with a new signing key (a new
+    /// key id), as a provider rotating its keys. Logins and tokens issued before are forgotten.
+    pub fn restart_with_a_new_key(&mut self) -> io::Result<()> {
+        self.kill();
+        for _ in 0..50 {
+            if self.launch()? {
+                return Ok(());
+            }
+            // The old process's port may take a moment to be free again.
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(io::Error::other("oidc-provider did not start again on its port"))
     }
 
     /// Sets an account's groups, as an administrator of the identity provider would: the next

@@ -1,13 +1,14 @@
 // An OpenID Connect provider for reef's tests: oidc-provider (OpenID Certified) with one
 // confidential client, accounts and their groups read from a JSON file at every use (so a test
 // can change a user's groups), JWT access tokens for one audience (resource indicators), and
-// an RS256 signing key generated here, whose PKCS#8 form is written out so that a test can
+// an RS256 signing key generated at each start (a new key id each time, as a key rotation),
+// whose PKCS#8 form is written out so that a test can
 // sign tokens the provider would not issue (expired, for another audience, ...).
 //
 // Environment: OIDC_PROVIDER (the package's lib/index.js), OIDC_PORT, OIDC_CONFIG (a JSON
 // file: {client_id, client_secret, redirect_uris, audience, accounts: {id: {groups: [...]}}}),
 // OIDC_KEY_OUT (where to write {kid, pkcs8}: the signing key, PKCS#8 DER in base64).
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const { default: Provider } = await import(process.env.OIDC_PROVIDER);
@@ -16,7 +17,7 @@ const config = read();
 const issuer = `http://127.0.0.1:${process.env.OIDC_PORT}`;
 
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'reef-test-key', alg: 'RS256', use: 'sig' };
+const jwk = { ...privateKey.export({ format: 'jwk' }), kid: `reef-test-${randomUUID().slice(0, 8)}`, alg: 'RS256', use: 'sig' };
 writeFileSync(process.env.OIDC_KEY_OUT, JSON.stringify({
   kid: jwk.kid,
   pkcs8: privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),

@@ -270,6 +270,18 @@ async fn the_providers_access_tokens_are_bearer_tokens_and_bad_ones_are_refused_
             .await;
     let me = Client::new(&reef.url, Some(machine.clone())).unwrap().whoami().await.unwrap();
     assert_eq!(me.username, OIDC_CLIENT_ID);
+    // The provider rotates its signing key: reef, holding the old key, fetches the keys again
+    // when a token names the new one.
+    let old_kid = idp.signing_key_id.clone();
+    idp.restart_with_a_new_key().unwrap();
+    assert_ne!(idp.signing_key_id, old_kid);
+    let rotated =
+        token_request(&idp, &[("grant_type", "client_credentials"), ("resource", OIDC_AUDIENCE), ("scope", "api")])
+            .await;
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(rotated.split('.').next().unwrap()).unwrap()).unwrap();
+    assert_eq!(header["kid"], json!(idp.signing_key_id));
+    assert_eq!(Client::new(&reef.url, Some(rotated)).unwrap().whoami().await.unwrap().username, OIDC_CLIENT_ID);
 
     // A user's token: carol, admin of `default` through `platform`.
     let carol = Client::new(&reef.url, Some(user_access_token(&idp, "carol").await)).unwrap();
