@@ -47,17 +47,7 @@ impl Store {
         subject: &str,
     ) -> Result<User, StoreError> {
         let mut tx = self.pool().begin().await.map_err(StoreError::from_sqlx)?;
-        sqlx::query(
-            "INSERT INTO users (id, username, password_hash, server_admin, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(new.id.to_string())
-        .bind(new.username.as_str().to_owned())
-        .bind(new.password_hash.clone())
-        .bind(i64::from(new.server_admin))
-        .bind(millis(new.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from_sqlx)?;
+        let user = crate::users::insert_user(&mut tx, new).await?;
         sqlx::query("INSERT INTO user_identities (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)")
             .bind(issuer.to_owned())
             .bind(subject.to_owned())
@@ -67,13 +57,7 @@ impl Store {
             .await
             .map_err(StoreError::from_sqlx)?;
         tx.commit().await.map_err(StoreError::from_sqlx)?;
-        Ok(User {
-            id: new.id,
-            username: new.username.clone(),
-            server_admin: new.server_admin,
-            has_password: new.password_hash.is_some(),
-            created_at: new.created_at,
-        })
+        Ok(user)
     }
 
     /// Whether a user is linked to an identity of `issuer`.

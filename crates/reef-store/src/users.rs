@@ -38,24 +38,8 @@ fn user(row: &AnyRow) -> Result<User, StoreError> {
 impl Store {
     /// Creates a user; [`StoreError::Duplicate`] when the name is taken.
     pub async fn create_user(&self, new: &NewUser) -> Result<User, StoreError> {
-        sqlx::query(
-            "INSERT INTO users (id, username, password_hash, server_admin, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(new.id.to_string())
-        .bind(new.username.as_str().to_owned())
-        .bind(new.password_hash.clone())
-        .bind(i64::from(new.server_admin))
-        .bind(millis(new.created_at))
-        .execute(self.pool())
-        .await
-        .map_err(StoreError::from_sqlx)?;
-        Ok(User {
-            id: new.id,
-            username: new.username.clone(),
-            server_admin: new.server_admin,
-            has_password: new.password_hash.is_some(),
-            created_at: new.created_at,
-        })
+        let mut conn = self.pool().acquire().await.map_err(StoreError::from_sqlx)?;
+        insert_user(&mut conn, new).await
     }
 
     /// The number of users; zero before the first start's bootstrap.
@@ -103,4 +87,26 @@ impl Store {
             .map_err(StoreError::from_sqlx)?;
         Ok(())
     }
+}
+
+/// Inserts a user on `conn` (a connection, or a transaction's).
+pub(crate) async fn insert_user(conn: &mut sqlx::AnyConnection, new: &NewUser) -> Result<User, StoreError> {
+    sqlx::query(
+        "INSERT INTO users (id, username, password_hash, server_admin, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(new.id.to_string())
+    .bind(new.username.as_str().to_owned())
+    .bind(new.password_hash.clone())
+    .bind(i64::from(new.server_admin))
+    .bind(millis(new.created_at))
+    .execute(conn)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    Ok(User {
+        id: new.id,
+        username: new.username.clone(),
+        server_admin: new.server_admin,
+        has_password: new.password_hash.is_some(),
+        created_at: new.created_at,
+    })
 }

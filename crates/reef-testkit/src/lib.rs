@@ -29,6 +29,30 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// A child process that is killed (SIGKILL) and reaped when dropped, or earlier by
+/// [`KilledOnDrop::kill`], as an outage would stop it.
+#[derive(Debug, Default)]
+pub(crate) struct KilledOnDrop(Option<std::process::Child>);
+
+impl KilledOnDrop {
+    pub(crate) fn new(child: std::process::Child) -> Self {
+        KilledOnDrop(Some(child))
+    }
+
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 pub use oidc::{OIDC_AUDIENCE, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OidcProvider};
 pub use openbao::{BAO_ROOT_TOKEN, OpenBao};
 pub use postgres::{PostgresServer, shared_postgres};

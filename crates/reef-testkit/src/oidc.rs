@@ -5,10 +5,10 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::free_port;
+use crate::{KilledOnDrop, free_port};
 
 const SCRIPT: &str = include_str!("oidc_provider.mjs");
 
@@ -24,7 +24,7 @@ pub const OIDC_AUDIENCE: &str = "https://reef.test";
 /// A running provider.
 #[derive(Debug)]
 pub struct OidcProvider {
-    child: Option<Child>,
+    child: KilledOnDrop,
     dir: tempfile::TempDir,
     /// The issuer, `http://127.0.0.1:PORT`.
     pub issuer: String,
@@ -70,7 +70,7 @@ impl OidcProvider {
         });
         std::fs::write(dir.path().join("config.json"), config.to_string())?;
         let mut provider = OidcProvider {
-            child: None,
+            child: KilledOnDrop::default(),
             dir,
             issuer: String::new(),
             signing_key_pkcs8: Vec::new(),
@@ -114,7 +114,7 @@ impl OidcProvider {
                 self.signing_key_id = kid;
                 self.signing_key_pkcs8 = pkcs8;
                 self.issuer = format!("http://127.0.0.1:{}", self.port);
-                self.child = Some(child);
+                self.child = KilledOnDrop::new(child);
                 return Ok(true);
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -152,21 +152,12 @@ impl OidcProvider {
 
     /// Stops the provider at once, as an outage would.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.child.kill();
     }
 
     /// Where the provider's log is.
     pub fn log_path(&self) -> PathBuf {
         self.dir.path().join("provider.log")
-    }
-}
-
-impl Drop for OidcProvider {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

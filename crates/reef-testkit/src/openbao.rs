@@ -4,10 +4,10 @@
 
 use std::io;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{find_executable, free_port};
+use crate::{KilledOnDrop, find_executable, free_port};
 
 /// The dev server's root token.
 pub const BAO_ROOT_TOKEN: &str = "reef-test-root-token";
@@ -15,7 +15,7 @@ pub const BAO_ROOT_TOKEN: &str = "reef-test-root-token";
 /// A running OpenBao dev server.
 #[derive(Debug)]
 pub struct OpenBao {
-    child: Option<Child>,
+    child: KilledOnDrop,
     dir: tempfile::TempDir,
     /// `http://127.0.0.1:PORT`.
     pub address: String,
@@ -51,7 +51,11 @@ impl OpenBao {
                 if text.contains("Development mode should NOT be used in production")
                     && std::net::TcpStream::connect(&host).is_ok()
                 {
-                    return Ok(Some(OpenBao { child: Some(child), dir, address: format!("http://{host}") }));
+                    return Ok(Some(OpenBao {
+                        child: KilledOnDrop::new(child),
+                        dir,
+                        address: format!("http://{host}"),
+                    }));
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -65,20 +69,11 @@ impl OpenBao {
     /// Stops the server at once, as an outage would. Everything it held is gone (the dev
     /// server keeps nothing on disk).
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.child.kill();
     }
 
     /// Where the server's log is.
     pub fn log_path(&self) -> PathBuf {
         self.dir.path().join("bao.log")
-    }
-}
-
-impl Drop for OpenBao {
-    fn drop(&mut self) {
-        self.kill();
     }
 }

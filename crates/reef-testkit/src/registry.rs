@@ -5,10 +5,10 @@
 
 use std::io;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{find_executable, free_port};
+use crate::{KilledOnDrop, find_executable, free_port};
 
 /// The user the registry accepts.
 pub const REGISTRY_USER: &str = "reef";
@@ -41,7 +41,7 @@ pub enum RegistryAuth {
 /// A running registry.
 #[derive(Debug)]
 pub struct OciRegistry {
-    child: Child,
+    _child: KilledOnDrop,
     dir: tempfile::TempDir,
     /// `127.0.0.1:PORT`.
     pub host: String,
@@ -93,7 +93,7 @@ impl OciRegistry {
                     break;
                 }
                 if std::net::TcpStream::connect(&host).is_ok() {
-                    return Ok(Some(OciRegistry { child, dir, host }));
+                    return Ok(Some(OciRegistry { _child: KilledOnDrop::new(child), dir, host }));
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -107,12 +107,5 @@ impl OciRegistry {
     /// Where the registry's log is.
     pub fn log_path(&self) -> PathBuf {
         self.dir.path().join("registry.log")
-    }
-}
-
-impl Drop for OciRegistry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
