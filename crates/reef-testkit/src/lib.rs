@@ -16,6 +16,7 @@
 //! # }
 //! ```
 
+mod moto;
 mod oidc;
 mod openbao;
 mod postgres;
@@ -39,6 +40,14 @@ impl KilledOnDrop {
         KilledOnDrop(Some(child))
     }
 
+    /// Whether the process has exited (it is then reaped).
+    pub(crate) fn exited(&mut self) -> std::io::Result<bool> {
+        match &mut self.0 {
+            Some(child) => Ok(child.try_wait()?.is_some()),
+            None => Ok(true),
+        }
+    }
+
     pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.0.take() {
             let _ = child.kill();
@@ -53,6 +62,7 @@ impl Drop for KilledOnDrop {
     }
 }
 
+pub use moto::Moto;
 pub use oidc::{OIDC_AUDIENCE, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OidcProvider};
 pub use openbao::{BAO_ROOT_TOKEN, OpenBao};
 pub use postgres::{PostgresServer, shared_postgres};

@@ -1,0 +1,7 @@
+//! Amazon EKS for reef: signed calls to AWS's APIs, the caller's identity, and the token EKS's
+//! API servers take. The provider's workflow steps build on these.
+
+pub mod aws;
+pub mod sts;
+
+pub use aws::{AccessKey, Aws, AwsError, Endpoints};

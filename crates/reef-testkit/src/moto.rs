@@ -1,0 +1,57 @@
+//! A throwaway AWS: moto's server (`moto_server`), which speaks the real AWS APIs (EC2, IAM,
+//! STS, EKS, ...) for every service at one address, on 127.0.0.1 at a port chosen at run time,
+//! in memory. It loads AWS's managed IAM policies, and stops when dropped.
+
+use std::io;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{KilledOnDrop, find_executable, free_port};
+
+/// A running moto server.
+#[derive(Debug)]
+pub struct Moto {
+    _child: KilledOnDrop,
+    dir: tempfile::TempDir,
+    /// `http://127.0.0.1:PORT`: the endpoint of every service.
+    pub endpoint: String,
+}
+
+impl Moto {
+    /// Starts a server; `Ok(None)` when `moto_server` is not found (`$REEF_MOTO` or PATH).
+    pub fn start() -> io::Result<Option<Moto>> {
+        let Some(bin) = find_executable("moto_server", "REEF_MOTO", &[]) else { return Ok(None) };
+        let dir = tempfile::tempdir()?;
+        for _ in 0..5 {
+            let port = free_port();
+            let log = std::fs::File::create(dir.path().join("moto.log"))?;
+            let child = Command::new(&bin)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+                .env("HOME", dir.path())
+                .stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log)
+                .spawn()?;
+            let mut child = KilledOnDrop::new(child);
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while Instant::now() < deadline {
+                if child.exited()? {
+                    break;
+                }
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Ok(Some(Moto { _child: child, dir, endpoint: format!("http://127.0.0.1:{port}") }));
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            child.kill();
+        }
+        let log = std::fs::read_to_string(dir.path().join("moto.log")).unwrap_or_default();
+        Err(io::Error::other(format!("moto did not start: {log}")))
+    }
+
+    /// Where the server's log is.
+    pub fn log_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("moto.log")
+    }
+}
