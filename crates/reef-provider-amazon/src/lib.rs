@@ -2,6 +2,8 @@
 //! API servers take. The provider's workflow steps build on these.
 
 pub mod aws;
+pub mod ec2;
+pub mod network;
 pub mod sts;
 
 pub use aws::{AccessKey, Aws, AwsError, Endpoints};
