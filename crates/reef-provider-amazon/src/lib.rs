@@ -3,7 +3,10 @@
 
 pub mod aws;
 pub mod ec2;
+pub mod eks;
+pub mod iam;
 pub mod network;
+pub mod steps;
 pub mod sts;
 
 pub use aws::{AccessKey, Aws, AwsError, Endpoints};

@@ -330,3 +330,53 @@ pub async fn delete_routes(aws: &Aws, routes: &Routes) -> Result<(), AwsError> {
     }
     Ok(())
 }
+
+/// Deletes every part of the cluster's network that exists, found by its tags, in the reverse
+/// order of its making. Succeeds when nothing is left.
+pub async fn delete_all(aws: &Aws, cluster: &str) -> Result<(), AwsError> {
+    let ids = async |describe: &str, set: &str, field: &str, part: &str| -> Result<Vec<String>, AwsError> {
+        Ok(find(aws, describe, set, field, cluster, part)
+            .await?
+            .iter()
+            .filter_map(|i| i.get(field))
+            .map(str::to_owned)
+            .collect())
+    };
+    let tables: Vec<String> = [
+        ids("DescribeRouteTables", "routeTableSet", "routeTableId", "public-routes").await?,
+        ids("DescribeRouteTables", "routeTableSet", "routeTableId", "private-routes").await?,
+    ]
+    .concat();
+    for table in &tables {
+        let routes = Routes { public_table: table.clone(), private_table: table.clone() };
+        delete_routes(aws, &routes).await?;
+    }
+    let allocations = ids("DescribeAddresses", "addressesSet", "allocationId", "nat-ip").await?;
+    for nat in ids("DescribeNatGateways", "natGatewaySet", "natGatewayId", "nat").await? {
+        let allocation_id = allocations.first().cloned().unwrap_or_default();
+        delete_nat_gateway(aws, &NatGateway { nat_gateway_id: nat, allocation_id }).await?;
+    }
+    for allocation in allocations {
+        gone_already(call(aws, "ReleaseAddress", Params::default().with("AllocationId", allocation)).await)?;
+    }
+    let vpcs = ids("DescribeVpcs", "vpcSet", "vpcId", "vpc").await?;
+    for igw in ids("DescribeInternetGateways", "internetGatewaySet", "internetGatewayId", "igw").await? {
+        for vpc in &vpcs {
+            delete_internet_gateway(
+                aws,
+                &Vpc { vpc_id: vpc.clone() },
+                &InternetGateway { internet_gateway_id: igw.clone() },
+            )
+            .await?;
+        }
+    }
+    let mut subnets = Subnets { zones: Vec::new(), public: Vec::new(), private: Vec::new() };
+    for part in ["public-0", "public-1", "private-0", "private-1"] {
+        subnets.public.extend(ids("DescribeSubnets", "subnetSet", "subnetId", part).await?);
+    }
+    delete_subnets(aws, &subnets).await?;
+    for vpc in vpcs {
+        delete_vpc(aws, &Vpc { vpc_id: vpc }).await?;
+    }
+    Ok(())
+}

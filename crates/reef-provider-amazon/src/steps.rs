@@ -1,0 +1,300 @@
+//! The steps that make an EKS cluster, each with an undo, and the delete that finds and
+//! removes everything reef made for a cluster by its tags and derived names.
+//!
+//! Create, in order: the VPC, subnets, internet gateway, NAT gateway, route tables, the
+//! cluster's and the nodes' IAM roles, the EKS cluster, waiting for it to be ACTIVE, one
+//! managed node group per node pool, and waiting for them to be ACTIVE. A step's output is
+//! what its undo, and the steps after it, need.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use reef_core::ClusterSpec;
+use reef_core::cluster::TaintEffect;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::aws::{Aws, AwsError};
+use crate::ec2::Owner;
+use crate::eks::{self, NodeGroupSpec};
+use crate::iam::{self, CLUSTER_POLICIES, NODE_POLICIES, Role};
+use crate::network::{self, Subnets};
+
+/// The create steps, in order.
+pub const CREATE: &[&str] = &[
+    "vpc",
+    "subnets",
+    "internet_gateway",
+    "nat_gateway",
+    "routes",
+    "cluster_role",
+    "node_role",
+    "eks_cluster",
+    "wait_for_cluster",
+    "node_groups",
+    "wait_for_node_groups",
+];
+
+/// How long a wait step waits before it gives up (and is retried).
+const WAIT: Duration = Duration::from_secs(20 * 60);
+
+/// A failed step: AWS's error, or an output missing or unreadable.
+#[derive(Debug, thiserror::Error)]
+pub enum StepFailure {
+    /// AWS answered an error.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// A step's input is missing or wrong.
+    #[error("{0}")]
+    Input(String),
+}
+
+/// What the steps of one cluster work with.
+#[derive(Debug, Clone)]
+pub struct ClusterSteps<'a> {
+    /// The client, in the cluster's region.
+    pub aws: &'a Aws,
+    /// The tags of what is made.
+    pub owner: Owner,
+    /// The spec.
+    pub spec: &'a ClusterSpec,
+    /// How often wait steps look.
+    pub poll: Duration,
+}
+
+/// The EKS cluster's name: the reef cluster's name and the start of its id (EKS names are per
+/// account and region).
+pub fn eks_name(owner: &Owner) -> String {
+    format!("{}-{}", owner.name, owner.cluster.chars().filter(char::is_ascii_alphanumeric).take(8).collect::<String>())
+}
+
+fn role_name(owner: &Owner, what: &str) -> String {
+    format!("reef-{}-{what}", owner.cluster)
+}
+
+fn output<T: DeserializeOwned>(outputs: &BTreeMap<String, Value>, step: &str) -> Result<T, StepFailure> {
+    let v = outputs.get(step).ok_or_else(|| StepFailure::Input(format!("step {step} has no output")))?;
+    serde_json::from_value(v.clone()).map_err(|e| StepFailure::Input(format!("the output of {step}: {e}")))
+}
+
+fn json(v: impl Serialize) -> Result<Value, StepFailure> {
+    serde_json::to_value(v).map_err(|e| StepFailure::Input(e.to_string()))
+}
+
+fn effect(e: &TaintEffect) -> &'static str {
+    match e {
+        TaintEffect::NoSchedule => "NO_SCHEDULE",
+        TaintEffect::PreferNoSchedule => "PREFER_NO_SCHEDULE",
+        TaintEffect::NoExecute => "NO_EXECUTE",
+    }
+}
+
+impl ClusterSteps<'_> {
+    /// Runs create step `step` with the outputs of the steps before it.
+    pub async fn run(&self, step: &str, outputs: &BTreeMap<String, Value>) -> Result<Value, StepFailure> {
+        let (aws, owner) = (self.aws, &self.owner);
+        match step {
+            "vpc" => json(network::create_vpc(aws, owner).await?),
+            "subnets" => json(network::create_subnets(aws, owner, &output(outputs, "vpc")?).await?),
+            "internet_gateway" => json(network::create_internet_gateway(aws, owner, &output(outputs, "vpc")?).await?),
+            "nat_gateway" => json(network::create_nat_gateway(aws, owner, &output(outputs, "subnets")?).await?),
+            "routes" => json(
+                network::create_routes(
+                    aws,
+                    owner,
+                    &output(outputs, "vpc")?,
+                    &output(outputs, "subnets")?,
+                    &output(outputs, "internet_gateway")?,
+                    &output(outputs, "nat_gateway")?,
+                )
+                .await?,
+            ),
+            "cluster_role" => json(
+                iam::create_role(aws, owner, &role_name(owner, "cluster"), "eks.amazonaws.com", CLUSTER_POLICIES)
+                    .await?,
+            ),
+            "node_role" => json(
+                iam::create_role(aws, owner, &role_name(owner, "nodes"), "ec2.amazonaws.com", NODE_POLICIES).await?,
+            ),
+            "eks_cluster" => {
+                let role: Role = output(outputs, "cluster_role")?;
+                let subnets: Subnets = output(outputs, "subnets")?;
+                let version = self
+                    .spec
+                    .kubernetes_version
+                    .as_ref()
+                    .map(reef_core::KubernetesVersion::minor_version)
+                    .ok_or_else(|| StepFailure::Input("the spec has no Kubernetes version".to_owned()))?;
+                let all: Vec<String> = subnets.public.iter().chain(&subnets.private).cloned().collect();
+                json(eks::create_cluster(aws, owner, &eks_name(owner), &version, &role.arn, &all).await?)
+            }
+            "wait_for_cluster" => json(self.wait_for_cluster().await?),
+            "node_groups" => {
+                let role: Role = output(outputs, "node_role")?;
+                let subnets: Subnets = output(outputs, "subnets")?;
+                let mut made = Vec::new();
+                for pool in &self.spec.node_pools {
+                    let spec = NodeGroupSpec {
+                        name: pool.name.as_str().to_owned(),
+                        instance_types: vec![pool.instance_type.clone()],
+                        scaling: (pool.min.unwrap_or(pool.count), pool.max.unwrap_or(pool.count).max(1), pool.count),
+                        spot: pool.spot,
+                        labels: pool.labels.clone(),
+                        taints: pool
+                            .taints
+                            .iter()
+                            .map(|t| (t.key.clone(), t.value.clone(), effect(&t.effect).to_owned()))
+                            .collect(),
+                        disk_size: 20,
+                        subnets: subnets.private.clone(),
+                        node_role: role.arn.clone(),
+                    };
+                    made.push(eks::create_node_group(aws, owner, &eks_name(owner), &spec).await?.name);
+                }
+                json(made)
+            }
+            "wait_for_node_groups" => {
+                self.wait_for_node_groups().await?;
+                Ok(Value::Null)
+            }
+            other => Err(StepFailure::Input(format!("no create step {other}"))),
+        }
+    }
+
+    /// Undoes create step `step`, given its output.
+    pub async fn undo(
+        &self,
+        step: &str,
+        output_value: &Value,
+        outputs: &BTreeMap<String, Value>,
+    ) -> Result<(), StepFailure> {
+        let aws = self.aws;
+        match step {
+            "vpc" => network::delete_vpc(aws, &from(output_value.clone())?).await?,
+            "subnets" => network::delete_subnets(aws, &from(output_value.clone())?).await?,
+            "internet_gateway" => {
+                network::delete_internet_gateway(aws, &output(outputs, "vpc")?, &from(output_value.clone())?).await?;
+            }
+            "nat_gateway" => network::delete_nat_gateway(aws, &from(output_value.clone())?).await?,
+            "routes" => network::delete_routes(aws, &from(output_value.clone())?).await?,
+            "cluster_role" | "node_role" => iam::delete_role(aws, &from(output_value.clone())?).await?,
+            "eks_cluster" => {
+                eks::delete_cluster(aws, &eks_name(&self.owner)).await?;
+                self.wait_for_cluster_gone().await?;
+            }
+            "node_groups" => {
+                let name = eks_name(&self.owner);
+                let groups: Vec<String> = from(output_value.clone())?;
+                for g in &groups {
+                    eks::delete_node_group(aws, &name, g).await?;
+                }
+                self.wait_for_node_groups_gone().await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn wait_until<T>(
+        &self,
+        what: &str,
+        mut check: impl AsyncFnMut() -> Result<Option<T>, AwsError>,
+    ) -> Result<T, StepFailure> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some(done) = check().await? {
+                return Ok(done);
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(StepFailure::Aws(AwsError {
+                    service: "eks",
+                    action: what.to_owned(),
+                    status: 0,
+                    code: "timeout".to_owned(),
+                    message: format!("still waiting for {what} after {} minutes", WAIT.as_secs() / 60),
+                }));
+            }
+            tokio::time::sleep(self.poll).await;
+        }
+    }
+
+    async fn wait_for_cluster(&self) -> Result<eks::EksCluster, StepFailure> {
+        let name = eks_name(&self.owner);
+        self.wait_until("the EKS cluster to be ACTIVE", async || match eks::describe_cluster(self.aws, &name).await? {
+            Some(c) if c.status == "ACTIVE" => Ok(Some(c)),
+            Some(c) if c.status == "FAILED" => Err(AwsError {
+                service: "eks",
+                action: "CreateCluster".to_owned(),
+                status: 0,
+                code: "ClusterFailed".to_owned(),
+                message: format!("EKS reports the cluster {name} as FAILED"),
+            }),
+            _ => Ok(None),
+        })
+        .await
+    }
+
+    async fn wait_for_cluster_gone(&self) -> Result<(), StepFailure> {
+        let name = eks_name(&self.owner);
+        self.wait_until("the EKS cluster to be deleted", async || {
+            Ok(eks::describe_cluster(self.aws, &name).await?.is_none().then_some(()))
+        })
+        .await
+    }
+
+    async fn wait_for_node_groups(&self) -> Result<(), StepFailure> {
+        let name = eks_name(&self.owner);
+        for pool in &self.spec.node_pools {
+            let group = pool.name.as_str();
+            self.wait_until("the node groups to be ACTIVE", async || {
+                match eks::describe_node_group(self.aws, &name, group).await? {
+                    Some(g) if g.status == "ACTIVE" => Ok(Some(())),
+                    Some(g) if g.status.ends_with("FAILED") => Err(AwsError {
+                        service: "eks",
+                        action: "CreateNodegroup".to_owned(),
+                        status: 0,
+                        code: "NodegroupFailed".to_owned(),
+                        message: format!("EKS reports the node group {group} as {}", g.status),
+                    }),
+                    _ => Ok(None),
+                }
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn wait_for_node_groups_gone(&self) -> Result<(), StepFailure> {
+        let name = eks_name(&self.owner);
+        self.wait_until("the node groups to be deleted", async || {
+            Ok(eks::list_node_groups(self.aws, &name).await?.is_empty().then_some(()))
+        })
+        .await
+    }
+
+    /// Deletes everything reef made for the cluster, found by its derived names and tags, in
+    /// the reverse order of its making. Succeeds when nothing is left.
+    pub async fn delete_all(&self) -> Result<(), StepFailure> {
+        let aws = self.aws;
+        let name = eks_name(&self.owner);
+        if eks::describe_cluster(aws, &name).await?.is_some() {
+            for group in eks::list_node_groups(aws, &name).await? {
+                eks::delete_node_group(aws, &name, &group).await?;
+            }
+            self.wait_for_node_groups_gone().await?;
+            eks::delete_cluster(aws, &name).await?;
+            self.wait_for_cluster_gone().await?;
+        }
+        for what in ["nodes", "cluster"] {
+            let role = Role { name: role_name(&self.owner, what), arn: String::new() };
+            iam::delete_role(aws, &role).await?;
+        }
+        network::delete_all(aws, &self.owner.cluster).await?;
+        Ok(())
+    }
+}
+
+fn from<T: DeserializeOwned>(v: Value) -> Result<T, StepFailure> {
+    serde_json::from_value(v).map_err(|e| StepFailure::Input(format!("an output: {e}")))
+}

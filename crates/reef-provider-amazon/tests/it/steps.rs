@@ -1,0 +1,129 @@
+//! The create steps against moto: a whole cluster made (each step run twice makes one of each
+//! thing) and deleted by what it is tagged and named, leaving nothing; and a failure at each
+//! step in turn, unwound by the undos of the steps before it, leaving nothing.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use reef_core::cluster::{ClusterSpec, NodePool};
+use reef_core::{ClusterName, KubernetesVersion, NodePoolName};
+use reef_provider_amazon::ec2::{self, Owner};
+use reef_provider_amazon::steps::{CREATE, ClusterSteps, eks_name};
+use reef_provider_amazon::{Aws, eks, iam};
+use serde_json::Value;
+
+use crate::sts::{client, moto};
+
+fn spec() -> ClusterSpec {
+    ClusterSpec {
+        name: ClusterName::parse("prod").unwrap(),
+        provider: "amazon".to_owned(),
+        region: "eu-west-1".to_owned(),
+        kubernetes_version: Some(KubernetesVersion::parse("1.31").unwrap()),
+        node_pools: vec![
+            NodePool {
+                name: NodePoolName::parse("workers").unwrap(),
+                instance_type: "m5.large".to_owned(),
+                count: 2,
+                min: Some(1),
+                max: Some(3),
+                autoscaling: false,
+                spot: false,
+                labels: BTreeMap::from([("tier".to_owned(), "web".to_owned())]),
+                taints: Vec::new(),
+            },
+            NodePool {
+                name: NodePoolName::parse("batch").unwrap(),
+                instance_type: "m5.xlarge".to_owned(),
+                count: 1,
+                min: None,
+                max: None,
+                autoscaling: false,
+                spot: true,
+                labels: BTreeMap::new(),
+                taints: Vec::new(),
+            },
+        ],
+        secret: None,
+        labels: BTreeMap::new(),
+    }
+}
+
+fn owner(cluster: &str) -> Owner {
+    Owner { org: "org-1".to_owned(), cluster: cluster.to_owned(), name: "prod".to_owned() }
+}
+
+/// Everything of the cluster's that exists: EC2 resources, IAM roles, the EKS cluster.
+async fn left(aws: &Aws, owner: &Owner) -> Vec<String> {
+    let mut out: Vec<String> =
+        ec2::tagged(aws, &owner.cluster).await.unwrap().into_iter().map(|(k, id)| format!("{k} {id}")).collect();
+    for what in ["cluster", "nodes"] {
+        let name = format!("reef-{}-{what}", owner.cluster);
+        if iam::role_exists(aws, &name).await.unwrap() {
+            out.push(format!("role {name}"));
+        }
+    }
+    if let Some(c) = eks::describe_cluster(aws, &eks_name(owner)).await.unwrap() {
+        out.push(format!("eks cluster {} ({})", c.name, c.status));
+        for g in eks::list_node_groups(aws, &c.name).await.unwrap() {
+            out.push(format!("node group {g}"));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_cluster_is_made_step_by_step_and_deleted_leaving_nothing() {
+    let Some(moto) = moto() else { return };
+    let aws = client(&moto);
+    let spec = spec();
+    let steps = ClusterSteps { aws: &aws, owner: owner("c-whole"), spec: &spec, poll: Duration::from_millis(10) };
+    let mut outputs: BTreeMap<String, Value> = BTreeMap::new();
+    for step in CREATE {
+        let first = steps.run(step, &outputs).await.unwrap_or_else(|e| panic!("{step}: {e}"));
+        // A step run again (its worker died before its output was recorded) makes nothing new.
+        let again = steps.run(step, &outputs).await.unwrap();
+        if *step != "eks_cluster" {
+            assert_eq!(first, again, "{step}");
+        }
+        outputs.insert((*step).to_owned(), first);
+    }
+    let made = left(&aws, &steps.owner).await;
+    let cluster = eks::describe_cluster(&aws, &eks_name(&steps.owner)).await.unwrap().unwrap();
+    assert_eq!((cluster.status.as_str(), cluster.version.as_deref()), ("ACTIVE", Some("1.31")));
+    assert!(cluster.endpoint.is_some());
+    let workers = eks::describe_node_group(&aws, &cluster.name, "workers").await.unwrap().unwrap();
+    assert_eq!(workers.scaling, (1, 3, 2));
+    assert_eq!(made.len(), 10 + 2 + 1 + 2, "{made:#?}");
+
+    steps.delete_all().await.unwrap();
+    assert_eq!(left(&aws, &steps.owner).await, Vec::<String>::new());
+    // Deleting again finds nothing to do.
+    steps.delete_all().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failure_at_any_step_is_unwound_by_the_undos_before_it_leaving_nothing() {
+    let Some(moto) = moto() else { return };
+    let aws = client(&moto);
+    let spec = spec();
+    for failing in 0..CREATE.len() {
+        let steps = ClusterSteps {
+            aws: &aws,
+            owner: owner(&format!("c-fail-{failing}")),
+            spec: &spec,
+            poll: Duration::from_millis(10),
+        };
+        let mut outputs: BTreeMap<String, Value> = BTreeMap::new();
+        for step in &CREATE[..failing] {
+            let out = steps.run(step, &outputs).await.unwrap();
+            outputs.insert((*step).to_owned(), out);
+        }
+        // The step at `failing` fails: the engine undoes the steps before it, newest first.
+        for step in CREATE[..failing].iter().rev() {
+            let out = outputs[*step].clone();
+            steps.undo(step, &out, &outputs).await.unwrap_or_else(|e| panic!("undo {step}: {e}"));
+        }
+        assert_eq!(left(&aws, &steps.owner).await, Vec::<String>::new(), "failing at {}", CREATE[failing]);
+    }
+}
