@@ -105,6 +105,7 @@ const TRANSIENT_CODES: &[&str] = &[
     "InternalFailure",
     "ServerException",
     "connection_failed",
+    "timeout",
 ];
 
 impl AwsError {

@@ -6,7 +6,9 @@ pub mod ec2;
 pub mod eks;
 pub mod iam;
 pub mod network;
+pub mod provider;
 pub mod steps;
 pub mod sts;
 
 pub use aws::{AccessKey, Aws, AwsError, Endpoints};
+pub use provider::{AmazonOptions, AmazonProvider};

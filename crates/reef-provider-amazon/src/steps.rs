@@ -196,81 +196,59 @@ impl ClusterSteps<'_> {
         Ok(())
     }
 
-    async fn wait_until<T>(
-        &self,
-        what: &str,
-        mut check: impl AsyncFnMut() -> Result<Option<T>, AwsError>,
-    ) -> Result<T, StepFailure> {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            if let Some(done) = check().await? {
-                return Ok(done);
-            }
-            if tokio::time::Instant::now() > deadline {
-                return Err(StepFailure::Aws(AwsError {
-                    service: "eks",
-                    action: what.to_owned(),
-                    status: 0,
-                    code: "timeout".to_owned(),
-                    message: format!("still waiting for {what} after {} minutes", WAIT.as_secs() / 60),
-                }));
-            }
-            tokio::time::sleep(self.poll).await;
-        }
-    }
-
     async fn wait_for_cluster(&self) -> Result<eks::EksCluster, StepFailure> {
         let name = eks_name(&self.owner);
-        self.wait_until("the EKS cluster to be ACTIVE", async || match eks::describe_cluster(self.aws, &name).await? {
-            Some(c) if c.status == "ACTIVE" => Ok(Some(c)),
-            Some(c) if c.status == "FAILED" => Err(AwsError {
-                service: "eks",
-                action: "CreateCluster".to_owned(),
-                status: 0,
-                code: "ClusterFailed".to_owned(),
-                message: format!("EKS reports the cluster {name} as FAILED"),
-            }),
-            _ => Ok(None),
-        })
-        .await
+        let deadline = Deadline::new("the EKS cluster to be ACTIVE");
+        loop {
+            match eks::describe_cluster(self.aws, &name).await? {
+                Some(c) if c.status == "ACTIVE" => return Ok(c),
+                Some(c) if c.status == "FAILED" => {
+                    return Err(failed(
+                        "CreateCluster",
+                        "ClusterFailed",
+                        format!("EKS reports the cluster {name} as FAILED"),
+                    ));
+                }
+                _ => deadline.wait(self.poll).await?,
+            }
+        }
     }
 
     async fn wait_for_cluster_gone(&self) -> Result<(), StepFailure> {
         let name = eks_name(&self.owner);
-        self.wait_until("the EKS cluster to be deleted", async || {
-            Ok(eks::describe_cluster(self.aws, &name).await?.is_none().then_some(()))
-        })
-        .await
+        let deadline = Deadline::new("the EKS cluster to be deleted");
+        while eks::describe_cluster(self.aws, &name).await?.is_some() {
+            deadline.wait(self.poll).await?;
+        }
+        Ok(())
     }
 
     async fn wait_for_node_groups(&self) -> Result<(), StepFailure> {
         let name = eks_name(&self.owner);
+        let deadline = Deadline::new("the node groups to be ACTIVE");
         for pool in &self.spec.node_pools {
             let group = pool.name.as_str();
-            self.wait_until("the node groups to be ACTIVE", async || {
+            loop {
                 match eks::describe_node_group(self.aws, &name, group).await? {
-                    Some(g) if g.status == "ACTIVE" => Ok(Some(())),
-                    Some(g) if g.status.ends_with("FAILED") => Err(AwsError {
-                        service: "eks",
-                        action: "CreateNodegroup".to_owned(),
-                        status: 0,
-                        code: "NodegroupFailed".to_owned(),
-                        message: format!("EKS reports the node group {group} as {}", g.status),
-                    }),
-                    _ => Ok(None),
+                    Some(g) if g.status == "ACTIVE" => break,
+                    Some(g) if g.status.ends_with("FAILED") => {
+                        let message = format!("EKS reports the node group {group} as {}", g.status);
+                        return Err(failed("CreateNodegroup", "NodegroupFailed", message));
+                    }
+                    _ => deadline.wait(self.poll).await?,
                 }
-            })
-            .await?;
+            }
         }
         Ok(())
     }
 
     async fn wait_for_node_groups_gone(&self) -> Result<(), StepFailure> {
         let name = eks_name(&self.owner);
-        self.wait_until("the node groups to be deleted", async || {
-            Ok(eks::list_node_groups(self.aws, &name).await?.is_empty().then_some(()))
-        })
-        .await
+        let deadline = Deadline::new("the node groups to be deleted");
+        while !eks::list_node_groups(self.aws, &name).await?.is_empty() {
+            deadline.wait(self.poll).await?;
+        }
+        Ok(())
     }
 
     /// Deletes everything reef made for the cluster, found by its derived names and tags, in
@@ -293,6 +271,32 @@ impl ClusterSteps<'_> {
         network::delete_all(aws, &self.owner.cluster).await?;
         Ok(())
     }
+}
+
+/// When a wait gives up.
+struct Deadline {
+    at: tokio::time::Instant,
+    what: &'static str,
+}
+
+impl Deadline {
+    fn new(what: &'static str) -> Deadline {
+        Deadline { at: tokio::time::Instant::now() + WAIT, what }
+    }
+
+    /// Waits `poll` before the next look, or fails (to be retried) once the wait is over.
+    async fn wait(&self, poll: Duration) -> Result<(), StepFailure> {
+        if tokio::time::Instant::now() > self.at {
+            let message = format!("still waiting for {} after {} minutes", self.what, WAIT.as_secs() / 60);
+            return Err(failed(self.what, "timeout", message));
+        }
+        tokio::time::sleep(poll).await;
+        Ok(())
+    }
+}
+
+fn failed(action: &str, code: &str, message: String) -> StepFailure {
+    StepFailure::Aws(AwsError { service: "eks", action: action.to_owned(), status: 0, code: code.to_owned(), message })
 }
 
 fn from<T: DeserializeOwned>(v: Value) -> Result<T, StepFailure> {

@@ -126,6 +126,10 @@ pub struct ServerArgs {
     /// Refuse password logins (API tokens and single sign-on keep working).
     #[arg(long, env = "REEF_DISABLE_PASSWORD_LOGIN")]
     pub disable_password_login: bool,
+    /// One URL for every AWS service the `amazon` provider calls, instead of AWS's own
+    /// endpoints: a local AWS such as moto or LocalStack.
+    #[arg(long, env = "REEF_AWS_ENDPOINT_URL", value_name = "URL")]
+    pub aws_endpoint_url: Option<String>,
     /// Log format [default: pretty].
     #[arg(long, env = "REEF_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -194,6 +198,7 @@ struct FileConfig {
     oidc_redirect_uri: Vec<String>,
     #[serde(default)]
     disable_password_login: bool,
+    aws_endpoint_url: Option<String>,
     log_format: Option<LogFormat>,
     log: Option<String>,
     session_ttl_minutes: Option<u64>,
@@ -218,6 +223,8 @@ pub struct ServerConfig {
     /// `None`: no single sign-on.
     pub sso: Option<SsoSettings>,
     pub password_login: bool,
+    /// `None`: AWS's own endpoints.
+    pub aws_endpoint_url: Option<String>,
     pub log_format: LogFormat,
     pub log: String,
     pub session_ttl: Duration,
@@ -322,6 +329,10 @@ impl ServerConfig {
             },
         })?;
         let password_login = !(args.disable_password_login || file.disable_password_login);
+        let aws_endpoint_url = args.aws_endpoint_url.or(file.aws_endpoint_url);
+        if aws_endpoint_url.as_deref().is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
+            bail!("--aws-endpoint-url must be an http(s) URL");
+        }
         if !(1..=60 * 24 * 30).contains(&session_minutes) {
             bail!("--session-ttl-minutes must be between 1 and 43200 (30 days)");
         }
@@ -335,6 +346,7 @@ impl ServerConfig {
             vault,
             sso,
             password_login,
+            aws_endpoint_url,
             log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Pretty),
             log: args.log.or(file.log).unwrap_or_else(|| "info".to_owned()),
             session_ttl: Duration::from_secs(session_minutes * 60),
@@ -480,6 +492,7 @@ mod tests {
             oidc_group_role: Vec::new(),
             oidc_redirect_uri: Vec::new(),
             disable_password_login: false,
+            aws_endpoint_url: None,
             log_format: None,
             log: None,
             session_ttl_minutes: None,

@@ -15,6 +15,7 @@ use reef_app::sso::SsoConfig;
 use reef_app::vault::Vault;
 use reef_app::{App, AppConfig};
 use reef_oidc::Oidc;
+use reef_provider_amazon::{AmazonOptions, AmazonProvider, Endpoints};
 use reef_provider_import::ImportProvider;
 use reef_provider_local::{LocalOptions, LocalProvider};
 use reef_store::Store;
@@ -43,6 +44,10 @@ fn cluster_engine(
     let mut providers = Providers::default();
     providers.add(local.clone());
     providers.add(Arc::new(ImportProvider::default()));
+    providers.add(Arc::new(AmazonProvider::new(AmazonOptions {
+        endpoints: Endpoints { all: config.aws_endpoint_url.clone() },
+        ..AmazonOptions::default()
+    })));
     let env = Arc::new(ClusterEnv::new(store.clone(), secrets.clone(), providers));
     let lease = config.workflow_lease;
     let opts =

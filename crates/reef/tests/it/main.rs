@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::print_stderr)]
 
 mod access;
+mod amazon;
 mod clusters;
 mod crash;
 mod deployments;

@@ -1,0 +1,183 @@
+//! The `amazon` provider: EKS clusters made by the steps of [`crate::steps`], deleted by
+//! [`ClusterSteps::delete_all`], with a kubeconfig that authenticates with EKS's token.
+
+use std::time::Duration;
+
+use reef_core::KubernetesVersion;
+use reef_provider::{Call, Capabilities, Catalog, Operation, Provider, ProviderError, ProviderFuture};
+use serde_json::Value;
+
+use crate::aws::{AccessKey, Aws, Endpoints};
+use crate::ec2::Owner;
+use crate::eks::EksCluster;
+use crate::steps::{CREATE, ClusterSteps, StepFailure, eks_name};
+
+/// The Kubernetes versions EKS offers in standard support, newest last.
+const VERSIONS: &[&str] = &["1.31", "1.32", "1.33"];
+
+/// How the provider reaches AWS.
+#[derive(Debug, Clone)]
+pub struct AmazonOptions {
+    /// The endpoints (AWS's own unless pointed elsewhere).
+    pub endpoints: Endpoints,
+    /// How often wait steps ask AWS.
+    pub poll: Duration,
+}
+
+impl Default for AmazonOptions {
+    fn default() -> Self {
+        AmazonOptions { endpoints: Endpoints::default(), poll: Duration::from_secs(15) }
+    }
+}
+
+/// The `amazon` provider.
+#[derive(Debug, Default)]
+pub struct AmazonProvider {
+    opts: AmazonOptions,
+}
+
+const DELETE: &[&str] = &["delete_everything"];
+
+fn step_error(e: StepFailure) -> ProviderError {
+    match e {
+        StepFailure::Aws(e) => e.into_provider_error(),
+        StepFailure::Input(m) => ProviderError::permanent("bad_step_input", m),
+    }
+}
+
+impl AmazonProvider {
+    /// The provider.
+    pub fn new(opts: AmazonOptions) -> AmazonProvider {
+        AmazonProvider { opts }
+    }
+
+    /// A client for the call's credentials, in the spec's region (or the secret's
+    /// `AWS_DEFAULT_REGION`).
+    pub fn client(&self, call: &Call<'_>) -> Result<Aws, ProviderError> {
+        let key = AccessKey::from_secret(call.credentials)?;
+        let region = if call.spec.region.is_empty() {
+            call.credentials.and_then(|c| c.get("AWS_DEFAULT_REGION")).unwrap_or_default().to_owned()
+        } else {
+            call.spec.region.clone()
+        };
+        if region.is_empty() {
+            return Err(ProviderError::permanent(
+                "region_missing",
+                "an amazon cluster needs a region: set `region` in its spec, or AWS_DEFAULT_REGION in its secret",
+            ));
+        }
+        Aws::new(key, &region, self.opts.endpoints.clone())
+    }
+
+    fn owner(call: &Call<'_>) -> Owner {
+        Owner { org: call.org.to_string(), cluster: call.cluster.to_string(), name: call.spec.name.to_string() }
+    }
+
+    async fn run_step(&self, operation: Operation, step: &str, call: Call<'_>) -> Result<Value, ProviderError> {
+        let aws = self.client(&call)?;
+        let steps = ClusterSteps { aws: &aws, owner: Self::owner(&call), spec: call.spec, poll: self.opts.poll };
+        match operation {
+            Operation::Create => steps.run(step, call.outputs).await.map_err(step_error),
+            Operation::Delete => {
+                steps.delete_all().await.map_err(step_error)?;
+                Ok(Value::Null)
+            }
+            Operation::Update => Err(ProviderError::permanent(
+                "not_supported",
+                "changing an amazon cluster's node pools or version is not offered yet",
+            )),
+        }
+    }
+}
+
+/// A kubeconfig for an EKS cluster whose user authenticates with `token`.
+pub fn kubeconfig(cluster: &EksCluster, token: &str) -> String {
+    let name = &cluster.name;
+    let server = cluster.endpoint.as_deref().unwrap_or_default();
+    let ca = cluster.certificate_authority.as_deref().unwrap_or_default();
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: {server}\n    \
+         certificate-authority-data: {ca}\ncontexts:\n- name: {name}\n  context:\n    cluster: {name}\n    \
+         user: {name}\ncurrent-context: {name}\nusers:\n- name: {name}\n  user:\n    token: {token}\n"
+    )
+}
+
+impl Provider for AmazonProvider {
+    fn name(&self) -> &'static str {
+        "amazon"
+    }
+
+    fn catalog(&self) -> ProviderFuture<'_, Catalog> {
+        Box::pin(async {
+            let versions: Vec<KubernetesVersion> =
+                VERSIONS.iter().filter_map(|v| KubernetesVersion::parse(v).ok()).collect();
+            Ok(Catalog {
+                provider: "amazon".to_owned(),
+                // Any region and instance type: the preflight asks AWS about the ones a spec
+                // names, with the cluster's credentials.
+                regions: Vec::new(),
+                instance_types: Vec::new(),
+                default_version: versions.last().cloned(),
+                kubernetes_versions: versions,
+                capabilities: Capabilities {
+                    create: true,
+                    scale_node_pool: false,
+                    add_remove_node_pool: false,
+                    upgrade_version: false,
+                    spot: true,
+                    autoscaling: false,
+                },
+            })
+        })
+    }
+
+    fn preflight<'a>(&'a self, call: Call<'a>) -> ProviderFuture<'a, ()> {
+        Box::pin(async move {
+            let aws = self.client(&call)?;
+            crate::sts::caller_identity(&aws).await.map_err(|e| e.into_provider_error())?;
+            Ok(())
+        })
+    }
+
+    fn steps(&self, operation: Operation) -> &'static [&'static str] {
+        match operation {
+            Operation::Create => CREATE,
+            Operation::Update => &[],
+            Operation::Delete => DELETE,
+        }
+    }
+
+    fn run<'a>(&'a self, operation: Operation, step: &'a str, call: Call<'a>) -> ProviderFuture<'a, Value> {
+        Box::pin(self.run_step(operation, step, call))
+    }
+
+    fn undo<'a>(
+        &'a self,
+        operation: Operation,
+        step: &'a str,
+        call: Call<'a>,
+        output: Value,
+    ) -> ProviderFuture<'a, ()> {
+        Box::pin(async move {
+            if operation != Operation::Create {
+                return Ok(());
+            }
+            let aws = self.client(&call)?;
+            let steps = ClusterSteps { aws: &aws, owner: Self::owner(&call), spec: call.spec, poll: self.opts.poll };
+            steps.undo(step, &output, call.outputs).await.map_err(step_error)
+        })
+    }
+
+    fn kubeconfig<'a>(&'a self, call: Call<'a>) -> ProviderFuture<'a, String> {
+        Box::pin(async move {
+            let aws = self.client(&call)?;
+            let name = eks_name(&Self::owner(&call));
+            let cluster = crate::eks::describe_cluster(&aws, &name)
+                .await
+                .map_err(|e| e.into_provider_error())?
+                .ok_or_else(|| ProviderError::permanent("cluster_missing", format!("EKS has no cluster {name}")))?;
+            let token = aws.eks_token(&name).map_err(|e| e.into_provider_error())?;
+            Ok(kubeconfig(&cluster, &token))
+        })
+    }
+}
