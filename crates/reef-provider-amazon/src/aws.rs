@@ -117,7 +117,11 @@ impl AwsError {
     /// The error for the workflow engine: AWS's code, and what to do about it.
     pub fn into_provider_error(self) -> ProviderError {
         let advice = match self.code.as_str() {
-            "InvalidClientTokenId" | "UnrecognizedClientException" | "AuthFailure" => {
+            "AuthFailure" => {
+                "AWS could not validate the credentials: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the \
+                 cluster's secret"
+            }
+            "InvalidClientTokenId" | "UnrecognizedClientException" => {
                 "the access key id is not valid in this account: check AWS_ACCESS_KEY_ID in the cluster's secret"
             }
             "SignatureDoesNotMatch" | "InvalidSignatureException" => {
@@ -197,6 +201,16 @@ struct Signature {
     query: Vec<(String, String)>,
 }
 
+/// One call, before signing.
+struct Request<'a> {
+    service: &'static str,
+    action: &'a str,
+    method: reqwest::Method,
+    url: &'a str,
+    content_type: Option<&'a str>,
+    body: &'a [u8],
+}
+
 /// The region a service signs with: IAM is global and signs in us-east-1.
 fn signing_region<'a>(service: &str, region: &'a str) -> &'a str {
     if service == "iam" { "us-east-1" } else { region }
@@ -210,6 +224,11 @@ impl Aws {
             .build()
             .map_err(|e| ProviderError::permanent("http_client", format!("no HTTP client: {e}")))?;
         Ok(Aws { http, key, region: region.to_owned(), endpoints })
+    }
+
+    /// The same client in another region.
+    pub fn in_region(&self, region: &str) -> Aws {
+        Aws { region: region.to_owned(), ..self.clone() }
     }
 
     /// The region.
@@ -262,23 +281,15 @@ impl Aws {
         }
     }
 
-    /// Sends a request, signed, retrying what is worth retrying; returns the body of a 2xx.
-    async fn send(
-        &self,
-        service: &'static str,
-        action: &str,
-        method: reqwest::Method,
-        url: &str,
-        content_type: Option<&str>,
-        body: Vec<u8>,
-    ) -> Result<String, AwsError> {
+    /// Sends a request, signed, trying it up to `attempts` times while its failure is worth
+    /// retrying; returns the body of a 2xx.
+    async fn send(&self, request: &Request<'_>, attempts: u32) -> Result<String, AwsError> {
         let mut backoff = BACKOFF;
         let mut attempt = 1;
         loop {
-            let result = self.send_once(service, action, method.clone(), url, content_type, &body).await;
-            match result {
-                Err(e) if e.is_transient() && attempt < ATTEMPTS => {
-                    tracing::debug!(service, action, code = %e.code, attempt, "AWS call failed; retrying");
+            match self.send_once(request).await {
+                Err(e) if e.is_transient() && attempt < attempts => {
+                    tracing::debug!(service = request.service, action = request.action, code = %e.code, attempt, "AWS call failed; retrying");
                     tokio::time::sleep(backoff).await;
                     backoff *= 2;
                     attempt += 1;
@@ -288,15 +299,9 @@ impl Aws {
         }
     }
 
-    async fn send_once(
-        &self,
-        service: &'static str,
-        action: &str,
-        method: reqwest::Method,
-        url: &str,
-        content_type: Option<&str>,
-        body: &[u8],
-    ) -> Result<String, AwsError> {
+    async fn send_once(&self, r: &Request<'_>) -> Result<String, AwsError> {
+        let (service, action, url, content_type, body) = (r.service, r.action, r.url, r.content_type, r.body);
+        let method = r.method.clone();
         let host = reqwest::Url::parse(url)
             .ok()
             .and_then(|u| {
@@ -347,19 +352,41 @@ impl Aws {
         action: &str,
         params: &[(String, String)],
     ) -> Result<String, AwsError> {
+        self.query_with(service, version, action, params, ATTEMPTS).await
+    }
+
+    /// [`Aws::query`] tried once: for an optional call whose failure is not worth waiting on.
+    pub async fn query_once(
+        &self,
+        service: &'static str,
+        version: &str,
+        action: &str,
+        params: &[(String, String)],
+    ) -> Result<String, AwsError> {
+        self.query_with(service, version, action, params, 1).await
+    }
+
+    async fn query_with(
+        &self,
+        service: &'static str,
+        version: &str,
+        action: &str,
+        params: &[(String, String)],
+        attempts: u32,
+    ) -> Result<String, AwsError> {
         let mut form = vec![("Action".to_owned(), action.to_owned()), ("Version".to_owned(), version.to_owned())];
         form.extend(params.iter().cloned());
         let body = form_encode(&form);
         let url = format!("{}/", self.endpoints.url(service, &self.region));
-        self.send(
+        let request = Request {
             service,
             action,
-            reqwest::Method::POST,
-            &url,
-            Some("application/x-www-form-urlencoded; charset=utf-8"),
-            body.into_bytes(),
-        )
-        .await
+            method: reqwest::Method::POST,
+            url: &url,
+            content_type: Some("application/x-www-form-urlencoded; charset=utf-8"),
+            body: body.as_bytes(),
+        };
+        self.send(&request, attempts).await
     }
 
     /// A REST-JSON call (EKS): `method` on `path`, with a JSON body; the answer's JSON.
@@ -374,7 +401,8 @@ impl Aws {
         let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
         let content_type = (!body.is_empty()).then_some("application/json");
         let action = format!("{method} {}", path.split('?').next().unwrap_or(path));
-        let text = self.send(service, &action, method, &url, content_type, body).await?;
+        let request = Request { service, action: &action, method, url: &url, content_type, body: &body };
+        let text = self.send(&request, ATTEMPTS).await?;
         if text.trim().is_empty() {
             return Ok(Value::Null);
         }

@@ -6,6 +6,7 @@ pub mod ec2;
 pub mod eks;
 pub mod iam;
 pub mod network;
+pub mod preflight;
 pub mod provider;
 pub mod steps;
 pub mod sts;

@@ -134,8 +134,7 @@ impl Provider for AmazonProvider {
     fn preflight<'a>(&'a self, call: Call<'a>) -> ProviderFuture<'a, ()> {
         Box::pin(async move {
             let aws = self.client(&call)?;
-            crate::sts::caller_identity(&aws).await.map_err(|e| e.into_provider_error())?;
-            Ok(())
+            crate::preflight::check(&aws, call.spec).await
         })
     }
 

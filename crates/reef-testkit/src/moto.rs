@@ -18,14 +18,29 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts a server; `Ok(None)` when `moto_server` is not found (`$REEF_MOTO` or PATH).
+    /// Starts a server that takes any credentials; `Ok(None)` when `moto_server` is not found
+    /// (`$REEF_MOTO` or PATH).
     pub fn start() -> io::Result<Option<Moto>> {
+        Moto::launch(None)
+    }
+
+    /// Starts a server that checks credentials and IAM permissions as AWS does, after its
+    /// first `free_actions` calls (which set up users and keys).
+    pub fn start_with_auth(free_actions: u32) -> io::Result<Option<Moto>> {
+        Moto::launch(Some(free_actions))
+    }
+
+    fn launch(free_actions: Option<u32>) -> io::Result<Option<Moto>> {
         let Some(bin) = find_executable("moto_server", "REEF_MOTO", &[]) else { return Ok(None) };
         let dir = tempfile::tempdir()?;
         for _ in 0..5 {
             let port = free_port();
             let log = std::fs::File::create(dir.path().join("moto.log"))?;
-            let child = Command::new(&bin)
+            let mut command = Command::new(&bin);
+            if let Some(n) = free_actions {
+                command.env("INITIAL_NO_AUTH_ACTION_COUNT", n.to_string());
+            }
+            let child = command
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
                 .env("HOME", dir.path())

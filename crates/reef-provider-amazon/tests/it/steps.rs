@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::sts::{client, moto};
 
-fn spec() -> ClusterSpec {
+pub fn spec() -> ClusterSpec {
     ClusterSpec {
         name: ClusterName::parse("prod").unwrap(),
         provider: "amazon".to_owned(),

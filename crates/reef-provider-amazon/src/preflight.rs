@@ -1,0 +1,121 @@
+//! Before a create makes anything: the credentials work (STS), the region exists for the
+//! account, every node pool's instance type is offered in it, and, where the account lets
+//! reef ask, IAM's policy simulator says the credentials may do what the create does.
+
+use reef_core::ClusterSpec;
+use reef_provider::ProviderError;
+
+use crate::aws::{Aws, AwsError};
+use crate::ec2::{self, Params};
+use crate::sts;
+
+/// What a create does, as IAM actions.
+pub const CREATE_ACTIONS: &[&str] = &[
+    "ec2:CreateVpc",
+    "ec2:CreateSubnet",
+    "ec2:CreateInternetGateway",
+    "ec2:AllocateAddress",
+    "ec2:CreateNatGateway",
+    "ec2:CreateRouteTable",
+    "ec2:CreateTags",
+    "iam:CreateRole",
+    "iam:AttachRolePolicy",
+    "iam:PassRole",
+    "eks:CreateCluster",
+    "eks:CreateNodegroup",
+];
+
+/// The region asked which regions there are: every account has it.
+const HOME_REGION: &str = "us-east-1";
+
+/// Runs the checks; the first that fails ends the create before it starts.
+pub async fn check(aws: &Aws, spec: &ClusterSpec) -> Result<(), ProviderError> {
+    // The region first, asked of a region that exists: a call to one that does not would only
+    // fail to connect.
+    let home = aws.in_region(HOME_REGION);
+    // STS says precisely what is wrong with credentials (an unknown key, a wrong secret).
+    let identity = sts::caller_identity(&home).await.map_err(AwsError::into_provider_error)?;
+    let xml = ec2::call(&home, "DescribeRegions", Params::default()).await.map_err(AwsError::into_provider_error)?;
+    let regions: Vec<String> =
+        ec2::items(&xml, "regionInfo").iter().filter_map(|r| r.get("regionName").map(str::to_owned)).collect();
+    if !regions.iter().any(|r| r == aws.region()) {
+        return Err(ProviderError::permanent(
+            "region_unknown",
+            format!(
+                "the region {} does not exist or is not enabled for this account; its regions are: {}",
+                aws.region(),
+                regions.join(", ")
+            ),
+        ));
+    }
+
+    let mut wanted: Vec<&str> = spec.node_pools.iter().map(|p| p.instance_type.as_str()).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    if !wanted.is_empty() {
+        let params = Params::default().with("LocationType", "region").filter(1, "instance-type", &wanted);
+        let xml =
+            ec2::call(aws, "DescribeInstanceTypeOfferings", params).await.map_err(AwsError::into_provider_error)?;
+        let offered: Vec<String> = ec2::items(&xml, "instanceTypeOfferingSet")
+            .iter()
+            .filter_map(|o| o.get("instanceType").map(str::to_owned))
+            .collect();
+        let missing: Vec<&str> = wanted.iter().copied().filter(|t| !offered.iter().any(|o| o == t)).collect();
+        if !missing.is_empty() {
+            return Err(ProviderError::permanent(
+                "instance_type_unknown",
+                format!(
+                    "the instance types {} are not offered in {}: choose others for those node pools",
+                    missing.join(", "),
+                    aws.region()
+                ),
+            ));
+        }
+    }
+
+    simulate(aws, &identity.arn).await
+}
+
+/// The text of `node`'s child `name`.
+fn child_text<'a>(node: roxmltree::Node<'a, '_>, name: &str) -> Option<&'a str> {
+    node.children().find(|c| c.has_tag_name(name)).and_then(|c| c.text())
+}
+
+/// Asks IAM's policy simulator whether `principal` may do [`CREATE_ACTIONS`]. An account (or a
+/// stand-in) that does not let reef ask is not an error: the steps then meet any missing
+/// permission themselves, and unwind.
+async fn simulate(aws: &Aws, principal: &str) -> Result<(), ProviderError> {
+    // Assumed-role sessions cannot be simulated; their role can, but the ARN differs: skip.
+    if principal.contains(":assumed-role/") {
+        return Ok(());
+    }
+    let mut params = vec![("PolicySourceArn".to_owned(), principal.to_owned())];
+    for (i, action) in CREATE_ACTIONS.iter().enumerate() {
+        params.push((format!("ActionNames.member.{}", i + 1), (*action).to_owned()));
+    }
+    let xml = match aws.query_once("iam", "2010-05-08", "SimulatePrincipalPolicy", &params).await {
+        Ok(xml) => xml,
+        Err(e) => {
+            tracing::info!(code = %e.code, "IAM policy simulation is not available; permissions are checked by the steps");
+            return Ok(());
+        }
+    };
+    let Ok(doc) = roxmltree::Document::parse(&xml) else { return Ok(()) };
+    let denied: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("member") && child_text(*n, "EvalActionName").is_some())
+        .filter(|n| child_text(*n, "EvalDecision") != Some("allowed"))
+        .filter_map(|n| child_text(n, "EvalActionName").map(str::to_owned))
+        .collect();
+    if denied.is_empty() {
+        Ok(())
+    } else {
+        Err(ProviderError::permanent(
+            "permission_missing",
+            format!(
+                "{principal} may not do {}: grant these actions to it before creating a cluster",
+                denied.join(", ")
+            ),
+        ))
+    }
+}
