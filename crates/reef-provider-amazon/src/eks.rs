@@ -197,3 +197,58 @@ pub async fn delete_node_group(aws: &Aws, cluster: &str, group: &str) -> Result<
         _ => Ok(()),
     }
 }
+
+/// An update EKS runs (a version upgrade): its id and status (`InProgress`, `Successful`,
+/// `Failed`, `Cancelled`), and the errors of a failed one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Update {
+    /// Its id.
+    pub id: String,
+    /// Its status.
+    pub status: String,
+    /// What went wrong, when it failed.
+    pub errors: Vec<String>,
+}
+
+fn update_of(v: &Value) -> Update {
+    let u = &v["update"];
+    Update {
+        id: u["id"].as_str().unwrap_or_default().to_owned(),
+        status: u["status"].as_str().unwrap_or_default().to_owned(),
+        errors: u["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| format!("{}: {}", e["errorCode"].as_str().unwrap_or(""), e["errorMessage"].as_str().unwrap_or("")))
+            .collect(),
+    }
+}
+
+/// Starts upgrading the cluster's control plane to `version` (`1.32`).
+pub async fn update_cluster_version(aws: &Aws, cluster: &str, version: &str) -> Result<Update, AwsError> {
+    let body = json!({"version": version});
+    aws.rest_json("eks", Method::POST, &format!("/clusters/{cluster}/updates"), Some(&body))
+        .await
+        .map(|v| update_of(&v))
+}
+
+/// Starts upgrading a node group to `version`.
+pub async fn update_node_group_version(
+    aws: &Aws,
+    cluster: &str,
+    group: &str,
+    version: &str,
+) -> Result<Update, AwsError> {
+    let body = json!({"version": version});
+    let path = format!("/clusters/{cluster}/node-groups/{group}/update-version");
+    aws.rest_json("eks", Method::POST, &path, Some(&body)).await.map(|v| update_of(&v))
+}
+
+/// An update of the cluster, or of one of its node groups.
+pub async fn describe_update(aws: &Aws, cluster: &str, id: &str, group: Option<&str>) -> Result<Update, AwsError> {
+    let mut path = format!("/clusters/{cluster}/updates/{id}");
+    if let Some(g) = group {
+        path.push_str(&format!("?nodegroupName={g}"));
+    }
+    aws.rest_json("eks", Method::GET, &path, None).await.map(|v| update_of(&v))
+}

@@ -124,3 +124,9 @@ pub async fn role_exists(aws: &Aws, name: &str) -> Result<bool, AwsError> {
         Err(e) => Err(e),
     }
 }
+
+/// The ARN of the role `name`.
+pub async fn role_arn(aws: &Aws, name: &str) -> Result<String, AwsError> {
+    let xml = call(aws, "GetRole", &[("RoleName", name)]).await?;
+    Ok(xml_text(&xml, "Arn").unwrap_or_default())
+}

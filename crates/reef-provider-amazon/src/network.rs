@@ -380,3 +380,13 @@ pub async fn delete_all(aws: &Aws, cluster: &str) -> Result<(), AwsError> {
     }
     Ok(())
 }
+
+/// The cluster's private subnets, found by their tags.
+pub async fn private_subnets(aws: &Aws, cluster: &str) -> Result<Vec<String>, AwsError> {
+    let mut out = Vec::new();
+    for part in ["private-0", "private-1"] {
+        let found = find(aws, "DescribeSubnets", "subnetSet", "subnetId", cluster, part).await?;
+        out.extend(found.iter().filter_map(|i| i.get("subnetId")).map(str::to_owned));
+    }
+    Ok(out)
+}

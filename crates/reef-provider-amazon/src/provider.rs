@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::aws::{AccessKey, Aws, Endpoints};
 use crate::ec2::Owner;
 use crate::eks::EksCluster;
-use crate::steps::{CREATE, ClusterSteps, StepFailure, eks_name};
+use crate::steps::{CREATE, ClusterSteps, StepFailure, UPDATE, eks_name};
 
 /// The Kubernetes versions EKS offers in standard support, newest last.
 const VERSIONS: &[&str] = &["1.31", "1.32", "1.33"];
@@ -69,23 +69,24 @@ impl AmazonProvider {
         Aws::new(key, &region, self.opts.endpoints.clone())
     }
 
+    fn steps_of<'a>(&self, aws: &'a Aws, call: &Call<'a>) -> ClusterSteps<'a> {
+        ClusterSteps { aws, owner: Self::owner(call), spec: call.spec, previous: call.previous, poll: self.opts.poll }
+    }
+
     fn owner(call: &Call<'_>) -> Owner {
         Owner { org: call.org.to_string(), cluster: call.cluster.to_string(), name: call.spec.name.to_string() }
     }
 
     async fn run_step(&self, operation: Operation, step: &str, call: Call<'_>) -> Result<Value, ProviderError> {
         let aws = self.client(&call)?;
-        let steps = ClusterSteps { aws: &aws, owner: Self::owner(&call), spec: call.spec, poll: self.opts.poll };
+        let steps = self.steps_of(&aws, &call);
         match operation {
             Operation::Create => steps.run(step, call.outputs).await.map_err(step_error),
+            Operation::Update => steps.run_update(step, call.outputs).await.map_err(step_error),
             Operation::Delete => {
                 steps.delete_all().await.map_err(step_error)?;
                 Ok(Value::Null)
             }
-            Operation::Update => Err(ProviderError::permanent(
-                "not_supported",
-                "changing an amazon cluster's node pools or version is not offered yet",
-            )),
         }
     }
 }
@@ -121,9 +122,9 @@ impl Provider for AmazonProvider {
                 kubernetes_versions: versions,
                 capabilities: Capabilities {
                     create: true,
-                    scale_node_pool: false,
-                    add_remove_node_pool: false,
-                    upgrade_version: false,
+                    scale_node_pool: true,
+                    add_remove_node_pool: true,
+                    upgrade_version: true,
                     spot: true,
                     autoscaling: false,
                 },
@@ -141,7 +142,7 @@ impl Provider for AmazonProvider {
     fn steps(&self, operation: Operation) -> &'static [&'static str] {
         match operation {
             Operation::Create => CREATE,
-            Operation::Update => &[],
+            Operation::Update => UPDATE,
             Operation::Delete => DELETE,
         }
     }
@@ -158,12 +159,13 @@ impl Provider for AmazonProvider {
         output: Value,
     ) -> ProviderFuture<'a, ()> {
         Box::pin(async move {
-            if operation != Operation::Create {
-                return Ok(());
-            }
             let aws = self.client(&call)?;
-            let steps = ClusterSteps { aws: &aws, owner: Self::owner(&call), spec: call.spec, poll: self.opts.poll };
-            steps.undo(step, &output, call.outputs).await.map_err(step_error)
+            let steps = self.steps_of(&aws, &call);
+            match operation {
+                Operation::Create => steps.undo(step, &output, call.outputs).await.map_err(step_error),
+                Operation::Update => steps.undo_update(step, &output).await.map_err(step_error),
+                Operation::Delete => Ok(()),
+            }
         })
     }
 

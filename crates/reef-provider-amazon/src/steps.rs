@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use reef_core::ClusterSpec;
-use reef_core::cluster::TaintEffect;
+use reef_core::cluster::{NodePool, TaintEffect};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -36,6 +36,19 @@ pub const CREATE: &[&str] = &[
     "wait_for_node_groups",
 ];
 
+/// The update steps, in order: node pools resized, added and removed, then a version upgrade,
+/// control plane first, then the node groups.
+pub const UPDATE: &[&str] = &[
+    "resize_node_pools",
+    "add_node_pools",
+    "remove_node_pools",
+    "wait_for_node_pools",
+    "upgrade_control_plane",
+    "wait_for_control_plane",
+    "upgrade_node_pools",
+    "wait_for_node_pool_upgrades",
+];
+
 /// How long a wait step waits before it gives up (and is retried).
 const WAIT: Duration = Duration::from_secs(20 * 60);
 
@@ -59,6 +72,8 @@ pub struct ClusterSteps<'a> {
     pub owner: Owner,
     /// The spec.
     pub spec: &'a ClusterSpec,
+    /// For an update: the spec before it.
+    pub previous: Option<&'a ClusterSpec>,
     /// How often wait steps look.
     pub poll: Duration,
 }
@@ -80,6 +95,11 @@ fn output<T: DeserializeOwned>(outputs: &BTreeMap<String, Value>, step: &str) ->
 
 fn json(v: impl Serialize) -> Result<Value, StepFailure> {
     serde_json::to_value(v).map_err(|e| StepFailure::Input(e.to_string()))
+}
+
+/// A pool's (min, max, desired) size.
+fn scaling(pool: &NodePool) -> (u32, u32, u32) {
+    (pool.min.unwrap_or(pool.count), pool.max.unwrap_or(pool.count).max(1).max(pool.count), pool.count)
 }
 
 fn effect(e: &TaintEffect) -> &'static str {
@@ -138,7 +158,7 @@ impl ClusterSteps<'_> {
                     let spec = NodeGroupSpec {
                         name: pool.name.as_str().to_owned(),
                         instance_types: vec![pool.instance_type.clone()],
-                        scaling: (pool.min.unwrap_or(pool.count), pool.max.unwrap_or(pool.count).max(1), pool.count),
+                        scaling: scaling(pool),
                         spot: pool.spot,
                         labels: pool.labels.clone(),
                         taints: pool
@@ -249,6 +269,191 @@ impl ClusterSteps<'_> {
             deadline.wait(self.poll).await?;
         }
         Ok(())
+    }
+
+    fn previous(&self) -> Result<&ClusterSpec, StepFailure> {
+        self.previous.ok_or_else(|| StepFailure::Input("an update without the previous spec".to_owned()))
+    }
+
+    /// The node group made for `pool`, in the cluster's private subnets with the node role.
+    async fn node_group_spec(&self, pool: &NodePool) -> Result<NodeGroupSpec, StepFailure> {
+        let subnets = network::private_subnets(self.aws, &self.owner.cluster).await?;
+        let role = iam::role_arn(self.aws, &role_name(&self.owner, "nodes")).await?;
+        Ok(NodeGroupSpec {
+            name: pool.name.as_str().to_owned(),
+            instance_types: vec![pool.instance_type.clone()],
+            scaling: scaling(pool),
+            spot: pool.spot,
+            labels: pool.labels.clone(),
+            taints: pool
+                .taints
+                .iter()
+                .map(|t| (t.key.clone(), t.value.clone(), effect(&t.effect).to_owned()))
+                .collect(),
+            disk_size: 20,
+            subnets,
+            node_role: role,
+        })
+    }
+
+    /// Runs update step `step`: from [`ClusterSteps::previous`] to [`ClusterSteps::spec`].
+    pub async fn run_update(&self, step: &str, outputs: &BTreeMap<String, Value>) -> Result<Value, StepFailure> {
+        let (aws, name) = (self.aws, eks_name(&self.owner));
+        let previous = self.previous()?;
+        let before = |pool: &NodePool| previous.node_pools.iter().find(|p| p.name == pool.name).cloned();
+        match step {
+            "resize_node_pools" => {
+                let mut resized = Vec::new();
+                for pool in &self.spec.node_pools {
+                    if let Some(old) = before(pool)
+                        && scaling(&old) != scaling(pool)
+                    {
+                        eks::scale_node_group(aws, &name, pool.name.as_str(), scaling(pool)).await?;
+                        resized.push(pool.name.as_str().to_owned());
+                    }
+                }
+                json(resized)
+            }
+            "add_node_pools" => {
+                let mut added = Vec::new();
+                for pool in self.spec.node_pools.iter().filter(|p| before(p).is_none()) {
+                    let spec = self.node_group_spec(pool).await?;
+                    added.push(eks::create_node_group(aws, &self.owner, &name, &spec).await?.name);
+                }
+                json(added)
+            }
+            "remove_node_pools" => {
+                let mut removed = Vec::new();
+                for pool in
+                    previous.node_pools.iter().filter(|p| !self.spec.node_pools.iter().any(|n| n.name == p.name))
+                {
+                    eks::delete_node_group(aws, &name, pool.name.as_str()).await?;
+                    removed.push(pool.name.as_str().to_owned());
+                }
+                json(removed)
+            }
+            "wait_for_node_pools" => {
+                let removed: Vec<String> = output(outputs, "remove_node_pools")?;
+                self.wait_for_node_groups().await?;
+                let deadline = Deadline::new("removed node groups to be deleted");
+                while eks::list_node_groups(aws, &name).await?.iter().any(|g| removed.contains(g)) {
+                    deadline.wait(self.poll).await?;
+                }
+                Ok(Value::Null)
+            }
+            "upgrade_control_plane" => {
+                if !self.version_changes()? {
+                    return Ok(Value::Null);
+                }
+                let target = self.target_version()?;
+                let current = eks::describe_cluster(aws, &name)
+                    .await?
+                    .ok_or_else(|| StepFailure::Input(format!("EKS has no cluster {name}")))?;
+                if current.version.as_deref() == Some(target.as_str()) {
+                    return Ok(Value::Null);
+                }
+                json(eks::update_cluster_version(aws, &name, &target).await?)
+            }
+            "wait_for_control_plane" => {
+                if let Some(update) = outputs.get("upgrade_control_plane").filter(|v| !v.is_null()) {
+                    let update: eks::Update = from(update.clone())?;
+                    self.wait_for_update(&update.id, None).await?;
+                }
+                Ok(Value::Null)
+            }
+            "upgrade_node_pools" => {
+                let mut started = BTreeMap::new();
+                if !self.version_changes()? {
+                    return json(started);
+                }
+                let target = self.target_version()?;
+                for pool in &self.spec.node_pools {
+                    let group = pool.name.as_str();
+                    let current = eks::describe_node_group(aws, &name, group).await?;
+                    if current.as_ref().and_then(|g| g.version.as_deref()) == Some(target.as_str()) {
+                        continue;
+                    }
+                    let update = eks::update_node_group_version(aws, &name, group, &target).await?;
+                    started.insert(group.to_owned(), update.id);
+                }
+                json(started)
+            }
+            "wait_for_node_pool_upgrades" => {
+                let started: BTreeMap<String, String> = output(outputs, "upgrade_node_pools")?;
+                for (group, id) in &started {
+                    self.wait_for_update(id, Some(group)).await?;
+                }
+                Ok(Value::Null)
+            }
+            other => Err(StepFailure::Input(format!("no update step {other}"))),
+        }
+    }
+
+    /// Undoes update step `step`: back to the previous spec where EKS allows it. A version
+    /// upgrade cannot be undone (EKS does not downgrade); node pools go back to their sizes,
+    /// added ones are removed and removed ones made again.
+    pub async fn undo_update(&self, step: &str, output_value: &Value) -> Result<(), StepFailure> {
+        let (aws, name) = (self.aws, eks_name(&self.owner));
+        let previous = self.previous()?;
+        match step {
+            "resize_node_pools" => {
+                let resized: Vec<String> = from(output_value.clone())?;
+                for pool in previous.node_pools.iter().filter(|p| resized.iter().any(|r| r == p.name.as_str())) {
+                    eks::scale_node_group(aws, &name, pool.name.as_str(), scaling(pool)).await?;
+                }
+            }
+            "add_node_pools" => {
+                let added: Vec<String> = from(output_value.clone())?;
+                for group in &added {
+                    eks::delete_node_group(aws, &name, group).await?;
+                }
+                let deadline = Deadline::new("added node groups to be deleted");
+                while eks::list_node_groups(aws, &name).await?.iter().any(|g| added.contains(g)) {
+                    deadline.wait(self.poll).await?;
+                }
+            }
+            "remove_node_pools" => {
+                let removed: Vec<String> = from(output_value.clone())?;
+                for pool in previous.node_pools.iter().filter(|p| removed.iter().any(|r| r == p.name.as_str())) {
+                    let spec = self.node_group_spec(pool).await?;
+                    eks::create_node_group(aws, &self.owner, &name, &spec).await?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Whether the update changes the Kubernetes version (its minor: EKS picks patches).
+    fn version_changes(&self) -> Result<bool, StepFailure> {
+        let before = self.previous()?.kubernetes_version.as_ref().map(reef_core::KubernetesVersion::minor_version);
+        Ok(before != Some(self.target_version()?))
+    }
+
+    fn target_version(&self) -> Result<String, StepFailure> {
+        self.spec
+            .kubernetes_version
+            .as_ref()
+            .map(reef_core::KubernetesVersion::minor_version)
+            .ok_or_else(|| StepFailure::Input("the spec has no Kubernetes version".to_owned()))
+    }
+
+    async fn wait_for_update(&self, id: &str, group: Option<&str>) -> Result<(), StepFailure> {
+        let name = eks_name(&self.owner);
+        let deadline = Deadline::new("the version upgrade to finish");
+        loop {
+            let update = eks::describe_update(self.aws, &name, id, group).await?;
+            match update.status.as_str() {
+                "Successful" => return Ok(()),
+                "Failed" | "Cancelled" => {
+                    let what = group.map_or_else(|| "the control plane".to_owned(), |g| format!("node group {g}"));
+                    let message =
+                        format!("EKS's upgrade of {what} ended {}: {}", update.status, update.errors.join("; "));
+                    return Err(failed("UpdateVersion", "UpdateFailed", message));
+                }
+                _ => deadline.wait(self.poll).await?,
+            }
+        }
     }
 
     /// Deletes everything reef made for the cluster, found by its derived names and tags, in

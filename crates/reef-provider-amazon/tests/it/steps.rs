@@ -8,7 +8,7 @@ use std::time::Duration;
 use reef_core::cluster::{ClusterSpec, NodePool};
 use reef_core::{ClusterName, KubernetesVersion, NodePoolName};
 use reef_provider_amazon::ec2::{self, Owner};
-use reef_provider_amazon::steps::{CREATE, ClusterSteps, eks_name};
+use reef_provider_amazon::steps::{CREATE, ClusterSteps, UPDATE, eks_name};
 use reef_provider_amazon::{Aws, eks, iam};
 use serde_json::Value;
 
@@ -77,7 +77,13 @@ async fn a_cluster_is_made_step_by_step_and_deleted_leaving_nothing() {
     let Some(moto) = moto() else { return };
     let aws = client(&moto);
     let spec = spec();
-    let steps = ClusterSteps { aws: &aws, owner: owner("c-whole"), spec: &spec, poll: Duration::from_millis(10) };
+    let steps = ClusterSteps {
+        aws: &aws,
+        owner: owner("c-whole"),
+        spec: &spec,
+        previous: None,
+        poll: Duration::from_millis(10),
+    };
     let mut outputs: BTreeMap<String, Value> = BTreeMap::new();
     for step in CREATE {
         let first = steps.run(step, &outputs).await.unwrap_or_else(|e| panic!("{step}: {e}"));
@@ -112,6 +118,7 @@ async fn a_failure_at_any_step_is_unwound_by_the_undos_before_it_leaving_nothing
             aws: &aws,
             owner: owner(&format!("c-fail-{failing}")),
             spec: &spec,
+            previous: None,
             poll: Duration::from_millis(10),
         };
         let mut outputs: BTreeMap<String, Value> = BTreeMap::new();
@@ -126,4 +133,69 @@ async fn a_failure_at_any_step_is_unwound_by_the_undos_before_it_leaving_nothing
         }
         assert_eq!(left(&aws, &steps.owner).await, Vec::<String>::new(), "failing at {}", CREATE[failing]);
     }
+}
+
+/// Creates a whole cluster for `owner` with `spec`; returns the create steps' outputs.
+async fn create(aws: &Aws, owner: &Owner, spec: &ClusterSpec) -> BTreeMap<String, Value> {
+    let steps = ClusterSteps { aws, owner: owner.clone(), spec, previous: None, poll: Duration::from_millis(10) };
+    let mut outputs = BTreeMap::new();
+    for step in CREATE {
+        let out = steps.run(step, &outputs).await.unwrap_or_else(|e| panic!("{step}: {e}"));
+        outputs.insert((*step).to_owned(), out);
+    }
+    outputs
+}
+
+/// The cluster's node groups: name and (min, max, desired).
+async fn groups(aws: &Aws, owner: &Owner) -> Vec<(String, (u32, u32, u32))> {
+    let name = eks_name(owner);
+    let mut out = Vec::new();
+    for g in eks::list_node_groups(aws, &name).await.unwrap() {
+        let group = eks::describe_node_group(aws, &name, &g).await.unwrap().unwrap();
+        out.push((g, group.scaling));
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn node_pools_are_resized_added_and_removed_and_each_change_undone() {
+    let Some(moto) = moto() else { return };
+    let aws = client(&moto);
+    let before = spec();
+    let me = owner("c-update");
+    create(&aws, &me, &before).await;
+    let original = groups(&aws, &me).await;
+    assert_eq!(original, [("batch".to_owned(), (1, 1, 1)), ("workers".to_owned(), (1, 3, 2))]);
+
+    // workers grows to 3, batch goes, gpu comes.
+    let mut after = spec();
+    after.node_pools[0].count = 3;
+    after.node_pools[0].max = Some(5);
+    after.node_pools.remove(1);
+    let mut gpu = before.node_pools[1].clone();
+    gpu.name = NodePoolName::parse("gpu").unwrap();
+    gpu.instance_type = "g5.xlarge".to_owned();
+    after.node_pools.push(gpu);
+    let steps = ClusterSteps {
+        aws: &aws,
+        owner: me.clone(),
+        spec: &after,
+        previous: Some(&before),
+        poll: Duration::from_millis(10),
+    };
+    let mut outputs = BTreeMap::new();
+    for step in UPDATE {
+        let out = steps.run_update(step, &outputs).await.unwrap_or_else(|e| panic!("{step}: {e}"));
+        outputs.insert((*step).to_owned(), out);
+    }
+    assert_eq!(groups(&aws, &me).await, [("gpu".to_owned(), (1, 1, 1)), ("workers".to_owned(), (1, 5, 3))]);
+    // No version change: nothing upgraded.
+    assert_eq!(outputs["upgrade_control_plane"], Value::Null);
+
+    // Undone, newest first: back to where it started.
+    for step in UPDATE.iter().rev() {
+        steps.undo_update(step, &outputs[*step]).await.unwrap_or_else(|e| panic!("undo {step}: {e}"));
+    }
+    assert_eq!(groups(&aws, &me).await, original);
 }
