@@ -122,6 +122,17 @@ pub fn find_executable(name: &str, env_var: &str, extra_dirs: &[&str]) -> Option
         .find(|candidate| is_executable(candidate))
 }
 
+/// The official cloud API specifications (EKS's service model, GKE's discovery document, ...):
+/// `$REEF_CLOUD_SPECS`, else `shared/specs` beside the repository. None if it is not a
+/// directory.
+pub fn cloud_specs() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("REEF_CLOUD_SPECS").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(dir)).filter(|p| p.is_dir());
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/specs");
+    dir.is_dir().then_some(dir)
+}
+
 /// The public chart corpus: `$REEF_CHART_CORPUS`, else `shared/charts` beside the repository.
 /// None if it is not a directory.
 pub fn chart_corpus() -> Option<PathBuf> {
