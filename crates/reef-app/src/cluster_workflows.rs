@@ -80,7 +80,24 @@ const MAX_KEPT_CLIENTS: usize = 1024;
 /// connecting again (a TLS handshake each); a client is used only while its kubeconfig is the
 /// one stored.
 #[derive(Clone, Default)]
-struct ClusterClients(Arc<std::sync::Mutex<std::collections::HashMap<ClusterId, (String, reef_kube::ClusterClient)>>>);
+struct ClusterClients(Arc<std::sync::Mutex<std::collections::HashMap<ClusterId, KeptClient>>>);
+
+/// A client kept for a cluster: made from the kubeconfig sealed as `sealed`, whose credentials
+/// expire at `expires` (if they do).
+#[derive(Clone)]
+struct KeptClient {
+    sealed: String,
+    client: reef_kube::ClusterClient,
+    expires: Option<std::time::SystemTime>,
+}
+
+/// How long before its credentials expire a kubeconfig is renewed.
+const RENEW_BEFORE: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// Whether credentials that expire at `expires` are to be renewed now.
+fn expiring(expires: Option<std::time::SystemTime>) -> bool {
+    expires.is_some_and(|at| at <= std::time::SystemTime::now() + RENEW_BEFORE)
+}
 
 impl std::fmt::Debug for ClusterClients {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -115,29 +132,81 @@ impl ClusterEnv {
         let Some(sealed) = self.store.cluster_kubeconfig(cluster).await.map_err(ClientError::Store)? else {
             return Ok(None);
         };
-        let kept = |m: &std::collections::HashMap<ClusterId, (String, reef_kube::ClusterClient)>| {
-            m.get(&cluster).filter(|(s, _)| *s == sealed).map(|(_, c)| c.clone())
+        let kept = |m: &std::collections::HashMap<ClusterId, KeptClient>| {
+            m.get(&cluster).filter(|k| k.sealed == sealed && !expiring(k.expires)).map(|k| k.client.clone())
         };
         if let Some(client) = self.clients.0.lock().ok().and_then(|m| kept(&m)) {
             return Ok(Some(client));
         }
-        let bytes = self
-            .secrets
-            .cipher()
-            .open(&sealed, &kubeconfig_context(org, cluster))
-            .map_err(|e| ClientError::Store(e.into()))?;
-        let text = zeroize::Zeroizing::new(
-            String::from_utf8(bytes.to_vec())
-                .map_err(|_| ClientError::Store(reef_store::StoreError::Corrupt { column: "kubeconfig" }))?,
-        );
+        let Some((sealed, text, expires)) = self.current_kubeconfig(org, cluster, sealed).await? else {
+            return Ok(None);
+        };
         let client = reef_kube::ClusterClient::connect(&text, timeout).await.map_err(ClientError::Kube)?;
         if let Ok(mut m) = self.clients.0.lock() {
             if m.len() >= MAX_KEPT_CLIENTS {
                 m.clear();
             }
-            m.insert(cluster, (sealed, client.clone()));
+            m.insert(cluster, KeptClient { sealed, client: client.clone(), expires });
         }
         Ok(Some(client))
+    }
+
+    /// The kubeconfig reef keeps (`sealed`), opened, and when its credentials expire; renewed
+    /// first (through the cluster's provider, and stored) when they expire within a few
+    /// minutes, as a cloud's short-lived tokens do.
+    async fn current_kubeconfig(
+        &self,
+        org: OrgId,
+        cluster: ClusterId,
+        sealed: String,
+    ) -> Result<Option<(String, zeroize::Zeroizing<String>, Option<std::time::SystemTime>)>, ClientError> {
+        let open = |sealed: &str| -> Result<zeroize::Zeroizing<String>, ClientError> {
+            let bytes = self
+                .secrets
+                .cipher()
+                .open(sealed, &kubeconfig_context(org, cluster))
+                .map_err(|e| ClientError::Store(e.into()))?;
+            String::from_utf8(bytes.to_vec())
+                .map(zeroize::Zeroizing::new)
+                .map_err(|_| ClientError::Store(reef_store::StoreError::Corrupt { column: "kubeconfig" }))
+        };
+        let text = open(&sealed)?;
+        let Some(c) = self.store.cluster(org, cluster).await.map_err(ClientError::Store)? else { return Ok(None) };
+        let Some(provider) = self.providers.get(&c.provider).cloned() else { return Ok(Some((sealed, text, None))) };
+        let expires = provider.kubeconfig_expires(&text);
+        if !expiring(expires) {
+            return Ok(Some((sealed, text, expires)));
+        }
+        let renewal_failed = |message: String, transient: bool| {
+            ClientError::Kube(reef_kube::KubeError { code: "credentials_renewal_failed", message, transient })
+        };
+        let credentials = match &c.secret {
+            None => None,
+            Some(name) => Some(
+                self.credentials(org, name)
+                    .await
+                    .map_err(|e| renewal_failed(format!("the cluster's credentials cannot be renewed: {e}"), true))?,
+            ),
+        };
+        let spec = spec_of(&c);
+        let outputs = BTreeMap::new();
+        let call =
+            Call { org, cluster, spec: &spec, previous: None, credentials: credentials.as_ref(), outputs: &outputs };
+        let renewed = provider.kubeconfig(call).await.map_err(|e| {
+            renewal_failed(
+                format!("the cluster's credentials cannot be renewed: {}", e.message),
+                e.retry == reef_provider::Retry::Transient,
+            )
+        })?;
+        let new_sealed = self
+            .secrets
+            .cipher()
+            .seal(renewed.as_bytes(), &kubeconfig_context(org, cluster))
+            .map_err(|e| ClientError::Store(e.into()))?;
+        self.store.set_cluster_kubeconfig(cluster, Some(&new_sealed)).await.map_err(ClientError::Store)?;
+        tracing::debug!(%cluster, "renewed the cluster's kubeconfig before its credentials expired");
+        let expires = provider.kubeconfig_expires(&renewed);
+        Ok(Some((new_sealed, zeroize::Zeroizing::new(renewed), expires)))
     }
 
     /// The providers.
@@ -145,17 +214,27 @@ impl ClusterEnv {
         &self.providers
     }
 
-    /// The kubeconfig reef keeps for `cluster`, opened; `None` when it has none (yet).
+    /// The kubeconfig reef keeps for `cluster`, opened (and renewed first when its credentials
+    /// are about to expire); `None` when it has none (yet).
     pub(crate) async fn kubeconfig(
         &self,
         org: OrgId,
         cluster: ClusterId,
     ) -> Result<Option<zeroize::Zeroizing<String>>, reef_store::StoreError> {
         let Some(sealed) = self.store.cluster_kubeconfig(cluster).await? else { return Ok(None) };
-        let bytes = self.secrets.cipher().open(&sealed, &kubeconfig_context(org, cluster))?;
-        let text =
-            String::from_utf8(bytes.to_vec()).map_err(|_| reef_store::StoreError::Corrupt { column: "kubeconfig" })?;
-        Ok(Some(zeroize::Zeroizing::new(text)))
+        match self.current_kubeconfig(org, cluster, sealed).await {
+            Ok(found) => Ok(found.map(|(_, text, _)| text)),
+            Err(ClientError::Store(e)) => Err(e),
+            // The kubeconfig as it is: a user may still use it for a while, or renew it later.
+            Err(ClientError::Kube(e)) => {
+                tracing::warn!(%cluster, error = %e.message, "the cluster's kubeconfig could not be renewed");
+                let Some(sealed) = self.store.cluster_kubeconfig(cluster).await? else { return Ok(None) };
+                let bytes = self.secrets.cipher().open(&sealed, &kubeconfig_context(org, cluster))?;
+                let text = String::from_utf8(bytes.to_vec())
+                    .map_err(|_| reef_store::StoreError::Corrupt { column: "kubeconfig" })?;
+                Ok(Some(zeroize::Zeroizing::new(text)))
+            }
+        }
     }
 }
 

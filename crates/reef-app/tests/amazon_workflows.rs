@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
 use chrono::Utc;
 use reef_app::cluster_workflows::{
     ClusterEnv, ClusterRun, Providers, create_kind, create_workflow, delete_kind, delete_workflow,
@@ -35,6 +36,8 @@ const KEY: (&str, &str) = ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfi
 struct World {
     store: Store,
     org: OrgId,
+    actor: Actor,
+    cipher: SecretCipher,
     amazon: Arc<AmazonProvider>,
     env: Arc<ClusterEnv>,
     aws: Aws,
@@ -91,9 +94,9 @@ impl World {
         }));
         let mut providers = Providers::default();
         providers.add(amazon.clone());
-        let env = Arc::new(ClusterEnv::new(store.clone(), cipher, providers));
+        let env = Arc::new(ClusterEnv::new(store.clone(), cipher.clone(), providers));
         let aws = Aws::new(AccessKey::new(KEY.0, KEY.1, None), "eu-west-1", endpoints).unwrap();
-        Some(World { store, org, amazon, env, aws, _moto: moto, _dir: dir })
+        Some(World { store, org, actor, cipher, amazon, env, aws, _moto: moto, _dir: dir })
     }
 
     fn engine(&self, workflows: Vec<Workflow<ClusterEnv>>) -> Arc<Engine<ClusterEnv>> {
@@ -191,6 +194,33 @@ async fn each_step_run_twice_makes_one_cluster_and_the_delete_leaves_nothing() {
     let made = w.left_in_aws(&c).await;
     assert_eq!(made.len(), 10 + 2 + 1, "{made:#?}");
     assert!(w.store.cluster_kubeconfig(c.id).await.unwrap().is_some());
+
+    // The kubeconfig's EKS token is about to expire (signed 14 minutes ago): reading the
+    // kubeconfig renews it first, and keeps the renewed one.
+    let context = format!("cluster/{}/{}/kubeconfig", w.org, c.id);
+    let stored = w.store.cluster_kubeconfig(c.id).await.unwrap().unwrap();
+    let text = String::from_utf8(w.cipher.open(&stored, &context).unwrap().to_vec()).unwrap();
+    let old_token = text.lines().find_map(|l| l.trim().strip_prefix("token: ")).unwrap().to_owned();
+    let signed = (Utc::now() - chrono::Duration::minutes(14)).format("%Y%m%dT%H%M%SZ");
+    let url = format!(
+        "{}/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Date={signed}&X-Amz-Expires=60",
+        w.aws.endpoints().url("sts", "eu-west-1")
+    );
+    let stale_token = format!("k8s-aws-v1.{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(url));
+    let stale = text.replace(&old_token, &stale_token);
+    assert!(
+        reef_provider_amazon::provider::token_expires(&stale).unwrap()
+            < std::time::SystemTime::now() + Duration::from_secs(120)
+    );
+    w.store.set_cluster_kubeconfig(c.id, Some(&w.cipher.seal(stale.as_bytes(), &context).unwrap())).await.unwrap();
+    let app =
+        App::new(w.store.clone(), w.cipher.clone(), AppConfig::default()).with_clusters(w.env.clone(), engine.clone());
+    let read = app.cluster_kubeconfig(&w.actor, &OrgRef::Id(w.org), &reef_app::ClusterRef::Id(c.id)).await.unwrap();
+    let fresh = reef_provider_amazon::provider::token_expires(&read).unwrap();
+    assert!(fresh > std::time::SystemTime::now() + Duration::from_secs(14 * 60), "the token was renewed");
+    let kept = w.store.cluster_kubeconfig(c.id).await.unwrap().unwrap();
+    let kept = String::from_utf8(w.cipher.open(&kept, &context).unwrap().to_vec()).unwrap();
+    assert_eq!(kept, read, "the renewed kubeconfig is the one kept");
     assert_eq!(w.run(&engine, &delete_kind("amazon"), format!("{}/delete", c.id), &c).await, WorkflowStatus::Succeeded);
     assert_eq!(w.status(&c).await, ClusterStatus::Deleted);
     assert_eq!(w.left_in_aws(&c).await, Vec::<String>::new());

@@ -91,6 +91,46 @@ impl AmazonProvider {
     }
 }
 
+/// How long EKS takes a token after its signing.
+pub const TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+/// When the EKS token in `kubeconfig` stops working: [`TOKEN_LIFETIME`] after the time its
+/// presigned URL was signed (`X-Amz-Date`). `None` when it holds no EKS token.
+pub fn token_expires(kubeconfig: &str) -> Option<std::time::SystemTime> {
+    use base64::Engine as _;
+    let token = kubeconfig.lines().find_map(|l| l.trim().strip_prefix("token: k8s-aws-v1."))?;
+    let url = String::from_utf8(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.trim()).ok()?).ok()?;
+    let url = reqwest::Url::parse(&url).ok()?;
+    let date = url.query_pairs().find(|(k, _)| k == "X-Amz-Date")?.1.into_owned();
+    // 20261124T171500Z
+    let digits: Vec<i64> = [
+        &date.get(0..4)?,
+        &date.get(4..6)?,
+        &date.get(6..8)?,
+        &date.get(9..11)?,
+        &date.get(11..13)?,
+        &date.get(13..15)?,
+    ]
+    .iter()
+    .map(|d| d.parse().ok())
+    .collect::<Option<_>>()?;
+    let days = days_from_civil(digits[0], digits[1], digits[2]);
+    let seconds = days * 86_400 + digits[3] * 3600 + digits[4] * 60 + digits[5];
+    let signed = std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(seconds).ok()?);
+    Some(signed + TOKEN_LIFETIME)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// A kubeconfig for an EKS cluster whose user authenticates with `token`.
 pub fn kubeconfig(cluster: &EksCluster, token: &str) -> String {
     let name = &cluster.name;
@@ -169,6 +209,10 @@ impl Provider for AmazonProvider {
         })
     }
 
+    fn kubeconfig_expires(&self, kubeconfig: &str) -> Option<std::time::SystemTime> {
+        token_expires(kubeconfig)
+    }
+
     fn kubeconfig<'a>(&'a self, call: Call<'a>) -> ProviderFuture<'a, String> {
         Box::pin(async move {
             let aws = self.client(&call)?;
@@ -180,5 +224,28 @@ impl Provider for AmazonProvider {
             let token = aws.eks_token(&name).map_err(|e| e.into_provider_error())?;
             Ok(kubeconfig(&cluster, &token))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tokens_expiry_is_fifteen_minutes_after_its_signing() {
+        use base64::Engine as _;
+        let url = "https://sts.eu-west-1.amazonaws.com/?Action=GetCallerIdentity&X-Amz-Date=20261124T171500Z&X-Amz-Expires=60";
+        let token = format!("k8s-aws-v1.{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(url));
+        let cluster = EksCluster {
+            name: "c".into(),
+            status: "ACTIVE".into(),
+            endpoint: None,
+            certificate_authority: None,
+            version: None,
+        };
+        let expires = token_expires(&kubeconfig(&cluster, &token)).unwrap();
+        // 2026-11-24T17:30:00Z
+        assert_eq!(expires.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs(), 1_795_541_400);
+        assert_eq!(token_expires("users:\n- name: x\n  user:\n    token: abc\n"), None);
     }
 }

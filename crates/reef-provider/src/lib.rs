@@ -297,6 +297,14 @@ pub trait Provider: Send + Sync + 'static {
     /// A kubeconfig for the cluster made by the create steps (whose outputs `call` has), with
     /// credentials a user can use. reef keeps it encrypted, never in an output.
     fn kubeconfig<'a>(&'a self, call: Call<'a>) -> ProviderFuture<'a, String>;
+
+    /// When the credentials in a kubeconfig this provider made stop working, if they do (a
+    /// cloud's short-lived token); reef asks for a new kubeconfig ([`Provider::kubeconfig`])
+    /// before then. The default: never.
+    fn kubeconfig_expires(&self, kubeconfig: &str) -> Option<std::time::SystemTime> {
+        let _ = kubeconfig;
+        None
+    }
 }
 
 #[cfg(test)]
