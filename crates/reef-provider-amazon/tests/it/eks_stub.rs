@@ -111,6 +111,8 @@ pub struct EksState {
     updates: BTreeMap<String, (String, Option<String>, String, u32)>,
     /// Node groups whose upgrade fails.
     pub failing: Vec<String>,
+    /// How many of the next requests are refused as throttled, as AWS does under load.
+    pub throttle: u32,
     /// Every call, by operation name, in order.
     pub calls: Vec<String>,
     /// What was wrong with a request or an answer.
@@ -160,6 +162,14 @@ fn error(status: StatusCode, kind: &str, message: String) -> Response {
 }
 
 async fn handle(State(stub): State<Stub>, method: Method, uri: Uri, body: Bytes) -> Response {
+    {
+        let mut state = stub.state.lock().unwrap();
+        if state.throttle > 0 {
+            state.throttle -= 1;
+            state.calls.push("throttled".to_owned());
+            return error(StatusCode::TOO_MANY_REQUESTS, "ThrottlingException", "Rate exceeded".to_owned());
+        }
+    }
     let segments: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
     let ops = stub.model.operations();
     let Some(op) = ops.iter().find(|o| {

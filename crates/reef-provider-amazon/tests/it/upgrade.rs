@@ -122,3 +122,24 @@ async fn the_stub_refuses_what_the_service_model_does_not_have() {
     let problems = stub.state.lock().unwrap().problems.clone();
     assert!(problems.iter().any(|p| p.contains("colour is not in UpdateClusterVersionRequest")), "{problems:?}");
 }
+
+#[tokio::test]
+async fn throttled_calls_are_retried_with_backoff_and_end_as_transient_when_it_lasts() {
+    let Some(stub) = stub().await else { return };
+    let aws = client(&stub);
+    let owner = Owner { org: "o".into(), cluster: "c-throttled".into(), name: "prod".into() };
+    let name = seed(&stub, &owner);
+    // Throttled three times, then answered: the caller sees only the answer.
+    stub.state.lock().unwrap().throttle = 3;
+    let started = std::time::Instant::now();
+    let cluster = reef_provider_amazon::eks::describe_cluster(&aws, &name).await.unwrap().unwrap();
+    assert_eq!(cluster.version.as_deref(), Some("1.31"));
+    // Backoff: 200 ms, 400 ms, 800 ms between the attempts.
+    assert!(started.elapsed() >= Duration::from_millis(1400), "{:?}", started.elapsed());
+    assert_eq!(stub.state.lock().unwrap().calls, ["throttled", "throttled", "throttled", "DescribeCluster"]);
+    // Throttled for longer than the attempts: a transient error, which the workflow retries.
+    stub.state.lock().unwrap().throttle = 10;
+    let e = reef_provider_amazon::eks::describe_cluster(&aws, &name).await.unwrap_err();
+    assert_eq!((e.status, e.code.as_str()), (429, "ThrottlingException"));
+    assert_eq!(e.into_provider_error().retry, reef_provider::Retry::Transient);
+}
