@@ -97,6 +97,21 @@ fn json(v: impl Serialize) -> Result<Value, StepFailure> {
     serde_json::to_value(v).map_err(|e| StepFailure::Input(e.to_string()))
 }
 
+/// The node group for `pool`, in `subnets`, its nodes taking the role `node_role`.
+fn group_spec(pool: &NodePool, subnets: Vec<String>, node_role: String) -> NodeGroupSpec {
+    NodeGroupSpec {
+        name: pool.name.as_str().to_owned(),
+        instance_types: vec![pool.instance_type.clone()],
+        scaling: scaling(pool),
+        spot: pool.spot,
+        labels: pool.labels.clone(),
+        taints: pool.taints.iter().map(|t| (t.key.clone(), t.value.clone(), effect(&t.effect).to_owned())).collect(),
+        disk_size: 20,
+        subnets,
+        node_role,
+    }
+}
+
 /// A pool's (min, max, desired) size.
 fn scaling(pool: &NodePool) -> (u32, u32, u32) {
     (pool.min.unwrap_or(pool.count), pool.max.unwrap_or(pool.count).max(1).max(pool.count), pool.count)
@@ -155,21 +170,7 @@ impl ClusterSteps<'_> {
                 let subnets: Subnets = output(outputs, "subnets")?;
                 let mut made = Vec::new();
                 for pool in &self.spec.node_pools {
-                    let spec = NodeGroupSpec {
-                        name: pool.name.as_str().to_owned(),
-                        instance_types: vec![pool.instance_type.clone()],
-                        scaling: scaling(pool),
-                        spot: pool.spot,
-                        labels: pool.labels.clone(),
-                        taints: pool
-                            .taints
-                            .iter()
-                            .map(|t| (t.key.clone(), t.value.clone(), effect(&t.effect).to_owned()))
-                            .collect(),
-                        disk_size: 20,
-                        subnets: subnets.private.clone(),
-                        node_role: role.arn.clone(),
-                    };
+                    let spec = group_spec(pool, subnets.private.clone(), role.arn.clone());
                     made.push(eks::create_node_group(aws, owner, &eks_name(owner), &spec).await?.name);
                 }
                 json(made)
@@ -275,25 +276,12 @@ impl ClusterSteps<'_> {
         self.previous.ok_or_else(|| StepFailure::Input("an update without the previous spec".to_owned()))
     }
 
-    /// The node group made for `pool`, in the cluster's private subnets with the node role.
+    /// The node group made for `pool`, in the cluster's private subnets with the node role,
+    /// both found by their tags and names.
     async fn node_group_spec(&self, pool: &NodePool) -> Result<NodeGroupSpec, StepFailure> {
         let subnets = network::private_subnets(self.aws, &self.owner.cluster).await?;
         let role = iam::role_arn(self.aws, &role_name(&self.owner, "nodes")).await?;
-        Ok(NodeGroupSpec {
-            name: pool.name.as_str().to_owned(),
-            instance_types: vec![pool.instance_type.clone()],
-            scaling: scaling(pool),
-            spot: pool.spot,
-            labels: pool.labels.clone(),
-            taints: pool
-                .taints
-                .iter()
-                .map(|t| (t.key.clone(), t.value.clone(), effect(&t.effect).to_owned()))
-                .collect(),
-            disk_size: 20,
-            subnets,
-            node_role: role,
-        })
+        Ok(group_spec(pool, subnets, role))
     }
 
     /// Runs update step `step`: from [`ClusterSteps::previous`] to [`ClusterSteps::spec`].
