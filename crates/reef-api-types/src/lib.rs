@@ -485,6 +485,10 @@ pub struct NodePoolSpec {
     /// Taints of the pool's nodes.
     #[serde(default)]
     pub taints: Vec<TaintSpec>,
+    /// Each node's disk, in GiB; the provider's default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 16384)]
+    pub disk_size_gib: Option<u32>,
 }
 
 /// `POST /api/v1/orgs/{org}/clusters`: the same shape as the CLI's cluster spec files.
@@ -510,6 +514,11 @@ pub struct CreateClusterRequest {
     /// Labels of the cluster, for filtering lists.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// Settings only the provider knows, fixed at creation (see the provider's catalog,
+    /// `options`): for `amazon`, `vpc_id` with `subnet_ids`, `cluster_role_arn`,
+    /// `node_role_arn`, `endpoint_public_access`, `endpoint_private_access`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
 }
 
 /// `PATCH /api/v1/orgs/{org}/clusters/{cluster}`: what to change; an absent field stays as it
@@ -559,6 +568,9 @@ pub struct ClusterView {
     pub secret: Option<String>,
     /// Its labels.
     pub labels: BTreeMap<String, String>,
+    /// Its provider's settings, as created.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
     /// The last health check (made every few minutes for running clusters), once there was one.
     #[serde(default)]
     pub health: Option<ClusterHealthView>,
@@ -1069,6 +1081,18 @@ pub struct ProviderView {
     pub default_version: Option<String>,
     /// What it can do.
     pub capabilities: CapabilitiesView,
+    /// The options a cluster spec may set for it (`options`).
+    #[serde(default)]
+    pub options: Vec<ProviderOptionView>,
+}
+
+/// An option a provider takes in a cluster spec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProviderOptionView {
+    /// Its name.
+    pub name: String,
+    /// What it does and what it takes.
+    pub description: String,
 }
 
 macro_rules! list_type {

@@ -133,6 +133,7 @@ fn node_pool(p: NodePool) -> api::NodePoolSpec {
             .into_iter()
             .map(|t| api::TaintSpec { key: t.key, value: t.value, effect: taint_effect(t.effect) })
             .collect(),
+        disk_size_gib: p.disk_size_gib,
     }
 }
 
@@ -150,6 +151,7 @@ pub fn cluster(c: Cluster) -> api::ClusterView {
         node_pools: c.node_pools.into_iter().map(node_pool).collect(),
         secret: c.secret.map(|s| s.to_string()),
         labels: c.labels,
+        options: c.options,
         health: c.health.map(|h| api::ClusterHealthView {
             checked_at: h.checked_at,
             healthy: h.problem.is_none(),
@@ -247,6 +249,7 @@ fn node_pools_from(pools: Vec<api::NodePoolSpec>, problem: &mut impl FnMut(Strin
                     .into_iter()
                     .map(|t| Taint { key: t.key, value: t.value, effect: taint_effect_from(t.effect) })
                     .collect(),
+                disk_size_gib: p.disk_size_gib,
             }),
             Err(e) => problem(format!("node_pools[{i}].name"), e.to_string()),
         }
@@ -295,6 +298,7 @@ pub fn cluster_spec(req: api::CreateClusterRequest) -> Result<ClusterSpec, Vec<a
             node_pools,
             secret,
             labels: req.labels,
+            options: req.options,
         }),
         _ => Err(problems),
     }
@@ -362,5 +366,10 @@ pub fn provider(c: Catalog) -> api::ProviderView {
             spot: c.capabilities.spot,
             autoscaling: c.capabilities.autoscaling,
         },
+        options: c
+            .options
+            .into_iter()
+            .map(|o| api::ProviderOptionView { name: o.name, description: o.description })
+            .collect(),
     }
 }

@@ -267,6 +267,7 @@ pub fn spec_of(c: &Cluster) -> ClusterSpec {
         node_pools: c.node_pools.clone(),
         secret: c.secret.clone(),
         labels: c.labels.clone(),
+        options: c.options.clone(),
     }
 }
 

@@ -222,6 +222,7 @@ impl App {
                 health: None,
                 created_at: now,
                 updated_at: now,
+                options: spec.options,
             };
             self.store.insert_cluster(&cluster, "requested").await.map_err(|e| match e {
                 reef_store::StoreError::Duplicate => taken(),
@@ -579,9 +580,11 @@ mod tests {
                 spot: false,
                 labels: BTreeMap::new(),
                 taints: Vec::new(),
+                disk_size_gib: None,
             }],
             secret: None,
             labels: BTreeMap::from([("team".to_owned(), "core".to_owned())]),
+            options: Default::default(),
         }
     }
 

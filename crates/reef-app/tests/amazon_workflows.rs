@@ -132,6 +132,7 @@ impl World {
                 spot: false,
                 labels: BTreeMap::new(),
                 taints: Vec::new(),
+                disk_size_gib: None,
             }],
             secret: Some(SecretName::parse("aws").unwrap()),
             labels: BTreeMap::new(),
@@ -142,6 +143,7 @@ impl World {
             health: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
+            options: Default::default(),
         };
         self.store.insert_cluster(&c, "create requested").await.unwrap();
         c

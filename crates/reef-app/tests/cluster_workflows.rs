@@ -122,6 +122,7 @@ fn cluster(org: OrgId, name: &str, instance_type: &str) -> Cluster {
             spot: false,
             labels: BTreeMap::new(),
             taints: Vec::new(),
+            disk_size_gib: None,
         }],
         secret: None,
         labels: BTreeMap::new(),
@@ -132,6 +133,7 @@ fn cluster(org: OrgId, name: &str, instance_type: &str) -> Cluster {
         health: None,
         created_at: Utc::now(),
         updated_at: Utc::now(),
+        options: Default::default(),
     }
 }
 

@@ -110,6 +110,7 @@ async fn world() -> World {
             spot: false,
             labels: BTreeMap::new(),
             taints: Vec::new(),
+            disk_size_gib: None,
         }],
         secret: None,
         labels: BTreeMap::new(),
@@ -120,6 +121,7 @@ async fn world() -> World {
         health: None,
         created_at: Utc::now(),
         updated_at: Utc::now(),
+        options: Default::default(),
     };
     store.insert_cluster(&c, "requested").await.unwrap();
     let mut e = Engine::new(store.clone(), env.clone(), options());

@@ -210,6 +210,9 @@ pub struct NodePool {
     /// Taints every node of the pool gets.
     #[serde(default)]
     pub taints: Vec<Taint>,
+    /// Each node's disk, in GiB; the provider's default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_size_gib: Option<u32>,
 }
 
 /// A problem with a spec: where it is (`node_pools[1].count`) and what is wrong.
@@ -259,6 +262,9 @@ impl NodePool {
         if max > 1000 {
             out.push(SpecProblem::new(format!("{at}.max"), "a node pool has at most 1000 nodes"));
         }
+        if self.disk_size_gib.is_some_and(|d| !(1..=16_384).contains(&d)) {
+            out.push(SpecProblem::new(format!("{at}.disk_size_gib"), "a disk is 1 to 16384 GiB"));
+        }
         for (i, t) in self.taints.iter().enumerate() {
             if t.key.trim().is_empty() {
                 out.push(SpecProblem::new(format!("{at}.taints[{i}].key"), "a taint needs a key"));
@@ -292,6 +298,10 @@ pub struct ClusterSpec {
     /// Labels of the cluster (for filtering lists).
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// Settings only its provider knows (each provider's catalog lists its own), fixed at
+    /// creation: for `amazon`, an existing VPC to use, IAM role ARNs, endpoint access.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
 }
 
 impl ClusterSpec {
@@ -337,6 +347,8 @@ pub struct Cluster {
     pub secret: Option<SecretName>,
     /// Its labels.
     pub labels: BTreeMap<String, String>,
+    /// Its provider's settings, as created.
+    pub options: BTreeMap<String, String>,
     /// Where it is.
     pub status: ClusterStatus,
     /// Why it is there, for a user.

@@ -9,6 +9,15 @@ use serde_json::{Value, json};
 use crate::aws::{Aws, AwsError};
 use crate::ec2::{Owner, TAG_CLUSTER, TAG_ORG};
 
+/// Where the cluster's API server can be reached from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndpointAccess {
+    /// From the internet.
+    pub public: bool,
+    /// From inside the VPC.
+    pub private: bool,
+}
+
 /// An EKS cluster as reef needs to know it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EksCluster {
@@ -104,6 +113,7 @@ pub async fn create_cluster(
     version: &str,
     role_arn: &str,
     subnets: &[String],
+    access: EndpointAccess,
 ) -> Result<EksCluster, AwsError> {
     if let Some(found) = describe_cluster(aws, name).await? {
         return Ok(found);
@@ -112,7 +122,11 @@ pub async fn create_cluster(
         "name": name,
         "version": version,
         "roleArn": role_arn,
-        "resourcesVpcConfig": {"subnetIds": subnets, "endpointPublicAccess": true, "endpointPrivateAccess": true},
+        "resourcesVpcConfig": {
+            "subnetIds": subnets,
+            "endpointPublicAccess": access.public,
+            "endpointPrivateAccess": access.private,
+        },
         "tags": tags(owner),
     });
     match aws.rest_json("eks", Method::POST, "/clusters", Some(&body)).await {

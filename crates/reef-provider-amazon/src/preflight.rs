@@ -73,7 +73,70 @@ pub async fn check(aws: &Aws, spec: &ClusterSpec) -> Result<(), ProviderError> {
         }
     }
 
+    check_options(aws, spec).await?;
     simulate(aws, &identity.arn).await
+}
+
+fn invalid(key: &str, message: String) -> ProviderError {
+    ProviderError::permanent("option_invalid", format!("options.{key}: {message}"))
+}
+
+/// The spec's options: an existing VPC with at least two of its subnets in two zones, role
+/// ARNs that exist, true/false flags.
+async fn check_options(aws: &Aws, spec: &ClusterSpec) -> Result<(), ProviderError> {
+    let option = |key: &str| spec.options.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
+    for key in ["endpoint_public_access", "endpoint_private_access"] {
+        if let Some(v) = option(key)
+            && !matches!(v, "true" | "false")
+        {
+            return Err(invalid(key, format!("{v:?} is not true or false")));
+        }
+    }
+    if option("endpoint_public_access") == Some("false") && option("endpoint_private_access") == Some("false") {
+        return Err(invalid("endpoint_private_access", "the API server must be reachable from somewhere".to_owned()));
+    }
+    match (option("vpc_id"), option("subnet_ids")) {
+        (None, None) => {}
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(invalid("vpc_id", "an existing VPC takes both vpc_id and subnet_ids".to_owned()));
+        }
+        (Some(vpc), Some(ids)) => {
+            let ids = crate::steps::split_ids(ids);
+            let mut params = Params::default();
+            for (i, id) in ids.iter().enumerate() {
+                params = params.with(format!("SubnetId.{}", i + 1), id);
+            }
+            let xml = match ec2::call(aws, "DescribeSubnets", params).await {
+                Ok(xml) => xml,
+                Err(e) if ec2::is_gone(&e) => {
+                    return Err(invalid("subnet_ids", format!("a subnet does not exist: {}", e.message)));
+                }
+                Err(e) => return Err(e.into_provider_error()),
+            };
+            let found = ec2::items(&xml, "subnetSet");
+            let mut zones: Vec<&str> = found.iter().filter_map(|s| s.get("availabilityZone")).collect();
+            zones.sort_unstable();
+            zones.dedup();
+            if found.len() < ids.len() || found.iter().any(|s| s.get("vpcId") != Some(vpc)) {
+                return Err(invalid("subnet_ids", format!("every subnet must exist and be in {vpc}")));
+            }
+            if zones.len() < 2 {
+                return Err(invalid("subnet_ids", "EKS needs subnets in at least two availability zones".to_owned()));
+            }
+        }
+    }
+    for key in ["cluster_role_arn", "node_role_arn"] {
+        if let Some(arn) = option(key) {
+            let name = arn.rsplit('/').next().unwrap_or_default();
+            if !arn.starts_with("arn:aws") || !arn.contains(":role/") {
+                return Err(invalid(key, format!("{arn:?} is not an IAM role ARN")));
+            }
+            if !crate::iam::role_exists(aws, name).await.map_err(AwsError::into_provider_error)? {
+                return Err(invalid(key, format!("the role {name} does not exist in this account")));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The text of `node`'s child `name`.

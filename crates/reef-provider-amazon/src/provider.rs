@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use reef_core::KubernetesVersion;
-use reef_provider::{Call, Capabilities, Catalog, Operation, Provider, ProviderError, ProviderFuture};
+use reef_provider::{Call, Capabilities, Catalog, CatalogOption, Operation, Provider, ProviderError, ProviderFuture};
 use serde_json::Value;
 
 use crate::aws::{AccessKey, Aws, Endpoints};
@@ -37,6 +37,16 @@ pub struct AmazonProvider {
 }
 
 const DELETE: &[&str] = &["delete_everything"];
+
+/// The options an amazon cluster's spec takes.
+pub const OPTIONS: &[(&str, &str)] = &[
+    ("vpc_id", "an existing VPC to make the cluster in, instead of a new one (with subnet_ids)"),
+    ("subnet_ids", "the existing VPC's subnets for the cluster and its nodes, comma-separated, in two zones or more"),
+    ("cluster_role_arn", "an existing IAM role for EKS to assume, instead of a new one"),
+    ("node_role_arn", "an existing IAM role for the nodes, instead of a new one"),
+    ("endpoint_public_access", "whether the API server is reachable from the internet: true (default) or false"),
+    ("endpoint_private_access", "whether the API server is reachable from inside the VPC: true (default) or false"),
+];
 
 fn step_error(e: StepFailure) -> ProviderError {
     match e {
@@ -168,6 +178,13 @@ impl Provider for AmazonProvider {
                     spot: true,
                     autoscaling: false,
                 },
+                options: OPTIONS
+                    .iter()
+                    .map(|(name, description)| CatalogOption {
+                        name: (*name).to_owned(),
+                        description: (*description).to_owned(),
+                    })
+                    .collect(),
             })
         })
     }

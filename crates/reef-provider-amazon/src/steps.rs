@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::aws::{Aws, AwsError};
 use crate::ec2::Owner;
-use crate::eks::{self, NodeGroupSpec};
+use crate::eks::{self, EndpointAccess, NodeGroupSpec};
 use crate::iam::{self, CLUSTER_POLICIES, NODE_POLICIES, Role};
 use crate::network::{self, Subnets};
 
@@ -97,6 +97,11 @@ fn json(v: impl Serialize) -> Result<Value, StepFailure> {
     serde_json::to_value(v).map_err(|e| StepFailure::Input(e.to_string()))
 }
 
+/// Ids in a comma-separated list.
+pub fn split_ids(ids: &str) -> Vec<String> {
+    ids.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
 /// The node group for `pool`, in `subnets`, its nodes taking the role `node_role`.
 fn group_spec(pool: &NodePool, subnets: Vec<String>, node_role: String) -> NodeGroupSpec {
     NodeGroupSpec {
@@ -106,7 +111,7 @@ fn group_spec(pool: &NodePool, subnets: Vec<String>, node_role: String) -> NodeG
         spot: pool.spot,
         labels: pool.labels.clone(),
         taints: pool.taints.iter().map(|t| (t.key.clone(), t.value.clone(), effect(&t.effect).to_owned())).collect(),
-        disk_size: 20,
+        disk_size: pool.disk_size_gib.unwrap_or(20),
         subnets,
         node_role,
     }
@@ -129,7 +134,12 @@ impl ClusterSteps<'_> {
     /// Runs create step `step` with the outputs of the steps before it.
     pub async fn run(&self, step: &str, outputs: &BTreeMap<String, Value>) -> Result<Value, StepFailure> {
         let (aws, owner) = (self.aws, &self.owner);
+        let network_given = self.option("vpc_id").is_some();
         match step {
+            // The user's network, or role, is used as it is: nothing is made, nothing undone.
+            "vpc" | "subnets" | "internet_gateway" | "nat_gateway" | "routes" if network_given => Ok(Value::Null),
+            "cluster_role" if self.option("cluster_role_arn").is_some() => Ok(Value::Null),
+            "node_role" if self.option("node_role_arn").is_some() => Ok(Value::Null),
             "vpc" => json(network::create_vpc(aws, owner).await?),
             "subnets" => json(network::create_subnets(aws, owner, &output(outputs, "vpc")?).await?),
             "internet_gateway" => json(network::create_internet_gateway(aws, owner, &output(outputs, "vpc")?).await?),
@@ -153,24 +163,27 @@ impl ClusterSteps<'_> {
                 iam::create_role(aws, owner, &role_name(owner, "nodes"), "ec2.amazonaws.com", NODE_POLICIES).await?,
             ),
             "eks_cluster" => {
-                let role: Role = output(outputs, "cluster_role")?;
-                let subnets: Subnets = output(outputs, "subnets")?;
+                let role = self.role_arn(outputs, "cluster_role", "cluster_role_arn")?;
+                let all = self.subnets(outputs, true)?;
                 let version = self
                     .spec
                     .kubernetes_version
                     .as_ref()
                     .map(reef_core::KubernetesVersion::minor_version)
                     .ok_or_else(|| StepFailure::Input("the spec has no Kubernetes version".to_owned()))?;
-                let all: Vec<String> = subnets.public.iter().chain(&subnets.private).cloned().collect();
-                json(eks::create_cluster(aws, owner, &eks_name(owner), &version, &role.arn, &all).await?)
+                let access = EndpointAccess {
+                    public: self.flag("endpoint_public_access")?,
+                    private: self.flag("endpoint_private_access")?,
+                };
+                json(eks::create_cluster(aws, owner, &eks_name(owner), &version, &role, &all, access).await?)
             }
             "wait_for_cluster" => json(self.wait_for_cluster().await?),
             "node_groups" => {
-                let role: Role = output(outputs, "node_role")?;
-                let subnets: Subnets = output(outputs, "subnets")?;
+                let role = self.role_arn(outputs, "node_role", "node_role_arn")?;
+                let subnets = self.subnets(outputs, false)?;
                 let mut made = Vec::new();
                 for pool in &self.spec.node_pools {
-                    let spec = group_spec(pool, subnets.private.clone(), role.arn.clone());
+                    let spec = group_spec(pool, subnets.clone(), role.clone());
                     made.push(eks::create_node_group(aws, owner, &eks_name(owner), &spec).await?.name);
                 }
                 json(made)
@@ -279,9 +292,47 @@ impl ClusterSteps<'_> {
     /// The node group made for `pool`, in the cluster's private subnets with the node role,
     /// both found by their tags and names.
     async fn node_group_spec(&self, pool: &NodePool) -> Result<NodeGroupSpec, StepFailure> {
-        let subnets = network::private_subnets(self.aws, &self.owner.cluster).await?;
-        let role = iam::role_arn(self.aws, &role_name(&self.owner, "nodes")).await?;
+        let subnets = match self.option("subnet_ids") {
+            Some(ids) => split_ids(ids),
+            None => network::private_subnets(self.aws, &self.owner.cluster).await?,
+        };
+        let role = match self.option("node_role_arn") {
+            Some(arn) => arn.to_owned(),
+            None => iam::role_arn(self.aws, &role_name(&self.owner, "nodes")).await?,
+        };
         Ok(group_spec(pool, subnets, role))
+    }
+
+    /// An option of the spec, when set.
+    fn option(&self, key: &str) -> Option<&str> {
+        self.spec.options.get(key).map(String::as_str).map(str::trim).filter(|v| !v.is_empty())
+    }
+
+    /// A true/false option; true when not set.
+    fn flag(&self, key: &str) -> Result<bool, StepFailure> {
+        match self.option(key) {
+            None | Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            Some(other) => Err(StepFailure::Input(format!("the option {key} is true or false, not {other:?}"))),
+        }
+    }
+
+    /// The ARN of the role `step` made, or the one the option `key` names.
+    fn role_arn(&self, outputs: &BTreeMap<String, Value>, step: &str, key: &str) -> Result<String, StepFailure> {
+        match self.option(key) {
+            Some(arn) => Ok(arn.to_owned()),
+            None => Ok(output::<Role>(outputs, step)?.arn),
+        }
+    }
+
+    /// The subnets of the cluster (`all`: public and private) or of its nodes (private): those
+    /// made, or those the option `subnet_ids` names.
+    fn subnets(&self, outputs: &BTreeMap<String, Value>, all: bool) -> Result<Vec<String>, StepFailure> {
+        if let Some(ids) = self.option("subnet_ids") {
+            return Ok(split_ids(ids));
+        }
+        let made: Subnets = output(outputs, "subnets")?;
+        Ok(if all { made.public.iter().chain(&made.private).cloned().collect() } else { made.private })
     }
 
     /// Runs update step `step`: from [`ClusterSteps::previous`] to [`ClusterSteps::spec`].

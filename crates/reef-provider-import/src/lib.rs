@@ -95,6 +95,7 @@ impl Provider for ImportProvider {
                 kubernetes_versions: Vec::new(),
                 default_version: None,
                 capabilities: Capabilities::default(),
+                options: Vec::new(),
             })
         })
     }

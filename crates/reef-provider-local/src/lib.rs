@@ -258,6 +258,7 @@ impl Provider for LocalProvider {
                     spot: true,
                     autoscaling: true,
                 },
+                options: Vec::new(),
             })
         })
     }

@@ -95,6 +95,18 @@ pub struct Catalog {
     pub default_version: Option<KubernetesVersion>,
     /// What it can do.
     pub capabilities: Capabilities,
+    /// The options a spec may set for it ([`ClusterSpec::options`]).
+    #[serde(default)]
+    pub options: Vec<CatalogOption>,
+}
+
+/// An option a provider takes in a spec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogOption {
+    /// Its name (`vpc_id`).
+    pub name: String,
+    /// What it does and what it takes.
+    pub description: String,
 }
 
 impl Catalog {
@@ -118,6 +130,16 @@ impl Catalog {
                 "kubernetes_version",
                 format!("{} does not offer Kubernetes {version}; it offers {}", self.provider, offered.join(", ")),
             ));
+        }
+        for key in spec.options.keys() {
+            if !self.options.iter().any(|o| &o.name == key) {
+                let known: Vec<&str> = self.options.iter().map(|o| o.name.as_str()).collect();
+                let takes = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
+                out.push(SpecProblem::new(
+                    format!("options.{key}"),
+                    format!("{} takes no option {key:?}; it takes: {takes}", self.provider),
+                ));
+            }
         }
         if !spec.node_pools.is_empty() && !self.capabilities.create {
             out.push(SpecProblem::new("node_pools", format!("{} does not make node pools", self.provider)));
@@ -322,6 +344,7 @@ mod tests {
             kubernetes_versions: vec![KubernetesVersion::parse("1.31").unwrap()],
             default_version: Some(KubernetesVersion::parse("1.31").unwrap()),
             capabilities: Capabilities { create: true, autoscaling: true, ..Capabilities::default() },
+            options: Vec::new(),
         }
     }
 
@@ -362,6 +385,25 @@ mod tests {
         );
         assert_eq!(problems[0].message, "test has no region \"mars\"; it has eu");
         assert_eq!(problems[1].message, "test does not offer Kubernetes 1.20; it offers 1.31");
+    }
+
+    #[test]
+    fn an_option_the_provider_does_not_take_is_named_with_those_it_takes() {
+        let s = spec(serde_json::json!({
+            "name": "dev", "provider": "test", "region": "eu",
+            "options": {"vpc_id": "vpc-1", "colour": "blue"}
+        }));
+        let mut c = catalog();
+        let problems = c.check(&s);
+        assert_eq!(problems.len(), 2);
+        assert_eq!(
+            (problems[0].field.as_str(), problems[0].message.as_str()),
+            ("options.colour", "test takes no option \"colour\"; it takes: none")
+        );
+        c.options.push(CatalogOption { name: "vpc_id".into(), description: "a VPC".into() });
+        let problems = c.check(&s);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].message, "test takes no option \"colour\"; it takes: vpc_id");
     }
 
     #[test]

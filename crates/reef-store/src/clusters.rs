@@ -45,7 +45,7 @@ pub struct ClusterUpdate {
 }
 
 const COLUMNS: &str = "id, org_id, name, provider, region, kubernetes_version, node_pools, secret_name, status, \
-                       status_message, endpoint, operation_id, health_checked_at, health_problem, created_at, updated_at";
+                       status_message, endpoint, operation_id, health_checked_at, health_problem, created_at, updated_at, options";
 
 fn cluster(row: &AnyRow, labels: BTreeMap<String, String>) -> Result<Cluster, StoreError> {
     let version = get_str(row, "kubernetes_version")?;
@@ -79,6 +79,8 @@ fn cluster(row: &AnyRow, labels: BTreeMap<String, String>) -> Result<Cluster, St
         },
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
+        options: serde_json::from_str(&get_str(row, "options")?)
+            .map_err(|_| StoreError::Corrupt { column: "clusters.options" })?,
     })
 }
 
@@ -93,7 +95,7 @@ impl Store {
     pub async fn insert_cluster(&self, c: &Cluster, cause: &str) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await.map_err(StoreError::from_sqlx)?;
         sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO clusters ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+            "INSERT INTO clusters ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         )))
         .bind(c.id.to_string())
         .bind(c.org_id.to_string())
@@ -111,6 +113,7 @@ impl Store {
         .bind(c.health.as_ref().and_then(|h| h.problem.clone()))
         .bind(millis(c.created_at))
         .bind(millis(c.updated_at))
+        .bind(serde_json::to_string(&c.options).map_err(|_| StoreError::Corrupt { column: "clusters.options" })?)
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from_sqlx)?;

@@ -59,6 +59,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "OCI registries", include_str!("../migrations/0006_oci_registries.sql")),
     (7, "secret value garbage", include_str!("../migrations/0007_secret_value_garbage.sql")),
     (8, "single sign-on", include_str!("../migrations/0008_single_sign_on.sql")),
+    (9, "cluster options", include_str!("../migrations/0009_cluster_options.sql")),
 ];
 
 impl Store {

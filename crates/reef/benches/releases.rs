@@ -168,6 +168,7 @@ async fn create_clusters(client: &Client, prefix: &str, count: usize) -> Vec<Str
                 spot: false,
                 labels: BTreeMap::new(),
                 taints: Vec::new(),
+                disk_size_gib: None,
             };
             let spec = CreateClusterRequest {
                 name: name.clone(),
@@ -177,6 +178,7 @@ async fn create_clusters(client: &Client, prefix: &str, count: usize) -> Vec<Str
                 node_pools: vec![pool],
                 secret: None,
                 labels: BTreeMap::new(),
+                options: Default::default(),
             };
             let created = client.create_cluster(ORG, &spec).await.expect("creating a cluster");
             let op = client

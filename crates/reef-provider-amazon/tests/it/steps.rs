@@ -31,6 +31,7 @@ pub fn spec() -> ClusterSpec {
                 spot: false,
                 labels: BTreeMap::from([("tier".to_owned(), "web".to_owned())]),
                 taints: Vec::new(),
+                disk_size_gib: None,
             },
             NodePool {
                 name: NodePoolName::parse("batch").unwrap(),
@@ -42,10 +43,12 @@ pub fn spec() -> ClusterSpec {
                 spot: true,
                 labels: BTreeMap::new(),
                 taints: Vec::new(),
+                disk_size_gib: None,
             },
         ],
         secret: None,
         labels: BTreeMap::new(),
+        options: Default::default(),
     }
 }
 
@@ -198,4 +201,94 @@ async fn node_pools_are_resized_added_and_removed_and_each_change_undone() {
         steps.undo_update(step, &outputs[*step]).await.unwrap_or_else(|e| panic!("undo {step}: {e}"));
     }
     assert_eq!(groups(&aws, &me).await, original);
+}
+
+#[tokio::test]
+async fn a_cluster_in_the_users_vpc_with_the_users_roles_leaves_them_after_its_delete() {
+    let Some(moto) = moto() else { return };
+    let aws = client(&moto);
+    // The user's network and roles, made outside reef.
+    let vpc = ec2::call(&aws, "CreateVpc", ec2::Params::default().with("CidrBlock", "10.9.0.0/16")).await.unwrap();
+    let vpc = reef_provider_amazon::aws::xml_text(&vpc, "vpcId").unwrap();
+    let mut subnets = Vec::new();
+    for (i, zone) in ["eu-west-1a", "eu-west-1b"].iter().enumerate() {
+        let params = ec2::Params::default()
+            .with("VpcId", &vpc)
+            .with("CidrBlock", format!("10.9.{i}.0/24"))
+            .with("AvailabilityZone", *zone);
+        let xml = ec2::call(&aws, "CreateSubnet", params).await.unwrap();
+        subnets.push(reef_provider_amazon::aws::xml_text(&xml, "subnetId").unwrap());
+    }
+    let mut roles = Vec::new();
+    for (name, service) in [("team-eks", "eks.amazonaws.com"), ("team-nodes", "ec2.amazonaws.com")] {
+        let doc = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"{service}"}},"Action":"sts:AssumeRole"}}]}}"#
+        );
+        let params = [("RoleName".to_owned(), name.to_owned()), ("AssumeRolePolicyDocument".to_owned(), doc)];
+        let xml = aws.query("iam", "2010-05-08", "CreateRole", &params).await.unwrap();
+        roles.push(reef_provider_amazon::aws::xml_text(&xml, "Arn").unwrap());
+    }
+
+    let mut spec = spec();
+    spec.node_pools[0].disk_size_gib = Some(50);
+    spec.options = BTreeMap::from([
+        ("vpc_id".to_owned(), vpc.clone()),
+        ("subnet_ids".to_owned(), subnets.join(",")),
+        ("cluster_role_arn".to_owned(), roles[0].clone()),
+        ("node_role_arn".to_owned(), roles[1].clone()),
+        ("endpoint_public_access".to_owned(), "false".to_owned()),
+    ]);
+    reef_provider_amazon::preflight::check(&aws, &spec).await.unwrap();
+    // Each option is checked before anything is made.
+    let refused = async |key: &str, value: Option<&str>| {
+        let mut bad = spec.clone();
+        match value {
+            Some(v) => bad.options.insert(key.to_owned(), v.to_owned()),
+            None => bad.options.remove(key),
+        };
+        let e = reef_provider_amazon::preflight::check(&aws, &bad).await.unwrap_err();
+        assert_eq!(e.code, "option_invalid", "{key}: {e:?}");
+        e.message
+    };
+    assert!(refused("subnet_ids", None).await.contains("both vpc_id and subnet_ids"));
+    assert!(refused("subnet_ids", Some(&subnets[0])).await.contains("two availability zones"));
+    assert!(refused("vpc_id", Some("vpc-0000000000000000")).await.contains("be in vpc-0000000000000000"));
+    assert!(refused("node_role_arn", Some("arn:aws:iam::123456789012:role/nobody")).await.contains("does not exist"));
+    assert!(refused("endpoint_private_access", Some("false")).await.contains("reachable from somewhere"));
+
+    let me = owner("c-byo");
+    let steps =
+        ClusterSteps { aws: &aws, owner: me.clone(), spec: &spec, previous: None, poll: Duration::from_millis(10) };
+    let mut outputs: BTreeMap<String, Value> = BTreeMap::new();
+    for step in CREATE {
+        let out = steps.run(step, &outputs).await.unwrap_or_else(|e| panic!("{step}: {e}"));
+        outputs.insert((*step).to_owned(), out);
+    }
+    // Nothing made in EC2 or IAM: the cluster runs in the user's VPC, with the user's roles.
+    assert_eq!(ec2::tagged(&aws, &me.cluster).await.unwrap(), Vec::<(String, String)>::new());
+    assert!(!iam::role_exists(&aws, &format!("reef-{}-cluster", me.cluster)).await.unwrap());
+    let name = eks_name(&me);
+    let cluster = aws.rest_json("eks", reqwest::Method::GET, &format!("/clusters/{name}"), None).await.unwrap();
+    let config = &cluster["cluster"]["resourcesVpcConfig"];
+    assert_eq!(config["endpointPublicAccess"], Value::Bool(false), "{config}");
+    let mut used: Vec<String> =
+        config["subnetIds"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_owned()).collect();
+    used.sort();
+    let mut given = subnets.clone();
+    given.sort();
+    assert_eq!(used, given);
+    assert_eq!(cluster["cluster"]["roleArn"], Value::String(roles[0].clone()));
+    let group = aws
+        .rest_json("eks", reqwest::Method::GET, &format!("/clusters/{name}/node-groups/workers"), None)
+        .await
+        .unwrap();
+    assert_eq!(group["nodegroup"]["diskSize"], Value::from(50));
+    assert_eq!(group["nodegroup"]["nodeRole"], Value::String(roles[1].clone()));
+
+    // The delete removes the EKS cluster and leaves the user's VPC, subnets and roles.
+    steps.delete_all().await.unwrap();
+    assert!(eks::describe_cluster(&aws, &name).await.unwrap().is_none());
+    let left = ec2::call(&aws, "DescribeSubnets", ec2::Params::default().filter(1, "vpc-id", &[&vpc])).await.unwrap();
+    assert_eq!(ec2::items(&left, "subnetSet").len(), 2);
+    assert!(iam::role_exists(&aws, "team-eks").await.unwrap() && iam::role_exists(&aws, "team-nodes").await.unwrap());
 }

@@ -22,6 +22,7 @@ fn pool(name: &str, count: u32) -> NodePool {
         spot: false,
         labels: BTreeMap::from([("tier".to_owned(), "web".to_owned())]),
         taints: Vec::new(),
+        disk_size_gib: None,
     }
 }
 
@@ -43,6 +44,7 @@ pub(crate) fn cluster(org: OrgId, name: &str, provider: &str, labels: &[(&str, &
         health: None,
         created_at: now(),
         updated_at: now(),
+        options: Default::default(),
     }
 }
 

@@ -24,7 +24,7 @@ const TABLES: [&str; 14] = [
 ];
 
 /// The versions of every migration.
-const VERSIONS: [i64; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
+const VERSIONS: [i64; 9] = [1, 2, 3, 4, 5, 6, 7, 8, 9];
 
 async fn applied_migrations(raw: &AnyPool) -> Vec<i64> {
     sqlx::query_as::<_, (i64,)>("SELECT version FROM _sqlx_migrations ORDER BY version")

@@ -49,6 +49,7 @@ pub async fn import(client: &Client, name: &str, kubeconfig: &str) -> ClusterVie
         node_pools: Vec::new(),
         secret: Some(secret.name.clone()),
         labels: BTreeMap::new(),
+        options: Default::default(),
     };
     let created = client.create_cluster("default", &spec).await.unwrap();
     let op = client.wait_for_operation("default", &created.operation.id.to_string(), LIMIT).await.unwrap();
@@ -257,6 +258,7 @@ async fn an_import_with_refused_credentials_ends_in_error_naming_the_step_and_th
         node_pools: Vec::new(),
         secret: Some("stale".to_owned()),
         labels: BTreeMap::new(),
+        options: Default::default(),
     };
     let created = admin.create_cluster("default", &spec).await.unwrap();
     let op = admin.wait_for_operation("default", &created.operation.id.to_string(), LIMIT).await.unwrap();

@@ -40,11 +40,22 @@ async fn an_eks_cluster_is_created_with_everything_it_needs_and_deleted_leaving_
     request.provider = "amazon".into();
     request.region = "eu-west-1".into();
     request.secret = Some("aws".into());
+    // An option amazon does not take is refused, named, before anything starts.
+    request.options = [("colour".to_owned(), "blue".to_owned())].into();
+    match admin.create_cluster("default", &request).await.unwrap_err() {
+        reef_client::ClientError::Api { status, problem } => {
+            assert_eq!(status, 422);
+            assert!(problem.problems.iter().any(|p| p.field == "options.colour"), "{problem:?}");
+        }
+        e => panic!("{e}"),
+    }
+    request.options = [("endpoint_private_access".to_owned(), "true".to_owned())].into();
     let created = admin.create_cluster("default", &request).await.unwrap();
     let op = admin.wait_for_operation("default", &created.operation.id.to_string(), LIMIT).await.unwrap();
     assert_eq!(op.status, "succeeded", "{op:?}");
     let cluster = admin.get_cluster("default", "prod").await.unwrap();
     assert_eq!((cluster.status.as_str(), cluster.kubernetes_version.as_deref()), ("running", Some("1.33")));
+    assert_eq!(cluster.options, request.options);
 
     // What reef made, as AWS lists it.
     let aws =

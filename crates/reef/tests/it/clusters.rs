@@ -26,6 +26,7 @@ pub fn pool(name: &str, instance_type: &str, count: u32) -> NodePoolSpec {
         spot: false,
         labels: BTreeMap::new(),
         taints: Vec::new(),
+        disk_size_gib: None,
     }
 }
 
@@ -38,6 +39,7 @@ pub fn spec(name: &str, pools: Vec<NodePoolSpec>) -> CreateClusterRequest {
         node_pools: pools,
         secret: None,
         labels: BTreeMap::from([("env".to_owned(), "test".to_owned())]),
+        options: Default::default(),
     }
 }
 

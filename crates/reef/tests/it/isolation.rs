@@ -90,6 +90,7 @@ async fn every_organization_endpoint_answers_404_to_another_organizations_caller
         node_pools: vec![],
         secret: None,
         labels: Default::default(),
+        options: Default::default(),
     };
     let created = admin.create_cluster("victim", &cluster).await.unwrap();
     let victims = Victims { cluster: created.cluster.id.to_string(), operation: created.operation.id.to_string() };
