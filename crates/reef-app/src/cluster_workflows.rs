@@ -457,7 +457,8 @@ pub fn create_workflow(provider: &dyn Provider) -> Workflow<ClusterEnv> {
         .step("begin", |cx: StepContext<ClusterEnv>| async move {
             let run = input(&cx)?;
             let loaded = cx.app.load(&run).await?;
-            let catalog = loaded.provider.catalog().await.map_err(step_error)?;
+            let no_outputs = BTreeMap::new();
+            let catalog = loaded.provider.live_catalog(loaded.call(&run, &no_outputs)).await.map_err(step_error)?;
             let problems = catalog.check(&loaded.spec);
             if let Some(p) = problems.first() {
                 return Err(StepError::permanent(format!("{}: {}", p.field, p.message)));
@@ -715,7 +716,9 @@ pub fn update_workflow(provider: &dyn Provider) -> Workflow<ClusterEnv> {
         .step("begin", |cx: StepContext<ClusterEnv>| async move {
             let run: UpdateRun = cx.input()?;
             let loaded = cx.app.load_update(&run).await?;
-            let catalog = loaded.provider.catalog().await.map_err(step_error)?;
+            let no_outputs = BTreeMap::new();
+            let call = loaded.call(&run.base(), &no_outputs);
+            let catalog = loaded.provider.live_catalog(call).await.map_err(step_error)?;
             let previous = loaded.previous.as_ref().unwrap_or(&loaded.spec);
             if let Some(p) = update_problems(&catalog, previous, &loaded.spec).first() {
                 return Err(StepError::permanent(format!("{}: {}", p.field, p.message)));

@@ -462,6 +462,58 @@ impl App {
     }
 
     /// What each provider of this server offers, by provider name.
+    /// What `provider` offers to the organization's credentials in `secret`, in `region`, as
+    /// the provider's cloud lists it (its regions, that region's instance types, its versions).
+    /// Members and above: the call uses the organization's credentials.
+    pub async fn live_catalog(
+        &self,
+        actor: &Actor,
+        org: &OrgRef,
+        provider: &str,
+        secret: Option<&reef_core::SecretName>,
+        region: &str,
+    ) -> Result<Catalog, AppError> {
+        let (found, _) = self.authorize(actor, org, Operation::WriteClusters).await?;
+        let provider =
+            self.cluster_env.providers().get(provider).cloned().ok_or(AppError::NotFound { kind: "provider" })?;
+        let credentials =
+            match secret {
+                None => None,
+                Some(name) => {
+                    self.find_secret(found.id, &reef_store::secrets::SecretRef::Name(name.clone())).await?;
+                    Some(self.cluster_env.credentials(found.id, name).await.map_err(|e| AppError::Provider {
+                        provider: provider.name().to_owned(),
+                        message: e.to_string(),
+                    })?)
+                }
+            };
+        let spec = ClusterSpec {
+            name: reef_core::ClusterName::parse("catalog")
+                .map_err(|e| AppError::invalid("invalid_name", e.to_string()))?,
+            provider: provider.name().to_owned(),
+            region: region.to_owned(),
+            kubernetes_version: None,
+            node_pools: Vec::new(),
+            secret: secret.cloned(),
+            labels: std::collections::BTreeMap::new(),
+            options: std::collections::BTreeMap::new(),
+        };
+        let outputs = std::collections::BTreeMap::new();
+        let call = reef_provider::Call {
+            org: found.id,
+            cluster: reef_core::ClusterId::new(),
+            spec: &spec,
+            previous: None,
+            credentials: credentials.as_ref(),
+            outputs: &outputs,
+        };
+        provider
+            .live_catalog(call)
+            .await
+            .map_err(|e| AppError::Provider { provider: provider.name().to_owned(), message: e.message })
+    }
+
+    /// What each provider of this server offers.
     pub async fn provider_catalogs(&self, _actor: &Actor) -> Result<Vec<Catalog>, AppError> {
         let mut out = Vec::new();
         for provider in self.cluster_env.providers().iter() {

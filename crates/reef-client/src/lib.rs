@@ -416,6 +416,23 @@ impl Client {
         self.get(&format!("/api/v1/orgs/{}/clusters", seg(org)), Some(&query)).await
     }
 
+    /// What `provider` offers to the credentials in the organization's `secret`, in `region`,
+    /// as its cloud lists it.
+    pub async fn live_catalog(
+        &self,
+        org: &str,
+        provider: &str,
+        secret: Option<&str>,
+        region: &str,
+    ) -> Result<ProviderView, ClientError> {
+        let mut query: BTreeMap<&str, String> = BTreeMap::new();
+        if let Some(s) = secret {
+            query.insert("secret", s.to_owned());
+        }
+        query.insert("region", region.to_owned());
+        self.get(&format!("/api/v1/orgs/{}/providers/{}/catalog", seg(org), seg(provider)), Some(&query)).await
+    }
+
     /// A cluster, by name or id.
     pub async fn get_cluster(&self, org: &str, cluster: &str) -> Result<ClusterView, ClientError> {
         self.get::<_, ()>(&format!("/api/v1/orgs/{}/clusters/{}", seg(org), seg(cluster)), None).await

@@ -53,6 +53,11 @@ impl AccessKey {
         })
     }
 
+    /// The access key id (not a secret).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
     /// A key pair given directly.
     pub fn new(id: &str, secret: &str, session_token: Option<&str>) -> AccessKey {
         AccessKey {
@@ -236,6 +241,11 @@ impl Aws {
         &self.region
     }
 
+    /// The access key.
+    pub fn key(&self) -> &AccessKey {
+        &self.key
+    }
+
     /// The endpoints.
     pub fn endpoints(&self) -> &Endpoints {
         &self.endpoints
@@ -397,12 +407,34 @@ impl Aws {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, AwsError> {
+        self.rest_json_with(service, method, path, body, ATTEMPTS).await
+    }
+
+    /// [`Aws::rest_json`] tried once: for an optional call whose failure is not worth waiting on.
+    pub async fn rest_json_once(
+        &self,
+        service: &'static str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, AwsError> {
+        self.rest_json_with(service, method, path, body, 1).await
+    }
+
+    async fn rest_json_with(
+        &self,
+        service: &'static str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        attempts: u32,
+    ) -> Result<Value, AwsError> {
         let url = format!("{}{path}", self.endpoints.url(service, &self.region));
         let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
         let content_type = (!body.is_empty()).then_some("application/json");
         let action = format!("{method} {}", path.split('?').next().unwrap_or(path));
         let request = Request { service, action: &action, method, url: &url, content_type, body: &body };
-        let text = self.send(&request, ATTEMPTS).await?;
+        let text = self.send(&request, attempts).await?;
         if text.trim().is_empty() {
             return Ok(Value::Null);
         }

@@ -2,6 +2,7 @@
 //! API servers take. The provider's workflow steps build on these.
 
 pub mod aws;
+pub mod catalog;
 pub mod ec2;
 pub mod eks;
 pub mod iam;

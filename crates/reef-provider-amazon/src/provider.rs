@@ -30,10 +30,17 @@ impl Default for AmazonOptions {
     }
 }
 
+/// How long the catalog read from AWS is kept.
+const CATALOG_TTL: Duration = Duration::from_secs(3600);
+
+/// The catalogs read from AWS, by access key id and region, and when.
+type Catalogs = std::sync::Mutex<std::collections::HashMap<(String, String), (Catalog, std::time::Instant)>>;
+
 /// The `amazon` provider.
 #[derive(Debug, Default)]
 pub struct AmazonProvider {
     opts: AmazonOptions,
+    catalogs: Catalogs,
 }
 
 const DELETE: &[&str] = &["delete_everything"];
@@ -58,7 +65,7 @@ fn step_error(e: StepFailure) -> ProviderError {
 impl AmazonProvider {
     /// The provider.
     pub fn new(opts: AmazonOptions) -> AmazonProvider {
-        AmazonProvider { opts }
+        AmazonProvider { opts, catalogs: Catalogs::default() }
     }
 
     /// A client for the call's credentials, in the spec's region (or the secret's
@@ -159,33 +166,32 @@ impl Provider for AmazonProvider {
     }
 
     fn catalog(&self) -> ProviderFuture<'_, Catalog> {
-        Box::pin(async {
-            let versions: Vec<KubernetesVersion> =
-                VERSIONS.iter().filter_map(|v| KubernetesVersion::parse(v).ok()).collect();
-            Ok(Catalog {
-                provider: "amazon".to_owned(),
-                // Any region and instance type: the preflight asks AWS about the ones a spec
-                // names, with the cluster's credentials.
-                regions: Vec::new(),
-                instance_types: Vec::new(),
-                default_version: versions.last().cloned(),
-                kubernetes_versions: versions,
-                capabilities: Capabilities {
-                    create: true,
-                    scale_node_pool: true,
-                    add_remove_node_pool: true,
-                    upgrade_version: true,
-                    spot: true,
-                    autoscaling: false,
-                },
-                options: OPTIONS
-                    .iter()
-                    .map(|(name, description)| CatalogOption {
-                        name: (*name).to_owned(),
-                        description: (*description).to_owned(),
-                    })
-                    .collect(),
-            })
+        Box::pin(async { Ok(static_catalog()) })
+    }
+
+    fn live_catalog<'a>(&'a self, call: Call<'a>) -> ProviderFuture<'a, Catalog> {
+        Box::pin(async move {
+            let aws = self.client(&call)?;
+            let key = (aws.key().id().to_owned(), aws.region().to_owned());
+            if let Some((catalog, at)) = self.catalogs.lock().ok().and_then(|m| m.get(&key).cloned())
+                && at.elapsed() < CATALOG_TTL
+            {
+                return Ok(catalog);
+            }
+            let mut catalog = static_catalog();
+            catalog.regions = crate::catalog::regions(&aws).await.map_err(|e| e.into_provider_error())?;
+            catalog.instance_types = crate::catalog::instance_types(&aws).await.map_err(|e| e.into_provider_error())?;
+            if let Some((versions, default)) =
+                crate::catalog::versions(&aws).await.map_err(|e| e.into_provider_error())?
+                && !versions.is_empty()
+            {
+                catalog.default_version = default.or_else(|| versions.last().cloned());
+                catalog.kubernetes_versions = versions;
+            }
+            if let Ok(mut m) = self.catalogs.lock() {
+                m.insert(key, (catalog.clone(), std::time::Instant::now()));
+            }
+            Ok(catalog)
         })
     }
 
@@ -241,6 +247,36 @@ impl Provider for AmazonProvider {
             let token = aws.eks_token(&name).map_err(|e| e.into_provider_error())?;
             Ok(kubeconfig(&cluster, &token))
         })
+    }
+}
+
+/// What the provider offers before it has asked AWS: any region and instance type, the
+/// versions reef knows, its capabilities and options.
+fn static_catalog() -> Catalog {
+    let versions: Vec<KubernetesVersion> = VERSIONS.iter().filter_map(|v| KubernetesVersion::parse(v).ok()).collect();
+    Catalog {
+        provider: "amazon".to_owned(),
+        // Any region and instance type: a create or update asks AWS (the live catalog), and
+        // the preflight asks about the ones a spec names.
+        regions: Vec::new(),
+        instance_types: Vec::new(),
+        default_version: versions.last().cloned(),
+        kubernetes_versions: versions,
+        capabilities: Capabilities {
+            create: true,
+            scale_node_pool: true,
+            add_remove_node_pool: true,
+            upgrade_version: true,
+            spot: true,
+            autoscaling: false,
+        },
+        options: OPTIONS
+            .iter()
+            .map(|(name, description)| CatalogOption {
+                name: (*name).to_owned(),
+                description: (*description).to_owned(),
+            })
+            .collect(),
     }
 }
 

@@ -279,6 +279,14 @@ pub trait Provider: Send + Sync + 'static {
     /// What it offers.
     fn catalog(&self) -> ProviderFuture<'_, Catalog>;
 
+    /// What it offers to the credentials and region of `call` (a cloud's regions, instance
+    /// types and versions, as its APIs list them), checked again before a create or an update
+    /// starts. The default: [`Provider::catalog`].
+    fn live_catalog<'a>(&'a self, call: Call<'a>) -> ProviderFuture<'a, Catalog> {
+        let _ = call;
+        self.catalog()
+    }
+
     /// Checks, before anything is made, that the credentials work and may do what `call`'s
     /// spec needs. The default checks nothing.
     fn preflight<'a>(&'a self, call: Call<'a>) -> ProviderFuture<'a, ()> {

@@ -23,6 +23,7 @@ use crate::{ApiState, convert};
 pub fn router() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
         .routes(routes!(providers))
+        .routes(routes!(live_catalog))
         .routes(routes!(list_clusters, create_cluster))
         .routes(routes!(get_cluster, update_cluster, delete_cluster))
         .routes(routes!(cluster_kubeconfig))
@@ -42,6 +43,44 @@ fn cluster_ref(segment: &str) -> Result<ClusterRef, ApiError> {
 
 fn operation_id(segment: &str) -> Result<WorkflowId, ApiError> {
     segment.parse().map_err(|_| ApiError::not_found("operation"))
+}
+
+/// `GET .../providers/{provider}/catalog`: with which credentials, and where.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct CatalogParams {
+    /// The organization secret with the provider's credentials.
+    secret: Option<String>,
+    /// The region whose instance types to list.
+    #[serde(default)]
+    region: String,
+}
+
+/// What a provider offers to the organization's credentials, in a region, as its cloud's
+/// APIs list it (for `amazon`: the account's regions, the region's instance types with vCPUs
+/// and memory, EKS's versions), kept for an hour.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/providers/{provider}/catalog", tag = "clusters",
+    security(("bearer" = [])),
+    params(("org" = String, Path, description = "The organization's name or id"),
+           ("provider" = String, Path, description = "The provider"), CatalogParams),
+    responses(
+        (status = 200, body = ProviderView),
+        (status = 502, description = "the provider's cloud refused or failed", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn live_catalog(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path((org, provider)): Path<(String, String)>,
+    ApiQuery(params): ApiQuery<CatalogParams>,
+) -> Result<Json<ProviderView>, ApiError> {
+    let org = org_ref(&org)?;
+    let secret = match params.secret.as_deref() {
+        None => None,
+        Some(s) => Some(reef_core::SecretName::parse(s).map_err(|_| ApiError::not_found("secret"))?),
+    };
+    let catalog = state.app.live_catalog(&actor, &org, &provider, secret.as_ref(), &params.region).await?;
+    Ok(Json(convert::provider(catalog)))
 }
 
 /// What each provider of this server offers: regions, instance types, Kubernetes versions

@@ -296,6 +296,11 @@ fn answer(
             state.updates.insert(id.clone(), (cluster, None, version.clone(), 2));
             Ok(update_body(&id, "InProgress", "VersionUpdate", &version, false))
         }
+        "DescribeClusterVersions" => Ok(json!({"clusterVersions": [
+            {"clusterVersion": "1.34", "defaultVersion": true, "status": "standard-support", "versionStatus": "STANDARD_SUPPORT"},
+            {"clusterVersion": "1.33", "defaultVersion": false, "status": "standard-support", "versionStatus": "STANDARD_SUPPORT"},
+            {"clusterVersion": "1.28", "defaultVersion": false, "status": "unsupported", "versionStatus": "UNSUPPORTED"},
+        ]})),
         "ListNodegroups" => {
             let groups: Vec<&String> =
                 state.node_groups.keys().filter(|(c, _)| *c == cluster).map(|(_, g)| g).collect();

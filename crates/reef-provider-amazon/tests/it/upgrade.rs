@@ -143,3 +143,13 @@ async fn throttled_calls_are_retried_with_backoff_and_end_as_transient_when_it_l
     assert_eq!((e.status, e.code.as_str()), (429, "ThrottlingException"));
     assert_eq!(e.into_provider_error().retry, reef_provider::Retry::Transient);
 }
+
+#[tokio::test]
+async fn eks_versions_are_read_from_describe_cluster_versions_without_the_unsupported_ones() {
+    let Some(stub) = stub().await else { return };
+    let (versions, default) = reef_provider_amazon::catalog::versions(&client(&stub)).await.unwrap().unwrap();
+    let shown: Vec<String> = versions.iter().map(ToString::to_string).collect();
+    assert_eq!(shown, ["1.33", "1.34"]);
+    assert_eq!(default.map(|v| v.to_string()).as_deref(), Some("1.34"));
+    assert_eq!(stub.state.lock().unwrap().problems, Vec::<String>::new());
+}

@@ -36,6 +36,13 @@ async fn an_eks_cluster_is_created_with_everything_it_needs_and_deleted_leaving_
         CreateSecretRequest { name: "aws".into(), secret_type: "amazon".into(), values: values.into(), tags: vec![] };
     admin.create_secret("default", &req).await.unwrap();
 
+    // What amazon offers these credentials, as AWS lists it.
+    let offer = admin.live_catalog("default", "amazon", Some("aws"), "eu-west-1").await.unwrap();
+    assert!(offer.regions.iter().any(|r| r.name == "eu-west-1"), "{:?}", offer.regions);
+    let m5 = offer.instance_types.iter().find(|t| t.name == "m5.large").expect("m5.large");
+    assert_eq!((m5.vcpus, m5.memory_mib), (2, 8192));
+    assert!(offer.options.iter().any(|o| o.name == "vpc_id"));
+
     let mut request = spec("prod", vec![pool("workers", "m5.large", 2), pool("batch", "m5.xlarge", 1)]);
     request.provider = "amazon".into();
     request.region = "eu-west-1".into();
