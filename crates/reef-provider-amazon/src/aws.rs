@@ -213,6 +213,8 @@ struct Request<'a> {
     method: reqwest::Method,
     url: &'a str,
     content_type: Option<&'a str>,
+    /// The `X-Amz-Target` header of the JSON protocol (`AmazonSSM.GetParameter`).
+    target: Option<&'a str>,
     body: &'a [u8],
 }
 
@@ -325,8 +327,14 @@ impl Aws {
         if let Some(ct) = content_type {
             headers.push(("content-type", ct.to_owned()));
         }
+        if let Some(target) = r.target {
+            headers.push(("x-amz-target", target.to_owned()));
+        }
         let signed = self.signed(service, method.as_str(), url, &headers, body, SigningSettings::default())?.headers;
         let mut request = self.http.request(method, url).body(body.to_vec());
+        if let Some(target) = r.target {
+            request = request.header("x-amz-target", target);
+        }
         if let Some(ct) = content_type {
             request = request.header("content-type", ct);
         }
@@ -394,6 +402,7 @@ impl Aws {
             method: reqwest::Method::POST,
             url: &url,
             content_type: Some("application/x-www-form-urlencoded; charset=utf-8"),
+            target: None,
             body: body.as_bytes(),
         };
         self.send(&request, attempts).await
@@ -433,7 +442,7 @@ impl Aws {
         let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
         let content_type = (!body.is_empty()).then_some("application/json");
         let action = format!("{method} {}", path.split('?').next().unwrap_or(path));
-        let request = Request { service, action: &action, method, url: &url, content_type, body: &body };
+        let request = Request { service, action: &action, method, url: &url, content_type, target: None, body: &body };
         let text = self.send(&request, attempts).await?;
         if text.trim().is_empty() {
             return Ok(Value::Null);
@@ -441,6 +450,29 @@ impl Aws {
         serde_json::from_str(&text).map_err(|e| AwsError {
             service,
             action,
+            status: 200,
+            code: "unreadable_answer".to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// A JSON-protocol call (SSM): `target` (`AmazonSSM.GetParameter`) with a JSON body.
+    pub async fn json_rpc(&self, service: &'static str, target: &str, body: &Value) -> Result<Value, AwsError> {
+        let url = format!("{}/", self.endpoints.url(service, &self.region));
+        let bytes = body.to_string().into_bytes();
+        let request = Request {
+            service,
+            action: target,
+            method: reqwest::Method::POST,
+            url: &url,
+            content_type: Some("application/x-amz-json-1.1"),
+            target: Some(target),
+            body: &bytes,
+        };
+        let text = self.send(&request, ATTEMPTS).await?;
+        serde_json::from_str(&text).map_err(|e| AwsError {
+            service,
+            action: target.to_owned(),
             status: 200,
             code: "unreadable_answer".to_owned(),
             message: e.to_string(),

@@ -6,6 +6,7 @@ use reef_core::ClusterSpec;
 use reef_provider::ProviderError;
 
 use crate::aws::{Aws, AwsError};
+use crate::catalog::HOME_REGION;
 use crate::ec2::{self, Params};
 use crate::sts;
 
@@ -25,9 +26,6 @@ pub const CREATE_ACTIONS: &[&str] = &[
     "eks:CreateNodegroup",
 ];
 
-/// The region asked which regions there are: every account has it.
-const HOME_REGION: &str = "us-east-1";
-
 /// Runs the checks; the first that fails ends the create before it starts.
 pub async fn check(aws: &Aws, spec: &ClusterSpec) -> Result<(), ProviderError> {
     // The region first, asked of a region that exists: a call to one that does not would only
@@ -35,9 +33,12 @@ pub async fn check(aws: &Aws, spec: &ClusterSpec) -> Result<(), ProviderError> {
     let home = aws.in_region(HOME_REGION);
     // STS says precisely what is wrong with credentials (an unknown key, a wrong secret).
     let identity = sts::caller_identity(&home).await.map_err(AwsError::into_provider_error)?;
-    let xml = ec2::call(&home, "DescribeRegions", Params::default()).await.map_err(AwsError::into_provider_error)?;
-    let regions: Vec<String> =
-        ec2::items(&xml, "regionInfo").iter().filter_map(|r| r.get("regionName").map(str::to_owned)).collect();
+    let regions: Vec<String> = crate::catalog::regions(aws)
+        .await
+        .map_err(AwsError::into_provider_error)?
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
     if !regions.iter().any(|r| r == aws.region()) {
         return Err(ProviderError::permanent(
             "region_unknown",
@@ -73,8 +74,31 @@ pub async fn check(aws: &Aws, spec: &ClusterSpec) -> Result<(), ProviderError> {
         }
     }
 
+    eks_offered(aws).await?;
     check_options(aws, spec).await?;
     simulate(aws, &identity.arn).await
+}
+
+/// Whether EKS is offered in the client's region, as AWS's public SSM parameters
+/// (`/aws/service/global-infrastructure/services/eks/regions/<region>`) say.
+async fn eks_offered(aws: &Aws) -> Result<(), ProviderError> {
+    let name = format!("/aws/service/global-infrastructure/services/eks/regions/{}", aws.region());
+    let answer =
+        aws.in_region(HOME_REGION).json_rpc("ssm", "AmazonSSM.GetParameter", &serde_json::json!({"Name": name})).await;
+    eks_answer(aws.region(), answer)
+}
+
+fn eks_answer(region: &str, answer: Result<serde_json::Value, AwsError>) -> Result<(), ProviderError> {
+    match answer {
+        Ok(_) => Ok(()),
+        Err(e) if e.code == "ParameterNotFound" => Err(ProviderError::permanent(
+            "eks_not_offered",
+            format!("Amazon EKS is not offered in the region {region}: choose a region that has it"),
+        )),
+        // The account may not read the public parameters: the create finds out itself.
+        Err(e) if e.code == "AccessDeniedException" => Ok(()),
+        Err(e) => Err(e.into_provider_error()),
+    }
 }
 
 fn invalid(key: &str, message: String) -> ProviderError {
@@ -180,5 +204,25 @@ async fn simulate(aws: &Aws, principal: &str) -> Result<(), ProviderError> {
                 denied.join(", ")
             ),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_region_without_eks_is_named_as_such() {
+        let missing = AwsError {
+            service: "ssm",
+            action: "AmazonSSM.GetParameter".into(),
+            status: 400,
+            code: "ParameterNotFound".into(),
+            message: String::new(),
+        };
+        let e = eks_answer("ap-nowhere-9", Err(missing)).unwrap_err();
+        assert_eq!((e.code.as_str(), e.retry), ("eks_not_offered", reef_provider::Retry::Permanent));
+        assert!(e.message.contains("ap-nowhere-9"), "{}", e.message);
+        assert!(eks_answer("eu-west-1", Ok(serde_json::json!({"Parameter": {"Value": "eu-west-1"}}))).is_ok());
     }
 }
