@@ -114,11 +114,17 @@ fn stamp(path: &Path) -> Option<FileStamp> {
     Some(FileStamp { modified: meta.modified().ok(), inode, len: meta.len() })
 }
 
+/// A key as its file holds it (base64) and ready to use.
+struct FileKey {
+    encoded: Zeroizing<String>,
+    key: MasterKey,
+}
+
 /// Reads a key file: one base64-encoded 32-byte key per line, the sealing key first; blank
-/// lines and lines starting with `#` are ignored.
-fn read_keys(path: &Path) -> Result<(Vec<MasterKey>, Option<FileStamp>), CryptoError> {
+/// lines and lines starting with `#` are ignored. Also returns the file's stamp, taken before
+/// reading (a change in between is then seen as a change at the next look).
+fn read_keys(path: &Path) -> Result<(Vec<FileKey>, Option<FileStamp>), CryptoError> {
     let shown = path.display().to_string();
-    // Taken before reading: a change in between is then seen as a change at the next look.
     let modified = stamp(path);
     let text = Zeroizing::new(
         fs::read_to_string(path).map_err(|source| CryptoError::KeyFile { path: shown.clone(), source })?,
@@ -129,7 +135,7 @@ fn read_keys(path: &Path) -> Result<(Vec<MasterKey>, Option<FileStamp>), CryptoE
             Zeroizing::new(STANDARD.decode(line).map_err(|_| CryptoError::MalformedKey { path: shown.clone() })?);
         let key: Zeroizing<[u8; 32]> =
             Zeroizing::new(bytes.as_slice().try_into().map_err(|_| CryptoError::MalformedKey { path: shown.clone() })?);
-        keys.push(MasterKey::new(&key));
+        keys.push(FileKey { encoded: Zeroizing::new(line.to_owned()), key: MasterKey::new(&key) });
     }
     if keys.is_empty() {
         return Err(CryptoError::MalformedKey { path: shown });
@@ -169,22 +175,11 @@ fn write_keys(path: &Path, keys: &[Zeroizing<String>], create_new: bool) -> Resu
     Ok(())
 }
 
-fn new_key() -> Zeroizing<String> {
+/// A new random key, base64-encoded, and its id.
+fn new_key() -> (Zeroizing<String>, String) {
     let mut key = Zeroizing::new([0u8; 32]);
     rand::rng().fill_bytes(key.as_mut());
-    Zeroizing::new(STANDARD.encode(key.as_ref()))
-}
-
-/// The keys of a key file, base64, in the file's order.
-fn encoded_keys(path: &Path) -> Result<Vec<Zeroizing<String>>, CryptoError> {
-    let shown = path.display().to_string();
-    let text = Zeroizing::new(fs::read_to_string(path).map_err(|source| CryptoError::KeyFile { path: shown, source })?);
-    Ok(text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| Zeroizing::new(l.to_owned()))
-        .collect())
+    (Zeroizing::new(STANDARD.encode(key.as_ref())), MasterKey::new(&key).id)
 }
 
 impl SecretCipher {
@@ -200,7 +195,7 @@ impl SecretCipher {
     /// only by its owner (mode 0600), if it does not exist.
     pub fn load_or_create(path: &Path) -> Result<Self, CryptoError> {
         if !path.exists() {
-            match write_keys(path, &[new_key()], true) {
+            match write_keys(path, &[new_key().0], true) {
                 Ok(()) => {}
                 // Another process created it first: read theirs.
                 Err(CryptoError::KeyFile { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {}
@@ -208,37 +203,32 @@ impl SecretCipher {
             }
         }
         let (keys, modified) = read_keys(path)?;
+        let keys = keys.into_iter().map(|k| k.key).collect();
         Ok(SecretCipher { ring: Arc::new(RwLock::new(Keyring { keys, modified })), path: Some(Arc::new(path.into())) })
     }
 
     /// Adds a new random key to the key file at `path` as its sealing key, keeping the others
     /// to open older values. Returns the new key's id.
     pub fn rotate_file(path: &Path) -> Result<String, CryptoError> {
-        let mut keys = encoded_keys(path)?;
-        let key = new_key();
-        let bytes = Zeroizing::new(STANDARD.decode(key.as_bytes()).map_err(|_| CryptoError::Corrupt)?);
-        let raw: Zeroizing<[u8; 32]> = Zeroizing::new(bytes.as_slice().try_into().map_err(|_| CryptoError::Corrupt)?);
-        let id = MasterKey::new(&raw).id;
-        keys.insert(0, key);
-        write_keys(path, &keys, false)?;
+        let (keys, _) = read_keys(path)?;
+        let (key, id) = new_key();
+        let encoded: Vec<Zeroizing<String>> = std::iter::once(key).chain(keys.into_iter().map(|k| k.encoded)).collect();
+        write_keys(path, &encoded, false)?;
         Ok(id)
     }
 
     /// Removes the key `key_id` from the key file at `path`. The sealing key cannot be removed.
     pub fn retire_from_file(path: &Path, key_id: &str) -> Result<(), CryptoError> {
-        let keys = encoded_keys(path)?;
-        let (kept, sealing) = {
-            let cipher = SecretCipher::load_or_create(path)?;
-            (cipher.key_ids(), cipher.key_id())
-        };
-        if sealing == key_id {
-            return Err(CryptoError::SealingKey { key_id: key_id.to_owned() });
+        let (keys, _) = read_keys(path)?;
+        match keys.iter().position(|k| k.key.id == key_id) {
+            None => Err(CryptoError::UnknownKey { key_id: key_id.to_owned() }),
+            Some(0) => Err(CryptoError::SealingKey { key_id: key_id.to_owned() }),
+            Some(index) => {
+                let encoded: Vec<Zeroizing<String>> =
+                    keys.into_iter().enumerate().filter(|(i, _)| *i != index).map(|(_, k)| k.encoded).collect();
+                write_keys(path, &encoded, false)
+            }
         }
-        let Some(index) = kept.iter().position(|k| k == key_id) else {
-            return Err(CryptoError::UnknownKey { key_id: key_id.to_owned() });
-        };
-        let keys: Vec<_> = keys.into_iter().enumerate().filter(|(i, _)| *i != index).map(|(_, k)| k).collect();
-        write_keys(path, &keys, false)
     }
 
     /// Reads the key file again if it changed since it was read. A file that cannot be read
@@ -253,7 +243,7 @@ impl SecretCipher {
         match read_keys(path) {
             Ok((keys, modified)) => {
                 if let Ok(mut ring) = self.ring.write() {
-                    *ring = Keyring { keys, modified };
+                    *ring = Keyring { keys: keys.into_iter().map(|k| k.key).collect(), modified };
                 }
             }
             Err(e) => {
