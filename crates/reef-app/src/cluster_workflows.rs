@@ -160,17 +160,7 @@ impl ClusterEnv {
         cluster: ClusterId,
         sealed: String,
     ) -> Result<Option<(String, zeroize::Zeroizing<String>, Option<std::time::SystemTime>)>, ClientError> {
-        let open = |sealed: &str| -> Result<zeroize::Zeroizing<String>, ClientError> {
-            let bytes = self
-                .secrets
-                .cipher()
-                .open(sealed, &kubeconfig_context(org, cluster))
-                .map_err(|e| ClientError::Store(e.into()))?;
-            String::from_utf8(bytes.to_vec())
-                .map(zeroize::Zeroizing::new)
-                .map_err(|_| ClientError::Store(reef_store::StoreError::Corrupt { column: "kubeconfig" }))
-        };
-        let text = open(&sealed)?;
+        let text = self.open_kubeconfig(org, cluster, &sealed).map_err(ClientError::Store)?;
         let Some(c) = self.store.cluster(org, cluster).await.map_err(ClientError::Store)? else { return Ok(None) };
         let Some(provider) = self.providers.get(&c.provider).cloned() else { return Ok(Some((sealed, text, None))) };
         let expires = provider.kubeconfig_expires(&text);
@@ -198,12 +188,7 @@ impl ClusterEnv {
                 e.retry == reef_provider::Retry::Transient,
             )
         })?;
-        let new_sealed = self
-            .secrets
-            .cipher()
-            .seal(renewed.as_bytes(), &kubeconfig_context(org, cluster))
-            .map_err(|e| ClientError::Store(e.into()))?;
-        self.store.set_cluster_kubeconfig(cluster, Some(&new_sealed)).await.map_err(ClientError::Store)?;
+        let new_sealed = self.keep_kubeconfig(org, cluster, &renewed).await.map_err(ClientError::Store)?;
         tracing::debug!(%cluster, "renewed the cluster's kubeconfig before its credentials expired");
         let expires = provider.kubeconfig_expires(&renewed);
         Ok(Some((new_sealed, zeroize::Zeroizing::new(renewed), expires)))
@@ -222,19 +207,40 @@ impl ClusterEnv {
         cluster: ClusterId,
     ) -> Result<Option<zeroize::Zeroizing<String>>, reef_store::StoreError> {
         let Some(sealed) = self.store.cluster_kubeconfig(cluster).await? else { return Ok(None) };
-        match self.current_kubeconfig(org, cluster, sealed).await {
+        match self.current_kubeconfig(org, cluster, sealed.clone()).await {
             Ok(found) => Ok(found.map(|(_, text, _)| text)),
             Err(ClientError::Store(e)) => Err(e),
             // The kubeconfig as it is: a user may still use it for a while, or renew it later.
             Err(ClientError::Kube(e)) => {
                 tracing::warn!(%cluster, error = %e.message, "the cluster's kubeconfig could not be renewed");
-                let Some(sealed) = self.store.cluster_kubeconfig(cluster).await? else { return Ok(None) };
-                let bytes = self.secrets.cipher().open(&sealed, &kubeconfig_context(org, cluster))?;
-                let text = String::from_utf8(bytes.to_vec())
-                    .map_err(|_| reef_store::StoreError::Corrupt { column: "kubeconfig" })?;
-                Ok(Some(zeroize::Zeroizing::new(text)))
+                self.open_kubeconfig(org, cluster, &sealed).map(Some)
             }
         }
+    }
+
+    /// Seals `kubeconfig` and keeps it as `cluster`'s; returns it sealed.
+    async fn keep_kubeconfig(
+        &self,
+        org: OrgId,
+        cluster: ClusterId,
+        kubeconfig: &str,
+    ) -> Result<String, reef_store::StoreError> {
+        let sealed = self.secrets.cipher().seal(kubeconfig.as_bytes(), &kubeconfig_context(org, cluster))?;
+        self.store.set_cluster_kubeconfig(cluster, Some(&sealed)).await?;
+        Ok(sealed)
+    }
+
+    /// A sealed kubeconfig of `cluster`, opened.
+    fn open_kubeconfig(
+        &self,
+        org: OrgId,
+        cluster: ClusterId,
+        sealed: &str,
+    ) -> Result<zeroize::Zeroizing<String>, reef_store::StoreError> {
+        let bytes = self.secrets.cipher().open(sealed, &kubeconfig_context(org, cluster))?;
+        String::from_utf8(bytes.to_vec())
+            .map(zeroize::Zeroizing::new)
+            .map_err(|_| reef_store::StoreError::Corrupt { column: "kubeconfig" })
     }
 }
 
@@ -499,13 +505,12 @@ pub fn create_workflow(provider: &dyn Provider) -> Workflow<ClusterEnv> {
             let run = input(&cx)?;
             let loaded = cx.app.load(&run).await?;
             let kubeconfig = loaded.provider.kubeconfig(loaded.call(&run, cx.outputs())).await.map_err(step_error)?;
-            let sealed = cx
-                .app
-                .secrets
-                .cipher()
-                .seal(kubeconfig.as_bytes(), &kubeconfig_context(run.org, run.cluster))
-                .map_err(|e| StepError::permanent(format!("sealing the kubeconfig failed: {e}")))?;
-            cx.app.store.set_cluster_kubeconfig(run.cluster, Some(&sealed)).await.map_err(store_error)?;
+            cx.app.keep_kubeconfig(run.org, run.cluster, &kubeconfig).await.map_err(|e| match e {
+                reef_store::StoreError::Crypto(e) => {
+                    StepError::permanent(format!("sealing the kubeconfig failed: {e}"))
+                }
+                e => store_error(e),
+            })?;
             Ok(server_of(&kubeconfig))
         },
         |cx: StepContext<ClusterEnv>, _: Option<String>| async move {
