@@ -229,6 +229,11 @@ pub async fn collect_garbage(store: &Store, backend: &SecretBackend) -> Result<u
     }
 }
 
+/// Whether `stored` refers to a value kept outside the database (in Vault).
+pub(crate) fn kept_outside(stored: &str) -> bool {
+    vault_path(stored).is_some()
+}
+
 /// The mount and path of a value kept in Vault, or `None` for a sealed value.
 fn vault_path(stored: &str) -> Option<(&str, &str)> {
     stored.strip_prefix(VAULT_PREFIX)?.split_once(':')
@@ -328,7 +333,7 @@ async fn migrate_one(
     report: &mut PassReport,
 ) -> Result<(), AppError> {
     let SealedPlace::SecretVersion { org, secret, version } = value.place else { return Ok(()) };
-    let in_vault = vault_path(&value.stored).is_some();
+    let in_vault = kept_outside(&value.stored);
     if in_vault == (to == BackendKind::Vault) {
         return Ok(());
     }

@@ -75,7 +75,7 @@ impl App {
     /// for the next time, and is logged: the call it belongs to has its outcome.
     async fn discard(&self, unused: Option<&str>) {
         if let Some(stored) = unused
-            && stored.starts_with("vault:")
+            && crate::secret_backend::kept_outside(stored)
             && let Err(e) = self.store.add_garbage(&[stored.to_owned()]).await
         {
             tracing::warn!(error = %e, "an unused secret value could not be recorded for deletion");
