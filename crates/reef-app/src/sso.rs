@@ -16,7 +16,6 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use reef_core::actor::Credential;
 use reef_core::{Actor, OrgName, Role, TokenKind, TokenName, User, UserId, UserName};
-use reef_oidc::jwt::JwtError;
 use reef_oidc::{Oidc, OidcError};
 use reef_store::StoreError;
 use reef_store::orgs::MemberChange;
@@ -113,21 +112,7 @@ fn oidc_error(e: OidcError) -> AppError {
             AppError::DependencyFailed { code: "identity_provider_misconfigured", message: e.to_string() }
         }
         OidcError::Refused(_) => AppError::Unauthenticated("the identity provider refused the login"),
-        OidcError::Token(e) => AppError::Unauthenticated(jwt_reason(&e)),
-    }
-}
-
-fn jwt_reason(e: &JwtError) -> &'static str {
-    match e {
-        JwtError::Malformed => "the token is not a well-formed JWT",
-        JwtError::Algorithm(_) => "the token is signed with an algorithm that is not accepted",
-        JwtError::UnknownKey => "the token is signed with a key the identity provider does not publish",
-        JwtError::BadSignature => "the token's signature is not valid",
-        JwtError::WrongIssuer => "the token was issued by another issuer",
-        JwtError::WrongAudience => "the token is not meant for this server (audience)",
-        JwtError::Expired => "the token has expired",
-        JwtError::NotYetValid => "the token is not valid yet",
-        JwtError::WrongNonce => "the ID token does not belong to this login",
+        OidcError::Token(e) => AppError::Unauthenticated(e.reason()),
     }
 }
 

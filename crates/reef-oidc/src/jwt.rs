@@ -15,32 +15,50 @@ pub const CLOCK_SKEW_SECONDS: i64 = 60;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JwtError {
     /// Not three base64url parts, or a header or payload that is not JSON.
-    #[error("the token is not a well-formed JWT")]
+    #[error("{}", self.reason())]
     Malformed,
     /// An algorithm reef does not accept (`none`, HMAC, or unknown).
     #[error("the token is signed with {0}, which is not accepted")]
     Algorithm(String),
     /// No key of the issuer has the token's key id.
-    #[error("the token is signed with a key the issuer does not publish")]
+    #[error("{}", self.reason())]
     UnknownKey,
     /// The signature does not verify.
-    #[error("the token's signature is not valid")]
+    #[error("{}", self.reason())]
     BadSignature,
     /// The issuer is not the configured one.
-    #[error("the token was issued by another issuer")]
+    #[error("{}", self.reason())]
     WrongIssuer,
     /// The audience does not include the configured one.
-    #[error("the token is not meant for this server (audience)")]
+    #[error("{}", self.reason())]
     WrongAudience,
     /// The token has expired, or carries no expiry.
-    #[error("the token has expired")]
+    #[error("{}", self.reason())]
     Expired,
     /// The token is not valid yet.
-    #[error("the token is not valid yet")]
+    #[error("{}", self.reason())]
     NotYetValid,
     /// The ID token's nonce is not the one the login sent.
-    #[error("the ID token does not belong to this login (nonce)")]
+    #[error("{}", self.reason())]
     WrongNonce,
+}
+
+impl JwtError {
+    /// Why the token was refused, in a sentence that never holds the token (the algorithm's
+    /// name is left out, so that it is a constant).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            JwtError::Malformed => "the token is not a well-formed JWT",
+            JwtError::Algorithm(_) => "the token is signed with an algorithm that is not accepted",
+            JwtError::UnknownKey => "the token is signed with a key the identity provider does not publish",
+            JwtError::BadSignature => "the token's signature is not valid",
+            JwtError::WrongIssuer => "the token was issued by another issuer",
+            JwtError::WrongAudience => "the token is not meant for this server (audience)",
+            JwtError::Expired => "the token has expired",
+            JwtError::NotYetValid => "the token is not valid yet",
+            JwtError::WrongNonce => "the ID token does not belong to this login",
+        }
+    }
 }
 
 /// One public key of a JWKS.
