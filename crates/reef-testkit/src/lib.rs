@@ -56,6 +56,32 @@ impl KilledOnDrop {
     }
 }
 
+/// Spawns `command`, its output going to the file `log`, and waits until `ready` (given the
+/// log's text so far) says it is up. `Ok(None)` when it exits first: most likely its port was
+/// taken in between, and the caller tries another. An error when it is not up within `timeout`.
+pub(crate) fn spawn_until_ready(
+    command: &mut std::process::Command,
+    log: &Path,
+    timeout: Duration,
+    ready: impl Fn(&str) -> bool,
+) -> io::Result<Option<KilledOnDrop>> {
+    let file = std::fs::File::create(log)?;
+    let child = command.stdin(std::process::Stdio::null()).stdout(file.try_clone()?).stderr(file).spawn()?;
+    let mut child = KilledOnDrop::new(child);
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if child.exited()? {
+            return Ok(None);
+        }
+        if ready(&std::fs::read_to_string(log).unwrap_or_default()) {
+            return Ok(Some(child));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    Err(io::Error::other(format!("{} did not start within {} s: {text}", log.display(), timeout.as_secs())))
+}
+
 impl Drop for KilledOnDrop {
     fn drop(&mut self) {
         self.kill();

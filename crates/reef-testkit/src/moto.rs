@@ -3,10 +3,10 @@
 //! in memory. It loads AWS's managed IAM policies, and stops when dropped.
 
 use std::io;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use crate::{KilledOnDrop, find_executable, free_port};
+use crate::{KilledOnDrop, find_executable, free_port, spawn_until_ready};
 
 /// A running moto server.
 #[derive(Debug)]
@@ -35,31 +35,20 @@ impl Moto {
         let dir = tempfile::tempdir()?;
         for _ in 0..5 {
             let port = free_port();
-            let log = std::fs::File::create(dir.path().join("moto.log"))?;
             let mut command = Command::new(&bin);
             if let Some(n) = free_actions {
                 command.env("INITIAL_NO_AUTH_ACTION_COUNT", n.to_string());
             }
-            let child = command
+            command
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-                .env("HOME", dir.path())
-                .stdin(Stdio::null())
-                .stdout(log.try_clone()?)
-                .stderr(log)
-                .spawn()?;
-            let mut child = KilledOnDrop::new(child);
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while Instant::now() < deadline {
-                if child.exited()? {
-                    break;
-                }
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Ok(Some(Moto { _child: child, dir, endpoint: format!("http://127.0.0.1:{port}") }));
-                }
-                std::thread::sleep(Duration::from_millis(50));
+                .env("HOME", dir.path());
+            let up = |_: &str| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+            if let Some(child) =
+                spawn_until_ready(&mut command, &dir.path().join("moto.log"), Duration::from_secs(60), up)?
+            {
+                return Ok(Some(Moto { _child: child, dir, endpoint: format!("http://127.0.0.1:{port}") }));
             }
-            child.kill();
         }
         let log = std::fs::read_to_string(dir.path().join("moto.log")).unwrap_or_default();
         Err(io::Error::other(format!("moto did not start: {log}")))

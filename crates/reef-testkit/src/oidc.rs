@@ -5,10 +5,10 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use crate::{KilledOnDrop, free_port};
+use crate::{KilledOnDrop, free_port, spawn_until_ready};
 
 const SCRIPT: &str = include_str!("oidc_provider.mjs");
 
@@ -92,36 +92,24 @@ impl OidcProvider {
     /// Starts the provider on its port; `false` if it exited first (the port was taken).
     fn launch(&mut self) -> io::Result<bool> {
         let dir = self.dir.path();
-        let log = std::fs::File::create(dir.join("provider.log"))?;
-        let mut child = Command::new(&self.node)
+        let mut command = Command::new(&self.node);
+        command
             .arg(dir.join("provider.mjs"))
             .env("OIDC_PROVIDER", &self.module)
             .env("OIDC_PORT", self.port.to_string())
             .env("OIDC_CONFIG", dir.join("config.json"))
-            .env("OIDC_KEY_OUT", dir.join("key.json"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if child.try_wait()?.is_some() {
-                return Ok(false);
-            }
-            let text = std::fs::read_to_string(dir.join("provider.log")).unwrap_or_default();
-            if text.contains("oidc-provider listening on") {
-                let (kid, pkcs8) = read_key(&dir.join("key.json"))?;
-                self.signing_key_id = kid;
-                self.signing_key_pkcs8 = pkcs8;
-                self.issuer = format!("http://127.0.0.1:{}", self.port);
-                self.child = KilledOnDrop::new(child);
-                return Ok(true);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        Err(io::Error::other("oidc-provider did not report listening within 30 s"))
+            .env("OIDC_KEY_OUT", dir.join("key.json"));
+        let up = |log: &str| log.contains("oidc-provider listening on");
+        let Some(child) = spawn_until_ready(&mut command, &dir.join("provider.log"), Duration::from_secs(30), up)?
+        else {
+            return Ok(false);
+        };
+        let (kid, pkcs8) = read_key(&dir.join("key.json"))?;
+        self.signing_key_id = kid;
+        self.signing_key_pkcs8 = pkcs8;
+        self.issuer = format!("http://127.0.0.1:{}", self.port);
+        self.child = child;
+        Ok(true)
     }
 
     /// Stops the provider and starts it again at the same address with a new signing key (a new

@@ -4,10 +4,10 @@
 
 use std::io;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use crate::{KilledOnDrop, find_executable, free_port};
+use crate::{KilledOnDrop, find_executable, free_port, spawn_until_ready};
 
 /// The dev server's root token.
 pub const BAO_ROOT_TOKEN: &str = "reef-test-root-token";
@@ -28,39 +28,24 @@ impl OpenBao {
         let dir = tempfile::tempdir()?;
         for _ in 0..5 {
             let host = format!("127.0.0.1:{}", free_port());
-            let log = std::fs::File::create(dir.path().join("bao.log"))?;
-            let mut child = Command::new(&bin)
+            let mut command = Command::new(&bin);
+            command
                 .args(["server", "-dev", "-dev-no-store-token"])
                 .arg(format!("-dev-listen-address={host}"))
                 .arg(format!("-dev-root-token-id={BAO_ROOT_TOKEN}"))
                 .env("HOME", dir.path())
                 .env_remove("BAO_ADDR")
-                .env_remove("VAULT_ADDR")
-                .stdin(Stdio::null())
-                .stdout(log.try_clone()?)
-                .stderr(log)
-                .spawn()?;
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while Instant::now() < deadline {
-                if child.try_wait()?.is_some() {
-                    // Most likely the port was taken in between: try another.
-                    break;
-                }
-                // Up once the log says the dev server is unsealed and ready.
-                let text = std::fs::read_to_string(dir.path().join("bao.log")).unwrap_or_default();
-                if text.contains("Development mode should NOT be used in production")
+                .env_remove("VAULT_ADDR");
+            // Up once the log says the dev server is unsealed and ready, and it takes connections.
+            let up = |log: &str| {
+                log.contains("Development mode should NOT be used in production")
                     && std::net::TcpStream::connect(&host).is_ok()
-                {
-                    return Ok(Some(OpenBao {
-                        child: KilledOnDrop::new(child),
-                        dir,
-                        address: format!("http://{host}"),
-                    }));
-                }
-                std::thread::sleep(Duration::from_millis(50));
+            };
+            if let Some(child) =
+                spawn_until_ready(&mut command, &dir.path().join("bao.log"), Duration::from_secs(30), up)?
+            {
+                return Ok(Some(OpenBao { child, dir, address: format!("http://{host}") }));
             }
-            let _ = child.kill();
-            let _ = child.wait();
         }
         let log = std::fs::read_to_string(dir.path().join("bao.log")).unwrap_or_default();
         Err(io::Error::other(format!("OpenBao did not start: {log}")))

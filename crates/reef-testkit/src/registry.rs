@@ -5,10 +5,10 @@
 
 use std::io;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use crate::{KilledOnDrop, find_executable, free_port};
+use crate::{KilledOnDrop, find_executable, free_port, spawn_until_ready};
 
 /// The user the registry accepts.
 pub const REGISTRY_USER: &str = "reef";
@@ -78,27 +78,13 @@ impl OciRegistry {
             );
             let config_path = dir.path().join("config.yml");
             std::fs::write(&config_path, config)?;
-            let log = std::fs::File::create(dir.path().join("registry.log"))?;
-            let mut child = Command::new(&bin)
-                .arg("serve")
-                .arg(&config_path)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone()?)
-                .stderr(log)
-                .spawn()?;
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while Instant::now() < deadline {
-                if child.try_wait()?.is_some() {
-                    // Most likely the port was taken in between: try another.
-                    break;
-                }
-                if std::net::TcpStream::connect(&host).is_ok() {
-                    return Ok(Some(OciRegistry { _child: KilledOnDrop::new(child), dir, host }));
-                }
-                std::thread::sleep(Duration::from_millis(20));
+            let mut command = Command::new(&bin);
+            command.arg("serve").arg(&config_path);
+            let log = dir.path().join("registry.log");
+            let up = |_: &str| std::net::TcpStream::connect(&host).is_ok();
+            if let Some(child) = spawn_until_ready(&mut command, &log, Duration::from_secs(20), up)? {
+                return Ok(Some(OciRegistry { _child: child, dir, host }));
             }
-            let _ = child.kill();
-            let _ = child.wait();
         }
         let log = std::fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default();
         Err(io::Error::other(format!("the registry did not start: {log}")))
