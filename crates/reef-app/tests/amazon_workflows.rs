@@ -5,6 +5,8 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,18 +20,17 @@ use reef_app::{App, AppConfig, NewSecret};
 use reef_core::actor::Credential;
 use reef_core::secret::SecretValues;
 use reef_core::{
-    Actor, Cluster, ClusterId, ClusterName, ClusterStatus, KubernetesVersion, NodePool, NodePoolName, OrgId, OrgName,
-    OrgRef, SecretName, SecretType, TokenId, UserId, UserName, WorkflowStatus,
+    Actor, Cluster, ClusterId, ClusterName, ClusterStatus, KubernetesVersion, NodePool, NodePoolName, OrgId, OrgRef,
+    SecretName, SecretType, TokenId, WorkflowStatus,
 };
 use reef_provider_amazon::ec2::{self, Owner};
 use reef_provider_amazon::steps::eks_name;
 use reef_provider_amazon::{AccessKey, AmazonOptions, AmazonProvider, Aws, Endpoints, eks, iam};
 use reef_store::Store;
 use reef_store::crypto::SecretCipher;
-use reef_store::users::NewUser;
 use reef_testkit::{Moto, missing_peer};
 use reef_workflow::testing::{each_step_twice, failing_at, run_to_end};
-use reef_workflow::{Backoff, Engine, EngineOptions, Workflow};
+use reef_workflow::{Engine, Workflow};
 
 const KEY: (&str, &str) = ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
 
@@ -55,16 +56,7 @@ impl World {
         let dir = tempfile::tempdir().unwrap();
         let store =
             Store::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("reef.db").display())).await.unwrap();
-        let user = NewUser {
-            id: UserId::new(),
-            username: UserName::parse("owner").unwrap(),
-            password_hash: None,
-            server_admin: false,
-            created_at: Utc::now(),
-        };
-        store.create_user(&user).await.unwrap();
-        let org = OrgId::new();
-        store.create_org(org, &OrgName::parse("acme").unwrap(), user.id, Utc::now()).await.unwrap();
+        let (user, org) = support::owner_and_org(&store).await;
         let cipher = SecretCipher::new(&[7; 32]);
         // The cluster's credentials, stored as a user would store them.
         let actor = Actor {
@@ -100,14 +92,7 @@ impl World {
     }
 
     fn engine(&self, workflows: Vec<Workflow<ClusterEnv>>) -> Arc<Engine<ClusterEnv>> {
-        let options = EngineOptions {
-            lease: Duration::from_secs(10),
-            heartbeat: Duration::from_secs(1),
-            poll: Duration::from_millis(20),
-            retry: Backoff { first: Duration::from_millis(20), max: Duration::from_millis(200), attempts: 5 },
-            hold_after: None,
-        };
-        let mut engine = Engine::new(self.store.clone(), self.env.clone(), options);
+        let mut engine = Engine::new(self.store.clone(), self.env.clone(), support::engine_options(5));
         for wf in workflows {
             engine.register(wf);
         }

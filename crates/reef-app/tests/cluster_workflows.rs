@@ -6,6 +6,8 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,16 +18,15 @@ use reef_app::cluster_workflows::{
     delete_workflow, update_kind, update_problems, update_workflow,
 };
 use reef_core::{
-    Cluster, ClusterId, ClusterName, ClusterStatus, KubernetesVersion, NodePool, NodePoolName, OrgId, OrgName, UserId,
-    UserName, WorkflowId, WorkflowRun, WorkflowStatus,
+    Cluster, ClusterId, ClusterName, ClusterStatus, KubernetesVersion, NodePool, NodePoolName, OrgId, WorkflowId,
+    WorkflowRun, WorkflowStatus,
 };
 use reef_provider::Provider as _;
 use reef_provider_local::{LocalOptions, LocalProvider};
 use reef_store::Store;
 use reef_store::crypto::SecretCipher;
-use reef_store::users::NewUser;
 use reef_workflow::testing::{each_step_twice, failing_at, run_to_end};
-use reef_workflow::{Backoff, Engine, EngineOptions, Workflow};
+use reef_workflow::{Engine, EngineOptions, Workflow};
 use tempfile::TempDir;
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -41,13 +42,7 @@ struct World {
 }
 
 fn options() -> EngineOptions {
-    EngineOptions {
-        lease: Duration::from_secs(10),
-        heartbeat: Duration::from_secs(1),
-        poll: Duration::from_millis(20),
-        retry: Backoff { first: Duration::from_millis(20), max: Duration::from_millis(200), attempts: 30 },
-        hold_after: None,
-    }
+    support::engine_options(30)
 }
 
 async fn store_at(dir: &TempDir, postgres: bool) -> Option<Store> {
@@ -67,16 +62,7 @@ async fn store_at(dir: &TempDir, postgres: bool) -> Option<Store> {
 async fn world_on(postgres: bool, step_delay: Duration) -> Option<World> {
     let dir = tempfile::tempdir().unwrap();
     let store = store_at(&dir, postgres).await?;
-    let user = NewUser {
-        id: UserId::new(),
-        username: UserName::parse("owner").unwrap(),
-        password_hash: None,
-        server_admin: false,
-        created_at: Utc::now(),
-    };
-    store.create_user(&user).await.unwrap();
-    let org = OrgId::new();
-    store.create_org(org, &OrgName::parse("acme").unwrap(), user.id, Utc::now()).await.unwrap();
+    let (_, org) = support::owner_and_org(&store).await;
     let local = Arc::new(LocalProvider::new(LocalOptions {
         data_dir: Some(dir.path().join("clusters")),
         step_delay,

@@ -5,6 +5,8 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,19 +16,15 @@ use reef_app::cluster_workflows::{ClusterEnv, ClusterRun, Providers, create_kind
 use reef_app::deployments::{
     Change, DeployRun, DeploySpec, UNINSTALL_KIND, UninstallRun, deploy_kind, deploy_workflow, uninstall_workflow,
 };
-use reef_core::{
-    Cluster, ClusterId, ClusterName, ClusterStatus, NodePool, NodePoolName, OrgId, OrgName, UserId, UserName,
-    WorkflowStatus,
-};
+use reef_core::{Cluster, ClusterId, ClusterName, ClusterStatus, NodePool, NodePoolName, OrgId, WorkflowStatus};
 use reef_deploy::{Options, Releases};
 use reef_helm::release::Status;
 use reef_kube::{ClusterClient, ObjectRef};
 use reef_provider_local::{LocalOptions, LocalProvider};
 use reef_store::Store;
 use reef_store::crypto::SecretCipher;
-use reef_store::users::NewUser;
 use reef_workflow::testing::{each_step_twice, failing_at, run_to_end};
-use reef_workflow::{Backoff, Engine, EngineOptions, Workflow};
+use reef_workflow::{Engine, EngineOptions, Workflow};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -42,13 +40,7 @@ struct World {
 }
 
 fn options() -> EngineOptions {
-    EngineOptions {
-        lease: Duration::from_secs(10),
-        heartbeat: Duration::from_secs(1),
-        poll: Duration::from_millis(20),
-        retry: Backoff { first: Duration::from_millis(20), max: Duration::from_millis(200), attempts: 3 },
-        hold_after: None,
-    }
+    support::engine_options(3)
 }
 
 /// A chart with a ConfigMap, a Deployment and a pre-install Job hook, packed.
@@ -74,16 +66,7 @@ async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("reef.db").display());
     let store = Store::connect(&url).await.unwrap();
-    let user = NewUser {
-        id: UserId::new(),
-        username: UserName::parse("owner").unwrap(),
-        password_hash: None,
-        server_admin: false,
-        created_at: Utc::now(),
-    };
-    store.create_user(&user).await.unwrap();
-    let org = OrgId::new();
-    store.create_org(org, &OrgName::parse("acme").unwrap(), user.id, Utc::now()).await.unwrap();
+    let (_, org) = support::owner_and_org(&store).await;
     let local = Arc::new(LocalProvider::new(LocalOptions {
         data_dir: Some(dir.path().join("clusters")),
         step_delay: Duration::from_millis(1),
