@@ -158,7 +158,11 @@ pub async fn create_subnets(aws: &Aws, owner: &Owner, vpc: &Vpc) -> Result<Subne
 
 /// Deletes the subnets.
 pub async fn delete_subnets(aws: &Aws, subnets: &Subnets) -> Result<(), AwsError> {
-    for id in subnets.public.iter().chain(&subnets.private) {
+    delete_subnet_ids(aws, &[subnets.public.as_slice(), subnets.private.as_slice()].concat()).await
+}
+
+async fn delete_subnet_ids(aws: &Aws, ids: &[String]) -> Result<(), AwsError> {
+    for id in ids {
         gone_already(call(aws, "DeleteSubnet", Params::default().with("SubnetId", id)).await)?;
     }
     Ok(())
@@ -231,11 +235,17 @@ pub async fn nat_gateway_state(aws: &Aws, id: &str) -> Result<Option<String>, Aw
 /// Deletes the NAT gateway, waits until it is gone (its address stays in use until then), and
 /// releases the elastic IP.
 pub async fn delete_nat_gateway(aws: &Aws, nat: &NatGateway) -> Result<(), AwsError> {
-    gone_already(call(aws, "DeleteNatGateway", Params::default().with("NatGatewayId", &nat.nat_gateway_id)).await)?;
+    delete_nat(aws, &nat.nat_gateway_id).await?;
+    release_address(aws, &nat.allocation_id).await
+}
+
+/// Deletes a NAT gateway and waits until it is gone.
+async fn delete_nat(aws: &Aws, id: &str) -> Result<(), AwsError> {
+    gone_already(call(aws, "DeleteNatGateway", Params::default().with("NatGatewayId", id)).await)?;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(600);
     loop {
-        match nat_gateway_state(aws, &nat.nat_gateway_id).await?.as_deref() {
-            None | Some("deleted" | "failed") => break,
+        match nat_gateway_state(aws, id).await?.as_deref() {
+            None | Some("deleted" | "failed") => return Ok(()),
             Some(_) if tokio::time::Instant::now() > deadline => {
                 return Err(AwsError {
                     service: "ec2",
@@ -248,7 +258,10 @@ pub async fn delete_nat_gateway(aws: &Aws, nat: &NatGateway) -> Result<(), AwsEr
             Some(_) => tokio::time::sleep(std::time::Duration::from_secs(5)).await,
         }
     }
-    gone_already(call(aws, "ReleaseAddress", Params::default().with("AllocationId", &nat.allocation_id)).await)
+}
+
+async fn release_address(aws: &Aws, allocation: &str) -> Result<(), AwsError> {
+    gone_already(call(aws, "ReleaseAddress", Params::default().with("AllocationId", allocation)).await)
 }
 
 async fn route_table(
@@ -320,73 +333,73 @@ pub async fn create_routes(
 
 /// Disassociates and deletes the route tables.
 pub async fn delete_routes(aws: &Aws, routes: &Routes) -> Result<(), AwsError> {
-    for table in [&routes.public_table, &routes.private_table] {
-        for (association, _) in associations(aws, table).await? {
-            gone_already(
-                call(aws, "DisassociateRouteTable", Params::default().with("AssociationId", association)).await,
-            )?;
-        }
-        gone_already(call(aws, "DeleteRouteTable", Params::default().with("RouteTableId", table)).await)?;
+    delete_route_table(aws, &routes.public_table).await?;
+    delete_route_table(aws, &routes.private_table).await
+}
+
+async fn delete_route_table(aws: &Aws, table: &str) -> Result<(), AwsError> {
+    for (association, _) in associations(aws, table).await? {
+        gone_already(call(aws, "DisassociateRouteTable", Params::default().with("AssociationId", association)).await)?;
     }
-    Ok(())
+    gone_already(call(aws, "DeleteRouteTable", Params::default().with("RouteTableId", table)).await)
 }
 
 /// Deletes every part of the cluster's network that exists, found by its tags, in the reverse
 /// order of its making. Succeeds when nothing is left.
 pub async fn delete_all(aws: &Aws, cluster: &str) -> Result<(), AwsError> {
-    let ids = async |describe: &str, set: &str, field: &str, part: &str| -> Result<Vec<String>, AwsError> {
-        Ok(find(aws, describe, set, field, cluster, part)
-            .await?
-            .iter()
-            .filter_map(|i| i.get(field))
-            .map(str::to_owned)
-            .collect())
-    };
-    let tables: Vec<String> = [
-        ids("DescribeRouteTables", "routeTableSet", "routeTableId", "public-routes").await?,
-        ids("DescribeRouteTables", "routeTableSet", "routeTableId", "private-routes").await?,
-    ]
-    .concat();
-    for table in &tables {
-        let routes = Routes { public_table: table.clone(), private_table: table.clone() };
-        delete_routes(aws, &routes).await?;
-    }
-    let allocations = ids("DescribeAddresses", "addressesSet", "allocationId", "nat-ip").await?;
-    for nat in ids("DescribeNatGateways", "natGatewaySet", "natGatewayId", "nat").await? {
-        let allocation_id = allocations.first().cloned().unwrap_or_default();
-        delete_nat_gateway(aws, &NatGateway { nat_gateway_id: nat, allocation_id }).await?;
-    }
-    for allocation in allocations {
-        gone_already(call(aws, "ReleaseAddress", Params::default().with("AllocationId", allocation)).await)?;
-    }
-    let vpcs = ids("DescribeVpcs", "vpcSet", "vpcId", "vpc").await?;
-    for igw in ids("DescribeInternetGateways", "internetGatewaySet", "internetGatewayId", "igw").await? {
-        for vpc in &vpcs {
-            delete_internet_gateway(
-                aws,
-                &Vpc { vpc_id: vpc.clone() },
-                &InternetGateway { internet_gateway_id: igw.clone() },
-            )
-            .await?;
+    for part in ["public-routes", "private-routes"] {
+        for table in tagged_ids(aws, cluster, "DescribeRouteTables", "routeTableSet", "routeTableId", part).await? {
+            delete_route_table(aws, &table).await?;
         }
     }
-    let mut subnets = Subnets { zones: Vec::new(), public: Vec::new(), private: Vec::new() };
-    for part in ["public-0", "public-1", "private-0", "private-1"] {
-        subnets.public.extend(ids("DescribeSubnets", "subnetSet", "subnetId", part).await?);
+    for nat in tagged_ids(aws, cluster, "DescribeNatGateways", "natGatewaySet", "natGatewayId", "nat").await? {
+        delete_nat(aws, &nat).await?;
     }
-    delete_subnets(aws, &subnets).await?;
+    for allocation in tagged_ids(aws, cluster, "DescribeAddresses", "addressesSet", "allocationId", "nat-ip").await? {
+        release_address(aws, &allocation).await?;
+    }
+    let vpcs = tagged_ids(aws, cluster, "DescribeVpcs", "vpcSet", "vpcId", "vpc").await?;
+    let gateways =
+        tagged_ids(aws, cluster, "DescribeInternetGateways", "internetGatewaySet", "internetGatewayId", "igw").await?;
+    for igw in gateways {
+        for vpc in &vpcs {
+            let (vpc, gateway) = (Vpc { vpc_id: vpc.clone() }, InternetGateway { internet_gateway_id: igw.clone() });
+            delete_internet_gateway(aws, &vpc, &gateway).await?;
+        }
+    }
+    for part in ["public-0", "public-1", "private-0", "private-1"] {
+        delete_subnet_ids(aws, &tagged_ids(aws, cluster, "DescribeSubnets", "subnetSet", "subnetId", part).await?)
+            .await?;
+    }
     for vpc in vpcs {
         delete_vpc(aws, &Vpc { vpc_id: vpc }).await?;
     }
     Ok(())
 }
 
+/// The ids of the cluster's resources of one kind (`describe`, its list `set` and id
+/// `field`) tagged `part`.
+async fn tagged_ids(
+    aws: &Aws,
+    cluster: &str,
+    describe: &str,
+    set: &str,
+    field: &str,
+    part: &str,
+) -> Result<Vec<String>, AwsError> {
+    Ok(find(aws, describe, set, field, cluster, part)
+        .await?
+        .iter()
+        .filter_map(|i| i.get(field))
+        .map(str::to_owned)
+        .collect())
+}
+
 /// The cluster's private subnets, found by their tags.
 pub async fn private_subnets(aws: &Aws, cluster: &str) -> Result<Vec<String>, AwsError> {
     let mut out = Vec::new();
     for part in ["private-0", "private-1"] {
-        let found = find(aws, "DescribeSubnets", "subnetSet", "subnetId", cluster, part).await?;
-        out.extend(found.iter().filter_map(|i| i.get("subnetId")).map(str::to_owned));
+        out.extend(tagged_ids(aws, cluster, "DescribeSubnets", "subnetSet", "subnetId", part).await?);
     }
     Ok(out)
 }
