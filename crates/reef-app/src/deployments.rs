@@ -416,7 +416,7 @@ pub fn deploy_workflow(change: Change) -> Workflow<ClusterEnv> {
             // The chart (whose values are not `Send`) is dropped before anything is awaited.
             let crds = {
                 let chart = reef_helm::chart::load_archive(&run.spec.chart).map_err(|e| StepError::permanent(e.0))?;
-                reef_helm::template::chart_crds(&chart)
+                reef_helm::template::chart_crds(&chart).map_err(|e| StepError::permanent(e.0))?
             };
             let done = releases.install_crds(&run.spec.namespace, &crds).await.map_err(step_error)?;
             Ok(done.len())

@@ -6,8 +6,8 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use reef_gotmpl::{MapRef, Value};
 use serde::Deserialize;
@@ -21,14 +21,77 @@ pub struct File {
     /// The path relative to the chart's root, e.g. `templates/deployment.yaml`.
     pub name: String,
     /// The content (shared: the files a template reads through `.Files` are not copied).
-    pub data: Arc<[u8]>,
+    pub data: Content,
 }
 
 impl File {
+    /// A file whose bytes are at hand.
+    pub fn new(name: impl Into<String>, data: impl Into<Arc<[u8]>>) -> File {
+        File { name: name.into(), data: Content::new(data.into()) }
+    }
+
     /// The content as text, bytes that are not UTF-8 replaced by U+FFFD; borrowed when the
     /// content is UTF-8, as nearly every chart file is.
-    pub fn text(&self) -> Cow<'_, str> {
-        reef_gotmpl::go_string::lossy(&self.data)
+    pub fn text(&self) -> Result<Cow<'_, str>, LoadError> {
+        Ok(reef_gotmpl::go_string::lossy(self.data.get()?))
+    }
+}
+
+/// The bytes of a chart file. A chart directory's files that loading does not need (what
+/// `.Files` sees, CRDs included) are read the first time something asks for them: a big
+/// chart's CRDs are megabytes that `helm template` never prints.
+#[derive(Debug, Clone)]
+pub struct Content(Arc<ContentInner>);
+
+#[derive(Debug)]
+enum ContentInner {
+    Read(Arc<[u8]>),
+    /// A file that could be opened when the chart was loaded, read on first use.
+    Deferred {
+        path: PathBuf,
+        read: OnceLock<Result<Arc<[u8]>, LoadError>>,
+    },
+}
+
+impl Content {
+    /// Bytes at hand.
+    pub fn new(data: Arc<[u8]>) -> Content {
+        Content(Arc::new(ContentInner::Read(data)))
+    }
+
+    fn deferred(path: PathBuf) -> Content {
+        Content(Arc::new(ContentInner::Deferred { path, read: OnceLock::new() }))
+    }
+
+    /// The bytes, read now if they were not; the error reading them gave (the file changed
+    /// on disk since the chart was loaded), every time they are asked for.
+    pub fn get(&self) -> Result<&Arc<[u8]>, LoadError> {
+        match &*self.0 {
+            ContentInner::Read(data) => Ok(data),
+            ContentInner::Deferred { path, read } => {
+                let read = read.get_or_init(|| {
+                    read_shared(path).map_err(|e| load_err(format!("read {}: {}", path.display(), go_io_error(&e))))
+                });
+                read.as_ref().map_err(Clone::clone)
+            }
+        }
+    }
+
+    /// The error reading the bytes gave, if something asked for them and they could not be
+    /// read.
+    fn failure(&self) -> Option<&LoadError> {
+        match &*self.0 {
+            ContentInner::Read(_) => None,
+            ContentInner::Deferred { read, .. } => read.get().and_then(|r| r.as_ref().err()),
+        }
+    }
+}
+
+/// `.Files` reads a chart's files through this: bytes that cannot be read are none there, and
+/// [`Chart::read_failure`] then fails the render.
+impl reef_gotmpl::helm::FileData for Content {
+    fn bytes(&self) -> Arc<[u8]> {
+        self.get().map_or_else(|_| Arc::from(&[][..]), Arc::clone)
     }
 }
 
@@ -163,6 +226,15 @@ impl Chart {
         self.dependencies = deps;
     }
 
+    /// The first file of the chart or its dependencies that something asked for and that
+    /// could not be read (it changed on disk since the chart was loaded).
+    pub fn read_failure(&self) -> Option<LoadError> {
+        self.files
+            .iter()
+            .find_map(|f| f.data.failure().cloned())
+            .or_else(|| self.dependencies.iter().find_map(Chart::read_failure))
+    }
+
     /// Whether this is a library chart (renders nothing itself).
     pub fn is_library(&self) -> bool {
         self.metadata.chart_type.eq_ignore_ascii_case("library")
@@ -254,9 +326,65 @@ fn dir_files(dir: &Path) -> Result<Vec<File>, LoadError> {
         Err(_) => IgnoreRules::default(),
     };
     rules.add("templates/.?*")?;
-    let mut files = Vec::new();
-    walk(dir, "", &rules, &mut files)?;
-    Ok(files)
+    let mut paths = Vec::new();
+    let walked = walk(dir, "", &rules, &mut paths);
+    // The files listed before a listing error would have been read before it.
+    let files = read_all(paths)?;
+    walked.map(|()| files)
+}
+
+/// Reads the files `walk` listed that loading needs, and checks that the others can be opened
+/// (they are read on first use, see [`Content`]). Two threads share the work when there are
+/// enough files for it to pay (a big chart is hundreds, and reading them is mostly system
+/// calls); the first error in listing order is the one reported, as a walk that reads as it
+/// goes reports.
+fn read_all(paths: Vec<(String, PathBuf)>) -> Result<Vec<File>, LoadError> {
+    let read = |part: &[(String, PathBuf)]| -> Vec<std::io::Result<Content>> {
+        part.iter()
+            .map(|(name, path)| {
+                if needed_to_load(name) {
+                    read_shared(path).map(Content::new)
+                } else {
+                    std::fs::File::open(path).map(|_| Content::deferred(path.clone()))
+                }
+            })
+            .collect()
+    };
+    let data = if paths.len() < 32 {
+        read(&paths)
+    } else {
+        let (first, second) = paths.split_at(paths.len() / 2);
+        std::thread::scope(|s| {
+            let other = std::thread::Builder::new().name("reef-helm-load".to_owned()).spawn_scoped(s, || read(second));
+            let mut data = read(first);
+            match other.ok().and_then(|o| o.join().ok()) {
+                Some(rest) => data.extend(rest),
+                // Without a second thread (or if it died), this one reads the rest.
+                None => data.extend(read(second)),
+            }
+            data
+        })
+    };
+    paths
+        .into_iter()
+        .zip(data)
+        .map(|((name, _), data)| Ok(File { name, data: data.map_err(|e| load_err(e.to_string()))? }))
+        .collect()
+}
+
+/// Whether loading a chart reads the file at `name` (a path in the top chart): the metadata,
+/// values and schema files and the templates of the chart and its subchart directories, and
+/// what sits in a `charts/` directory itself (subchart archives).
+fn needed_to_load(name: &str) -> bool {
+    let mut rest = name;
+    while let Some(inside) = rest.strip_prefix("charts/") {
+        match inside.split_once('/') {
+            Some((_, in_subchart)) => rest = in_subchart,
+            None => return true,
+        }
+    }
+    matches!(rest, "Chart.yaml" | "values.yaml" | "values.schema.json" | "requirements.yaml")
+        || rest.starts_with("templates/")
 }
 
 /// Packs a chart directory as `helm package` would (a gzipped tar whose entries sit under the
@@ -267,17 +395,20 @@ pub fn package_dir(dir: &Path) -> Result<Vec<u8>, LoadError> {
     let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default()));
     for f in &files {
         let mut header = tar::Header::new_gnu();
-        header.set_size(f.data.len() as u64);
+        let data = f.data.get()?;
+        header.set_size(data.len() as u64);
         header.set_mode(0o644);
         header.set_cksum();
-        tar.append_data(&mut header, format!("{}/{}", chart.name(), f.name), &f.data[..])
+        tar.append_data(&mut header, format!("{}/{}", chart.name(), f.name), &data[..])
             .map_err(|e| load_err(e.to_string()))?;
     }
     let gz = tar.into_inner().map_err(|e| load_err(e.to_string()))?;
     gz.finish().map_err(|e| load_err(e.to_string()))
 }
 
-fn walk(dir: &Path, prefix: &str, rules: &IgnoreRules, out: &mut Vec<File>) -> Result<(), LoadError> {
+/// Lists the files under `dir` that `rules` keep, by path in the chart and on disk, in the
+/// order Helm's walk reads them.
+fn walk(dir: &Path, prefix: &str, rules: &IgnoreRules, out: &mut Vec<(String, PathBuf)>) -> Result<(), LoadError> {
     let mut entries: Vec<(String, std::fs::DirEntry)> = std::fs::read_dir(dir)
         .map_err(|e| load_err(e.to_string()))?
         .filter_map(|e| e.ok())
@@ -311,8 +442,7 @@ fn walk(dir: &Path, prefix: &str, rules: &IgnoreRules, out: &mut Vec<File>) -> R
                 path.display()
             )));
         }
-        let data = read_shared(&path).map_err(|e| load_err(e.to_string()))?;
-        out.push(File { name: rel, data });
+        out.push((rel, path));
     }
     Ok(())
 }
@@ -343,6 +473,20 @@ fn read_exactly(reader: &mut impl Read, len: u64) -> std::io::Result<Option<Arc<
         Err(e) => return Err(e),
     }
     Ok((reader.read(&mut [0u8; 1])? == 0).then_some(data))
+}
+
+/// An IO error as Go words it: the system's message in lower case, without Rust's
+/// `(os error N)`.
+pub(crate) fn go_io_error(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match e.raw_os_error() {
+        Some(code) => {
+            let message = text.strip_suffix(&format!(" (os error {code})")).unwrap_or(&text);
+            let mut chars = message.chars();
+            chars.next().map_or_else(String::new, |first| first.to_lowercase().chain(chars).collect())
+        }
+        None => text,
+    }
 }
 
 fn without_bom(data: Arc<[u8]>) -> Arc<[u8]> {
@@ -381,8 +525,8 @@ fn load_archive_with(data: &[u8], values: bool) -> Result<Chart, LoadError> {
             .ok_or_else(|| load_err(format!("{rel}: the archive's entry is not the size its header gives")))?;
         let content = without_bom(content);
         match files.iter_mut().find(|f| f.name == rel) {
-            Some(existing) => existing.data = content,
-            None => files.push(File { name: rel.to_owned(), data: content }),
+            Some(existing) => existing.data = Content::new(content),
+            None => files.push(File::new(rel, content)),
         }
     }
     if files.is_empty() {
@@ -409,7 +553,7 @@ fn load_files_with(files: Vec<File>, parse_values: bool) -> Result<Chart, LoadEr
     for f in files {
         match f.name.as_str() {
             "Chart.yaml" => {
-                let text = f.text();
+                let text = f.text()?;
                 let m: Metadata = if text.trim().is_empty() {
                     Metadata::default()
                 } else {
@@ -419,19 +563,19 @@ fn load_files_with(files: Vec<File>, parse_values: bool) -> Result<Chart, LoadEr
                 metadata = Some(m);
             }
             "Chart.lock" | "requirements.lock" => {}
-            "values.yaml" if !parse_values => unparsed_values = Some(f.data),
+            "values.yaml" if !parse_values => unparsed_values = Some(f.data.get()?.clone()),
             "values.yaml" => {
                 values =
-                    values::parse_values(&f.text()).map_err(|e| load_err(format!("cannot load values.yaml: {e}")))?;
+                    values::parse_values(&f.text()?).map_err(|e| load_err(format!("cannot load values.yaml: {e}")))?;
             }
-            "values.schema.json" => schema = Some(f.data),
+            "values.schema.json" => schema = Some(f.data.get()?.clone()),
             "requirements.yaml" => {
                 #[derive(Deserialize, Default)]
                 #[serde(default)]
                 struct Requirements {
                     dependencies: Vec<Dependency>,
                 }
-                let r: Requirements = yaml_serde::from_str(&f.text())
+                let r: Requirements = yaml_serde::from_str(&f.text()?)
                     .map_err(|e| load_err(format!("cannot load requirements.yaml: {e}")))?;
                 requirements = Some(r.dependencies);
             }
@@ -472,7 +616,7 @@ fn load_files_with(files: Vec<File>, parse_values: bool) -> Result<Chart, LoadEr
                     file.name
                 )));
             }
-            load_archive_with(&file.data, parse_values)
+            file.data.get().and_then(|data| load_archive_with(data, parse_values))
         } else {
             let inner: Vec<File> = files
                 .into_iter()
@@ -691,5 +835,78 @@ mod tests {
         assert!(expected.contains("values.yaml"), "{expected}");
         let unparsed = load_unparsed(&chart).expect("reads: values are not parsed yet");
         assert_eq!(error_of(unparsed.parse_values(&chart)), expected);
+    }
+
+    #[test]
+    fn loading_reads_what_it_needs_and_the_other_files_on_first_use() {
+        for (name, needed) in [
+            ("Chart.yaml", true),
+            ("values.yaml", true),
+            ("values.schema.json", true),
+            ("requirements.yaml", true),
+            ("templates/a/b.yaml", true),
+            ("charts/sub.tgz", true),
+            ("charts/sub/Chart.yaml", true),
+            ("charts/sub/charts/deeper/templates/x.tpl", true),
+            ("crds/a.yaml", false),
+            ("files/Chart.yaml", false),
+            ("charts/sub/crds/a.yaml", false),
+            ("charts/sub/dashboards/d.json", false),
+            ("Chart.lock", false),
+            (".helmignore", false),
+        ] {
+            assert_eq!(needed_to_load(name), needed, "{name}");
+        }
+        let dir = tempfile::tempdir().expect("a directory");
+        let chart = dir.path().join("c");
+        write(
+            &chart,
+            &[
+                ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n"),
+                ("templates/t.yaml", "a: 1\n"),
+                ("files/a.txt", "before\n"),
+                ("crds/crd.yaml", "kind: CustomResourceDefinition\n"),
+                ("charts/sub/Chart.yaml", "apiVersion: v2\nname: sub\nversion: 0.1.0\n"),
+                ("charts/sub/files/b.txt", "\u{feff}b\n"),
+            ],
+        );
+        let loaded = load(&chart).expect("loads");
+        // Changed after loading: the template was read with the chart, the file was not.
+        write(&chart, &[("templates/t.yaml", "a: 2\n"), ("files/a.txt", "after\n")]);
+        std::fs::remove_file(chart.join("crds/crd.yaml")).expect("removed");
+        let text = |c: &Chart, name: &str| {
+            let file = c.files.iter().chain(&c.templates).find(|f| f.name == name).expect("listed");
+            file.text().map(|t| t.into_owned()).map_err(|e| e.0)
+        };
+        assert_eq!(text(&loaded, "templates/t.yaml").as_deref(), Ok("a: 1\n"));
+        assert_eq!(loaded.read_failure(), None, "nothing asked for yet");
+        assert_eq!(text(&loaded, "files/a.txt").as_deref(), Ok("after\n"));
+        assert_eq!(text(&loaded.dependencies()[0], "files/b.txt").as_deref(), Ok("b\n"), "the byte order mark goes");
+        let missing = text(&loaded, "crds/crd.yaml").expect_err("gone");
+        assert!(
+            missing.starts_with("read ") && missing.ends_with("crds/crd.yaml: no such file or directory"),
+            "{missing}"
+        );
+        assert_eq!(loaded.read_failure().map(|e| e.0), Some(missing.clone()));
+        assert_eq!(crate::template::chart_crds(&loaded).map_err(|e| e.0), Err(missing));
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_read_when_a_template_asks_for_it_fails_the_render() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let chart = dir.path().join("c");
+        write(
+            &chart,
+            &[
+                ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n"),
+                ("templates/cm.yaml", "data: {{ .Files.Get \"files/mem\" | quote }}\n"),
+            ],
+        );
+        // A regular file that opens but cannot be read from its start.
+        std::fs::create_dir(chart.join("files")).expect("a directory");
+        std::os::unix::fs::symlink("/proc/self/mem", chart.join("files/mem")).expect("a link");
+        let opts = crate::template::TemplateOptions { chart: chart.clone(), ..Default::default() };
+        let e = crate::template::render(&opts).expect_err("the file cannot be read");
+        assert!(e.to_string().ends_with("files/mem: input/output error"), "{e}");
     }
 }

@@ -14,7 +14,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::chart::{Chart, File, Metadata};
+use crate::chart::{Chart, File, LoadError, Metadata};
 
 /// The Secret type of a release record.
 pub const SECRET_TYPE: &str = "helm.sh/release.v1";
@@ -241,27 +241,27 @@ pub fn storage_name(name: &str, version: u32) -> String {
 
 /// A chart as Helm serialises it in a release: its own files, not its dependencies' (Helm
 /// keeps only the top chart).
-pub fn chart_json(c: &Chart) -> Value {
-    let files = |fs: &[File]| -> Value {
-        Value::Array(
-            fs.iter()
-                .map(|f| {
-                    serde_json::json!({
-                        "name": f.name,
-                        "data": base64::engine::general_purpose::STANDARD.encode(&f.data),
-                    })
-                })
-                .collect(),
-        )
+pub fn chart_json(c: &Chart) -> Result<Value, LoadError> {
+    let files = |fs: &[File]| -> Result<Value, LoadError> {
+        let encoded: Result<Vec<Value>, LoadError> = fs
+            .iter()
+            .map(|f| {
+                Ok(serde_json::json!({
+                    "name": f.name,
+                    "data": base64::engine::general_purpose::STANDARD.encode(&f.data.get()?[..]),
+                }))
+            })
+            .collect();
+        Ok(Value::Array(encoded?))
     };
-    serde_json::json!({
+    Ok(serde_json::json!({
         "metadata": metadata_json(&c.metadata),
         "lock": Value::Null,
-        "templates": files(&c.templates),
+        "templates": files(&c.templates)?,
         "values": crate::values::to_json(&c.values),
         "schema": c.schema.as_ref().map(|s| Value::String(base64::engine::general_purpose::STANDARD.encode(s))),
-        "files": files(&c.files),
-    })
+        "files": files(&c.files)?,
+    }))
 }
 
 /// Chart.yaml as Go's `json.Marshal` of Helm's `Metadata` writes it: empty fields left out.

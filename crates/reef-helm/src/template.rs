@@ -18,7 +18,7 @@ use std::rc::Rc;
 use std::sync::{Arc, LazyLock};
 
 use reef_gotmpl::go_string;
-use reef_gotmpl::helm::{self as helmfn, Capabilities, Files, KubeVersion, Release};
+use reef_gotmpl::helm::{self as helmfn, Capabilities, FileData, Files, KubeVersion, Release};
 use reef_gotmpl::parse::{self, ParseError, ParsedFile};
 use reef_gotmpl::template::ParseJob;
 use reef_gotmpl::{FuncMap, MapRef, MapType, Templates, Value};
@@ -155,8 +155,11 @@ fn render_parts(
     // Every template of every chart is parsed on other threads, starting now, under the name
     // it has unless dependency processing renames its chart (an alias) or drops it: this
     // thread meanwhile reads the values and processes dependencies, then joins in.
-    let guesses: Vec<(String, Arc<[u8]>)> =
-        template_files(unparsed.chart()).into_iter().map(|(name, f)| (name, f.data)).collect();
+    let guesses: Vec<(String, Arc<[u8]>)> = template_files(unparsed.chart())
+        .map_err(|e| TemplateError::plain(e.0))?
+        .into_iter()
+        .map(|(name, f)| (name, f.data))
+        .collect();
     let guess_texts: Vec<Cow<'_, str>> = guesses.iter().map(|(_, data)| go_string::lossy(data)).collect();
     let guess_sources: Vec<(&str, &str)> =
         guesses.iter().zip(&guess_texts).map(|((name, _), text)| (name.as_str(), &**text)).collect();
@@ -183,7 +186,13 @@ fn render_parts(
             dependencies::process(&mut chart, &user)
                 .map_err(|e| TemplateError::plain(format!("chart dependencies processing failed: {e}")))?;
             // The chart's own values, before coalescing moves them.
-            let recorded = config.map(|config| Recorded { config, chart: crate::release::chart_json(&chart) });
+            let recorded = match config {
+                Some(config) => Some(Recorded {
+                    config,
+                    chart: crate::release::chart_json(&chart).map_err(|e| TemplateError::plain(e.0))?,
+                }),
+                None => None,
+            };
             let (top, caps, release) = prepare(&chart, &user, &kube_version, name, opts, revision)?;
             Ok((chart, recorded, top, caps, release))
         })();
@@ -199,7 +208,7 @@ fn render_parts(
         prepared
     });
     let (chart, recorded, top, caps, release) = prepared?;
-    let files = template_files(&chart);
+    let files = template_files(&chart).map_err(|e| TemplateError::plain(e.0))?;
     let mut guessed: Vec<Option<Result<ParsedFile, ParseError>>> = job.finish().into_iter().map(Some).collect();
     let by_name: HashMap<&str, usize> = guesses.iter().enumerate().map(|(i, (name, _))| (name.as_str(), i)).collect();
     let names = set.func_names();
@@ -222,8 +231,13 @@ fn render_parts(
         };
         TemplateError::render(message, opts.debug)
     })?;
-    let rendered =
-        render_templates(&chart, set, &files, top, &release, caps).map_err(|m| TemplateError::render(m, opts.debug))?;
+    let rendered = render_templates(&chart, set, &files, top, &release, caps);
+    // A file `.Files` could not read rendered as none: what the templates made of that is
+    // not Helm's output, so the render fails with the reason.
+    if let Some(e) = chart.read_failure() {
+        return Err(TemplateError::plain(e.0));
+    }
+    let rendered = rendered.map_err(|m| TemplateError::render(m, opts.debug))?;
     Ok((chart, recorded, rendered))
 }
 
@@ -337,16 +351,7 @@ pub fn merge_user_values(opts: &TemplateOptions) -> Result<MapRef, TemplateError
 fn read_file(path: &Path) -> Result<String, String> {
     std::fs::read(path)
         .map(|b| String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
-        .map_err(|e| format!("open {}: {}", path.display(), go_io_error(&e)))
-}
-
-fn go_io_error(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-        std::io::ErrorKind::IsADirectory => "is a directory".to_owned(),
-        _ => e.to_string(),
-    }
+        .map_err(|e| format!("open {}: {}", path.display(), chart::go_io_error(&e)))
 }
 
 /// A template file of the chart or of a subchart.
@@ -359,10 +364,10 @@ struct TemplateFile {
 
 /// The templates of a chart and its enabled subcharts by full path (Helm's `recAllTpls`),
 /// in the order Helm parses and renders them: deeper paths first, then reverse lexical order.
-fn template_files(c: &Chart) -> Vec<(String, TemplateFile)> {
-    fn walk(c: &Chart, full_path: &str, out: &mut BTreeMap<String, TemplateFile>) {
+fn template_files(c: &Chart) -> Result<Vec<(String, TemplateFile)>, chart::LoadError> {
+    fn walk(c: &Chart, full_path: &str, out: &mut BTreeMap<String, TemplateFile>) -> Result<(), chart::LoadError> {
         for child in c.dependencies() {
-            walk(child, &format!("{full_path}/charts/{}", child.name()), out);
+            walk(child, &format!("{full_path}/charts/{}", child.name()), out)?;
         }
         for t in &c.templates {
             let base = t.name.rsplit('/').next().unwrap_or(&t.name);
@@ -371,16 +376,17 @@ fn template_files(c: &Chart) -> Vec<(String, TemplateFile)> {
             }
             out.insert(
                 format!("{full_path}/{}", t.name),
-                TemplateFile { data: t.data.clone(), chart_path: full_path.to_owned() },
+                TemplateFile { data: t.data.get()?.clone(), chart_path: full_path.to_owned() },
             );
         }
+        Ok(())
     }
     let mut files = BTreeMap::new();
-    walk(c, c.name(), &mut files);
+    walk(c, c.name(), &mut files)?;
     let mut files: Vec<(usize, (String, TemplateFile))> =
         files.into_iter().map(|f| (f.0.bytes().filter(|&b| b == b'/').count(), f)).collect();
     files.sort_unstable_by(|(da, (a, _)), (db, (b, _))| db.cmp(da).then_with(|| b.cmp(a)));
-    files.into_iter().map(|(_, f)| f).collect()
+    Ok(files.into_iter().map(|(_, f)| f).collect())
 }
 
 /// The dot each chart's templates see, by the chart's full path (the chart, its files, the
@@ -406,7 +412,7 @@ fn chart_dots(
             _ => Value::Map(new_map(), MapType::Values),
         }
     };
-    let files = Files::shared(c.files.iter().map(|f| (f.name.clone(), f.data.clone())));
+    let files = Files::lazy(c.files.iter().map(|f| (f.name.clone(), Rc::new(f.data.clone()) as Rc<dyn FileData>)));
     let dot = new_map();
     {
         let mut d = dot.borrow_mut();
@@ -506,23 +512,24 @@ fn render_templates(
 
 /// The CRDs of a chart and its subcharts (`crds/*.yaml|yml|json`): each file's path and text,
 /// as `--include-crds` prints them and an install applies them.
-pub fn chart_crds(c: &Chart) -> Vec<(String, String)> {
+pub fn chart_crds(c: &Chart) -> Result<Vec<(String, String)>, chart::LoadError> {
     let mut out = Vec::new();
-    crd_files(c, c.name(), &mut out);
-    out
+    crd_files(c, c.name(), &mut out)?;
+    Ok(out)
 }
 
 /// [`chart_crds`] of the chart at `full_path` (`top/charts/sub`).
-fn crd_files(c: &Chart, full_path: &str, out: &mut Vec<(String, String)>) {
+fn crd_files(c: &Chart, full_path: &str, out: &mut Vec<(String, String)>) -> Result<(), chart::LoadError> {
     for f in &c.files {
         let is_manifest = [".yaml", ".yml", ".json"].iter().any(|ext| f.name.ends_with(ext));
         if f.name.starts_with("crds/") && is_manifest {
-            out.push((format!("{full_path}/{}", f.name), f.text().into_owned()));
+            out.push((format!("{full_path}/{}", f.name), f.text()?.into_owned()));
         }
     }
     for d in c.dependencies() {
-        crd_files(d, &format!("{full_path}/charts/{}", d.name()), out);
+        crd_files(d, &format!("{full_path}/charts/{}", d.name()), out)?;
     }
+    Ok(())
 }
 
 /// What `helm template` prints for the rendered templates.
@@ -549,9 +556,7 @@ fn assemble(c: &Chart, rendered: Rendered, opts: &TemplateOptions) -> Result<Str
     };
     let mut manifest = String::new();
     if opts.include_crds {
-        let mut crds = Vec::new();
-        crd_files(c, c.name(), &mut crds);
-        for (name, content) in crds {
+        for (name, content) in chart_crds(c).map_err(|e| TemplateError::plain(e.0))? {
             push_document(&mut manifest, &name, &content);
         }
     }
@@ -653,8 +658,7 @@ pub fn render_release(opts: &TemplateOptions, revision: u32) -> Result<ReleaseRe
     let Recorded { config, chart: chart_record } = recorded.unwrap_or_default();
     let sorted = manifest::sort_read(&rendered.outputs, rendered.read)
         .map_err(|e| TemplateError::render(format!("YAML parse error on {}: {}", e.source, e.message), opts.debug))?;
-    let mut crds = Vec::new();
-    crd_files(&chart, chart.name(), &mut crds);
+    let crds = chart_crds(&chart).map_err(|e| TemplateError::plain(e.0))?;
     let mut manifest = String::new();
     let mut resources = Vec::new();
     for m in &sorted.manifests {

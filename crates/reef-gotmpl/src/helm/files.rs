@@ -7,10 +7,23 @@ use std::sync::Arc;
 
 use crate::value::{Object, Value};
 
+/// A file's bytes as `.Files` reads them. A chart loader can hand in bytes it has not read
+/// yet, to read them only if a template asks for them.
+pub trait FileData: std::fmt::Debug {
+    /// The bytes. A loader that cannot read them gives none here and fails the render itself.
+    fn bytes(&self) -> Arc<[u8]>;
+}
+
+impl FileData for Arc<[u8]> {
+    fn bytes(&self) -> Arc<[u8]> {
+        self.clone()
+    }
+}
+
 /// A chart's files by path, as templates see them.
 #[derive(Debug, Clone, Default)]
 pub struct Files {
-    files: BTreeMap<String, Arc<[u8]>>,
+    files: BTreeMap<String, Rc<dyn FileData>>,
 }
 
 impl Files {
@@ -22,11 +35,16 @@ impl Files {
     /// The files, by path, sharing their contents with the caller (a chart's files are not
     /// copied for each render).
     pub fn shared(files: impl IntoIterator<Item = (String, Arc<[u8]>)>) -> Files {
+        Files::lazy(files.into_iter().map(|(k, v)| (k, Rc::new(v) as Rc<dyn FileData>)))
+    }
+
+    /// The files, by path, each read when a template first asks for its bytes.
+    pub fn lazy(files: impl IntoIterator<Item = (String, Rc<dyn FileData>)>) -> Files {
         Files { files: files.into_iter().collect() }
     }
 
     fn get_bytes(&self, name: &str) -> Arc<[u8]> {
-        self.files.get(name).cloned().unwrap_or_else(|| Arc::from(&[][..]))
+        self.files.get(name).map_or_else(|| Arc::from(&[][..]), |f| f.bytes())
     }
 
     fn glob(&self, pattern: &str) -> Files {
@@ -37,8 +55,9 @@ impl Files {
     }
 
     fn lines(&self, name: &str) -> Result<Value, String> {
-        let Some(data) = self.files.get(name) else { return Ok(Value::string_list(Vec::<String>::new())) };
-        let s = crate::go_string::lossy(data);
+        let Some(file) = self.files.get(name) else { return Ok(Value::string_list(Vec::<String>::new())) };
+        let data = file.bytes();
+        let s = crate::go_string::lossy(&data);
         if s.is_empty() {
             return Err("runtime error: index out of range [-1]".to_owned());
         }
@@ -50,7 +69,7 @@ impl Files {
     fn as_yaml(&self, encode: impl Fn(&[u8]) -> String) -> String {
         let map = Value::map(self.files.iter().map(|(k, v)| {
             let base = k.rsplit('/').next().unwrap_or(k).to_owned();
-            (base, Value::string(encode(v)))
+            (base, Value::string(encode(&v.bytes())))
         }));
         match crate::yaml::marshal(&map) {
             Ok(text) => text.strip_suffix('\n').unwrap_or(&text).to_owned(),
@@ -82,7 +101,7 @@ impl Object for Files {
     }
 
     fn entries(&self) -> Option<Vec<(String, Value)>> {
-        Some(self.files.iter().map(|(k, v)| (k.clone(), Value::Bytes(Rc::from(&**v)))).collect())
+        Some(self.files.iter().map(|(k, v)| (k.clone(), Value::Bytes(Rc::from(&*v.bytes())))).collect())
     }
 
     fn display(&self) -> String {
@@ -90,7 +109,7 @@ impl Object for Files {
             .files
             .iter()
             .map(|(k, v)| {
-                let bytes: Vec<String> = v.iter().map(u8::to_string).collect();
+                let bytes: Vec<String> = v.bytes().iter().map(u8::to_string).collect();
                 format!("{k}:[{}]", bytes.join(" "))
             })
             .collect();

@@ -17,7 +17,7 @@ use std::rc::Rc;
 use crate::func::{FuncError, FuncMap, Param, Signature};
 use crate::value::{ListType, MapType, Object, Value};
 
-pub use files::Files;
+pub use files::{FileData, Files};
 
 /// Marks an error message that Helm shows without the template's error context
 /// (`required`, `fail`): `execution error at (chart/templates/x.yaml:7:4): message`.

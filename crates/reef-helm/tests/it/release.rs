@@ -63,7 +63,7 @@ fn the_chart_reef_stores_is_the_chart_helm_stores() {
         return;
     };
     let chart = reef_helm::chart::load(&corpus.join("podinfo")).unwrap();
-    let ours = chart_json(&chart);
+    let ours = chart_json(&chart).unwrap();
     let helms = fixture(1).chart;
     assert_eq!(ours["metadata"], helms["metadata"]);
     assert_eq!(ours["values"], helms["values"]);
