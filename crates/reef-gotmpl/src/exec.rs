@@ -59,13 +59,18 @@ pub(crate) struct Shared {
     pub built: u64,
     /// The set's own name (Helm's `gotpl`), for `no template "x" associated with ...`.
     pub set_name: Rc<str>,
+    /// Gives templates the set does not hold yet.
+    pub resolver: Option<crate::template::Resolver>,
 }
 
 impl Shared {
     /// The template `name`: from the innermost `tpl` layer that defines it, else the set.
     pub fn lookup(&self, name: &str) -> Option<Rc<Tree>> {
         let layered = if self.layers.is_empty() { None } else { self.layers.get(name).and_then(|l| l.last()) };
-        layered.or_else(|| self.set.get(name)).cloned()
+        layered
+            .or_else(|| self.set.get(name))
+            .cloned()
+            .or_else(|| self.resolver.as_ref().and_then(|resolve| (resolve.0)(name)))
     }
 
     /// The trees of `text` parsed as the template `name`, from the cache when it was parsed

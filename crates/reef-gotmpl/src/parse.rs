@@ -45,6 +45,11 @@ enum Literal {
 }
 
 impl ParsedFile {
+    /// The names of the templates the file makes: its own, then each `define` and `block`.
+    pub fn template_names(&self) -> impl Iterator<Item = &str> {
+        self.trees.iter().map(|(name, _)| name.as_str())
+    }
+
     /// The file's trees, the file's own first.
     pub fn into_trees(self) -> Vec<Tree> {
         let strings: Rc<[Rc<str>]> = self
@@ -471,6 +476,13 @@ pub fn parse(name: &str, text: &str, resolve: &Resolver<'_>) -> PResult<Vec<Tree
 /// [`parse`], leaving the last step to [`ParsedFile::into_trees`]: what parses on another
 /// thread.
 pub fn parse_file(name: &str, text: &str, resolve: &Resolver<'_>) -> PResult<ParsedFile> {
+    parse_file_shared(name, &Arc::from(text), resolve)
+}
+
+/// [`parse_file`] of a text the caller already holds shared: the parse keeps it without a
+/// copy.
+pub fn parse_file_shared(name: &str, shared: &Arc<str>, resolve: &Resolver<'_>) -> PResult<ParsedFile> {
+    let text: &str = shared;
     let lexed = lex(text);
     let mut p = Parser {
         items: lexed.items,
@@ -480,7 +492,7 @@ pub fn parse_file(name: &str, text: &str, resolve: &Resolver<'_>) -> PResult<Par
         furthest: 0,
         name,
         parse_name: Arc::from(name),
-        text: Arc::from(text),
+        text: shared.clone(),
         resolve,
         callees: Vec::new(),
         vars: vec!["$"],

@@ -25,8 +25,8 @@ use crate::format::go_quote;
 use crate::func::{FuncError, FuncMap, FuncNames, Host};
 use crate::parse::{self, Tree};
 use crate::value::Value;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// Limits that keep a hostile template bounded.
 #[derive(Debug, Clone)]
@@ -128,6 +128,21 @@ pub struct Templates {
     set: Rc<TreeSet>,
     opts: Options,
     tpl_cache: Rc<RefCell<TplCache>>,
+    resolver: Option<Resolver>,
+}
+
+/// Gives a template the set does not hold yet, by name: for a caller that adds templates to a
+/// set while it renders (see [`Templates::set_resolver`]).
+#[derive(Clone)]
+pub struct Resolver(pub Rc<ResolveFn>);
+
+/// What a [`Resolver`] calls: the template of that name, if the caller has it.
+pub type ResolveFn = dyn Fn(&str) -> Option<Rc<Tree>>;
+
+impl fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Resolver")
+    }
 }
 
 /// Go's `(*Template).associate`: a later definition replaces an earlier one, unless it is
@@ -142,35 +157,53 @@ pub(crate) fn associate(set: &mut TreeSet, tree: Rc<Tree>) {
 }
 
 /// Template files to parse, shared out between the threads that call [`ParseJob::work`], the
-/// largest files first: a caller can start threads on a job, do something else, then join in
-/// (or not) and collect the results with [`ParseJob::finish`] for [`Templates::add_parsed`].
+/// largest files first (or in an order the caller gives): a caller can start threads on a
+/// job, do something else, then join in (or not) and collect the results, all at once with
+/// [`ParseJob::finish`] for [`Templates::add_parsed`], or file by file with
+/// [`ParseJob::take`] as it needs them.
 #[derive(Debug)]
-pub struct ParseJob<'a> {
-    names: &'a FuncNames,
-    files: &'a [(&'a str, &'a str)],
-    /// Indexes of `files`, largest first.
+pub struct ParseJob {
+    names: FuncNames,
+    /// Each file's name and text.
+    files: Vec<(Arc<str>, Arc<str>)>,
+    /// Indexes of `files`, in the order threads take them.
     order: Vec<usize>,
-    /// How many of `order` have been taken.
+    /// How many of `order` have been handed out.
     next: AtomicUsize,
+    /// Whether a thread has taken each file (through `order` or [`ParseJob::take`]).
+    claimed: Vec<AtomicBool>,
     /// Set by [`ParseJob::cancel`]: no file is taken any more.
     cancelled: AtomicBool,
-    done: Mutex<Vec<(usize, ParseResult)>>,
+    /// Each parsed file's result, until it is collected.
+    done: Mutex<Vec<Option<ParseResult>>>,
+    /// Signalled when a file's result is in `done`.
+    parsed: Condvar,
 }
 
-type ParseResult = Result<parse::ParsedFile, parse::ParseError>;
+/// What parsing a file gives.
+pub type ParseResult = Result<parse::ParsedFile, parse::ParseError>;
 
-impl<'a> ParseJob<'a> {
-    /// A job parsing `files` (name and text) for a set whose functions are named by `names`.
-    pub fn new(names: &'a FuncNames, files: &'a [(&'a str, &'a str)]) -> ParseJob<'a> {
+impl ParseJob {
+    /// A job parsing `files` (name and text) for a set whose functions are named by `names`,
+    /// the largest first.
+    pub fn new(names: FuncNames, files: Vec<(Arc<str>, Arc<str>)>) -> ParseJob {
         let mut order: Vec<usize> = (0..files.len()).collect();
         order.sort_unstable_by_key(|&i| std::cmp::Reverse(files[i].1.len()));
+        ParseJob::in_order(names, files, order)
+    }
+
+    /// A job parsing `files` in `order` (indexes of `files`; those it leaves out are parsed
+    /// when taken or at [`ParseJob::finish`]).
+    pub fn in_order(names: FuncNames, files: Vec<(Arc<str>, Arc<str>)>, order: Vec<usize>) -> ParseJob {
         ParseJob {
             names,
+            claimed: files.iter().map(|_| AtomicBool::new(false)).collect(),
+            done: Mutex::new(files.iter().map(|_| None).collect()),
             files,
             order,
             next: AtomicUsize::new(0),
             cancelled: AtomicBool::new(false),
-            done: Mutex::new(Vec::new()),
+            parsed: Condvar::new(),
         }
     }
 
@@ -180,8 +213,12 @@ impl<'a> ParseJob<'a> {
     }
 
     fn parse(&self, i: usize) -> ParseResult {
-        let (name, text) = self.files[i];
-        parse::parse_file(name, text, &|n: &str| parse::Callee::resolve(self.names, n))
+        let (name, text) = &self.files[i];
+        parse::parse_file_shared(name, text, &|n: &str| parse::Callee::resolve(&self.names, n))
+    }
+
+    fn results(&self) -> std::sync::MutexGuard<'_, Vec<Option<ParseResult>>> {
+        self.done.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Starts the threads worth putting on the job besides the caller's (see
@@ -203,13 +240,16 @@ impl<'a> ParseJob<'a> {
 
     /// Parses files until none is left to take.
     pub fn work(&self) {
-        let mut mine = Vec::new();
         while !self.cancelled.load(Ordering::Relaxed)
             && let Some(&i) = self.order.get(self.next.fetch_add(1, Ordering::Relaxed))
         {
-            mine.push((i, self.parse(i)));
+            if self.claimed[i].swap(true, Ordering::AcqRel) {
+                continue;
+            }
+            let result = self.parse(i);
+            self.results()[i] = Some(result);
+            self.parsed.notify_all();
         }
-        self.done.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(mine);
     }
 
     /// Stops the job: the threads working on it finish the file they are parsing and return
@@ -218,15 +258,36 @@ impl<'a> ParseJob<'a> {
         self.cancelled.store(true, Ordering::Relaxed);
     }
 
+    /// The result of file `i`: parsed on this thread if no thread has taken it, waited for if
+    /// one is parsing it. Each file's result is given once (asked again, it is parsed again).
+    pub fn take(&self, i: usize) -> ParseResult {
+        if !self.claimed[i].swap(true, Ordering::AcqRel) {
+            return self.parse(i);
+        }
+        let mut results = self.results();
+        loop {
+            if let Some(result) = results[i].take() {
+                return result;
+            }
+            // A thread took the file and has not stored it; should it have panicked, its
+            // result never comes: wait a while at a time, then parse it here.
+            let (next, timeout) = self
+                .parsed
+                .wait_timeout(results, std::time::Duration::from_secs(1))
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            results = next;
+            if timeout.timed_out() && results[i].is_none() {
+                drop(results);
+                return self.parse(i);
+            }
+        }
+    }
+
     /// Every file's result, in the order of the files; files no thread parsed (none worked,
     /// or one panicked) are parsed now.
     pub fn finish(self) -> Vec<ParseResult> {
-        let done = std::mem::take(&mut *self.done.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-        let mut slots: Vec<Option<ParseResult>> = self.files.iter().map(|_| None).collect();
-        for (i, r) in done {
-            slots[i] = Some(r);
-        }
-        slots.into_iter().enumerate().map(|(i, r)| r.unwrap_or_else(|| self.parse(i))).collect()
+        let done = std::mem::take(&mut *self.results());
+        done.into_iter().enumerate().map(|(i, r)| r.unwrap_or_else(|| self.parse(i))).collect()
     }
 }
 
@@ -260,7 +321,15 @@ impl Templates {
             set: Rc::new(HashMap::new()),
             opts,
             tpl_cache: Rc::default(),
+            resolver: None,
         }
+    }
+
+    /// Asks `resolver` for the templates `template`, `include` and `tpl` name and the set does
+    /// not hold: for a caller that renders while templates are still being parsed, and that
+    /// gives each of those when asked as if the set held it.
+    pub fn set_resolver(&mut self, resolver: Option<Resolver>) {
+        self.resolver = resolver;
     }
 
     /// Names the set (Go's outer template name, which appears in `no template "x"
@@ -289,7 +358,8 @@ impl Templates {
     /// threads (a large chart's templates are megabytes).
     pub fn add_all(&mut self, files: &[(&str, &str)]) -> Result<(), Error> {
         let parsed = {
-            let job = ParseJob::new(self.func_names(), files);
+            let files = files.iter().map(|(name, text)| (Arc::from(*name), Arc::from(*text))).collect();
+            let job = ParseJob::new(self.func_names().clone(), files);
             std::thread::scope(|scope| {
                 let helpers = job.spawn_helpers(scope);
                 job.work();
@@ -313,6 +383,15 @@ impl Templates {
             }
         }
         Ok(())
+    }
+
+    /// Adds templates made before (by [`parse::ParsedFile::into_trees`]), as
+    /// [`Templates::add_parsed`] adds a file's.
+    pub fn add_trees(&mut self, trees: impl IntoIterator<Item = Rc<Tree>>) {
+        let set = Rc::make_mut(&mut self.set);
+        for t in trees {
+            associate(set, t);
+        }
     }
 
     /// The names of the set's functions, which a [`ParseJob`] for this set resolves against.
@@ -366,6 +445,7 @@ impl Templates {
             deadline: self.opts.max_duration.and_then(|d| std::time::Instant::now().checked_add(d)),
             built: 0,
             set_name: Rc::from(self.name.as_str()),
+            resolver: self.resolver.clone(),
         }
     }
 

@@ -10,7 +10,7 @@
 //! }
 //! ```
 
-use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -154,20 +154,25 @@ fn render_parts(
     let unparsed = load_chart(&opts.chart)?;
     // Every template of every chart is parsed on other threads, starting now, under the name
     // it has unless dependency processing renames its chart (an alias) or drops it: this
-    // thread meanwhile reads the values and processes dependencies, then joins in.
+    // thread meanwhile reads the values and processes dependencies, then renders each
+    // template as soon as it is parsed ([`render_templates`]). The files that may define
+    // templates go first, as nothing renders before they are in the set.
     let guesses: Vec<(String, Arc<[u8]>)> = template_files(unparsed.chart())
         .map_err(|e| TemplateError::plain(e.0))?
         .into_iter()
         .map(|(name, f)| (name, f.data))
         .collect();
-    let guess_texts: Vec<Cow<'_, str>> = guesses.iter().map(|(_, data)| go_string::lossy(data)).collect();
-    let guess_sources: Vec<(&str, &str)> =
-        guesses.iter().zip(&guess_texts).map(|((name, _), text)| (name.as_str(), &**text)).collect();
-    let mut set = Templates::new(helm_functions(opts.lookup.clone()));
-    let job = ParseJob::new(set.func_names(), &guess_sources);
-    let prepared = std::thread::scope(|scope| {
+    let guess_sources: Vec<(Arc<str>, Arc<str>)> =
+        guesses.iter().map(|(name, data)| (Arc::from(name.as_str()), Arc::from(&*go_string::lossy(data)))).collect();
+    let set = Templates::new(helm_functions(opts.lookup.clone()));
+    let names = set.func_names().clone();
+    let defining: Vec<bool> = guess_sources.iter().map(|(name, text)| may_define(name, text)).collect();
+    let order =
+        (0..guesses.len()).filter(|&i| defining[i]).chain((0..guesses.len()).filter(|&i| !defining[i])).collect();
+    let job = Arc::new(ParseJob::in_order(names.clone(), guess_sources, order));
+    std::thread::scope(|scope| {
         let helpers = job.spawn_helpers(scope);
-        let prepared = (|| {
+        let result = (|| {
             let mut chart = unparsed.parse_values(&opts.chart).map_err(|e| TemplateError::plain(e.0))?;
             let user = merge_user_values(opts)?;
             // As given: coalescing below fills the map with the chart's defaults.
@@ -194,51 +199,85 @@ fn render_parts(
                 None => None,
             };
             let (top, caps, release) = prepare(&chart, &user, &kube_version, name, opts, revision)?;
-            Ok((chart, recorded, top, caps, release))
+            let files = template_files(&chart).map_err(|e| TemplateError::plain(e.0))?;
+            let by_name: HashMap<&str, usize> =
+                guesses.iter().enumerate().map(|(i, (name, _))| (name.as_str(), i)).collect();
+            let guess_of: Vec<Option<usize>> = files
+                .iter()
+                .map(|(name, f)| by_name.get(name.as_str()).copied().filter(|&i| Arc::ptr_eq(&guesses[i].1, &f.data)))
+                .collect();
+            let sources = Sources {
+                job: job.clone(),
+                names: names.clone(),
+                defining: files
+                    .iter()
+                    .zip(&guess_of)
+                    .map(|((name, f), g)| match g {
+                        Some(g) => defining[*g],
+                        None => may_define(name, &go_string::lossy(&f.data)),
+                    })
+                    .collect(),
+                files: files.iter().map(|(name, f)| (name.clone(), f.data.clone())).collect(),
+                guess_of,
+            };
+            let rendered = render_templates(&chart, set, &files, sources, top, &release, caps);
+            // A file `.Files` could not read rendered as none: what the templates made of
+            // that is not Helm's output, so the render fails with the reason.
+            if let Some(e) = chart.read_failure() {
+                return Err(TemplateError::plain(e.0));
+            }
+            let rendered = rendered.map_err(|m| TemplateError::render(m, opts.debug))?;
+            Ok((chart, recorded, rendered))
         })();
-        if prepared.is_ok() {
-            job.work();
-        } else {
-            job.cancel();
-        }
+        // Files nothing needs (those of a dependency that was dropped) are left unparsed.
+        job.cancel();
         for h in helpers {
-            // A helper that panicked leaves its files to `finish`.
             let _ = h.join();
         }
-        prepared
-    });
-    let (chart, recorded, top, caps, release) = prepared?;
-    let files = template_files(&chart).map_err(|e| TemplateError::plain(e.0))?;
-    let mut guessed: Vec<Option<Result<ParsedFile, ParseError>>> = job.finish().into_iter().map(Some).collect();
-    let by_name: HashMap<&str, usize> = guesses.iter().enumerate().map(|(i, (name, _))| (name.as_str(), i)).collect();
-    let names = set.func_names();
-    let parsed: Vec<Result<ParsedFile, ParseError>> = files
-        .iter()
-        .map(|(name, f)| {
-            let guess = by_name.get(name.as_str()).filter(|&&i| Arc::ptr_eq(&guesses[i].1, &f.data));
-            match guess.and_then(|&i| guessed[i].take()) {
-                Some(r) => r,
-                None => {
-                    parse::parse_file(name, &go_string::lossy(&f.data), &|n: &str| parse::Callee::resolve(names, n))
-                }
+        result
+    })
+}
+
+/// Whether a template file may define templates (`define`, `block`) or is a partial: such
+/// files are all in the set before anything renders. Any other file makes only the template
+/// named after it.
+fn may_define(name: &str, text: &str) -> bool {
+    name.rsplit('/').next().unwrap_or(name).starts_with('_') || text.contains("define") || text.contains("block")
+}
+
+/// The parse results of a render's template files, taken as rendering needs them: from the
+/// job that parsed them under their first name, or parsed now when dependency processing
+/// renamed their chart.
+struct Sources {
+    job: Arc<ParseJob>,
+    names: reef_gotmpl::func::FuncNames,
+    /// The files in render order: name and bytes.
+    files: Vec<(String, Arc<[u8]>)>,
+    /// For each file, the job's index of the same file under the same name.
+    guess_of: Vec<Option<usize>>,
+    /// For each file, whether it [`may_define`] templates.
+    defining: Vec<bool>,
+}
+
+impl Sources {
+    /// The parse result of the `i`th file; each is taken once.
+    fn take(&self, i: usize) -> Result<ParsedFile, ParseError> {
+        match self.guess_of[i] {
+            Some(g) => self.job.take(g),
+            None => {
+                let (name, data) = &self.files[i];
+                parse::parse_file(name, &go_string::lossy(data), &|n: &str| parse::Callee::resolve(&self.names, n))
             }
-        })
-        .collect();
-    set.add_parsed(parsed).map_err(|e| {
-        let message = match &e {
-            reef_gotmpl::Error::Parse { name, .. } => helmfn::rewrite_parse_error(name, &e.to_string()),
-            _ => e.to_string(),
-        };
-        TemplateError::render(message, opts.debug)
-    })?;
-    let rendered = render_templates(&chart, set, &files, top, &release, caps);
-    // A file `.Files` could not read rendered as none: what the templates made of that is
-    // not Helm's output, so the render fails with the reason.
-    if let Some(e) = chart.read_failure() {
-        return Err(TemplateError::plain(e.0));
+        }
     }
-    let rendered = rendered.map_err(|m| TemplateError::render(m, opts.debug))?;
-    Ok((chart, recorded, rendered))
+}
+
+/// A parse error as Helm reports it.
+fn parse_error_message(e: reef_gotmpl::Error) -> String {
+    match &e {
+        reef_gotmpl::Error::Parse { name, .. } => helmfn::rewrite_parse_error(name, &e.to_string()),
+        _ => e.to_string(),
+    }
 }
 
 /// The functions templates call: Sprig's, the YAML ones and Helm's.
@@ -441,13 +480,18 @@ struct Rendered {
     notes: String,
 }
 
-/// Renders every template of `set` (parsed from `files`), partials left out. As each output
-/// is ready, another thread reads its documents for sorting ([`manifest::read_file`]) while
-/// this one renders the next; NOTES.txt is rendered (its errors count) but not kept.
+/// Renders every template of `files`, partials left out, adding each to `set` as `sources`
+/// gives its parse: the files that may define templates first, then each file just before it
+/// renders, so rendering starts while the rest are still being parsed. A template that
+/// includes a file not in the set yet gets it then ([`SetBuilder::fetch`]); a file that does
+/// not parse fails the render as it would before anything rendered. As each output is ready, another thread reads its documents for
+/// sorting ([`manifest::read_file`]) while this one renders the next; NOTES.txt is rendered
+/// (its errors count) but not kept.
 fn render_templates(
     c: &Chart,
-    set: Templates,
+    mut set: Templates,
     files: &[(String, TemplateFile)],
+    sources: Sources,
     top: MapRef,
     release: &Release,
     caps: Capabilities,
@@ -474,7 +518,12 @@ fn render_templates(
         // Without a second thread, this one reads everything once it has rendered.
         let _reader = std::thread::Builder::new().name("reef-helm-read".to_owned()).spawn_scoped(scope, read);
         let rendering = (|| {
-            for (name, file) in files {
+            let builder = Rc::new(SetBuilder::new(sources));
+            let fetcher = builder.clone();
+            set.set_resolver(Some(reef_gotmpl::template::Resolver(Rc::new(move |name: &str| fetcher.fetch(name)))));
+            builder.add_defining(&mut set)?;
+            for (i, (name, file)) in files.iter().enumerate() {
+                builder.add(&mut set, i)?;
                 let base = name.rsplit('/').next().unwrap_or(name);
                 if base.starts_with('_') {
                     continue;
@@ -484,9 +533,15 @@ fn render_templates(
                 };
                 let base_path = format!("{}/templates", file.chart_path);
                 dot.borrow_mut().insert("Template".to_owned(), helmfn::template_value(name, &base_path));
-                let out = set
-                    .execute(name, map_value(dot.clone()))
-                    .map_err(|e| helmfn::rewrite_exec_error(name, &e.to_string()))?;
+                let out = match set.execute(name, map_value(dot.clone())) {
+                    Ok(out) => out,
+                    Err(e) => {
+                        // A file that does not parse is the render's error, whatever rendering
+                        // made of its absence.
+                        builder.add_all(&mut set)?;
+                        return Err(helmfn::rewrite_exec_error(name, &e.to_string()));
+                    }
+                };
                 if *name == notes_name {
                     notes = helmfn::clean_output(&out);
                 } else if !name.ends_with("NOTES.txt") {
@@ -501,6 +556,7 @@ fn render_templates(
         read();
         rendering
     })?;
+    set.set_resolver(None);
     set.drop_in_background();
     let mut rendered = Rendered { outputs: BTreeMap::new(), read: BTreeMap::new(), notes };
     for (name, text, r) in done.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
@@ -508,6 +564,148 @@ fn render_templates(
         rendered.outputs.insert(name, text);
     }
     Ok(rendered)
+}
+
+/// Builds a render's template set file by file, giving the set Go's parse-everything-first
+/// gives: the files that may define templates go in first, in order, and each other file
+/// (which makes only the template named after it, so its place in the order does not
+/// matter) when it is about to render, or when a template includes it.
+struct SetBuilder {
+    sources: Sources,
+    /// Each file's index, by name.
+    index: HashMap<String, usize>,
+    state: RefCell<BuildState>,
+}
+
+#[derive(Default)]
+struct BuildState {
+    /// Whether each file is in the set.
+    added: Vec<bool>,
+    /// The templates of files fetched for a template that included them, not in the set yet.
+    fetched: Vec<Option<Vec<Rc<reef_gotmpl::parse::Tree>>>>,
+    /// Parse results taken and not added (a file that does not parse).
+    held: Vec<Option<Result<ParsedFile, ParseError>>>,
+}
+
+impl SetBuilder {
+    fn new(sources: Sources) -> Self {
+        let n = sources.files.len();
+        let index = sources.files.iter().enumerate().map(|(i, (name, _))| (name.clone(), i)).collect();
+        let state = BuildState {
+            added: vec![false; n],
+            fetched: (0..n).map(|_| None).collect(),
+            held: (0..n).map(|_| None).collect(),
+        };
+        SetBuilder { sources, index, state: RefCell::new(state) }
+    }
+
+    /// Adds the files that may define templates (see [`may_define`]), in order. Should one
+    /// not parse, or define a template named like another file, every file goes in now.
+    fn add_defining(&self, set: &mut Templates) -> Result<(), String> {
+        let files = &self.sources.files;
+        let defining: Vec<usize> = (0..files.len()).filter(|&i| self.sources.defining[i]).collect();
+        let parsed: Vec<Result<ParsedFile, ParseError>> = defining.iter().map(|&i| self.sources.take(i)).collect();
+        let fits = parsed.iter().all(|r| {
+            r.as_ref()
+                .is_ok_and(|p| p.template_names().all(|n| self.index.get(n).is_none_or(|&j| self.sources.defining[j])))
+        });
+        let mut state = self.state.borrow_mut();
+        if fits {
+            for &i in &defining {
+                state.added[i] = true;
+            }
+            return set.add_parsed(parsed).map_err(parse_error_message);
+        }
+        for (&i, r) in defining.iter().zip(parsed) {
+            state.held[i] = Some(r);
+        }
+        drop(state);
+        self.add_all(set)
+    }
+
+    /// Adds file `i` if it is not in the set yet.
+    fn add(&self, set: &mut Templates, i: usize) -> Result<(), String> {
+        let mut state = self.state.borrow_mut();
+        if state.added[i] {
+            return Ok(());
+        }
+        if let Some(trees) = state.fetched[i].take() {
+            state.added[i] = true;
+            set.add_trees(trees);
+            return Ok(());
+        }
+        drop(state);
+        match self.sources.take(i) {
+            Ok(parsed) => {
+                self.state.borrow_mut().added[i] = true;
+                set.add_parsed(vec![Ok(parsed)]).map_err(parse_error_message)
+            }
+            Err(e) => {
+                self.state.borrow_mut().held[i] = Some(Err(e));
+                self.add_all(set)
+            }
+        }
+    }
+
+    /// The template `name` for a template that asks for it before its file is in the set
+    /// (`include (print $.Template.BasePath "/configmap.yaml")` in a file that renders first).
+    fn fetch(&self, name: &str) -> Option<Rc<reef_gotmpl::parse::Tree>> {
+        let &i = self.index.get(name)?;
+        {
+            let state = self.state.borrow();
+            if state.added[i] || state.held[i].is_some() {
+                return None;
+            }
+            if let Some(trees) = &state.fetched[i] {
+                return trees.iter().find(|t| t.name == name).cloned();
+            }
+        }
+        match self.sources.take(i) {
+            Ok(parsed) => {
+                let trees: Vec<Rc<reef_gotmpl::parse::Tree>> = parsed.into_trees().into_iter().map(Rc::new).collect();
+                let tree = trees.iter().find(|t| t.name == name).cloned();
+                self.state.borrow_mut().fetched[i] = Some(trees);
+                tree
+            }
+            // Rendering fails for want of it, and [`SetBuilder::add_all`] reports why.
+            Err(e) => {
+                self.state.borrow_mut().held[i] = Some(Err(e));
+                None
+            }
+        }
+    }
+
+    /// Adds every file not in the set yet, in order, once each is parsed: the first file in
+    /// order that does not parse is the error. The files added before did parse.
+    fn add_all(&self, set: &mut Templates) -> Result<(), String> {
+        enum Pending {
+            Fetched(Vec<Rc<reef_gotmpl::parse::Tree>>),
+            Parsed(ParsedFile),
+        }
+        let mut state = self.state.borrow_mut();
+        let mut pending = Vec::new();
+        for i in 0..self.sources.files.len() {
+            if state.added[i] {
+                continue;
+            }
+            state.added[i] = true;
+            match state.fetched[i].take() {
+                Some(trees) => pending.push(Pending::Fetched(trees)),
+                None => match state.held[i].take().unwrap_or_else(|| self.sources.take(i)) {
+                    Ok(parsed) => pending.push(Pending::Parsed(parsed)),
+                    // The files after it do not matter: this is the first error in order.
+                    Err(e) => return Err(parse_error_message(e.into())),
+                },
+            }
+        }
+        for p in pending {
+            match p {
+                Pending::Parsed(parsed) => set.add_parsed(vec![Ok(parsed)]).map_err(parse_error_message)?,
+                Pending::Fetched(trees) => set.add_trees(trees),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The CRDs of a chart and its subcharts (`crds/*.yaml|yml|json`): each file's path and text,
