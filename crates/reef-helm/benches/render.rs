@@ -6,8 +6,9 @@
 //! the same chart and prints the median of each and their ratio. Both include loading the
 //! chart from disk; helm also pays its process start, which is what a user of `helm template`
 //! pays too. The runs of the two alternate. `REEF_BENCH_RUNS` sets the runs per chart
-//! (default 5). reef runs with the allocator the `reef` binary ships with (mimalloc), so the
-//! numbers are those of `reef template`. A few charts are also timed with `--set` values
+//! (default 15: on a small machine a case moves by about 10% from run to run, and the median
+//! of fewer runs moves more). reef runs with the allocator the `reef` binary ships with
+//! (mimalloc), so the numbers are those of `reef template`. A few charts are also timed with `--set` values
 //! ([`EXTRA_CASES`]).
 //!
 //! The ratio is of elapsed time, what a user waits for. Both programs use more than one
@@ -55,7 +56,7 @@ fn main() {
         eprintln!("render bench: needs the chart corpus (shared/charts or REEF_CHART_CORPUS) and helm (REEF_HELM)");
         std::process::exit(2);
     };
-    let runs: usize = std::env::var("REEF_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5).max(1);
+    let runs: usize = std::env::var("REEF_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(15).max(1);
     let mut charts: Vec<PathBuf> =
         std::fs::read_dir(&corpus).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect();
     charts.sort();
