@@ -205,25 +205,8 @@ impl App {
                 return Err(taken());
             }
             let now = self.now();
-            let cluster = Cluster {
-                id: ClusterId::new(),
-                org_id: found.id,
-                name: spec.name,
-                provider: spec.provider,
-                region: spec.region,
-                kubernetes_version: version,
-                node_pools: spec.node_pools,
-                secret: spec.secret,
-                labels: spec.labels,
-                status: ClusterStatus::Pending,
-                status_message: "waiting to be created".to_owned(),
-                endpoint: None,
-                operation: None,
-                health: None,
-                created_at: now,
-                updated_at: now,
-                options: spec.options,
-            };
+            let cluster =
+                Cluster::pending(ClusterId::new(), found.id, ClusterSpec { kubernetes_version: version, ..spec }, now);
             self.store.insert_cluster(&cluster, "requested").await.map_err(|e| match e {
                 reef_store::StoreError::Duplicate => taken(),
                 e => e.into(),
@@ -622,18 +605,7 @@ mod tests {
             provider: "local".to_owned(),
             region: "local".to_owned(),
             kubernetes_version: None,
-            node_pools: vec![NodePool {
-                name: NodePoolName::parse("workers").unwrap(),
-                instance_type: instance_type.to_owned(),
-                count: 2,
-                min: None,
-                max: None,
-                autoscaling: false,
-                spot: false,
-                labels: BTreeMap::new(),
-                taints: Vec::new(),
-                disk_size_gib: None,
-            }],
+            node_pools: vec![NodePool::fixed(NodePoolName::parse("workers").unwrap(), instance_type, 2)],
             secret: None,
             labels: BTreeMap::from([("team".to_owned(), "core".to_owned())]),
             options: Default::default(),

@@ -20,8 +20,8 @@ use reef_app::{App, AppConfig, NewSecret};
 use reef_core::actor::Credential;
 use reef_core::secret::SecretValues;
 use reef_core::{
-    Actor, Cluster, ClusterId, ClusterName, ClusterStatus, KubernetesVersion, NodePool, NodePoolName, OrgId, OrgRef,
-    SecretName, SecretType, TokenId, WorkflowStatus,
+    Actor, Cluster, ClusterId, ClusterName, ClusterSpec, ClusterStatus, KubernetesVersion, NodePool, NodePoolName,
+    OrgId, OrgRef, SecretName, SecretType, TokenId, WorkflowStatus,
 };
 use reef_provider_amazon::ec2::{self, Owner};
 use reef_provider_amazon::steps::eks_name;
@@ -100,36 +100,17 @@ impl World {
     }
 
     async fn new_cluster(&self, name: &str) -> Cluster {
-        let c = Cluster {
-            id: ClusterId::new(),
-            org_id: self.org,
+        let spec = ClusterSpec {
             name: ClusterName::parse(name).unwrap(),
             provider: "amazon".to_owned(),
             region: "eu-west-1".to_owned(),
             kubernetes_version: Some(KubernetesVersion::parse("1.33").unwrap()),
-            node_pools: vec![NodePool {
-                name: NodePoolName::parse("workers").unwrap(),
-                instance_type: "m5.large".to_owned(),
-                count: 2,
-                min: None,
-                max: None,
-                autoscaling: false,
-                spot: false,
-                labels: BTreeMap::new(),
-                taints: Vec::new(),
-                disk_size_gib: None,
-            }],
+            node_pools: vec![NodePool::fixed(NodePoolName::parse("workers").unwrap(), "m5.large", 2)],
             secret: Some(SecretName::parse("aws").unwrap()),
             labels: BTreeMap::new(),
-            status: ClusterStatus::Pending,
-            status_message: "waiting to be created".to_owned(),
-            endpoint: None,
-            operation: None,
-            health: None,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
             options: Default::default(),
         };
+        let c = Cluster::pending(ClusterId::new(), self.org, spec, Utc::now());
         self.store.insert_cluster(&c, "create requested").await.unwrap();
         c
     }

@@ -18,8 +18,8 @@ use reef_app::cluster_workflows::{
     delete_workflow, update_kind, update_problems, update_workflow,
 };
 use reef_core::{
-    Cluster, ClusterId, ClusterName, ClusterStatus, KubernetesVersion, NodePool, NodePoolName, OrgId, WorkflowId,
-    WorkflowRun, WorkflowStatus,
+    Cluster, ClusterId, ClusterName, ClusterSpec, ClusterStatus, KubernetesVersion, NodePool, NodePoolName, OrgId,
+    WorkflowId, WorkflowRun, WorkflowStatus,
 };
 use reef_provider::Provider as _;
 use reef_provider_local::{LocalOptions, LocalProvider};
@@ -91,36 +91,17 @@ async fn world() -> World {
 }
 
 fn cluster(org: OrgId, name: &str, instance_type: &str) -> Cluster {
-    Cluster {
-        id: ClusterId::new(),
-        org_id: org,
+    let spec = ClusterSpec {
         name: ClusterName::parse(name).unwrap(),
         provider: "local".to_owned(),
         region: "local".to_owned(),
         kubernetes_version: Some(KubernetesVersion::parse("1.35").unwrap()),
-        node_pools: vec![NodePool {
-            name: NodePoolName::parse("workers").unwrap(),
-            instance_type: instance_type.to_owned(),
-            count: 2,
-            min: None,
-            max: None,
-            autoscaling: false,
-            spot: false,
-            labels: BTreeMap::new(),
-            taints: Vec::new(),
-            disk_size_gib: None,
-        }],
+        node_pools: vec![NodePool::fixed(NodePoolName::parse("workers").unwrap(), instance_type, 2)],
         secret: None,
         labels: BTreeMap::new(),
-        status: ClusterStatus::Pending,
-        status_message: "waiting to be created".to_owned(),
-        endpoint: None,
-        operation: None,
-        health: None,
-        created_at: Utc::now(),
-        updated_at: Utc::now(),
         options: Default::default(),
-    }
+    };
+    Cluster::pending(ClusterId::new(), org, spec, Utc::now())
 }
 
 impl World {

@@ -16,7 +16,7 @@ use reef_app::cluster_workflows::{ClusterEnv, ClusterRun, Providers, create_kind
 use reef_app::deployments::{
     Change, DeployRun, DeploySpec, UNINSTALL_KIND, UninstallRun, deploy_kind, deploy_workflow, uninstall_workflow,
 };
-use reef_core::{Cluster, ClusterId, ClusterName, ClusterStatus, NodePool, NodePoolName, OrgId, WorkflowStatus};
+use reef_core::{Cluster, ClusterId, ClusterName, ClusterSpec, NodePool, NodePoolName, OrgId, WorkflowStatus};
 use reef_deploy::{Options, Releases};
 use reef_helm::release::Status;
 use reef_kube::{ClusterClient, ObjectRef};
@@ -76,36 +76,17 @@ async fn world() -> World {
     providers.add(local.clone());
     let cipher = SecretCipher::new(&[9; 32]);
     let env = Arc::new(ClusterEnv::new(store.clone(), cipher.clone(), providers));
-    let c = Cluster {
-        id: ClusterId::new(),
-        org_id: org,
+    let spec = ClusterSpec {
         name: ClusterName::parse("dev").unwrap(),
         provider: "local".to_owned(),
         region: "local".to_owned(),
         kubernetes_version: None,
-        node_pools: vec![NodePool {
-            name: NodePoolName::parse("workers").unwrap(),
-            instance_type: "small".to_owned(),
-            count: 1,
-            min: None,
-            max: None,
-            autoscaling: false,
-            spot: false,
-            labels: BTreeMap::new(),
-            taints: Vec::new(),
-            disk_size_gib: None,
-        }],
+        node_pools: vec![NodePool::fixed(NodePoolName::parse("workers").unwrap(), "small", 1)],
         secret: None,
         labels: BTreeMap::new(),
-        status: ClusterStatus::Pending,
-        status_message: "waiting to be created".to_owned(),
-        endpoint: None,
-        operation: None,
-        health: None,
-        created_at: Utc::now(),
-        updated_at: Utc::now(),
         options: Default::default(),
     };
+    let c = Cluster::pending(ClusterId::new(), org, spec, Utc::now());
     store.insert_cluster(&c, "requested").await.unwrap();
     let mut e = Engine::new(store.clone(), env.clone(), options());
     e.register(create_workflow(local.as_ref()));

@@ -232,6 +232,23 @@ impl SpecProblem {
 }
 
 impl NodePool {
+    /// A pool of `count` nodes of `instance_type`, without autoscaling, spot capacity,
+    /// labels, taints or a disk size of its own.
+    pub fn fixed(name: NodePoolName, instance_type: impl Into<String>, count: u32) -> NodePool {
+        NodePool {
+            name,
+            instance_type: instance_type.into(),
+            count,
+            min: None,
+            max: None,
+            autoscaling: false,
+            spot: false,
+            labels: BTreeMap::new(),
+            taints: Vec::new(),
+            disk_size_gib: None,
+        }
+    }
+
     /// The floor: `min`, or `count`.
     pub fn min_count(&self) -> u32 {
         self.min.unwrap_or(self.count)
@@ -363,6 +380,32 @@ pub struct Cluster {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+impl Cluster {
+    /// The record of a cluster `spec` asks for, in `org_id`, requested at `now`: pending,
+    /// waiting to be created.
+    pub fn pending(id: ClusterId, org_id: OrgId, spec: ClusterSpec, now: DateTime<Utc>) -> Cluster {
+        Cluster {
+            id,
+            org_id,
+            name: spec.name,
+            provider: spec.provider,
+            region: spec.region,
+            kubernetes_version: spec.kubernetes_version,
+            node_pools: spec.node_pools,
+            secret: spec.secret,
+            labels: spec.labels,
+            options: spec.options,
+            status: ClusterStatus::Pending,
+            status_message: "waiting to be created".to_owned(),
+            endpoint: None,
+            operation: None,
+            health: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
 }
 
 /// What the last health check of a cluster found.

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use reef_core::{
-    Cluster, ClusterId, ClusterName, ClusterStatus, KubernetesVersion, NodePool, NodePoolName, OrgId, WorkflowId,
+    Cluster, ClusterId, ClusterName, ClusterSpec, ClusterStatus, KubernetesVersion, NodePool, NodePoolName, OrgId,
+    WorkflowId,
 };
 use reef_store::clusters::{ClusterFilter, ClusterUpdate};
 use reef_store::{Store, StoreError};
@@ -27,9 +28,7 @@ fn pool(name: &str, count: u32) -> NodePool {
 }
 
 pub(crate) fn cluster(org: OrgId, name: &str, provider: &str, labels: &[(&str, &str)]) -> Cluster {
-    Cluster {
-        id: ClusterId::new(),
-        org_id: org,
+    let spec = ClusterSpec {
         name: ClusterName::parse(name).unwrap(),
         provider: provider.to_owned(),
         region: "local".to_owned(),
@@ -37,15 +36,9 @@ pub(crate) fn cluster(org: OrgId, name: &str, provider: &str, labels: &[(&str, &
         node_pools: vec![pool("workers", 2)],
         secret: None,
         labels: labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
-        status: ClusterStatus::Pending,
-        status_message: "waiting to be created".to_owned(),
-        endpoint: None,
-        operation: None,
-        health: None,
-        created_at: now(),
-        updated_at: now(),
         options: Default::default(),
-    }
+    };
+    Cluster::pending(ClusterId::new(), org, spec, now())
 }
 
 async fn an_org(store: &Store) -> OrgId {
