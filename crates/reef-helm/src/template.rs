@@ -217,10 +217,10 @@ fn render_parts(
                         None => may_define(name, &go_string::lossy(&f.data)),
                     })
                     .collect(),
-                files: files.iter().map(|(name, f)| (name.clone(), f.data.clone())).collect(),
+                files,
                 guess_of,
             };
-            let rendered = render_templates(&chart, set, &files, sources, top, &release, caps);
+            let rendered = render_templates(&chart, set, sources, top, &release, caps);
             // A file `.Files` could not read rendered as none: what the templates made of
             // that is not Helm's output, so the render fails with the reason.
             if let Some(e) = chart.read_failure() {
@@ -251,8 +251,8 @@ fn may_define(name: &str, text: &str) -> bool {
 struct Sources {
     job: Arc<ParseJob>,
     names: reef_gotmpl::func::FuncNames,
-    /// The files in render order: name and bytes.
-    files: Vec<(String, Arc<[u8]>)>,
+    /// The files, in render order ([`template_files`]).
+    files: Vec<(String, TemplateFile)>,
     /// For each file, the job's index of the same file under the same name.
     guess_of: Vec<Option<usize>>,
     /// For each file, whether it [`may_define`] templates.
@@ -265,8 +265,8 @@ impl Sources {
         match self.guess_of[i] {
             Some(g) => self.job.take(g),
             None => {
-                let (name, data) = &self.files[i];
-                parse::parse_file(name, &go_string::lossy(data), &|n: &str| parse::Callee::resolve(&self.names, n))
+                let (name, f) = &self.files[i];
+                parse::parse_file(name, &go_string::lossy(&f.data), &|n: &str| parse::Callee::resolve(&self.names, n))
             }
         }
     }
@@ -480,17 +480,16 @@ struct Rendered {
     notes: String,
 }
 
-/// Renders every template of `files`, partials left out, adding each to `set` as `sources`
-/// gives its parse: the files that may define templates first, then each file just before it
-/// renders, so rendering starts while the rest are still being parsed. A template that
-/// includes a file not in the set yet gets it then ([`SetBuilder::fetch`]); a file that does
-/// not parse fails the render as it would before anything rendered. As each output is ready, another thread reads its documents for
-/// sorting ([`manifest::read_file`]) while this one renders the next; NOTES.txt is rendered
-/// (its errors count) but not kept.
+/// Renders every template of `sources`' files, partials left out, adding each to `set` as
+/// `sources` gives its parse: the files that may define templates first, then each file just
+/// before it renders, so rendering starts while the rest are still being parsed. A template
+/// that includes a file not in the set yet gets it then ([`SetBuilder::fetch`]); a file that
+/// does not parse fails the render as it would before anything rendered. As each output is
+/// ready, another thread reads its documents for sorting ([`manifest::read_file`]) while this
+/// one renders the next; NOTES.txt is rendered (its errors count) but not kept.
 fn render_templates(
     c: &Chart,
     mut set: Templates,
-    files: &[(String, TemplateFile)],
     sources: Sources,
     top: MapRef,
     release: &Release,
@@ -522,7 +521,7 @@ fn render_templates(
             let fetcher = builder.clone();
             set.set_resolver(Some(reef_gotmpl::template::Resolver(Rc::new(move |name: &str| fetcher.fetch(name)))));
             builder.add_defining(&mut set)?;
-            for (i, (name, file)) in files.iter().enumerate() {
+            for (i, (name, file)) in builder.sources.files.iter().enumerate() {
                 builder.add(&mut set, i)?;
                 let base = name.rsplit('/').next().unwrap_or(name);
                 if base.starts_with('_') {
