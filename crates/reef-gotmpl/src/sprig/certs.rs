@@ -6,14 +6,10 @@
 //! now for the given days, for server and client auth.
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use base64::Engine as _;
-use crypto_bigint::{BitOps as _, BoxedUint, RandomBits as _};
-use crypto_primes::Flavor;
-use crypto_primes::hazmat::SmallFactorsSieve;
+use crypto_bigint::BoxedUint;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, SanType, SerialNumber,
@@ -96,23 +92,15 @@ fn after<'a>(doc: &'a [u8], marker: &[u8], len: usize) -> Option<&'a [u8]> {
 }
 
 impl Key {
-    /// An RSA key of `bits` bits with exponent 65537. Nearly all the time goes into finding
-    /// the two primes; each is searched for by two threads at once, the first find wins.
+    /// An RSA key of `bits` bits (2048 or 4096, or 512 and 1024 in tests) with exponent
+    /// 65537.
     fn generate_rsa(bits: usize) -> Result<Key, FuncError> {
-        let p_bits = u32::try_from(bits / 2).map_err(|_| fail("error generating rsa key: key too large"))?;
-        let q_bits = u32::try_from(bits - bits / 2).map_err(|_| fail("error generating rsa key: key too large"))?;
-        if p_bits < 32 {
-            // Too small for two primes with their top two bits set; `rsa` refuses such keys.
-            let mut rng = OsRng;
-            return rsa::PrivateKey::new(&mut rng, bits)
-                .map(|k| Key::Rsa(Box::new(k)))
-                .map_err(|e| fail(format!("error generating rsa key: {e}")));
-        }
         loop {
-            let (p, q) = (rsa_prime(p_bits), rsa_prime(q_bits));
-            if p == q {
-                continue;
-            }
+            let (p, q) = u32::try_from(bits / 2)
+                .ok()
+                .filter(|_| bits.is_multiple_of(2))
+                .and_then(super::prime::two_primes)
+                .ok_or_else(|| fail(format!("error generating rsa key: no {bits}-bit keys")))?;
             // Both primes have their top two bits set, so n has exactly `bits` bits. A prime
             // for which 65537 has no inverse gives an error: draw again, as `rsa` does.
             if let Ok(key) = rsa::PrivateKey::from_primes(vec![p, q], BoxedUint::from(65_537u64)) {
@@ -187,76 +175,6 @@ impl Key {
             .map_err(|e| fail(format!("error creating certificate: {e}")))
     }
 }
-
-/// A random prime of exactly `bits` bits with its top two bits set, found as `rsa` finds
-/// one (a random odd start, then the next candidate that survives a small-factor sieve and
-/// passes Miller-Rabin base 2 and a strong Lucas test), by two threads from different starts:
-/// the first to find one stops the other.
-fn rsa_prime(bits: u32) -> BoxedUint {
-    let stop = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        // Without a second thread (the system refuses one), this thread searches alone.
-        let other = std::thread::Builder::new().spawn_scoped(s, || search_prime(bits, &stop)).ok();
-        let mine = search_prime(bits, &stop);
-        let theirs = other.and_then(|o| o.join().ok()).flatten();
-        // Both end with a prime, or one with a prime and the other stopped by it.
-        mine.or(theirs).unwrap_or_else(|| {
-            loop {
-                if let Some(p) = search_prime(bits, &AtomicBool::new(false)) {
-                    break p;
-                }
-            }
-        })
-    })
-}
-
-/// Searches for a prime as [`rsa_prime`] describes until one is found (then sets `stop`) or
-/// `stop` is set.
-fn search_prime(bits: u32, stop: &AtomicBool) -> Option<BoxedUint> {
-    let mut rng = OsRng;
-    while !stop.load(Ordering::Relaxed) {
-        let Ok(mut start) = BoxedUint::try_random_bits(&mut rng, bits) else { continue };
-        start.set_bit_vartime(0, true);
-        start.set_bit_vartime(bits - 1, true);
-        start.set_bit_vartime(bits - 2, true);
-        let Ok(sieve) = SmallFactorsSieve::new(start, NonZeroU32::MIN.saturating_add(bits - 1), false) else {
-            continue;
-        };
-        for candidate in sieve {
-            if stop.load(Ordering::Relaxed) {
-                return None;
-            }
-            if crypto_primes::is_prime(Flavor::Any, &candidate) {
-                stop.store(true, Ordering::Relaxed);
-                return Some(candidate);
-            }
-        }
-    }
-    None
-}
-
-/// The operating system's random numbers, for the `rsa` crate.
-struct OsRng;
-
-impl rsa::rand_core::TryRng for OsRng {
-    type Error = std::convert::Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        Ok(rand::random())
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        Ok(rand::random())
-    }
-
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        use rand::RngCore as _;
-        rand::rng().fill_bytes(dst);
-        Ok(())
-    }
-}
-
-impl rsa::rand_core::TryCryptoRng for OsRng {}
 
 /// Go's `pem.EncodeToMemory`: 64-column base64 between the armour lines.
 fn pem_encode(kind: &str, der: &[u8]) -> String {

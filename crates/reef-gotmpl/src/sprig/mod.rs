@@ -22,6 +22,7 @@ mod end_to_end;
 mod lists;
 mod math;
 mod paths;
+mod prime;
 mod reflect;
 mod regex;
 mod semver;

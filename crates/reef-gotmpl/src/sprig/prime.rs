@@ -1,0 +1,260 @@
+//! The random primes of RSA keys.
+//!
+//! Nearly every odd number near a random start is composite. The search throws each one out
+//! with the cheapest test that can:
+//! 1. a sieve over a window of odd numbers strikes out the multiples of the odd primes below
+//!    2^16, nine numbers in ten;
+//! 2. on a CPU with AVX-512 IFMA, 1024-bit numbers (the primes of a 2048-bit key, which
+//!    `genCA` and the other certificate functions make) go five at a time through a Fermat
+//!    test to base 2 ([`amm52`]), which throws out nearly all the rest, in a fifth of the
+//!    time that `crypto-bigint`'s portable arithmetic takes;
+//! 3. what is left gets `crypto-primes`' Baillie-PSW test (Miller-Rabin to base 2 and a
+//!    strong Lucas test), the test the `rsa` crate uses, which alone decides: no composite
+//!    is known to pass it.
+
+#[cfg(target_arch = "x86_64")]
+mod amm52;
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crypto_bigint::{BoxedUint, Uint};
+use crypto_primes::Flavor;
+
+/// The sieve's primes: the odd primes below this.
+const SIEVE_LIMIT: u32 = 1 << 16;
+
+/// Odd numbers per sieve window. The gap between 1024-bit primes averages 355 odd numbers;
+/// a window without a prime is left for a new random start.
+const WINDOW: usize = 1 << 13;
+
+/// Two distinct random primes of `bits` bits, each with its top two bits set (so that their
+/// product has exactly `2 * bits` bits). `None` when `bits` is not 256, 512, 1024 or 2048.
+pub(super) fn two_primes(bits: u32) -> Option<(BoxedUint, BoxedUint)> {
+    match bits {
+        256 => Some(search_two::<4>()),
+        512 => Some(search_two::<8>()),
+        1024 => Some(search_two::<16>()),
+        2048 => Some(search_two::<32>()),
+        _ => None,
+    }
+}
+
+/// The first two distinct primes found by this thread and a helper thread, each searching
+/// from its own random starts. While one checks a find, the other goes on searching.
+fn search_two<const N: usize>() -> (BoxedUint, BoxedUint) {
+    let found = Mutex::new(Vec::<[u64; N]>::new());
+    let done = AtomicBool::new(false);
+    let search = || {
+        let sieve = SmallPrimes::get();
+        while !done.load(Ordering::Relaxed) {
+            let Some(prime) = search_window::<N>(sieve, &done) else { continue };
+            let mut found = found.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !found.contains(&prime) {
+                found.push(prime);
+            }
+            if found.len() >= 2 {
+                done.store(true, Ordering::Relaxed);
+            }
+        }
+    };
+    std::thread::scope(|s| {
+        // Without a second thread (the system refuses one), this thread searches alone.
+        let helper = std::thread::Builder::new().spawn_scoped(s, search).ok();
+        search();
+        if let Some(helper) = helper {
+            // A helper that panicked found nothing more; this thread's search went on.
+            let _ = helper.join();
+        }
+    });
+    let found = found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let [p, q, ..] = found.as_slice() else { unreachable!("the search ends with two primes") };
+    (BoxedUint::from_words(*p), BoxedUint::from_words(*q))
+}
+
+/// The first prime in a window of odd numbers from a random start; `None` when the window
+/// holds none or `done` is set.
+fn search_window<const N: usize>(sieve: &SmallPrimes, done: &AtomicBool) -> Option<[u64; N]> {
+    let mut start = [0u64; N];
+    rand::fill(&mut start[..]);
+    start[0] |= 1;
+    start[N - 1] |= 0b11 << 62;
+    let struck = sieve.strike(&start);
+    let mut candidates = (0..WINDOW).filter(|&k| !struck[k]).map_while(|k| add_small(&start, 2 * k as u64));
+    let is_prime = |c: &[u64; N]| crypto_primes::is_prime(Flavor::Any, &Uint::<N>::from_words(*c));
+    #[cfg(target_arch = "x86_64")]
+    if N == 16 && amm52::available() {
+        loop {
+            if done.load(Ordering::Relaxed) {
+                return None;
+            }
+            let mut batch = [[0u64; N]; amm52::BATCH];
+            for slot in &mut batch {
+                *slot = candidates.next()?;
+            }
+            let as_1024 = batch.map(|c| <[u64; 16]>::try_from(&c[..]).unwrap_or_default());
+            let passed = amm52::fermat_base_2(&as_1024)?;
+            if let Some(prime) = batch.iter().zip(passed).find(|&(c, passed)| passed && is_prime(c)) {
+                return Some(*prime.0);
+            }
+        }
+    }
+    candidates.take_while(|_| !done.load(Ordering::Relaxed)).find(is_prime)
+}
+
+/// `x + d`; `None` when the sum overflows the limbs.
+fn add_small<const N: usize>(x: &[u64; N], d: u64) -> Option<[u64; N]> {
+    let mut out = *x;
+    let mut carry = d;
+    for limb in &mut out {
+        let (sum, over) = limb.overflowing_add(carry);
+        *limb = sum;
+        carry = u64::from(over);
+    }
+    (carry == 0).then_some(out)
+}
+
+/// `a - b` and whether it borrowed.
+fn sub<const N: usize>(a: &[u64; N], b: &[u64; N]) -> ([u64; N], bool) {
+    let mut out = [0u64; N];
+    let mut borrow = false;
+    for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+        let (d, b1) = a.overflowing_sub(b);
+        let (d, b2) = d.overflowing_sub(u64::from(borrow));
+        *o = d;
+        borrow = b1 | b2;
+    }
+    (out, borrow)
+}
+
+/// 2^(64N) - n.
+fn negate<const N: usize>(n: &[u64; N]) -> [u64; N] {
+    sub(&[0; N], n).0
+}
+
+/// 2x mod n for x below n, in a time that does not depend on x or n.
+fn double_mod<const N: usize>(x: &[u64; N], n: &[u64; N]) -> [u64; N] {
+    let mut doubled = [0u64; N];
+    let mut carry = 0u64;
+    for (d, &x) in doubled.iter_mut().zip(x) {
+        *d = (x << 1) | carry;
+        carry = x >> 63;
+    }
+    let (reduced, borrow) = sub(&doubled, n);
+    // Keep 2x only when it is below n: a borrow out of 2x - n that no carry covers.
+    let keep = u64::from(borrow & (carry == 0)).wrapping_neg();
+    std::array::from_fn(|i| (doubled[i] & keep) | (reduced[i] & !keep))
+}
+
+/// The odd primes below [`SIEVE_LIMIT`], computed once.
+struct SmallPrimes {
+    /// Pairs of primes with their product (below 2^32), so that one division serves two.
+    pairs: Vec<(u32, u32, u64)>,
+}
+
+impl SmallPrimes {
+    fn get() -> &'static SmallPrimes {
+        static PRIMES: std::sync::OnceLock<SmallPrimes> = std::sync::OnceLock::new();
+        PRIMES.get_or_init(|| {
+            let limit = SIEVE_LIMIT as usize;
+            let mut composite = vec![false; limit];
+            let mut primes = Vec::new();
+            for p in (3..limit).step_by(2) {
+                if composite[p] {
+                    continue;
+                }
+                primes.push(p as u32);
+                for multiple in (p * p..limit).step_by(2 * p) {
+                    composite[multiple] = true;
+                }
+            }
+            let pairs = primes
+                .chunks(2)
+                .map(|pair| {
+                    let (a, b) = (pair[0], pair.get(1).copied().unwrap_or(1));
+                    (a, b, u64::from(a) * u64::from(b))
+                })
+                .collect();
+            SmallPrimes { pairs }
+        })
+    }
+
+    /// For each odd number `start + 2k` (k below [`WINDOW`]), whether a small prime divides
+    /// it.
+    fn strike<const N: usize>(&self, start: &[u64; N]) -> Vec<bool> {
+        let mut struck = vec![false; WINDOW];
+        for &(a, b, product) in &self.pairs {
+            let r = rem(start, product);
+            for p in [a, b] {
+                if p == 1 {
+                    continue;
+                }
+                let p = u64::from(p);
+                // start + 2k ≡ 0 (mod p) for k ≡ -start · 2⁻¹, and 2⁻¹ ≡ (p + 1) / 2.
+                let first = (p - r % p) % p * p.div_ceil(2) % p;
+                for k in (first as usize..WINDOW).step_by(p as usize) {
+                    struck[k] = true;
+                }
+            }
+        }
+        struck
+    }
+}
+
+/// `x mod m` for `m` below 2^32, 32 bits at a time so that each step is one 64-bit division.
+fn rem<const N: usize>(x: &[u64; N], m: u64) -> u64 {
+    let mut r = 0u64;
+    for &limb in x.iter().rev() {
+        r = ((r << 32) | (limb >> 32)) % m;
+        r = ((r << 32) | (limb & 0xffff_ffff)) % m;
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crypto_bigint::U1024;
+
+    #[test]
+    fn the_sieve_strikes_exactly_the_multiples_of_small_primes() {
+        let mut start = [0u64; 16];
+        rand::fill(&mut start[..]);
+        start[0] |= 1;
+        let struck = SmallPrimes::get().strike(&start);
+        let start = U1024::from_words(start);
+        let primes: Vec<u64> = (3..u64::from(SIEVE_LIMIT))
+            .step_by(2)
+            .filter(|&p| (3..p).step_by(2).take_while(|d| d * d <= p).all(|d| p % d != 0))
+            .collect();
+        assert_eq!(primes.len(), 6541, "the odd primes below 2^16");
+        for k in (0..WINDOW).step_by(7) {
+            let candidate = start.wrapping_add(&U1024::from(2 * k as u64)).to_words();
+            let divisible = primes.iter().any(|&p| rem(&candidate, p) == 0);
+            assert_eq!(struck[k], divisible, "start + 2·{k}");
+        }
+    }
+
+    #[test]
+    fn doubling_wraps_at_the_modulus() {
+        let n = [7u64, 1 << 63];
+        let x = [6u64, 1 << 63]; // n - 1: 2x - n = n - 2, past 2^128
+        assert_eq!(double_mod(&x, &n), [5, 1 << 63]);
+        assert_eq!(double_mod(&[3, 0], &n), [6, 0]);
+        assert_eq!(negate(&n), [u64::MAX - 6, (1 << 63) - 1]);
+    }
+
+    #[test]
+    fn primes_are_prime_distinct_and_of_the_asked_size() {
+        for bits in [256, 512, 1024, 2048] {
+            let (p, q) = two_primes(bits).expect("a supported size");
+            assert_ne!(p, q);
+            for prime in [p, q] {
+                assert_eq!(prime.bit_width(), bits);
+                assert!(prime.bit_vartime(bits - 2), "the second-highest bit is set");
+                assert!(crypto_primes::is_prime(Flavor::Any, &prime));
+            }
+        }
+        assert!(two_primes(100).is_none());
+    }
+}
