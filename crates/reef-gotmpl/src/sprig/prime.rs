@@ -84,22 +84,49 @@ fn search_window<const N: usize>(sieve: &SmallPrimes, done: &AtomicBool) -> Opti
     let is_prime = |c: &[u64; N]| crypto_primes::is_prime(Flavor::Any, &Uint::<N>::from_words(*c));
     #[cfg(target_arch = "x86_64")]
     if N == 16 && amm52::available() {
+        let mut two = [0u64; 16];
+        two[0] = 2;
         loop {
             if done.load(Ordering::Relaxed) {
                 return None;
             }
-            let mut batch = [[0u64; N]; amm52::BATCH];
+            let mut batch = [[0u64; 16]; amm52::BATCH];
             for slot in &mut batch {
-                *slot = candidates.next()?;
+                *slot = <[u64; 16]>::try_from(&candidates.next()?[..]).ok()?;
             }
-            let as_1024 = batch.map(|c| <[u64; 16]>::try_from(&c[..]).unwrap_or_default());
-            let passed = amm52::fermat_base_2(&as_1024)?;
-            if let Some(prime) = batch.iter().zip(passed).find(|&(c, passed)| passed && is_prime(c)) {
-                return Some(*prime.0);
+            let passed = amm52::strong_probable_primes(&batch, &[two; amm52::BATCH])?;
+            for (candidate, passed) in batch.iter().zip(passed) {
+                if passed && confirmed(candidate)? {
+                    return <[u64; N]>::try_from(&candidate[..]).ok();
+                }
             }
         }
     }
     candidates.take_while(|_| !done.load(Ordering::Relaxed)).find(is_prime)
+}
+
+/// Whether a 1024-bit strong probable prime to base 2 is one to [`amm52::BATCH`] random
+/// bases too, which Go's `crypto/rsa` also asks of a prime (five rounds for 1024 bits, by
+/// FIPS 186-5's table B.1). A composite passes each round with probability 1/4 at most, and
+/// a random one far less.
+#[cfg(target_arch = "x86_64")]
+fn confirmed(n: &[u64; 16]) -> Option<bool> {
+    // n is odd: n - 1 is n without its lowest bit.
+    let mut n_minus_1 = *n;
+    n_minus_1[0] &= !1;
+    let bases: [[u64; 16]; amm52::BATCH] = std::array::from_fn(|_| {
+        loop {
+            // Uniform in [2, n - 2]: a random number, drawn again when it is out of range (at
+            // most one time in four, since n > 2^1023 · 3/2).
+            let mut base = [0u64; 16];
+            rand::fill(&mut base[..]);
+            let (_, below_n_minus_1) = sub(&base, &n_minus_1);
+            if below_n_minus_1 && (base[0] >= 2 || base[1..].iter().any(|&l| l != 0)) {
+                break base;
+            }
+        }
+    });
+    Some(amm52::strong_probable_primes(&[*n; amm52::BATCH], &bases)?.iter().all(|&p| p))
 }
 
 /// `x + d`; `None` when the sum overflows the limbs.
@@ -148,8 +175,8 @@ fn double_mod<const N: usize>(x: &[u64; N], n: &[u64; N]) -> [u64; N] {
 
 /// The odd primes below [`SIEVE_LIMIT`], computed once.
 struct SmallPrimes {
-    /// Pairs of primes with their product (below 2^32), so that one division serves two.
-    pairs: Vec<(u32, u32, u64)>,
+    /// Fours of primes with their product (below 2^64), so that one division serves four.
+    fours: Vec<([u64; 4], u64)>,
 }
 
 impl SmallPrimes {
@@ -168,14 +195,14 @@ impl SmallPrimes {
                     composite[multiple] = true;
                 }
             }
-            let pairs = primes
-                .chunks(2)
-                .map(|pair| {
-                    let (a, b) = (pair[0], pair.get(1).copied().unwrap_or(1));
-                    (a, b, u64::from(a) * u64::from(b))
+            let fours = primes
+                .chunks(4)
+                .map(|four| {
+                    let four: [u64; 4] = std::array::from_fn(|i| four.get(i).map_or(1, |&p| u64::from(p)));
+                    (four, four.iter().product())
                 })
                 .collect();
-            SmallPrimes { pairs }
+            SmallPrimes { fours }
         })
     }
 
@@ -183,15 +210,18 @@ impl SmallPrimes {
     /// it.
     fn strike<const N: usize>(&self, start: &[u64; N]) -> Vec<bool> {
         let mut struck = vec![false; WINDOW];
-        for &(a, b, product) in &self.pairs {
+        for &(four, product) in &self.fours {
             let r = rem(start, product);
-            for p in [a, b] {
+            for p in four {
                 if p == 1 {
                     continue;
                 }
-                let p = u64::from(p);
                 // start + 2k ≡ 0 (mod p) for k ≡ -start · 2⁻¹, and 2⁻¹ ≡ (p + 1) / 2.
-                let first = (p - r % p) % p * p.div_ceil(2) % p;
+                let minus_start = match r % p {
+                    0 => 0,
+                    r => p - r,
+                };
+                let first = minus_start * p.div_ceil(2) % p;
                 for k in (first as usize..WINDOW).step_by(p as usize) {
                     struck[k] = true;
                 }
@@ -201,12 +231,12 @@ impl SmallPrimes {
     }
 }
 
-/// `x mod m` for `m` below 2^32, 32 bits at a time so that each step is one 64-bit division.
+/// `x mod m`, a limb at a time.
 fn rem<const N: usize>(x: &[u64; N], m: u64) -> u64 {
     let mut r = 0u64;
     for &limb in x.iter().rev() {
-        r = ((r << 32) | (limb >> 32)) % m;
-        r = ((r << 32) | (limb & 0xffff_ffff)) % m;
+        // Below m · 2^64, so the quotient fits 64 bits: one hardware division.
+        r = ((u128::from(r) << 64 | u128::from(limb)) % u128::from(m)) as u64;
     }
     r
 }

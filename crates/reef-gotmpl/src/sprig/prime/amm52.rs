@@ -11,9 +11,10 @@
 #![expect(unsafe_code, reason = "one call into the AVX-512 code, after checking that the CPU has AVX-512")]
 
 use std::arch::x86_64::{
-    __m512i, _mm512_add_epi64, _mm512_alignr_epi64, _mm512_broadcastq_epi64, _mm512_castsi512_si128,
-    _mm512_madd52hi_epu64, _mm512_madd52lo_epu64, _mm512_mask_mov_epi64, _mm512_maskz_mov_epi64, _mm512_set1_epi64,
-    _mm512_setzero_si512, _mm512_srli_epi64,
+    __m512i, _mm512_add_epi64, _mm512_alignr_epi64, _mm512_and_si512, _mm512_broadcastq_epi64, _mm512_castsi512_si128,
+    _mm512_cmpeq_epu64_mask, _mm512_cmpgt_epu64_mask, _mm512_madd52hi_epu64, _mm512_madd52lo_epu64,
+    _mm512_mask_add_epi64, _mm512_mask_mov_epi64, _mm512_maskz_mov_epi64, _mm512_set1_epi64, _mm512_setzero_si512,
+    _mm512_srli_epi64,
 };
 
 /// 52-bit digits of a 1024-bit number (1040 bits).
@@ -33,75 +34,156 @@ pub(super) fn available() -> bool {
     std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512ifma")
 }
 
-/// For each of [`BATCH`] odd 1024-bit numbers with the top bit set, whether 2^(n-1) ≡ 1 (mod n):
-/// every prime passes; few composites do. `None` when the CPU lacks AVX-512 IFMA.
-pub(super) fn fermat_base_2(numbers: &[[u64; 16]; BATCH]) -> Option<[bool; BATCH]> {
+/// For each of [`BATCH`] odd 1024-bit numbers n with the top bit set and a base b below n,
+/// whether n is a strong probable prime to base b (one Miller-Rabin round): with
+/// n - 1 = d·2^s and d odd, b^d ≡ 1 or b^(d·2^r) ≡ -1 (mod n) for some r < s. Every prime
+/// is; of composites, a quarter of the bases at most pass. `None` when the CPU lacks AVX-512
+/// IFMA.
+pub(super) fn strong_probable_primes(
+    numbers: &[[u64; 16]; BATCH],
+    bases: &[[u64; 16]; BATCH],
+) -> Option<[bool; BATCH]> {
     if !available() {
         return None;
     }
-    // SAFETY: `powers_of_two` is compiled for AVX-512F and AVX-512 IFMA, which the CPU has
+    // SAFETY: `strong_tests` is compiled for AVX-512F and AVX-512 IFMA, which the CPU has
     // (checked just above). It does no other unsafe thing: its intrinsics are safe to call in
     // a function compiled for their features.
-    let powers = unsafe { powers_of_two(numbers) };
-    let mut one = [0u64; 17];
-    one[0] = 1;
-    Some(powers.map(|p| p == one))
+    Some(unsafe { strong_tests(numbers, bases) })
 }
 
-/// The moduli, ready for [`amm`].
+/// The moduli, ready for [`amm`], with the numbers every power needs.
 struct Moduli {
     n: [Vectors; BATCH],
     /// -n⁻¹ mod 2^52, in every lane.
     inverse: [__m512i; BATCH],
+    /// The numbers as 64-bit limbs.
+    limbs: [[u64; 16]; BATCH],
+    /// 1 in Montgomery form: R mod n, R = 2^1040.
+    one: [[u64; 16]; BATCH],
 }
 
-/// 2^(n-1) mod n for each of the numbers.
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn powers_of_two(numbers: &[[u64; 16]; BATCH]) -> [[u64; 17]; BATCH] {
-    let moduli = Moduli {
-        n: numbers.map(|n| vectors(&digits(&n))),
-        inverse: numbers.map(|n| {
-            // Newton's iteration doubles the correct low bits of n⁻¹ each step: 1, 2, ... 64.
-            let mut inverse = 1u64;
-            for _ in 0..6 {
-                inverse = inverse.wrapping_mul(2u64.wrapping_sub(n[0].wrapping_mul(inverse)));
-            }
-            _mm512_set1_epi64((inverse.wrapping_neg() & MASK) as i64)
-        }),
-    };
-    // 2^c R mod n for each window value c, R = 2^1040.
-    let tables: [[Vectors; 1 << WINDOW]; BATCH] = numbers.map(|n| {
-        // 2^1024 mod n is 2^1024 - n, since n > 2^1023; sixteen doublings make it R mod n.
-        let mut power = super::negate(&n);
-        for _ in 0..16 {
-            power = super::double_mod(&power, &n);
+impl Moduli {
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn new(numbers: &[[u64; 16]; BATCH]) -> Moduli {
+        Moduli {
+            n: numbers.map(|n| vectors(&digits(&n))),
+            inverse: numbers.map(|n| {
+                // Newton's iteration doubles the correct low bits of n⁻¹ each step: 1, 2, ... 64.
+                let mut inverse = 1u64;
+                for _ in 0..6 {
+                    inverse = inverse.wrapping_mul(2u64.wrapping_sub(n[0].wrapping_mul(inverse)));
+                }
+                _mm512_set1_epi64((inverse.wrapping_neg() & MASK) as i64)
+            }),
+            limbs: *numbers,
+            // 2^1024 mod n is 2^1024 - n, since n > 2^1023; sixteen doublings make it R mod n.
+            one: numbers.map(|n| doublings(super::negate(&n), &n, 16)),
         }
-        std::array::from_fn(|_| {
-            let entry = vectors(&digits(&power));
-            power = super::double_mod(&power, &n);
-            entry
-        })
-    });
-    // The exponent n - 1, by windows from the top; its lowest window is the number's with
-    // the bit 0 cleared.
+    }
+
+    /// b^c R mod n for each number's base b and each window value c.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn tables(&self, bases: &[[u64; 16]; BATCH]) -> [[Vectors; 1 << WINDOW]; BATCH] {
+        // R² mod n, from 2^64 R by four Montgomery squarings (to 2^1024 R) and sixteen
+        // doublings.
+        let mut r2: [Digits; BATCH] = std::array::from_fn(|q| digits(&doublings(self.one[q], &self.limbs[q], 64)));
+        for _ in 0..4 {
+            r2 = amm(&r2, &r2, self);
+        }
+        let r2 = std::array::from_fn(|q| digits(&doublings(self.canonical(q, &r2[q]), &self.limbs[q], 16)));
+        // bR = b·R²·R⁻¹, then each next power one multiplication on.
+        let base = amm(&bases.map(|b| digits(&b)), &r2, self);
+        let mut power: [Digits; BATCH] = self.one.map(|one| digits(&one));
+        let mut tables = [[[_mm512_setzero_si512(); 3]; 1 << WINDOW]; BATCH];
+        for c in 0..1 << WINDOW {
+            for (table, power) in tables.iter_mut().zip(&power) {
+                table[c] = vectors(power);
+            }
+            power = amm(&power, &base, self);
+        }
+        tables
+    }
+
+    /// `x` (below 2n) reduced below n, as 64-bit limbs.
+    fn canonical(&self, q: usize, x: &Digits) -> [u64; 16] {
+        let x = undigits(x);
+        let mut n = [0u64; 17];
+        n[..16].copy_from_slice(&self.limbs[q]);
+        let (diff, borrow) = super::sub(&x, &n);
+        let reduced = if borrow { x } else { diff };
+        std::array::from_fn(|i| reduced[i])
+    }
+}
+
+/// `x` doubled `times` times, mod n.
+fn doublings(mut x: [u64; 16], n: &[u64; 16], times: usize) -> [u64; 16] {
+    for _ in 0..times {
+        x = super::double_mod(&x, n);
+    }
+    x
+}
+
+/// b^e R mod n for each number's table of b's powers and exponent e, below 2n.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn power(moduli: &Moduli, tables: &[[Vectors; 1 << WINDOW]; BATCH], exponents: &[[u64; 16]; BATCH]) -> [Digits; BATCH] {
     let window = |q: usize, w: usize| {
         let bit = w * WINDOW;
-        ((numbers[q][bit / 64] >> (bit % 64)) & ((1 << WINDOW) - 1) & !u64::from(w == 0)) as usize
+        ((exponents[q][bit / 64] >> (bit % 64)) & ((1 << WINDOW) - 1)) as usize
     };
     let windows = 1024 / WINDOW;
     let mut x: [Digits; BATCH] = std::array::from_fn(|q| array(&select(&tables[q], window(q, windows - 1))));
     for w in (0..windows - 1).rev() {
         for _ in 0..WINDOW {
-            x = amm(&x, &x, &moduli);
+            x = amm(&x, &x, moduli);
         }
         let power: [Digits; BATCH] = std::array::from_fn(|q| array(&select(&tables[q], window(q, w))));
-        x = amm(&x, &power, &moduli);
+        x = amm(&x, &power, moduli);
     }
-    // Out of Montgomery form: x·1·R⁻¹.
-    let mut one = [0u64; 24];
-    one[0] = 1;
-    let x = amm(&x, &[one; BATCH], &moduli);
-    std::array::from_fn(|q| canonical(&undigits(&x[q]), &numbers[q]))
+    x
+}
+
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn strong_tests(numbers: &[[u64; 16]; BATCH], bases: &[[u64; 16]; BATCH]) -> [bool; BATCH] {
+    let moduli = Moduli::new(numbers);
+    let tables = moduli.tables(bases);
+    // n - 1 = d·2^s.
+    let s = numbers.map(|n| {
+        let mut m = n;
+        m[0] &= !1;
+        let limb = m.iter().position(|&l| l != 0).unwrap_or(15);
+        64 * limb + m[limb].trailing_zeros() as usize
+    });
+    let d: [[u64; 16]; BATCH] = std::array::from_fn(|q| {
+        let (n, s) = (&numbers[q], s[q]);
+        let (limbs, bits) = (s / 64, s % 64);
+        let limb = |i: usize| n.get(i + limbs).copied().unwrap_or(0);
+        std::array::from_fn(|i| match bits {
+            0 => limb(i),
+            _ => (limb(i) >> bits) | (limb(i + 1) << (64 - bits)),
+        })
+    });
+    let minus_one: [[u64; 16]; BATCH] = std::array::from_fn(|q| super::sub(&numbers[q], &moduli.one[q]).0);
+    let mut x = power(&moduli, &tables, &d);
+    // Decided: Some(whether it passed).
+    let mut verdict: [Option<bool>; BATCH] = std::array::from_fn(|q| {
+        let x = moduli.canonical(q, &x[q]);
+        (x == moduli.one[q] || x == minus_one[q]).then_some(true)
+    });
+    for r in 1..s.iter().copied().max().unwrap_or(0) {
+        x = amm(&x, &x, &moduli);
+        for q in 0..BATCH {
+            if verdict[q].is_none() && r < s[q] {
+                let x = moduli.canonical(q, &x[q]);
+                if x == minus_one[q] {
+                    verdict[q] = Some(true);
+                } else if x == moduli.one[q] {
+                    verdict[q] = Some(false);
+                }
+            }
+        }
+    }
+    verdict.map(|v| v.unwrap_or(false))
 }
 
 /// For each number q, a·b·R⁻¹ mod n, below 2n when a and b are.
@@ -138,16 +220,31 @@ fn amm(a: &[Digits; BATCH], b: &[Digits; BATCH], moduli: &Moduli) -> [Digits; BA
             *acc = [x0, x1, x2];
         }
     }
-    acc.map(|v| {
-        // Each lane holds a digit plus carries (below 2^59); pass the carries up.
-        let mut out = array(&v);
-        let mut carry = 0;
-        for d in &mut out[..DIGITS] {
-            let sum = *d + carry;
-            *d = sum & MASK;
-            carry = sum >> 52;
-        }
-        out
+    acc.map(|v| array(&normalize(v)))
+}
+
+/// Digits from lanes that hold a digit plus carries (below 2^59), in the vectors: each
+/// lane's carries go to the next lane, then the carries of one that this makes ripple up
+/// all at once, as a binary addition of lane masks.
+#[target_feature(enable = "avx512f")]
+fn normalize([x0, x1, x2]: Vectors) -> Vectors {
+    let (zero, mask) = (_mm512_setzero_si512(), _mm512_set1_epi64(MASK as i64));
+    let [h0, h1, h2] = [x0, x1, x2].map(|x| _mm512_srli_epi64::<52>(x));
+    let y = [
+        _mm512_add_epi64(_mm512_and_si512(x0, mask), _mm512_alignr_epi64::<7>(h0, zero)),
+        _mm512_add_epi64(_mm512_and_si512(x1, mask), _mm512_alignr_epi64::<7>(h1, h0)),
+        _mm512_add_epi64(_mm512_and_si512(x2, mask), _mm512_alignr_epi64::<7>(h2, h1)),
+    ];
+    // Each lane is now below 2^52 + 2^7: it carries one at most. Lanes at 2^52 or more
+    // make a carry; lanes of 2^52 - 1 pass one on.
+    let lanes = |m: [u8; 3]| u32::from(m[0]) | u32::from(m[1]) << 8 | u32::from(m[2]) << 16;
+    let makes = lanes(y.map(|y| _mm512_cmpgt_epu64_mask(y, mask)));
+    let passes = lanes(y.map(|y| _mm512_cmpeq_epu64_mask(y, mask)));
+    let takes = ((makes << 1).wrapping_add(passes)) ^ passes;
+    let one = _mm512_set1_epi64(1);
+    std::array::from_fn(|v| {
+        let take = (takes >> (8 * v)) as u8;
+        _mm512_and_si512(_mm512_mask_add_epi64(y[v], take, y[v], one), mask)
     })
 }
 
@@ -207,30 +304,12 @@ fn undigits(d: &Digits) -> [u64; 17] {
     out
 }
 
-/// `x mod n` for `x` below 2n.
-fn canonical(x: &[u64; 17], n: &[u64; 16]) -> [u64; 17] {
-    let mut wide = [0u64; 17];
-    wide[..16].copy_from_slice(n);
-    let (diff, borrow) = super::sub(x, &wide);
-    if borrow { *x } else { diff }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
-    use crypto_bigint::{Odd, U1024};
-
-    /// 2^(n-1) mod n by `crypto-bigint`, as 64-bit limbs.
-    fn reference(n: &[u64; 16]) -> [u64; 17] {
-        let modulus = U1024::from_words(*n);
-        let params = FixedMontyParams::new_vartime(Odd::new(modulus).expect("odd"));
-        let two = FixedMontyForm::new(&U1024::from(2u64), &params);
-        let power = two.pow(&modulus.wrapping_sub(&U1024::ONE)).retrieve();
-        let mut out = [0u64; 17];
-        out[..16].copy_from_slice(&power.to_words());
-        out
-    }
+    use crypto_bigint::{ConcatenatingMul as _, Odd, U1024};
+    use crypto_primes::hazmat::MillerRabin;
 
     fn random_odd() -> [u64; 16] {
         let mut n = [0u64; 16];
@@ -238,6 +317,24 @@ mod tests {
         n[0] |= 1;
         n[15] |= 1 << 63;
         n
+    }
+
+    /// A random number below 2^1023, so below any of the numbers here.
+    fn random_base() -> [u64; 16] {
+        let mut b = [0u64; 16];
+        rand::fill(&mut b[..]);
+        b[15] >>= 1;
+        b
+    }
+
+    /// The 1024-bit MODP group's prime (RFC 2409, Oakley group 2).
+    fn modp_prime() -> [u64; 16] {
+        U1024::from_be_hex(concat!(
+            "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DD",
+            "EF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED",
+            "EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE65381FFFFFFFFFFFFFFFF",
+        ))
+        .to_words()
     }
 
     #[test]
@@ -248,36 +345,118 @@ mod tests {
         assert_eq!(undigits(&digits(&n)), wide);
     }
 
-    /// The powers of 2 match `crypto-bigint`'s for random odd numbers, and a prime passes
-    /// among composites.
+    /// Carries pass through lanes that are full (2^52 - 1) as a chain of additions would
+    /// pass them, including where one lane's carry ripples through several.
     #[test]
-    fn powers_of_two_match_crypto_bigint() {
+    fn normalizing_passes_carries_up() {
         if !available() {
             eprintln!("this CPU has no AVX-512 IFMA: nothing to check");
             return;
         }
-        for _ in 0..25 {
+        let reference = |lanes: &Digits| {
+            let mut out = *lanes;
+            let mut carry = 0;
+            for d in &mut out {
+                let sum = *d + carry;
+                *d = sum & MASK;
+                carry = sum >> 52;
+            }
+            out
+        };
+        let mut cases = vec![];
+        // 2^52 in lane 0 ripples through full lanes 1 to 9 (across the first vector's end).
+        let mut ripple = [0u64; 24];
+        ripple[0] = 1 << 52;
+        ripple[1..10].fill(MASK);
+        ripple[10] = 5;
+        cases.push(ripple);
+        for _ in 0..200 {
+            let mut lanes = [0u64; 24];
+            for lane in &mut lanes[..DIGITS] {
+                // Full lanes, full lanes with carries, and any value below 2^59.
+                *lane = match rand::random::<u8>() % 4 {
+                    0 => MASK,
+                    1 => (u64::from(rand::random::<u8>() >> 1) << 52) | MASK,
+                    _ => rand::random::<u64>() >> 5,
+                };
+            }
+            cases.push(lanes);
+        }
+        for lanes in cases {
+            // SAFETY: the CPU has AVX-512 (checked above).
+            let ours = unsafe { array(&normalize(vectors(&lanes))) };
+            assert_eq!(ours, reference(&lanes), "{lanes:x?}");
+        }
+    }
+
+    /// b^e mod n, for random odd n, bases and exponents, matches `crypto-bigint`'s.
+    #[test]
+    fn powers_match_crypto_bigint() {
+        if !available() {
+            eprintln!("this CPU has no AVX-512 IFMA: nothing to check");
+            return;
+        }
+        for _ in 0..10 {
             let numbers: [[u64; 16]; BATCH] = std::array::from_fn(|_| random_odd());
+            let bases: [[u64; 16]; BATCH] = std::array::from_fn(|_| random_base());
+            let exponents: [[u64; 16]; BATCH] = std::array::from_fn(|_| random_odd());
             // SAFETY: the CPU has AVX-512 IFMA (checked above).
-            let ours = unsafe { powers_of_two(&numbers) };
-            for (q, n) in numbers.iter().enumerate() {
-                assert_eq!(ours[q], reference(n), "number {q}");
+            let ours = unsafe {
+                let moduli = Moduli::new(&numbers);
+                let x = power(&moduli, &moduli.tables(&bases), &exponents);
+                let mut one = [0u64; 24];
+                one[0] = 1;
+                let plain = amm(&x, &[one; BATCH], &moduli);
+                std::array::from_fn::<_, BATCH, _>(|q| moduli.canonical(q, &plain[q]))
+            };
+            for q in 0..BATCH {
+                let params = FixedMontyParams::new_vartime(Odd::new(U1024::from_words(numbers[q])).expect("odd"));
+                let base = FixedMontyForm::new(&U1024::from_words(bases[q]), &params);
+                let expected = base.pow(&U1024::from_words(exponents[q])).retrieve().to_words();
+                assert_eq!(ours[q], expected, "number {q}");
             }
         }
-        // The 1024-bit MODP group's prime (RFC 2409, Oakley group 2).
-        let prime = U1024::from_be_hex(concat!(
-            "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DD",
-            "EF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED",
-            "EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE65381FFFFFFFFFFFFFFFF",
-        ))
-        .to_words();
-        let mut composite = prime;
-        composite[0] -= 2;
-        let numbers: [[u64; 16]; BATCH] = std::array::from_fn(|q| [composite, prime, random_odd(), prime][q % 4]);
-        let mut one = [0u64; 17];
-        one[0] = 1;
-        let expected = numbers.map(|n| reference(&n) == one);
-        assert_eq!(expected[1..4], [true, false, true][..], "the reference tells the prime");
-        assert_eq!(fermat_base_2(&numbers).expect("available"), expected);
+    }
+
+    /// The strong test agrees with `crypto-primes`' Miller-Rabin round, on primes (with
+    /// random bases, so that both the first power and the squarings after it decide) and on
+    /// composites: random odd numbers, and a product of two primes, which has no small factor.
+    #[test]
+    fn strong_tests_agree_with_crypto_primes() {
+        if !available() {
+            eprintln!("this CPU has no AVX-512 IFMA: nothing to check");
+            return;
+        }
+        let (p, q) = super::super::two_primes(512).expect("512-bit primes");
+        let product: [u64; 16] = std::array::from_fn(|i| {
+            let words = p.concatenating_mul(&q).to_words();
+            words.get(i).copied().unwrap_or(0)
+        });
+        // Primes found by `crypto-primes` alone, with n ≡ 1 (mod 8), so that s ≥ 3 and the
+        // squarings after the first power decide for most bases.
+        let mut primes = vec![modp_prime()];
+        while primes.len() < 4 {
+            let mut n = random_odd();
+            n[0] = (n[0] & !7) | 1;
+            let mut n = U1024::from_words(n);
+            while !crypto_primes::is_prime(crypto_primes::Flavor::Any, &n) {
+                n = n.wrapping_add(&U1024::from(8u64));
+            }
+            primes.push(n.to_words());
+        }
+        let mut passed = 0;
+        for n in primes.iter().chain([product, random_odd(), random_odd()].iter()) {
+            let mut two = [0u64; 16];
+            two[0] = 2;
+            let bases: [[u64; 16]; BATCH] = std::array::from_fn(|i| if i == 0 { two } else { random_base() });
+            let ours = strong_probable_primes(&[*n; BATCH], &bases).expect("available");
+            let mr = MillerRabin::new(Odd::new(U1024::from_words(*n)).expect("odd"));
+            for (i, base) in bases.iter().enumerate() {
+                let expected = mr.test(&U1024::from_words(*base)).is_probably_prime();
+                assert_eq!(ours[i], expected, "base {i} of {n:x?}");
+                passed += usize::from(ours[i]);
+            }
+        }
+        assert_eq!(passed, primes.len() * BATCH, "every prime passes with every base, no composite does");
     }
 }
