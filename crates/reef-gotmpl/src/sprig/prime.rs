@@ -4,13 +4,14 @@
 //! with the cheapest test that can:
 //! 1. a sieve over a window of odd numbers strikes out the multiples of the odd primes below
 //!    2^16, nine numbers in ten;
-//! 2. on a CPU with AVX-512 IFMA, 1024-bit numbers (the primes of a 2048-bit key, which
-//!    `genCA` and the other certificate functions make) go five at a time through a Fermat
-//!    test to base 2 ([`amm52`]), which throws out nearly all the rest, in a fifth of the
-//!    time that `crypto-bigint`'s portable arithmetic takes;
-//! 3. what is left gets `crypto-primes`' Baillie-PSW test (Miller-Rabin to base 2 and a
-//!    strong Lucas test), the test the `rsa` crate uses, which alone decides: no composite
-//!    is known to pass it.
+//! 2. on a CPU with AVX-512 IFMA, 1024-bit numbers (the primes of the 2048-bit keys that
+//!    `genCA` and the other certificate functions make) go five at a time through a
+//!    Miller-Rabin round to base 2 in 52-bit vector arithmetic ([`amm52`]), which throws out
+//!    nearly all the rest in a sixth of the time `crypto-bigint` takes. The one in about
+//!    thirty that passes must pass five more rounds, to random bases, as Go's `crypto/rsa`
+//!    asks of a 1024-bit prime (FIPS 186-5, table B.1);
+//! 3. elsewhere (other sizes, other CPUs), `crypto-primes`' Baillie-PSW test decides, the
+//!    test the `rsa` crate uses.
 
 #[cfg(target_arch = "x86_64")]
 mod amm52;
@@ -84,8 +85,6 @@ fn search_window<const N: usize>(sieve: &SmallPrimes, done: &AtomicBool) -> Opti
     let is_prime = |c: &[u64; N]| crypto_primes::is_prime(Flavor::Any, &Uint::<N>::from_words(*c));
     #[cfg(target_arch = "x86_64")]
     if N == 16 && amm52::available() {
-        let mut two = [0u64; 16];
-        two[0] = 2;
         loop {
             if done.load(Ordering::Relaxed) {
                 return None;
@@ -94,7 +93,7 @@ fn search_window<const N: usize>(sieve: &SmallPrimes, done: &AtomicBool) -> Opti
             for slot in &mut batch {
                 *slot = <[u64; 16]>::try_from(&candidates.next()?[..]).ok()?;
             }
-            let passed = amm52::strong_probable_primes(&batch, &[two; amm52::BATCH])?;
+            let passed = amm52::strong_probable_primes_to_base_2(&batch)?;
             for (candidate, passed) in batch.iter().zip(passed) {
                 if passed && confirmed(candidate)? {
                     return <[u64; N]>::try_from(&candidate[..]).ok();
@@ -105,10 +104,9 @@ fn search_window<const N: usize>(sieve: &SmallPrimes, done: &AtomicBool) -> Opti
     candidates.take_while(|_| !done.load(Ordering::Relaxed)).find(is_prime)
 }
 
-/// Whether a 1024-bit strong probable prime to base 2 is one to [`amm52::BATCH`] random
-/// bases too, which Go's `crypto/rsa` also asks of a prime (five rounds for 1024 bits, by
-/// FIPS 186-5's table B.1). A composite passes each round with probability 1/4 at most, and
-/// a random one far less.
+/// Whether a 1024-bit strong probable prime to base 2 is one to [`amm52::BATCH`] (five)
+/// random bases too. A composite passes a round with probability 1/4 at most, and a random
+/// one far less.
 #[cfg(target_arch = "x86_64")]
 fn confirmed(n: &[u64; 16]) -> Option<bool> {
     // n is odd: n - 1 is n without its lowest bit.

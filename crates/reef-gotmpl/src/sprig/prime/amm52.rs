@@ -43,6 +43,16 @@ pub(super) fn strong_probable_primes(
     numbers: &[[u64; 16]; BATCH],
     bases: &[[u64; 16]; BATCH],
 ) -> Option<[bool; BATCH]> {
+    tests(numbers, Some(bases))
+}
+
+/// [`strong_probable_primes`] to base 2, which needs no table of the base's powers: a
+/// multiplication by 2 is a doubling of the digits.
+pub(super) fn strong_probable_primes_to_base_2(numbers: &[[u64; 16]; BATCH]) -> Option<[bool; BATCH]> {
+    tests(numbers, None)
+}
+
+fn tests(numbers: &[[u64; 16]; BATCH], bases: Option<&[[u64; 16]; BATCH]>) -> Option<[bool; BATCH]> {
     if !available() {
         return None;
     }
@@ -105,14 +115,18 @@ impl Moduli {
         tables
     }
 
-    /// `x` (below 2n) reduced below n, as 64-bit limbs.
+    /// `x` (below 4n) reduced below n, as 64-bit limbs.
     fn canonical(&self, q: usize, x: &Digits) -> [u64; 16] {
-        let x = undigits(x);
+        let mut x = undigits(x);
         let mut n = [0u64; 17];
         n[..16].copy_from_slice(&self.limbs[q]);
-        let (diff, borrow) = super::sub(&x, &n);
-        let reduced = if borrow { x } else { diff };
-        std::array::from_fn(|i| reduced[i])
+        for _ in 0..3 {
+            let (diff, borrow) = super::sub(&x, &n);
+            if !borrow {
+                x = diff;
+            }
+        }
+        std::array::from_fn(|i| x[i])
     }
 }
 
@@ -143,10 +157,25 @@ fn power(moduli: &Moduli, tables: &[[Vectors; 1 << WINDOW]; BATCH], exponents: &
     x
 }
 
+/// 2^e R mod n for each number's exponent e, below 4n: for each bit of e from the top, a
+/// squaring and, if the bit is set, a doubling. With R > 2^16 n, a squaring of a number below
+/// 4n is still below 2n.
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn strong_tests(numbers: &[[u64; 16]; BATCH], bases: &[[u64; 16]; BATCH]) -> [bool; BATCH] {
+fn power_of_two(moduli: &Moduli, exponents: &[[u64; 16]; BATCH]) -> [Digits; BATCH] {
+    let mut x: [Digits; BATCH] = moduli.one.map(|one| digits(&one));
+    for bit in (0..1024).rev() {
+        x = amm(&x, &x, moduli);
+        for (x, e) in x.iter_mut().zip(exponents) {
+            let double = (((e[bit / 64] >> (bit % 64)) & 1) as u8).wrapping_neg();
+            *x = array(&normalize(vectors(x).map(|v| _mm512_mask_add_epi64(v, double, v, v))));
+        }
+    }
+    x
+}
+
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn strong_tests(numbers: &[[u64; 16]; BATCH], bases: Option<&[[u64; 16]; BATCH]>) -> [bool; BATCH] {
     let moduli = Moduli::new(numbers);
-    let tables = moduli.tables(bases);
     // n - 1 = d·2^s.
     let s = numbers.map(|n| {
         let mut m = n;
@@ -164,7 +193,10 @@ fn strong_tests(numbers: &[[u64; 16]; BATCH], bases: &[[u64; 16]; BATCH]) -> [bo
         })
     });
     let minus_one: [[u64; 16]; BATCH] = std::array::from_fn(|q| super::sub(&numbers[q], &moduli.one[q]).0);
-    let mut x = power(&moduli, &tables, &d);
+    let mut x = match bases {
+        Some(bases) => power(&moduli, &moduli.tables(bases), &d),
+        None => power_of_two(&moduli, &d),
+    };
     // Decided: Some(whether it passed).
     let mut verdict: [Option<bool>; BATCH] = std::array::from_fn(|q| {
         let x = moduli.canonical(q, &x[q]);
@@ -201,22 +233,22 @@ fn amm(a: &[Digits; BATCH], b: &[Digits; BATCH], moduli: &Moduli) -> [Digits; BA
             // a times the digit, which does not wait on the sum: the low halves now, the high
             // halves (one digit up) after the move down.
             x0 = _mm512_add_epi64(x0, _mm512_madd52lo_epu64(zero, a[0], digit));
-            x1 = _mm512_add_epi64(x1, _mm512_madd52lo_epu64(zero, a[1], digit));
-            x2 = _mm512_add_epi64(x2, _mm512_madd52lo_epu64(zero, a[2], digit));
+            x1 = _mm512_madd52lo_epu64(x1, a[1], digit);
+            x2 = _mm512_madd52lo_epu64(x2, a[2], digit);
             // The multiple k of n that clears the lowest digit, in every lane.
             let k = _mm512_madd52lo_epu64(zero, _mm512_broadcastq_epi64(_mm512_castsi512_si128(x0)), moduli.inverse[q]);
             x0 = _mm512_madd52lo_epu64(x0, n[0], k);
             x1 = _mm512_madd52lo_epu64(x1, n[1], k);
             x2 = _mm512_madd52lo_epu64(x2, n[2], k);
-            let high = [0, 1, 2].map(|v| _mm512_madd52hi_epu64(_mm512_madd52hi_epu64(zero, a[v], digit), n[v], k));
+            let high = _mm512_madd52hi_epu64(_mm512_madd52hi_epu64(zero, a[0], digit), n[0], k);
             // The cleared digit's carry, and every lane one down.
             let carry = _mm512_maskz_mov_epi64(1, _mm512_srli_epi64::<52>(x0));
             x0 = _mm512_alignr_epi64::<1>(x1, x0);
             x1 = _mm512_alignr_epi64::<1>(x2, x1);
             x2 = _mm512_alignr_epi64::<1>(zero, x2);
-            x0 = _mm512_add_epi64(_mm512_add_epi64(x0, carry), high[0]);
-            x1 = _mm512_add_epi64(x1, high[1]);
-            x2 = _mm512_add_epi64(x2, high[2]);
+            x0 = _mm512_add_epi64(_mm512_add_epi64(x0, carry), high);
+            x1 = _mm512_madd52hi_epu64(_mm512_madd52hi_epu64(x1, a[1], digit), n[1], k);
+            x2 = _mm512_madd52hi_epu64(_mm512_madd52hi_epu64(x2, a[2], digit), n[2], k);
             *acc = [x0, x1, x2];
         }
     }
@@ -389,7 +421,7 @@ mod tests {
         }
     }
 
-    /// b^e mod n, for random odd n, bases and exponents, matches `crypto-bigint`'s.
+    /// b^e mod n, for random odd n, bases and exponents, and 2^e mod n match `crypto-bigint`'s.
     #[test]
     fn powers_match_crypto_bigint() {
         if !available() {
@@ -400,20 +432,26 @@ mod tests {
             let numbers: [[u64; 16]; BATCH] = std::array::from_fn(|_| random_odd());
             let bases: [[u64; 16]; BATCH] = std::array::from_fn(|_| random_base());
             let exponents: [[u64; 16]; BATCH] = std::array::from_fn(|_| random_odd());
+            let mut two = [0u64; 16];
+            two[0] = 2;
             // SAFETY: the CPU has AVX-512 IFMA (checked above).
-            let ours = unsafe {
+            let (ours, ours_of_two) = unsafe {
                 let moduli = Moduli::new(&numbers);
-                let x = power(&moduli, &moduli.tables(&bases), &exponents);
                 let mut one = [0u64; 24];
                 one[0] = 1;
-                let plain = amm(&x, &[one; BATCH], &moduli);
-                std::array::from_fn::<_, BATCH, _>(|q| moduli.canonical(q, &plain[q]))
+                let plain = |x: [Digits; BATCH]| {
+                    let x = amm(&x, &[one; BATCH], &moduli);
+                    std::array::from_fn::<_, BATCH, _>(|q| moduli.canonical(q, &x[q]))
+                };
+                (plain(power(&moduli, &moduli.tables(&bases), &exponents)), plain(power_of_two(&moduli, &exponents)))
             };
             for q in 0..BATCH {
                 let params = FixedMontyParams::new_vartime(Odd::new(U1024::from_words(numbers[q])).expect("odd"));
+                let exponent = U1024::from_words(exponents[q]);
                 let base = FixedMontyForm::new(&U1024::from_words(bases[q]), &params);
-                let expected = base.pow(&U1024::from_words(exponents[q])).retrieve().to_words();
-                assert_eq!(ours[q], expected, "number {q}");
+                assert_eq!(ours[q], base.pow(&exponent).retrieve().to_words(), "number {q}");
+                let two = FixedMontyForm::new(&U1024::from_words(two), &params);
+                assert_eq!(ours_of_two[q], two.pow(&exponent).retrieve().to_words(), "number {q}, base 2");
             }
         }
     }
@@ -451,6 +489,8 @@ mod tests {
             let bases: [[u64; 16]; BATCH] = std::array::from_fn(|i| if i == 0 { two } else { random_base() });
             let ours = strong_probable_primes(&[*n; BATCH], &bases).expect("available");
             let mr = MillerRabin::new(Odd::new(U1024::from_words(*n)).expect("odd"));
+            let to_base_2 = strong_probable_primes_to_base_2(&[*n; BATCH]).expect("available");
+            assert_eq!(to_base_2, [mr.test_base_two().is_probably_prime(); BATCH], "base 2 of {n:x?}");
             for (i, base) in bases.iter().enumerate() {
                 let expected = mr.test(&U1024::from_words(*base)).is_probably_prime();
                 assert_eq!(ours[i], expected, "base {i} of {n:x?}");
