@@ -164,11 +164,8 @@ fn power(moduli: &Moduli, tables: &[[Vectors; 1 << WINDOW]; BATCH], exponents: &
 fn power_of_two(moduli: &Moduli, exponents: &[[u64; 16]; BATCH]) -> [Digits; BATCH] {
     let mut x: [Digits; BATCH] = moduli.one.map(|one| digits(&one));
     for bit in (0..1024).rev() {
-        x = amm(&x, &x, moduli);
-        for (x, e) in x.iter_mut().zip(exponents) {
-            let double = (((e[bit / 64] >> (bit % 64)) & 1) as u8).wrapping_neg();
-            *x = array(&normalize(vectors(x).map(|v| _mm512_mask_add_epi64(v, double, v, v))));
-        }
+        let double = exponents.map(|e| (((e[bit / 64] >> (bit % 64)) & 1) as u8).wrapping_neg());
+        x = amm_doubling(&x, &x, moduli, double);
     }
     x
 }
@@ -221,6 +218,13 @@ fn strong_tests(numbers: &[[u64; 16]; BATCH], bases: Option<&[[u64; 16]; BATCH]>
 /// For each number q, a·b·R⁻¹ mod n, below 2n when a and b are.
 #[target_feature(enable = "avx512f,avx512ifma")]
 fn amm(a: &[Digits; BATCH], b: &[Digits; BATCH], moduli: &Moduli) -> [Digits; BATCH] {
+    amm_doubling(a, b, moduli, [0; BATCH])
+}
+
+/// [`amm`], doubled for the numbers whose `double` mask is all ones (the lanes, below 2^60,
+/// have room), below 4n then.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn amm_doubling(a: &[Digits; BATCH], b: &[Digits; BATCH], moduli: &Moduli, double: [u8; BATCH]) -> [Digits; BATCH] {
     let zero = _mm512_setzero_si512();
     let a = a.map(|a| vectors(&a));
     let mut acc = [[zero; 3]; BATCH];
@@ -252,10 +256,10 @@ fn amm(a: &[Digits; BATCH], b: &[Digits; BATCH], moduli: &Moduli) -> [Digits; BA
             *acc = [x0, x1, x2];
         }
     }
-    acc.map(|v| array(&normalize(v)))
+    std::array::from_fn(|q| array(&normalize(acc[q].map(|v| _mm512_mask_add_epi64(v, double[q], v, v)))))
 }
 
-/// Digits from lanes that hold a digit plus carries (below 2^59), in the vectors: each
+/// Digits from lanes that hold a digit plus carries of any size, in the vectors: each
 /// lane's carries go to the next lane, then the carries of one that this makes ripple up
 /// all at once, as a binary addition of lane masks.
 #[target_feature(enable = "avx512f")]
@@ -267,7 +271,7 @@ fn normalize([x0, x1, x2]: Vectors) -> Vectors {
         _mm512_add_epi64(_mm512_and_si512(x1, mask), _mm512_alignr_epi64::<7>(h1, h0)),
         _mm512_add_epi64(_mm512_and_si512(x2, mask), _mm512_alignr_epi64::<7>(h2, h1)),
     ];
-    // Each lane is now below 2^52 + 2^7: it carries one at most. Lanes at 2^52 or more
+    // Each lane is now below 2^52 + 2^12: it carries one at most. Lanes at 2^52 or more
     // make a carry; lanes of 2^52 - 1 pass one on.
     let lanes = |m: [u8; 3]| u32::from(m[0]) | u32::from(m[1]) << 8 | u32::from(m[2]) << 16;
     let makes = lanes(y.map(|y| _mm512_cmpgt_epu64_mask(y, mask)));
@@ -405,11 +409,11 @@ mod tests {
         for _ in 0..200 {
             let mut lanes = [0u64; 24];
             for lane in &mut lanes[..DIGITS] {
-                // Full lanes, full lanes with carries, and any value below 2^59.
+                // Full lanes, full lanes with carries, and any value.
                 *lane = match rand::random::<u8>() % 4 {
                     0 => MASK,
                     1 => (u64::from(rand::random::<u8>() >> 1) << 52) | MASK,
-                    _ => rand::random::<u64>() >> 5,
+                    _ => rand::random::<u64>(),
                 };
             }
             cases.push(lanes);
