@@ -1,5 +1,6 @@
-//! Fermat tests to base 2 of five 1024-bit numbers at once, with AVX-512's 52-bit integer
-//! multiply-add (IFMA), which does eight 52-bit products per instruction.
+//! Miller-Rabin rounds on five 1024-bit numbers at once (or on one number to five bases),
+//! with AVX-512's 52-bit integer multiply-add (IFMA), which does eight 52-bit products per
+//! instruction.
 //!
 //! A number is held as twenty 52-bit digits in three vectors of eight 64-bit lanes. The
 //! Montgomery product is Gueron and Krasnov's "almost Montgomery multiplication": with
@@ -7,6 +8,11 @@
 //! depend on the values. Each step's chain (a digit's product, the reduction factor, the
 //! reduction, the move down a digit) waits on the step before; five numbers go through the
 //! steps together so that one number's chain overlaps the others'.
+//!
+//! A power of a base b is taken four bits of the exponent at a time, from a table of b's
+//! first sixteen powers. A power of 2 needs no table: a bit at a time, a squaring and a
+//! doubling, and the doubling is folded into the squaring's last pass. Nothing branches on
+//! the exponent's bits or reads memory at an address they choose.
 
 #![expect(unsafe_code, reason = "one call into the AVX-512 code, after checking that the CPU has AVX-512")]
 
@@ -20,7 +26,7 @@ use std::arch::x86_64::{
 /// 52-bit digits of a 1024-bit number (1040 bits).
 const DIGITS: usize = 20;
 const MASK: u64 = (1 << 52) - 1;
-/// The exponent's bits taken at a time: a table of 16 powers of two per number.
+/// The exponent's bits taken at a time by [`power`]: a table of 16 powers per number.
 const WINDOW: usize = 4;
 /// Numbers tested together.
 pub(super) const BATCH: usize = 5;
