@@ -33,23 +33,32 @@ const WINDOW: usize = 1 << 13;
 /// product has exactly `2 * bits` bits). `None` when `bits` is not 256, 512, 1024 or 2048.
 pub(super) fn two_primes(bits: u32) -> Option<(BoxedUint, BoxedUint)> {
     match bits {
-        256 => Some(search_two::<4>()),
-        512 => Some(search_two::<8>()),
-        1024 => Some(search_two::<16>()),
-        2048 => Some(search_two::<32>()),
+        256 => Some(search_two::<4>(false)),
+        512 => Some(search_two::<8>(false)),
+        1024 => Some(search_two::<16>(vector_tests())),
+        2048 => Some(search_two::<32>(false)),
         _ => None,
     }
 }
 
+/// Whether this CPU tests 1024-bit candidates in [`amm52`]'s vector arithmetic.
+fn vector_tests() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return amm52::available();
+    #[cfg(not(target_arch = "x86_64"))]
+    return false;
+}
+
 /// The first two distinct primes found by this thread and a helper thread, each searching
-/// from its own random starts. While one checks a find, the other goes on searching.
-fn search_two<const N: usize>() -> (BoxedUint, BoxedUint) {
+/// from its own random starts, with [`amm52`]'s tests if `vectors` (then N must be 16).
+/// While one checks a find, the other goes on searching.
+fn search_two<const N: usize>(vectors: bool) -> (BoxedUint, BoxedUint) {
     let found = Mutex::new(Vec::<[u64; N]>::new());
     let done = AtomicBool::new(false);
     let search = || {
         let sieve = SmallPrimes::get();
         while !done.load(Ordering::Relaxed) {
-            let Some(prime) = search_window::<N>(sieve, &done) else { continue };
+            let Some(prime) = search_window::<N>(sieve, &done, vectors) else { continue };
             let mut found = found.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if !found.contains(&prime) {
                 found.push(prime);
@@ -75,7 +84,7 @@ fn search_two<const N: usize>() -> (BoxedUint, BoxedUint) {
 
 /// The first prime in a window of odd numbers from a random start; `None` when the window
 /// holds none or `done` is set.
-fn search_window<const N: usize>(sieve: &SmallPrimes, done: &AtomicBool) -> Option<[u64; N]> {
+fn search_window<const N: usize>(sieve: &SmallPrimes, done: &AtomicBool, vectors: bool) -> Option<[u64; N]> {
     let mut start = [0u64; N];
     rand::fill(&mut start[..]);
     start[0] |= 1;
@@ -84,7 +93,7 @@ fn search_window<const N: usize>(sieve: &SmallPrimes, done: &AtomicBool) -> Opti
     let mut candidates = (0..WINDOW).filter(|&k| !struck[k]).map_while(|k| add_small(&start, 2 * k as u64));
     let is_prime = |c: &[u64; N]| crypto_primes::is_prime(Flavor::Any, &Uint::<N>::from_words(*c));
     #[cfg(target_arch = "x86_64")]
-    if N == 16 && amm52::available() {
+    if vectors && N == 16 {
         loop {
             if done.load(Ordering::Relaxed) {
                 return None;
@@ -284,5 +293,16 @@ mod tests {
             }
         }
         assert!(two_primes(100).is_none());
+    }
+
+    /// On a CPU without AVX-512 IFMA, 1024-bit primes come from `crypto-primes`' test alone.
+    #[test]
+    fn the_portable_search_finds_1024_bit_primes() {
+        let (p, q) = search_two::<16>(false);
+        assert_ne!(p, q);
+        for prime in [p, q] {
+            assert_eq!(prime.bit_width(), 1024);
+            assert!(crypto_primes::is_prime(Flavor::Any, &prime));
+        }
     }
 }
