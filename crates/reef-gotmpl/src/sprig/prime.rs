@@ -92,6 +92,8 @@ fn search_window<const N: usize>(sieve: &SmallPrimes, done: &AtomicBool, vectors
     let struck = sieve.strike(&start);
     let mut candidates = (0..WINDOW).filter(|&k| !struck[k]).map_while(|k| add_small(&start, 2 * k as u64));
     let is_prime = |c: &[u64; N]| crypto_primes::is_prime(Flavor::Any, &Uint::<N>::from_words(*c));
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = vectors;
     #[cfg(target_arch = "x86_64")]
     if vectors && N == 16 {
         loop {
@@ -149,6 +151,7 @@ fn add_small<const N: usize>(x: &[u64; N], d: u64) -> Option<[u64; N]> {
 }
 
 /// `a - b` and whether it borrowed.
+#[cfg(any(target_arch = "x86_64", test))]
 fn sub<const N: usize>(a: &[u64; N], b: &[u64; N]) -> ([u64; N], bool) {
     let mut out = [0u64; N];
     let mut borrow = false;
@@ -162,11 +165,13 @@ fn sub<const N: usize>(a: &[u64; N], b: &[u64; N]) -> ([u64; N], bool) {
 }
 
 /// 2^(64N) - n.
+#[cfg(any(target_arch = "x86_64", test))]
 fn negate<const N: usize>(n: &[u64; N]) -> [u64; N] {
     sub(&[0; N], n).0
 }
 
 /// 2x mod n for x below n, in a time that does not depend on x or n.
+#[cfg(any(target_arch = "x86_64", test))]
 fn double_mod<const N: usize>(x: &[u64; N], n: &[u64; N]) -> [u64; N] {
     let mut doubled = [0u64; N];
     let mut carry = 0u64;
