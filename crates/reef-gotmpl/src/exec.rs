@@ -38,6 +38,10 @@ impl TplCache {
     const MAX_TEXT: usize = 16 << 20;
 }
 
+/// Function calls and `range` iterations between two readings of the clock for
+/// [`Options::max_duration`]: reading it at each cost a fiftieth of a render's time.
+const DEADLINE_STRIDE: u32 = 16;
+
 /// What every template of one render shares: the set, functions, limits, the output and
 /// the nesting depth.
 pub(crate) struct Shared {
@@ -55,6 +59,8 @@ pub(crate) struct Shared {
     pub range_iterations: u64,
     /// When the render must have ended ([`Options::max_duration`] after it started).
     pub deadline: Option<std::time::Instant>,
+    /// Deadline checks so far: the clock is read at every [`DEADLINE_STRIDE`]th.
+    pub deadline_checks: u32,
     /// Bytes written and built by functions so far, against [`Options::max_built_bytes`].
     pub built: u64,
     /// The set's own name (Helm's `gotpl`), for `no template "x" associated with ...`.
@@ -187,8 +193,13 @@ impl<'t> State<'t, '_> {
         Ok(())
     }
 
-    /// Fails once the render has run past [`Options::max_duration`].
-    fn check_deadline(&self) -> R<()> {
+    /// Fails once the render has run past [`Options::max_duration`], looking at the clock
+    /// at every [`DEADLINE_STRIDE`]th call.
+    fn check_deadline(&mut self) -> R<()> {
+        self.sh.deadline_checks = self.sh.deadline_checks.wrapping_add(1);
+        if !self.sh.deadline_checks.is_multiple_of(DEADLINE_STRIDE) {
+            return Ok(());
+        }
         match (self.sh.deadline, self.sh.opts.max_duration) {
             (Some(deadline), Some(limit)) if std::time::Instant::now() > deadline => {
                 Err(self.errorf(format!("rendering exceeds the time limit of {}s", limit.as_secs_f64())))

@@ -45,7 +45,7 @@ pub struct Options {
     /// [`crate::value::MAX_VALUE_BYTES`].
     pub max_built_bytes: u64,
     /// Wall-clock time one render (a template with everything it includes and `tpl`s) may
-    /// take, checked at every function call and `range` iteration: what bounds a template
+    /// take, checked at every 16th function call or `range` iteration: what bounds a template
     /// whose every step is within the other limits but that would still run for hours (ten
     /// million RSA keys). Go has no such limit. `None`: no limit.
     pub max_duration: Option<std::time::Duration>,
@@ -443,6 +443,7 @@ impl Templates {
             depth: 0,
             range_iterations: 0,
             deadline: self.opts.max_duration.and_then(|d| std::time::Instant::now().checked_add(d)),
+            deadline_checks: 0,
             built: 0,
             set_name: Rc::from(self.name.as_str()),
             resolver: self.resolver.clone(),
