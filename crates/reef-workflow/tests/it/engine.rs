@@ -277,9 +277,17 @@ db_test! {
         // No workflow of this kind ever ran: no estimate.
         assert_eq!(engine.estimate_remaining(&first).await.unwrap(), None);
 
+        // The run is held at its `cluster` step, so that the watcher sees it under way however
+        // fast the machine runs the steps, then let go to its end.
+        let gate = Arc::new(Notify::new());
+        *cloud.gate.lock().unwrap() = Some(gate.clone());
         let workers = engine.spawn_workers(1);
-        let mut seen = first.clone();
-        let mut views = 0;
+        cloud.started.notified().await;
+        let mut seen = engine.wait_for_change(db.org, id, Some(&first), LIMIT).await.unwrap().unwrap();
+        assert!(seen != first && !seen.status.is_final(), "{seen:?}");
+        let mut views = 1;
+        *cloud.gate.lock().unwrap() = None;
+        gate.notify_one();
         while !seen.status.is_final() {
             let next = engine.wait_for_change(db.org, id, Some(&seen), LIMIT).await.unwrap().unwrap();
             assert!(next != seen || next.status.is_final());
