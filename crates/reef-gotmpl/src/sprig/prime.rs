@@ -7,7 +7,7 @@
 //! 2. on a CPU with AVX-512 IFMA, 1024-bit numbers (the primes of the 2048-bit keys that
 //!    `genCA` and the other certificate functions make) go five at a time through a
 //!    Miller-Rabin round to base 2 in 52-bit vector arithmetic ([`amm52`]), which throws out
-//!    nearly all the rest in a sixth of the time `crypto-bigint` takes. The one in about
+//!    nearly all the rest in an eighth of the time `crypto-bigint` takes. The one in about
 //!    thirty that passes must pass five more rounds, to random bases, as Go's `crypto/rsa`
 //!    asks of a 1024-bit prime (FIPS 186-5, table B.1);
 //! 3. elsewhere (other sizes, other CPUs), `crypto-primes`' Baillie-PSW test decides, the
