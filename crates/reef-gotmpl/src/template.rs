@@ -240,15 +240,23 @@ impl ParseJob {
 
     /// Parses files until none is left to take.
     pub fn work(&self) {
-        while !self.cancelled.load(Ordering::Relaxed)
-            && let Some(&i) = self.order.get(self.next.fetch_add(1, Ordering::Relaxed))
-        {
+        while self.work_one() {}
+    }
+
+    /// Parses the next file in order no thread has taken; `false` when there is none.
+    fn work_one(&self) -> bool {
+        loop {
+            if self.cancelled.load(Ordering::Relaxed) {
+                return false;
+            }
+            let Some(&i) = self.order.get(self.next.fetch_add(1, Ordering::Relaxed)) else { return false };
             if self.claimed[i].swap(true, Ordering::AcqRel) {
                 continue;
             }
             let result = self.parse(i);
             self.results()[i] = Some(result);
             self.parsed.notify_all();
+            return true;
         }
     }
 
@@ -258,12 +266,17 @@ impl ParseJob {
         self.cancelled.store(true, Ordering::Relaxed);
     }
 
-    /// The result of file `i`: parsed on this thread if no thread has taken it, waited for if
-    /// one is parsing it. Each file's result is given once (asked again, it is parsed again).
+    /// The result of file `i`: parsed on this thread if no thread has taken it; if one is
+    /// parsing it, this thread parses the next files in order meanwhile, and waits only when
+    /// none is left. Each file's result is given once (asked again, it is parsed again).
     pub fn take(&self, i: usize) -> ParseResult {
         if !self.claimed[i].swap(true, Ordering::AcqRel) {
             return self.parse(i);
         }
+        // A thread that waits idles, and a processor that idles is slow to come back (on a
+        // virtual machine, a tenth of a millisecond and more); the files it parses meanwhile
+        // are needed next.
+        while self.results()[i].is_none() && self.work_one() {}
         let mut results = self.results();
         loop {
             if let Some(result) = results[i].take() {
@@ -477,5 +490,42 @@ impl Templates {
         let mut sh = self.shared();
         let mut host = ExecHost { sh: &mut sh, current: &self.name };
         host.execute_text(name, text, data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_thread_that_needs_a_file_another_is_parsing_parses_the_next_ones_meanwhile() {
+        let files: Vec<(Arc<str>, Arc<str>)> = ["a", "b", "c"]
+            .into_iter()
+            .map(|n| (Arc::from(n), Arc::from(format!("{{{{ define \"{n}1\" }}}}{n}{{{{ end }}}}").as_str())))
+            .collect();
+        let job = ParseJob::in_order(FuncMap::new().names_index().clone(), files, vec![0, 1, 2]);
+        // As if another thread had taken "a" and were parsing it: it gives its result once the
+        // others are parsed, or after a while.
+        job.claimed[0].store(true, Ordering::Relaxed);
+        let others_parsed_first = std::thread::scope(|s| {
+            let other = s.spawn(|| {
+                let start = std::time::Instant::now();
+                let mut results = job.results();
+                while results[1..].iter().any(Option::is_none) && start.elapsed() < Duration::from_secs(5) {
+                    results = job.parsed.wait_timeout(results, Duration::from_millis(10)).expect("lock").0;
+                }
+                let others_parsed = results[1..].iter().all(Option::is_some);
+                results[0] = Some(job.parse(0));
+                job.parsed.notify_all();
+                others_parsed
+            });
+            let a = job.take(0).expect("a parses");
+            assert_eq!(a.template_names().collect::<Vec<_>>(), ["a", "a1"]);
+            other.join().expect("the other thread")
+        });
+        assert!(others_parsed_first, "the thread waited for a instead of parsing b and c");
+        assert_eq!(job.take(2).expect("c parses").template_names().collect::<Vec<_>>(), ["c", "c1"]);
     }
 }
