@@ -257,16 +257,18 @@ impl Chart {
 
 /// Loads a chart from a directory or a `.tgz` archive, as `helm template` does.
 pub fn load(path: &Path) -> Result<Chart, LoadError> {
-    load_with(path, true)
+    load_with(path, true, &mut |_| {})
 }
 
-fn load_with(path: &Path, values: bool) -> Result<Chart, LoadError> {
+/// [`load`], parsing the values files only when `values`; `listed` is told how many files
+/// the chart has once they are listed (see [`load_unparsed`]).
+fn load_with(path: &Path, values: bool, listed: &mut dyn FnMut(usize)) -> Result<Chart, LoadError> {
     let meta = std::fs::metadata(path).map_err(|_| load_err(format!("path \"{}\" not found", path.display())))?;
     if meta.is_dir() {
-        load_dir_with(path, values)
+        load_files_with(dir_files(path, listed)?, values)
     } else {
         let data = std::fs::read(path).map_err(|e| load_err(e.to_string()))?;
-        load_archive_with(&data, values)
+        load_archive_with(&data, values, listed)
     }
 }
 
@@ -278,9 +280,11 @@ pub struct Unparsed {
 }
 
 /// Loads the chart at `path` as [`load`] does, leaving the values files to
-/// [`Unparsed::parse_values`]. Its error, if any, is the one [`load`] gives.
-pub fn load_unparsed(path: &Path) -> Result<Unparsed, LoadError> {
-    match load_with(path, false) {
+/// [`Unparsed::parse_values`]. Its error, if any, is the one [`load`] gives. `listed` is told
+/// how many files the chart has once they are listed: for a directory, before they are read,
+/// so that a caller can start what only pays for a large chart meanwhile.
+pub fn load_unparsed(path: &Path, listed: &mut dyn FnMut(usize)) -> Result<Unparsed, LoadError> {
+    match load_with(path, false, listed) {
         Ok(chart) => Ok(Unparsed { chart }),
         // Which of several problems is reported depends on the order files are read in:
         // loading again, values included, finds the one `load` reports.
@@ -312,15 +316,12 @@ impl Unparsed {
 
 /// Loads a chart directory, skipping what `.helmignore` ignores.
 pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
-    load_dir_with(dir, true)
+    load_files_with(dir_files(dir, &mut |_| {})?, true)
 }
 
-fn load_dir_with(dir: &Path, values: bool) -> Result<Chart, LoadError> {
-    load_files_with(dir_files(dir)?, values)
-}
-
-/// The files of a chart directory that `.helmignore` keeps, by path.
-fn dir_files(dir: &Path) -> Result<Vec<File>, LoadError> {
+/// The files of a chart directory that `.helmignore` keeps, by path; `listed` is told how
+/// many once they are listed, before they are read.
+fn dir_files(dir: &Path, listed: &mut dyn FnMut(usize)) -> Result<Vec<File>, LoadError> {
     let mut rules = match std::fs::read_to_string(dir.join(".helmignore")) {
         Ok(text) => IgnoreRules::parse(&text)?,
         Err(_) => IgnoreRules::default(),
@@ -328,10 +329,15 @@ fn dir_files(dir: &Path) -> Result<Vec<File>, LoadError> {
     rules.add("templates/.?*")?;
     let mut paths = Vec::new();
     let walked = walk(dir, "", &rules, &mut paths);
+    listed(paths.len());
     // The files listed before a listing error would have been read before it.
     let files = read_all(paths)?;
     walked.map(|()| files)
 }
+
+/// How many files a chart has from which reading them, and parsing its templates, is worth
+/// more than one thread (with fewer, starting a thread costs more than it saves).
+pub const LARGE_CHART_FILES: usize = 32;
 
 /// Reads the files `walk` listed that loading needs, and checks that the others can be opened
 /// (they are read on first use, see [`Content`]). Two threads share the work when there are
@@ -350,7 +356,7 @@ fn read_all(paths: Vec<(String, PathBuf)>) -> Result<Vec<File>, LoadError> {
             })
             .collect()
     };
-    let data = if paths.len() < 32 {
+    let data = if paths.len() < LARGE_CHART_FILES {
         read(&paths)
     } else {
         let (first, second) = paths.split_at(paths.len() / 2);
@@ -390,7 +396,7 @@ fn needed_to_load(name: &str) -> bool {
 /// Packs a chart directory as `helm package` would (a gzipped tar whose entries sit under the
 /// chart's name; `.helmignore` applied), after checking that it loads. Returns the archive.
 pub fn package_dir(dir: &Path) -> Result<Vec<u8>, LoadError> {
-    let files = dir_files(dir)?;
+    let files = dir_files(dir, &mut |_| {})?;
     let chart = load_files(files.clone())?;
     let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default()));
     for f in &files {
@@ -499,10 +505,12 @@ fn without_bom(data: Arc<[u8]>) -> Arc<[u8]> {
 /// Loads a chart from the bytes of a gzipped tar archive whose entries sit under one
 /// top-level directory.
 pub fn load_archive(data: &[u8]) -> Result<Chart, LoadError> {
-    load_archive_with(data, true)
+    load_archive_with(data, true, &mut |_| {})
 }
 
-fn load_archive_with(data: &[u8], values: bool) -> Result<Chart, LoadError> {
+/// [`load_archive`], parsing the values files only when `values`; `listed` is told how many
+/// files the archive holds once they are read from it.
+fn load_archive_with(data: &[u8], values: bool, listed: &mut dyn FnMut(usize)) -> Result<Chart, LoadError> {
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(data));
     let mut files: Vec<File> = Vec::new();
     let entries = archive.entries().map_err(|e| load_err(format!("{e}")))?;
@@ -532,6 +540,7 @@ fn load_archive_with(data: &[u8], values: bool) -> Result<Chart, LoadError> {
     if files.is_empty() {
         return Err(load_err("no files in chart archive"));
     }
+    listed(files.len());
     load_files_with(files, values)
 }
 
@@ -616,7 +625,7 @@ fn load_files_with(files: Vec<File>, parse_values: bool) -> Result<Chart, LoadEr
                     file.name
                 )));
             }
-            file.data.get().and_then(|data| load_archive_with(data, parse_values))
+            file.data.get().and_then(|data| load_archive_with(data, parse_values, &mut |_| {}))
         } else {
             let inner: Vec<File> = files
                 .into_iter()
@@ -814,7 +823,7 @@ mod tests {
             ],
         );
         let loaded = load(&chart).expect("loads");
-        let unparsed = load_unparsed(&chart).expect("reads");
+        let unparsed = load_unparsed(&chart, &mut |_| {}).expect("reads");
         assert!(unparsed.chart().values.borrow().is_empty(), "values wait to be parsed");
         let later = unparsed.parse_values(&chart).expect("parses");
         assert_eq!(later.values.borrow().keys().collect::<Vec<_>>(), ["a", "b"]);
@@ -825,7 +834,7 @@ mod tests {
         write(&chart, &[("values.yaml", "a: [\n"), ("charts/sub/Chart.yaml", "name: [\n")]);
         let expected = error_of(load(&chart));
         assert_ne!(expected, "loaded");
-        let got = match load_unparsed(&chart) {
+        let got = match load_unparsed(&chart, &mut |_| {}) {
             Ok(unparsed) => error_of(unparsed.parse_values(&chart)),
             Err(e) => e.0,
         };
@@ -833,7 +842,7 @@ mod tests {
         write(&chart, &[("charts/sub/Chart.yaml", "apiVersion: v2\nname: sub\nversion: 0.1.0\n")]);
         let expected = error_of(load(&chart));
         assert!(expected.contains("values.yaml"), "{expected}");
-        let unparsed = load_unparsed(&chart).expect("reads: values are not parsed yet");
+        let unparsed = load_unparsed(&chart, &mut |_| {}).expect("reads: values are not parsed yet");
         assert_eq!(error_of(unparsed.parse_values(&chart)), expected);
     }
 

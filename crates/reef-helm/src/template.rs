@@ -20,7 +20,7 @@ use std::sync::{Arc, LazyLock};
 use reef_gotmpl::go_string;
 use reef_gotmpl::helm::{self as helmfn, Capabilities, FileData, Files, KubeVersion, Release};
 use reef_gotmpl::parse::{self, ParseError, ParsedFile};
-use reef_gotmpl::template::ParseJob;
+use reef_gotmpl::template::{ParseJob, WaitingHelper};
 use reef_gotmpl::{FuncMap, MapRef, MapType, Templates, Value};
 use regex::Regex;
 
@@ -151,7 +151,14 @@ fn render_parts(
         }
         None => KubeVersion::helm_default(),
     };
-    let unparsed = load_chart(&opts.chart)?;
+    // The thread that parses templates beside this one, started once a chart's files are
+    // listed, so that it is running by the time they are read (see [`WaitingHelper`]).
+    let mut helper = None;
+    let unparsed = load_chart(&opts.chart, &mut |files| {
+        if files >= chart::LARGE_CHART_FILES {
+            helper = WaitingHelper::start();
+        }
+    })?;
     // Every template of every chart is parsed on other threads, starting now, under the name
     // it has unless dependency processing renames its chart (an alias) or drops it: this
     // thread meanwhile reads the values and processes dependencies, then renders each
@@ -171,7 +178,14 @@ fn render_parts(
         (0..guesses.len()).filter(|&i| defining[i]).chain((0..guesses.len()).filter(|&i| !defining[i])).collect();
     let job = Arc::new(ParseJob::in_order(names.clone(), guess_sources, order));
     std::thread::scope(|scope| {
-        let helpers = job.spawn_helpers(scope);
+        let working = match helper {
+            Some(h) => {
+                h.give(&job);
+                1
+            }
+            None => 0,
+        };
+        let helpers = job.spawn_helpers(scope, working);
         let result = (|| {
             let mut chart = unparsed.parse_values(&opts.chart).map_err(|e| TemplateError::plain(e.0))?;
             let user = merge_user_values(opts)?;
@@ -328,11 +342,11 @@ fn prepare(
 }
 
 /// Finds and loads CHART as `helm template` does for a local path (its values files left to
-/// parse); a name that is not a path would be a repository reference, which reef does not
-/// fetch.
-fn load_chart(path: &Path) -> Result<chart::Unparsed, TemplateError> {
+/// parse; `listed` as [`chart::load_unparsed`] has it); a name that is not a path would be a
+/// repository reference, which reef does not fetch.
+fn load_chart(path: &Path, listed: &mut dyn FnMut(usize)) -> Result<chart::Unparsed, TemplateError> {
     if path.exists() {
-        return chart::load_unparsed(path).map_err(|e| TemplateError::plain(e.0));
+        return chart::load_unparsed(path, listed).map_err(|e| TemplateError::plain(e.0));
     }
     let name = path.to_string_lossy();
     if path.is_absolute() || name.starts_with('.') {
