@@ -16,8 +16,8 @@
 #[cfg(target_arch = "x86_64")]
 mod amm52;
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crypto_bigint::{BoxedUint, Uint};
 use crypto_primes::Flavor;
@@ -51,35 +51,42 @@ fn vector_tests() -> bool {
 
 /// The first two distinct primes found by this thread and a helper thread, each searching
 /// from its own random starts, with [`amm52`]'s tests if `vectors` (then N must be 16).
-/// While one checks a find, the other goes on searching.
+/// While one checks a find, the other goes on searching. The helper is not waited for: after
+/// the machine has been idle, a new thread may get a processor only milliseconds later, when
+/// this thread has found both primes alone; it then sees the search done and ends.
 fn search_two<const N: usize>(vectors: bool) -> (BoxedUint, BoxedUint) {
-    let found = Mutex::new(Vec::<[u64; N]>::new());
-    let done = AtomicBool::new(false);
-    let search = || {
+    let search = Arc::new(Search::<N> { found: Mutex::new(Vec::new()), done: AtomicBool::new(false) });
+    let theirs = search.clone();
+    // Without a second thread (the system refuses one), this thread searches alone.
+    let _ = std::thread::Builder::new().name("reef-gotmpl-primes".to_owned()).spawn(move || theirs.run(vectors));
+    // It returns once two primes are found, by either thread.
+    search.run(vectors);
+    let found = search.found.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let [p, q, ..] = found.as_slice() else { unreachable!("the search ends with two primes") };
+    (BoxedUint::from_words(*p), BoxedUint::from_words(*q))
+}
+
+/// The primes two threads have found, and whether they have found enough.
+struct Search<const N: usize> {
+    found: Mutex<Vec<[u64; N]>>,
+    done: AtomicBool,
+}
+
+impl<const N: usize> Search<N> {
+    /// Searches windows until two distinct primes are found.
+    fn run(&self, vectors: bool) {
         let sieve = SmallPrimes::get();
-        while !done.load(Ordering::Relaxed) {
-            let Some(prime) = search_window::<N>(sieve, &done, vectors) else { continue };
-            let mut found = found.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while !self.done.load(Ordering::Relaxed) {
+            let Some(prime) = search_window::<N>(sieve, &self.done, vectors) else { continue };
+            let mut found = self.found.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if !found.contains(&prime) {
                 found.push(prime);
             }
             if found.len() >= 2 {
-                done.store(true, Ordering::Relaxed);
+                self.done.store(true, Ordering::Relaxed);
             }
         }
-    };
-    std::thread::scope(|s| {
-        // Without a second thread (the system refuses one), this thread searches alone.
-        let helper = std::thread::Builder::new().spawn_scoped(s, search).ok();
-        search();
-        if let Some(helper) = helper {
-            // A helper that panicked found nothing more; this thread's search went on.
-            let _ = helper.join();
-        }
-    });
-    let found = found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let [p, q, ..] = found.as_slice() else { unreachable!("the search ends with two primes") };
-    (BoxedUint::from_words(*p), BoxedUint::from_words(*q))
+    }
 }
 
 /// The first prime in a window of odd numbers from a random start; `None` when the window
