@@ -20,6 +20,7 @@ pub mod lex;
 pub mod parse;
 pub mod sprig;
 pub mod template;
+pub mod thread;
 pub mod toml;
 pub mod value;
 pub mod yaml;

@@ -58,7 +58,7 @@ fn search_two<const N: usize>(vectors: bool) -> (BoxedUint, BoxedUint) {
     let search = Arc::new(Search::<N> { found: Mutex::new(Vec::new()), done: AtomicBool::new(false) });
     let theirs = search.clone();
     // Without a second thread (the system refuses one), this thread searches alone.
-    let _ = std::thread::Builder::new().name("reef-gotmpl-primes".to_owned()).spawn(move || theirs.run(vectors));
+    let _ = crate::thread::spawn("reef-gotmpl-primes", move || theirs.run(vectors));
     // It returns once two primes are found, by either thread.
     search.run(vectors);
     let found = search.found.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
