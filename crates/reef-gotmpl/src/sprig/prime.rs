@@ -194,9 +194,15 @@ fn double_mod<const N: usize>(x: &[u64; N], n: &[u64; N]) -> [u64; N] {
 
 /// The odd primes below [`SIEVE_LIMIT`], computed once.
 struct SmallPrimes {
-    /// Fours of primes with their product (below 2^64), so that one division serves four.
-    fours: Vec<([u64; 4], u64)>,
+    /// Threes of primes (1 past the last), their product (below 2^48), and 2^(64i) modulo the
+    /// product for each limb i of the largest numbers searched: a number's remainder is then
+    /// the sum of its limbs times those, reduced once, where a limb-by-limb remainder took a
+    /// 128-bit division per limb.
+    threes: Vec<([u64; 3], u64, [u64; MAX_LIMBS])>,
 }
+
+/// Limbs of the largest primes searched (2048 bits, for 4096-bit keys).
+const MAX_LIMBS: usize = 32;
 
 impl SmallPrimes {
     fn get() -> &'static SmallPrimes {
@@ -214,24 +220,33 @@ impl SmallPrimes {
                     composite[multiple] = true;
                 }
             }
-            let fours = primes
-                .chunks(4)
-                .map(|four| {
-                    let four: [u64; 4] = std::array::from_fn(|i| four.get(i).map_or(1, |&p| u64::from(p)));
-                    (four, four.iter().product())
+            let threes = primes
+                .chunks(3)
+                .map(|three| {
+                    let three: [u64; 3] = std::array::from_fn(|i| three.get(i).map_or(1, |&p| u64::from(p)));
+                    let product: u64 = three.iter().product();
+                    let base = ((1u128 << 64) % u128::from(product)) as u64;
+                    let mut powers = [1 % product; MAX_LIMBS];
+                    for i in 1..MAX_LIMBS {
+                        powers[i] = (u128::from(powers[i - 1]) * u128::from(base) % u128::from(product)) as u64;
+                    }
+                    (three, product, powers)
                 })
                 .collect();
-            SmallPrimes { fours }
+            SmallPrimes { threes }
         })
     }
 
     /// For each odd number `start + 2k` (k below [`WINDOW`]), whether a small prime divides
     /// it.
     fn strike<const N: usize>(&self, start: &[u64; N]) -> Vec<bool> {
+        const { assert!(N <= MAX_LIMBS) };
         let mut struck = vec![false; WINDOW];
-        for &(four, product) in &self.fours {
-            let r = rem(start, product);
-            for p in four {
+        for (three, product, powers) in &self.threes {
+            // Each term is below 2^112 and there are at most 32: the sum fits 128 bits.
+            let sum: u128 = start.iter().zip(powers).map(|(&limb, &power)| u128::from(limb) * u128::from(power)).sum();
+            let r = (sum % u128::from(*product)) as u64;
+            for &p in three {
                 if p == 1 {
                     continue;
                 }
@@ -250,38 +265,39 @@ impl SmallPrimes {
     }
 }
 
-/// `x mod m`, a limb at a time.
-fn rem<const N: usize>(x: &[u64; N], m: u64) -> u64 {
-    let mut r = 0u64;
-    for &limb in x.iter().rev() {
-        // Below m · 2^64, so the quotient fits 64 bits: one hardware division.
-        r = ((u128::from(r) << 64 | u128::from(limb)) % u128::from(m)) as u64;
-    }
-    r
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crypto_bigint::U1024;
 
-    #[test]
-    fn the_sieve_strikes_exactly_the_multiples_of_small_primes() {
-        let mut start = [0u64; 16];
+    /// `x mod m`, a limb at a time: a reference for the sieve's remainders.
+    fn rem(x: &[u64], m: u64) -> u64 {
+        x.iter().rev().fold(0, |r, &limb| ((u128::from(r) << 64 | u128::from(limb)) % u128::from(m)) as u64)
+    }
+
+    /// Whether the sieve strikes, in a window from a random start of N limbs, exactly the
+    /// numbers (every 7th checked) that an odd prime below 2^16 divides.
+    fn sieve_strikes_exactly_the_multiples_of_small_primes<const N: usize>() {
+        let mut start = [0u64; N];
         rand::fill(&mut start[..]);
         start[0] |= 1;
+        start[N - 1] |= 0b11 << 62;
         let struck = SmallPrimes::get().strike(&start);
-        let start = U1024::from_words(start);
         let primes: Vec<u64> = (3..u64::from(SIEVE_LIMIT))
             .step_by(2)
             .filter(|&p| (3..p).step_by(2).take_while(|d| d * d <= p).all(|d| p % d != 0))
             .collect();
         assert_eq!(primes.len(), 6541, "the odd primes below 2^16");
         for k in (0..WINDOW).step_by(7) {
-            let candidate = start.wrapping_add(&U1024::from(2 * k as u64)).to_words();
+            let candidate = add_small(&start, 2 * k as u64).expect("no carry out of the top limb");
             let divisible = primes.iter().any(|&p| rem(&candidate, p) == 0);
-            assert_eq!(struck[k], divisible, "start + 2·{k}");
+            assert_eq!(struck[k], divisible, "{N} limbs: start + 2·{k}");
         }
+    }
+
+    #[test]
+    fn the_sieve_strikes_exactly_the_multiples_of_small_primes() {
+        sieve_strikes_exactly_the_multiples_of_small_primes::<16>();
+        sieve_strikes_exactly_the_multiples_of_small_primes::<32>();
     }
 
     #[test]
