@@ -321,12 +321,25 @@ struct HelperSlot {
     changed: Condvar,
 }
 
-#[derive(Debug)]
 enum HelperState {
     Waiting,
-    Job(Arc<ParseJob>),
+    /// The job, and what to do after it.
+    Job(Arc<ParseJob>, Box<dyn FnOnce() + Send>),
+    /// The thread has taken its job.
+    Taken,
     /// No job is coming (the caller failed before it had one).
     Gone,
+}
+
+impl fmt::Debug for HelperState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HelperState::Waiting => "Waiting",
+            HelperState::Job(..) => "Job",
+            HelperState::Taken => "Taken",
+            HelperState::Gone => "Gone",
+        })
+    }
 }
 
 impl WaitingHelper {
@@ -341,21 +354,23 @@ impl WaitingHelper {
         std::thread::Builder::new()
             .name("reef-gotmpl-parse".to_owned())
             .spawn(move || {
-                let job = {
+                let (job, then) = {
                     let mut state = theirs.lock();
                     loop {
-                        match &*state {
+                        match std::mem::replace(&mut *state, HelperState::Taken) {
                             HelperState::Waiting => {
+                                *state = HelperState::Waiting;
                                 state = theirs.changed.wait(state).unwrap_or_else(std::sync::PoisonError::into_inner);
                             }
-                            HelperState::Job(job) => break job.clone(),
-                            HelperState::Gone => return,
+                            HelperState::Job(job, then) => break (job, then),
+                            HelperState::Taken | HelperState::Gone => return,
                         }
                     }
                 };
                 if job.threads() > 1 {
                     job.work();
                 }
+                then();
             })
             .ok()?;
         Some(WaitingHelper { slot })
@@ -365,7 +380,13 @@ impl WaitingHelper {
     /// ([`ParseJob::threads`]): count it as one working on the job for
     /// [`ParseJob::spawn_helpers`].
     pub fn give(self, job: &Arc<ParseJob>) {
-        *self.slot.lock() = HelperState::Job(job.clone());
+        self.give_then(job, || {});
+    }
+
+    /// [`WaitingHelper::give`], and once the thread is done with the job (or the job is
+    /// cancelled), it runs `then`.
+    pub fn give_then(self, job: &Arc<ParseJob>, then: impl FnOnce() + Send + 'static) {
+        *self.slot.lock() = HelperState::Job(job.clone(), Box::new(then));
         self.slot.changed.notify_one();
     }
 }
@@ -625,7 +646,7 @@ mod tests {
     }
 
     #[test]
-    fn a_waiting_helper_works_on_the_job_it_is_given_and_ends_without_one() {
+    fn a_waiting_helper_works_on_the_job_it_is_given_then_on_the_rest_and_ends_without_one() {
         if render_threads() < 2 {
             assert!(WaitingHelper::start().is_none(), "a helper on a machine that runs one thread");
             return;
@@ -636,9 +657,16 @@ mod tests {
         let job = Arc::new(ParseJob::new(FuncMap::new().names_index().clone(), files));
         assert!(job.threads() > 1);
         let helper = WaitingHelper::start().expect("a thread starts");
-        helper.give(&job);
-        // This thread does not work on the job: the helper parses both files.
-        assert!(eventually(|| job.results().iter().all(Option::is_some)), "the helper did not parse the files");
+        // What the helper finds when it runs what it is given to do after the job.
+        let after = Arc::new(Mutex::new(None));
+        let (theirs, their_job) = (after.clone(), job.clone());
+        helper.give_then(&job, move || {
+            *theirs.lock().expect("lock") = Some(their_job.results().iter().all(Option::is_some));
+        });
+        // This thread does not work on the job: the helper parses both files, then runs the
+        // rest.
+        assert!(eventually(|| after.lock().expect("lock").is_some()), "the helper did not run what follows the job");
+        assert_eq!(*after.lock().expect("lock"), Some(true), "the helper ran the rest before parsing the files");
         assert!(job.results().iter().all(|r| r.as_ref().is_some_and(Result::is_ok)));
 
         let helper = WaitingHelper::start().expect("a thread starts");

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use reef_gotmpl::go_string;
 use reef_gotmpl::helm::{self as helmfn, Capabilities, FileData, Files, KubeVersion, Release};
@@ -177,10 +177,20 @@ fn render_parts(
     let order =
         (0..guesses.len()).filter(|&i| defining[i]).chain((0..guesses.len()).filter(|&i| !defining[i])).collect();
     let job = Arc::new(ParseJob::in_order(names.clone(), guess_sources, order));
+    // Rendered outputs are read for sorting as they come, by the parsing helper once it has
+    // parsed everything (it is running by then), or else by a thread of their own: a third
+    // thread on two processors took the rendering thread's processor at each output it was
+    // sent (kube-prometheus-stack, with `helm template` run between renders: 14.7 against
+    // 16.1 ms median).
+    let (outputs, receiver) = std::sync::mpsc::channel::<(String, String)>();
+    let reading = Arc::new(Reading { receiver: Mutex::new(receiver), done: Mutex::new(Vec::new()) });
+    let mut by_helper = false;
     std::thread::scope(|scope| {
         let working = match helper {
             Some(h) => {
-                h.give(&job);
+                let theirs = reading.clone();
+                h.give_then(&job, move || theirs.read());
+                by_helper = true;
                 1
             }
             None => 0,
@@ -234,7 +244,8 @@ fn render_parts(
                 files,
                 guess_of,
             };
-            let rendered = render_templates(&chart, set, sources, top, &release, caps);
+            let to_read = ToRead { outputs, reading, by_helper };
+            let rendered = render_templates(&chart, set, sources, top, &release, caps, to_read);
             // A file `.Files` could not read rendered as none: what the templates made of
             // that is not Helm's output, so the render fails with the reason.
             if let Some(e) = chart.read_failure() {
@@ -508,28 +519,21 @@ fn render_templates(
     top: MapRef,
     release: &Release,
     caps: Capabilities,
+    to_read: ToRead,
 ) -> Result<Rendered, String> {
+    let ToRead { outputs, reading, by_helper } = to_read;
     let release_value = release.value();
     let caps_value = Value::Object(Rc::new(caps));
     let mut dots = HashMap::new();
     chart_dots(c, c.name(), &Value::Map(top, MapType::Values), true, &release_value, &caps_value, &mut dots);
-    let (outputs, receiver) = std::sync::mpsc::channel::<(String, String)>();
     let notes_name = format!("{}/templates/NOTES.txt", c.name());
     let mut notes = String::new();
-    let receiver = std::sync::Mutex::new(receiver);
-    let done = std::sync::Mutex::new(Vec::new());
-    // Takes outputs until there are no more; both threads run it.
-    let read = || {
-        loop {
-            let next = receiver.lock().unwrap_or_else(std::sync::PoisonError::into_inner).recv();
-            let Ok((name, text)) = next else { return };
-            let r = manifest::read_file(&name, &text);
-            done.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((name, text, r));
-        }
-    };
     std::thread::scope(|scope| {
         // Without a second thread, this one reads everything once it has rendered.
-        let _reader = std::thread::Builder::new().name("reef-helm-read".to_owned()).spawn_scoped(scope, read);
+        if !by_helper {
+            let _reader =
+                std::thread::Builder::new().name("reef-helm-read".to_owned()).spawn_scoped(scope, || reading.read());
+        }
         let rendering = (|| {
             let builder = Rc::new(SetBuilder::new(sources));
             let fetcher = builder.clone();
@@ -566,17 +570,49 @@ fn render_templates(
             Ok(())
         })();
         drop(outputs);
-        read();
+        reading.read();
         rendering
     })?;
     set.set_resolver(None);
     set.drop_in_background();
     let mut rendered = Rendered { outputs: BTreeMap::new(), read: BTreeMap::new(), notes };
-    for (name, text, r) in done.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
+    // Once this thread's `read` has returned, no other thread is reading an output: each is
+    // read while the receiver is held.
+    let done = std::mem::take(&mut *reading.done.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    for (name, text, r) in done {
         rendered.read.insert(name.clone(), r);
         rendered.outputs.insert(name, text);
     }
     Ok(rendered)
+}
+
+/// Where [`render_templates`] sends each output to be read for sorting, and whether the
+/// parsing helper reads them (else a thread of their own does).
+struct ToRead {
+    outputs: std::sync::mpsc::Sender<(String, String)>,
+    reading: Arc<Reading>,
+    by_helper: bool,
+}
+
+/// The rendered outputs sent to be read for sorting ([`manifest::read_file`]), and what
+/// reading them gave.
+struct Reading {
+    receiver: Mutex<std::sync::mpsc::Receiver<(String, String)>>,
+    done: Mutex<Vec<(String, String, manifest::ReadFile)>>,
+}
+
+impl Reading {
+    /// Reads outputs until there are no more (the sender is dropped); both threads run it.
+    /// Each output is read while the receiver is held, so that once one thread's `read` has
+    /// returned, the other is reading none.
+    fn read(&self) {
+        loop {
+            let receiver = self.receiver.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let Ok((name, text)) = receiver.recv() else { return };
+            let r = manifest::read_file(&name, &text);
+            self.done.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((name, text, r));
+        }
+    }
 }
 
 /// Builds a render's template set file by file, giving the set Go's parse-everything-first
