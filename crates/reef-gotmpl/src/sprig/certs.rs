@@ -83,6 +83,20 @@ pub(super) fn der(tag: u8, content: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A DER INTEGER of a non-negative big-endian number, minimal as Go's `encoding/asn1` writes it.
+pub(super) fn der_integer(bytes: &[u8]) -> Vec<u8> {
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len().saturating_sub(1));
+    let mut content = Vec::with_capacity(bytes.len() + 1);
+    if bytes.get(start).is_some_and(|b| b & 0x80 != 0) {
+        content.push(0);
+    }
+    content.extend_from_slice(&bytes[start..]);
+    if content.is_empty() {
+        content.push(0);
+    }
+    der(0x02, &content)
+}
+
 fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
     der(0x30, &parts.concat())
 }
@@ -193,18 +207,7 @@ impl Key {
 /// took 0.05 ms for a 2048-bit key, several times a certificate.
 fn rsa_pkcs1(k: &rsa::PrivateKey) -> Option<Vec<u8>> {
     use rsa::traits::{PrivateKeyParts as _, PublicKeyParts as _};
-    // A DER INTEGER of a non-negative number: its big-endian bytes without leading zeros,
-    // and a zero byte first if the top bit is set.
-    let int = |x: &BoxedUint| {
-        let bytes = x.to_be_bytes();
-        let skip = bytes.iter().take_while(|&&b| b == 0).count();
-        let mut content = Vec::with_capacity(bytes.len() - skip + 1);
-        if bytes.get(skip).is_none_or(|&b| b & 0x80 != 0) {
-            content.push(0);
-        }
-        content.extend_from_slice(&bytes[skip..]);
-        der(0x02, &content)
-    };
+    let int = |x: &BoxedUint| der_integer(&x.to_be_bytes());
     let [p, q] = k.primes() else { return None };
     let qinv = k.qinv()?.retrieve();
     Some(seq(&[
@@ -535,6 +538,13 @@ mod tests {
         }
         // No inverse when 65537 divides p − 1 (whether p is prime does not matter to the check).
         assert_eq!(private_exponent(&[6 * E + 1], &[7]), None);
+    }
+
+    #[test]
+    fn integers_are_minimal_twos_complement() {
+        assert_eq!(der_integer(&[0]), vec![0x02, 0x01, 0x00]);
+        assert_eq!(der_integer(&[0, 0, 0x7f]), vec![0x02, 0x01, 0x7f]);
+        assert_eq!(der_integer(&[0, 0x80]), vec![0x02, 0x02, 0x00, 0x80]);
     }
 
     #[test]

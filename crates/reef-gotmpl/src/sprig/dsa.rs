@@ -7,6 +7,8 @@ use crypto_bigint::modular::{BoxedMontyForm, BoxedMontyParams};
 use crypto_bigint::{BoxedUint, Integer as _, Limb, NonZero, Odd, Resize as _};
 use crypto_primes::{Flavor, is_prime};
 
+use super::certs::{der, der_integer};
+
 const L_BITS: u32 = 2048;
 const N_BITS: u32 = 256;
 
@@ -123,34 +125,9 @@ impl DsaKey {
     }
 }
 
-/// A DER INTEGER of a non-negative big-endian number, minimal as Go's `encoding/asn1` writes it.
-fn der_integer(bytes: &[u8]) -> Vec<u8> {
-    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len().saturating_sub(1));
-    let mut content = Vec::with_capacity(bytes.len() + 1);
-    if bytes.get(start).is_some_and(|b| b & 0x80 != 0) {
-        content.push(0);
-    }
-    content.extend_from_slice(&bytes[start..]);
-    if content.is_empty() {
-        content.push(0);
-    }
-    der(0x02, &content)
-}
-
-fn der(tag: u8, content: &[u8]) -> Vec<u8> {
-    super::certs::der(tag, content)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn integers_are_minimal_twos_complement() {
-        assert_eq!(der_integer(&[0]), vec![0x02, 0x01, 0x00]);
-        assert_eq!(der_integer(&[0, 0, 0x7f]), vec![0x02, 0x01, 0x7f]);
-        assert_eq!(der_integer(&[0, 0x80]), vec![0x02, 0x02, 0x00, 0x80]);
-    }
 
     #[test]
     fn small_factors_are_found() {
