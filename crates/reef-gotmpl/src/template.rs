@@ -378,14 +378,9 @@ impl WaitingHelper {
 
     /// Gives the thread `job`, which it works on if the job is worth more than one thread
     /// ([`ParseJob::threads`]): count it as one working on the job for
-    /// [`ParseJob::spawn_helpers`].
-    pub fn give(self, job: &Arc<ParseJob>) {
-        self.give_then(job, || {});
-    }
-
-    /// [`WaitingHelper::give`], and once the thread is done with the job (or the job is
-    /// cancelled), it runs `then`.
-    pub fn give_then(self, job: &Arc<ParseJob>, then: impl FnOnce() + Send + 'static) {
+    /// [`ParseJob::spawn_helpers`]. Once done with the job (or once it is cancelled), the
+    /// thread runs `then`.
+    pub fn give(self, job: &Arc<ParseJob>, then: impl FnOnce() + Send + 'static) {
         *self.slot.lock() = HelperState::Job(job.clone(), Box::new(then));
         self.slot.changed.notify_one();
     }
@@ -660,7 +655,7 @@ mod tests {
         // What the helper finds when it runs what it is given to do after the job.
         let after = Arc::new(Mutex::new(None));
         let (theirs, their_job) = (after.clone(), job.clone());
-        helper.give_then(&job, move || {
+        helper.give(&job, move || {
             *theirs.lock().expect("lock") = Some(their_job.results().iter().all(Option::is_some));
         });
         // This thread does not work on the job: the helper parses both files, then runs the

@@ -184,18 +184,13 @@ fn render_parts(
     // 16.1 ms median).
     let (outputs, receiver) = std::sync::mpsc::channel::<(String, String)>();
     let reading = Arc::new(Reading { receiver: Mutex::new(receiver), done: Mutex::new(Vec::new()) });
-    let mut by_helper = false;
+    let by_helper = helper.is_some();
     std::thread::scope(|scope| {
-        let working = match helper {
-            Some(h) => {
-                let theirs = reading.clone();
-                h.give_then(&job, move || theirs.read());
-                by_helper = true;
-                1
-            }
-            None => 0,
-        };
-        let helpers = job.spawn_helpers(scope, working);
+        if let Some(h) = helper {
+            let theirs = reading.clone();
+            h.give(&job, move || theirs.read());
+        }
+        let helpers = job.spawn_helpers(scope, usize::from(by_helper));
         let result = (|| {
             let mut chart = unparsed.parse_values(&opts.chart).map_err(|e| TemplateError::plain(e.0))?;
             let user = merge_user_values(opts)?;
